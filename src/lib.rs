@@ -1,0 +1,3 @@
+//! difyctl: sign in to Dify hosts and manage saved host/account contexts.
+
+pub mod output;
