@@ -1,3 +1,25 @@
 //! difyctl: sign in to Dify hosts and manage saved host/account contexts.
+//!
+//! argv → [`cli::parse`] → [`commands::run`] → [`output::finish`] (rendering
+//! and the exit status, decided in one place).
 
+pub mod cli;
+pub mod commands;
 pub mod output;
+
+use std::process::ExitCode;
+
+use output::ErrorStyle;
+
+pub fn run() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let json = cli::wants_json_errors(&args);
+    let (result, verbose) = match cli::parse(args) {
+        Ok(invocation) => {
+            let ctx = commands::Ctx::new(invocation.verbose);
+            (commands::run(invocation.command, &ctx), invocation.verbose)
+        }
+        Err(e) => (Err(e), false),
+    };
+    output::finish(result, ErrorStyle { json, verbose })
+}

@@ -1,5 +1,284 @@
-//! Everything that reaches the user: the error model, rendering and terminal helpers.
+//! Everything that reaches the user. Commands return an [`Output`] or a
+//! [`CliError`]; [`finish`] renders either and decides the exit status, in
+//! one place.
 
 pub mod error;
+pub mod table;
+pub mod term;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use serde::Serialize;
 
 pub use error::{CliError, Result};
+use term::{Style, sanitize};
+
+/// What a successful command prints on stdout.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Nothing,
+    /// Data, printed as given (after removing terminal control sequences).
+    Text(String),
+    /// JSON: pretty (2-space) or one compact line. Always ends with a newline.
+    Json {
+        value: serde_json::Value,
+        pretty: bool,
+    },
+    /// `✓ <line>` followed by further lines printed as given.
+    Success(String, Vec<String>),
+}
+
+impl Output {
+    pub fn json(value: &impl Serialize, pretty: bool) -> Output {
+        Output::Json {
+            value: serde_json::to_value(value).unwrap_or_default(),
+            pretty,
+        }
+    }
+
+    pub fn success(line: impl Into<String>) -> Output {
+        Output::Success(line.into(), Vec::new())
+    }
+}
+
+/// How errors are rendered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ErrorStyle {
+    pub json: bool,
+    pub verbose: bool,
+}
+
+/// Render the result, return the exit status. A closed stdout (EPIPE) is not
+/// a failure: `difyctl auth list | head -1` exits 0.
+pub fn finish(result: Result<Output>, style: ErrorStyle) -> ExitCode {
+    match result {
+        Ok(output) => match write_stdout(&output) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                let _ = writeln!(io::stderr(), "client_error: cannot write output: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Err(err) => {
+            let _ = io::stderr().write_all(render_error(&err, style).as_bytes());
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn write_stdout(output: &Output) -> io::Result<()> {
+    let text = match output {
+        Output::Nothing => return Ok(()),
+        Output::Text(text) => sanitize(text).into_owned(),
+        Output::Json { value, pretty } => {
+            let mut s = if *pretty {
+                serde_json::to_string_pretty(value)
+            } else {
+                serde_json::to_string(value)
+            }
+            .map_err(io::Error::other)?;
+            s.push('\n');
+            s
+        }
+        Output::Success(first, rest) => {
+            let style = Style::for_stdout();
+            let mut s = format!("{} {}\n", style.green("✓"), sanitize(first));
+            for line in rest {
+                s.push_str(&sanitize(line));
+                s.push('\n');
+            }
+            s
+        }
+    };
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// The JSON error envelope (PROTOCOL.md §3.1), keys in the official order.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: EnvelopeBody<'a>,
+}
+
+#[derive(Serialize)]
+struct EnvelopeBody<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw_response: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<&'a error::ErrorBody>,
+}
+
+const RAW_HINT: &str = "run again with -v to see the raw server response";
+
+/// The error text for stderr, ending with a newline.
+pub fn render_error(err: &CliError, style: ErrorStyle) -> String {
+    if err.plain {
+        return format!("{}\n", sanitize(&err.message));
+    }
+    let http = err.http.as_ref();
+    let server = http.and_then(|h| h.server.as_ref());
+    let raw = http.and_then(|h| h.raw_response.as_deref());
+    let hint = err
+        .hint
+        .as_deref()
+        .or(server.and_then(|s| s.hint.as_deref()))
+        .or((raw.is_some() && server.is_none() && !style.verbose).then_some(RAW_HINT));
+
+    if style.json {
+        let body = EnvelopeBody {
+            code: err.code,
+            message: &err.message,
+            hint,
+            http_status: http.and_then(|h| h.status),
+            method: http.map(|h| h.method.as_str()).filter(|m| !m.is_empty()),
+            url: http.map(|h| h.url.as_str()).filter(|u| !u.is_empty()),
+            raw_response: raw.filter(|_| style.verbose),
+            server,
+        };
+        let mut line = serde_json::to_string(&Envelope { error: body }).unwrap_or_default();
+        line.push('\n');
+        return line;
+    }
+
+    let code = server.map_or(err.code, |s| s.code.as_str());
+    let mut out = format!("{}: {}\n", sanitize(code), sanitize(&err.message));
+    for d in server
+        .and_then(|s| s.details.as_ref())
+        .into_iter()
+        .flatten()
+    {
+        let loc: Vec<String> = d
+            .loc
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect();
+        out.push_str(&sanitize(&format!(
+            "  - {}: {} ({})\n",
+            loc.join("."),
+            d.msg,
+            d.kind
+        )));
+    }
+    if let Some(h) = hint {
+        out.push_str(&format!("hint: {}\n", sanitize(h)));
+    }
+    if let Some(h) = http {
+        if !h.method.is_empty() {
+            out.push_str(&format!("request: {} {}\n", h.method, sanitize(&h.url)));
+        }
+        if let Some(s) = h.status {
+            out.push_str(&format!("http_status: {s}\n"));
+        }
+        if let (Some(r), true) = (raw, style.verbose) {
+            out.push_str(&format!("raw_response: {}\n", sanitize(r)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error::{ErrorBody, HttpContext};
+    use super::*;
+
+    #[test]
+    fn human_error_with_hint() {
+        let e = CliError::not_logged_in();
+        assert_eq!(
+            render_error(&e, ErrorStyle::default()),
+            "not_logged_in: not logged in\nhint: run 'difyctl auth login'\n"
+        );
+    }
+
+    #[test]
+    fn json_envelope_order() {
+        let e = CliError::not_logged_in();
+        assert_eq!(
+            render_error(
+                &e,
+                ErrorStyle {
+                    json: true,
+                    verbose: false
+                }
+            ),
+            "{\"error\":{\"code\":\"not_logged_in\",\"message\":\"not logged in\",\"hint\":\"run 'difyctl auth login'\"}}\n"
+        );
+    }
+
+    #[test]
+    fn server_code_and_http_lines() {
+        let e = CliError::new("server_4xx_other", "session not found").with_http(HttpContext {
+            method: "DELETE".into(),
+            url: "https://h/openapi/v1/account/sessions/x".into(),
+            status: Some(404),
+            raw_response: Some("{\"code\":\"not_found\"}".into()),
+            server: Some(ErrorBody {
+                code: "not_found".into(),
+                message: "session not found".into(),
+                ..Default::default()
+            }),
+        });
+        assert_eq!(
+            render_error(&e, ErrorStyle::default()),
+            "not_found: session not found\nrequest: DELETE https://h/openapi/v1/account/sessions/x\nhttp_status: 404\n"
+        );
+        let json = render_error(
+            &e,
+            ErrorStyle {
+                json: true,
+                verbose: false,
+            },
+        );
+        assert!(json.starts_with("{\"error\":{\"code\":\"server_4xx_other\",\"message\":\"session not found\",\"http_status\":404,\"method\":\"DELETE\""), "{json}");
+        assert!(
+            json.contains("\"server\":{\"code\":\"not_found\""),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn raw_body_hint_without_error_body() {
+        let e = CliError::new("server_5xx", "server error (HTTP 502)").with_http(HttpContext {
+            method: "GET".into(),
+            url: "u".into(),
+            status: Some(502),
+            raw_response: Some("<html>".into()),
+            server: None,
+        });
+        let text = render_error(&e, ErrorStyle::default());
+        assert!(
+            text.contains("hint: run again with -v to see the raw server response\n"),
+            "{text}"
+        );
+        let verbose = render_error(
+            &e,
+            ErrorStyle {
+                json: false,
+                verbose: true,
+            },
+        );
+        assert!(verbose.ends_with("raw_response: <html>\n"), "{verbose}");
+    }
+
+    #[test]
+    fn escape_sequences_never_reach_the_terminal() {
+        let e = CliError::new("unknown", "bad \u{1b}]0;title\u{7}name\u{1b}[31m");
+        assert_eq!(
+            render_error(&e, ErrorStyle::default()),
+            "unknown: bad name\n"
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! `env list`: the environment variables difyctl reads, and their values.
+
+use serde::Serialize;
+
+use crate::output::{Output, Result, table};
+
+/// Name, description, sensitive. The official registry first (PROTOCOL.md §5),
+/// then ours.
+pub const VARIABLES: &[(&str, &str, bool)] = &[
+    (
+        "DIFY_CONFIG_DIR",
+        "Override the config-dir resolution (precedes XDG_CONFIG_HOME on Linux).",
+        false,
+    ),
+    (
+        "DIFY_FORMAT",
+        "Default output format for list commands (table | json | yaml | wide | name).",
+        false,
+    ),
+    (
+        "DIFY_HOST",
+        "Default Dify host (overridden by --host).",
+        false,
+    ),
+    (
+        "DIFY_LIMIT",
+        "Default page size for list commands (1..200).",
+        false,
+    ),
+    (
+        "DIFY_NO_PROGRESS",
+        "Disable spinners and progress output. Truthy values: 1, true, yes.",
+        false,
+    ),
+    (
+        "DIFY_PLAIN",
+        "Plain output: no colour, no spinner. Truthy values: 1, true, yes.",
+        false,
+    ),
+    ("DIFY_TOKEN", "Bearer token for non-interactive auth.", true),
+    (
+        "DIFY_WORKSPACE_ID",
+        "Workspace ID used when no --workspace flag is set.",
+        false,
+    ),
+    (
+        "DIFYCTL_HTTP_RETRY",
+        "Attempts for idempotent HTTP requests (default 3; the --http-retry flag wins).",
+        false,
+    ),
+    (
+        "DIFY_ACCOUNT",
+        "Account email of the stored context to use (overridden by --account).",
+        false,
+    ),
+    (
+        "DIFY_TOKEN_STORAGE",
+        "Where login keeps the token: keychain or file (overridden by --token-storage).",
+        false,
+    ),
+];
+
+#[derive(Serialize)]
+struct Row {
+    name: &'static str,
+    description: &'static str,
+    sensitive: bool,
+    value: Option<String>,
+}
+
+pub fn list(json: bool) -> Result<Output> {
+    let rows: Vec<Row> = VARIABLES
+        .iter()
+        .map(|&(name, description, sensitive)| {
+            let value = std::env::var_os(name).map(|v| {
+                if sensitive {
+                    "<set>".to_string()
+                } else {
+                    v.to_string_lossy().into_owned()
+                }
+            });
+            Row {
+                name,
+                description,
+                sensitive,
+                value,
+            }
+        })
+        .collect();
+    if json {
+        return Ok(Output::json(&rows, true));
+    }
+    let mut cells = vec![vec![
+        "NAME".to_string(),
+        "VALUE".to_string(),
+        "DESCRIPTION".to_string(),
+    ]];
+    cells.extend(rows.iter().map(|r| {
+        vec![
+            r.name.to_string(),
+            r.value.clone().unwrap_or_else(|| "<unset>".to_string()),
+            r.description.to_string(),
+        ]
+    }));
+    Ok(Output::Text(table::render(&cells, true)))
+}

@@ -1,0 +1,243 @@
+//! Terminal helpers: TTY checks, colour, sanitising server text, display
+//! width, and the prompts that go to stderr.
+
+use std::borrow::Cow;
+use std::io::{self, BufRead, IsTerminal, Write};
+
+use super::{CliError, Result};
+
+/// Colour is used only on a terminal and never with `NO_COLOR` or
+/// `DIFYCTL_NO_COLOR` set to a non-empty value.
+pub fn colour_allowed() -> bool {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    !set("NO_COLOR") && !set("DIFYCTL_NO_COLOR")
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    colour: bool,
+}
+
+impl Style {
+    pub fn for_stdout() -> Style {
+        Style {
+            colour: io::stdout().is_terminal() && colour_allowed(),
+        }
+    }
+
+    pub fn for_stderr() -> Style {
+        Style {
+            colour: io::stderr().is_terminal() && colour_allowed(),
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn green(&self, t: &str) -> String {
+        self.paint("32", t)
+    }
+
+    pub fn yellow(&self, t: &str) -> String {
+        self.paint("33", t)
+    }
+
+    pub fn red(&self, t: &str) -> String {
+        self.paint("31", t)
+    }
+
+    pub fn bold(&self, t: &str) -> String {
+        self.paint("1", t)
+    }
+}
+
+/// Remove terminal escape sequences and control characters (keeping `\n` and
+/// `\t`), so text from a server or a file cannot drive the terminal.
+pub fn sanitize(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| is_control(c) && c != '\n' && c != '\t') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                // CSI: parameters and intermediates up to a final byte.
+                Some('[') => skip_csi(&mut chars),
+                // OSC, DCS, SOS, PM, APC: up to BEL or ST (ESC \).
+                Some(']' | 'P' | 'X' | '^' | '_') => skip_string(&mut chars),
+                _ => {}
+            },
+            '\u{9b}' => skip_csi(&mut chars),
+            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
+            '\n' | '\t' => out.push(c),
+            c if is_control(c) => {}
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`sanitize`] for one line of a table or message: newlines and tabs become spaces.
+pub fn sanitize_line(s: &str) -> String {
+    sanitize(s).replace(['\n', '\t'], " ")
+}
+
+fn is_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    for c in chars.by_ref() {
+        if ('\u{40}'..='\u{7e}').contains(&c) {
+            break;
+        }
+    }
+}
+
+fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{7}' | '\u{9c}' => break,
+            '\u{1b}' if chars.peek() == Some(&'\\') => {
+                chars.next();
+                break;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Columns a string takes on a terminal: East-Asian wide and fullwidth
+/// characters count 2, combining marks 0.
+pub fn width(s: &str) -> usize {
+    s.chars().map(char_width).sum()
+}
+
+fn char_width(c: char) -> usize {
+    let u = c as u32;
+    if c.is_control() || matches!(u, 0x0300..=0x036f | 0x200b..=0x200f | 0xfe00..=0xfe0f) {
+        return 0;
+    }
+    let wide = matches!(u,
+        0x1100..=0x115f | 0x231a..=0x231b | 0x2329..=0x232a | 0x23e9..=0x23ec | 0x23f0 | 0x23f3
+        | 0x25fd..=0x25fe | 0x2614..=0x2615 | 0x2648..=0x2653 | 0x267f | 0x2693 | 0x26a1
+        | 0x26aa..=0x26ab | 0x26bd..=0x26be | 0x26c4..=0x26c5 | 0x26ce | 0x26d4 | 0x26ea
+        | 0x26f2..=0x26f3 | 0x26f5 | 0x26fa | 0x26fd | 0x2705 | 0x270a..=0x270b | 0x2728 | 0x274c
+        | 0x274e | 0x2753..=0x2755 | 0x2757 | 0x2795..=0x2797 | 0x27b0 | 0x27bf | 0x2b1b..=0x2b1c
+        | 0x2b50 | 0x2b55 | 0x2e80..=0x303e | 0x3041..=0x33ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff
+        | 0xa000..=0xa4cf | 0xa960..=0xa97f | 0xac00..=0xd7a3 | 0xf900..=0xfaff | 0xfe10..=0xfe19
+        | 0xfe30..=0xfe6f | 0xff00..=0xff60 | 0xffe0..=0xffe6 | 0x16fe0..=0x16fe4 | 0x17000..=0x18cff
+        | 0x1b000..=0x1b2ff | 0x1f004 | 0x1f0cf | 0x1f18e | 0x1f191..=0x1f19a | 0x1f200..=0x1f251
+        | 0x1f300..=0x1f64f | 0x1f680..=0x1f6ff | 0x1f7e0..=0x1f7eb | 0x1f90c..=0x1f9ff
+        | 0x1fa70..=0x1faff | 0x20000..=0x3fffd);
+    if wide { 2 } else { 1 }
+}
+
+/// Talking to the person at the terminal, on stderr.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    pub stdin_tty: bool,
+    pub stdout_tty: bool,
+    pub stderr_tty: bool,
+}
+
+impl Ui {
+    pub fn detect() -> Ui {
+        Ui {
+            stdin_tty: io::stdin().is_terminal(),
+            stdout_tty: io::stdout().is_terminal(),
+            stderr_tty: io::stderr().is_terminal(),
+        }
+    }
+
+    /// Prompts are allowed only when both stdin and stderr are terminals.
+    pub fn interactive(&self) -> bool {
+        self.stdin_tty && self.stderr_tty
+    }
+
+    /// A line on stderr (sanitised).
+    pub fn say(&self, line: &str) {
+        let _ = writeln!(io::stderr(), "{}", sanitize(line));
+    }
+
+    /// `! <message>` on stderr, the `!` in yellow on a terminal.
+    pub fn warn(&self, message: &str) {
+        let style = Style::for_stderr();
+        let _ = writeln!(io::stderr(), "{} {}", style.yellow("!"), sanitize(message));
+    }
+
+    /// Ask on stderr and read one line from stdin. `None` when stdin is closed.
+    pub fn ask(&self, question: &str) -> Result<Option<String>> {
+        let mut err = io::stderr();
+        let _ = write!(err, "{}", sanitize(question));
+        let _ = err.flush();
+        let mut line = String::new();
+        match io::stdin().lock().read_line(&mut line) {
+            Ok(0) => Ok(None),
+            Ok(_) => Ok(Some(line.trim().to_string())),
+            Err(e) => Err(CliError::client(format!(
+                "cannot read from the terminal: {e}"
+            ))),
+        }
+    }
+
+    /// A numbered picker on stderr; returns the chosen index.
+    pub fn pick(&self, title: &str, items: &[String]) -> Result<usize> {
+        let style = Style::for_stderr();
+        self.say(&format!("? {title}"));
+        for (i, item) in items.iter().enumerate() {
+            self.say(&format!("  {}) {}", i + 1, sanitize_line(item)));
+        }
+        loop {
+            let answer = self
+                .ask(&format!("Enter a number [1-{}]: ", items.len()))?
+                .ok_or_else(input_closed)?;
+            match answer.parse::<usize>() {
+                Ok(n) if (1..=items.len()).contains(&n) => return Ok(n - 1),
+                _ => self.say(&format!(
+                    "  {} enter a number from 1 to {}",
+                    style.red("✗"),
+                    items.len()
+                )),
+            }
+        }
+    }
+}
+
+pub fn input_closed() -> CliError {
+    CliError::usage_missing("input closed before a valid value was provided")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_escape_sequences_and_controls() {
+        assert_eq!(sanitize("plain"), "plain");
+        assert_eq!(sanitize("a\u{1b}[31mred\u{1b}[0m"), "ared");
+        assert_eq!(sanitize("t\u{1b}]0;evil title\u{7}x"), "tx");
+        assert_eq!(sanitize("t\u{1b}]8;;http://x\u{1b}\\link"), "tlink");
+        assert_eq!(sanitize("a\rb\u{8}c\u{0}d\u{7f}e\u{9b}2Jf"), "abcdef");
+        assert_eq!(sanitize("keep\nlines\tand tabs"), "keep\nlines\tand tabs");
+        assert_eq!(sanitize_line("two\nlines"), "two lines");
+        assert_eq!(sanitize("rtl\u{202e}txt"), "rtltxt");
+    }
+
+    #[test]
+    fn wide_characters_count_two() {
+        assert_eq!(width("abc"), 3);
+        assert_eq!(width("張三"), 4);
+        assert_eq!(width("ｶ"), 1);
+        assert_eq!(width("Ａ"), 2);
+        assert_eq!(width("e\u{301}"), 1);
+        assert_eq!(width("한국어"), 6);
+    }
+}
