@@ -128,7 +128,7 @@ pub fn render_error(err: &CliError, style: ErrorStyle) -> String {
     if err.plain {
         return format!("{}\n", sanitize(&err.message));
     }
-    let http = err.http.as_ref();
+    let http = err.http.as_deref();
     let server = http.and_then(|h| h.server.as_ref());
     let raw = http.and_then(|h| h.raw_response.as_deref());
     let hint = err
