@@ -1,0 +1,249 @@
+//! A fluent builder that runs the real binary in a throw-away config dir and
+//! home, and checks stdout, stderr, the exit code and the files left behind.
+//!
+//! ```ignore
+//! Test::new().hosts(YAML).args(["auth", "whoami"]).run().code(0).stdout("a@b (A)\n");
+//! ```
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_difyctl");
+
+/// A directory under the system temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "difyctl-test-{}-{}-{nanos}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        // A test may have made things read-only; make them writable to clean up.
+        let _ = Command::new("chmod").args(["-R", "u+rwx"]).arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct Test {
+    pub dir: TempDir,
+    args: Vec<OsString>,
+    env: BTreeMap<String, OsString>,
+    stdin: Option<Vec<u8>>,
+}
+
+impl Default for Test {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Test {
+    /// A clean environment: only PATH, HOME and DIFY_CONFIG_DIR (a fresh
+    /// `config` dir under the temp dir, not created yet), and the keychain
+    /// disabled unless a test asks for it.
+    pub fn new() -> Test {
+        let dir = TempDir::new();
+        let mut env = BTreeMap::new();
+        env.insert("PATH".into(), std::env::var_os("PATH").unwrap_or_default());
+        env.insert("HOME".into(), dir.path().join("home").into());
+        env.insert("DIFY_CONFIG_DIR".into(), dir.path().join("config").into());
+        env.insert("DIFY_E2E_NO_KEYRING".into(), "1".into());
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        Test { dir, args: Vec::new(), env, stdin: None }
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    /// Write a file into the config dir (created 0700, file 0600).
+    pub fn file(self, name: &str, contents: &str) -> Test {
+        let dir = self.config_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        set_mode(&dir, 0o700);
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        set_mode(&path, 0o600);
+        self
+    }
+
+    pub fn hosts(self, yaml: &str) -> Test {
+        self.file("hosts.yml", yaml)
+    }
+
+    pub fn tokens(self, yaml: &str) -> Test {
+        self.file("tokens.yml", yaml)
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Test
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl Into<OsString>) -> Test {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Test {
+        self.env.remove(key);
+        self
+    }
+
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Test {
+        self.stdin = Some(input.into());
+        self
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear().envs(&self.env).args(&self.args).current_dir(self.dir.path());
+        cmd
+    }
+
+    /// Run with the given args (keeping the dir), for several steps in one test.
+    pub fn run_args<I, S>(&self, args: I) -> Outcome<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        let mut cmd = self.command();
+        cmd.args(args.into_iter().map(Into::into).collect::<Vec<_>>());
+        self.execute(cmd)
+    }
+
+    pub fn run(&self) -> Outcome<'_> {
+        self.execute(self.command())
+    }
+
+    fn execute(&self, mut cmd: Command) -> Outcome<'_> {
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn difyctl");
+        let input = self.stdin.clone().unwrap_or_default();
+        let mut pipe = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
+        let out = child.wait_with_output().expect("wait for difyctl");
+        writer.join().unwrap();
+        let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
+        let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
+        assert!(!stderr.contains("panicked"), "difyctl panicked:\n{stderr}");
+        Outcome { test: self, code: out.status.code(), stdout, stderr }
+    }
+
+    /// The bytes of a file in the config dir, if it exists.
+    pub fn read(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.config_dir().join(name)).ok()
+    }
+
+    /// Every file in the config dir with its contents (a snapshot to compare).
+    pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        if let Ok(entries) = std::fs::read_dir(self.config_dir()) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                out.insert(name, std::fs::read(e.path()).unwrap_or_default());
+            }
+        }
+        out
+    }
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[must_use]
+pub struct Outcome<'t> {
+    pub test: &'t Test,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome<'_> {
+    #[track_caller]
+    pub fn code(self, expected: i32) -> Self {
+        assert_eq!(
+            self.code,
+            Some(expected),
+            "exit code\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout(self, expected: &str) -> Self {
+        assert_eq!(self.stdout, expected, "stdout (stderr was: {})", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr(self, expected: &str) -> Self {
+        assert_eq!(self.stderr, expected, "stderr (stdout was: {})", self.stdout);
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(self, needle: &str) -> Self {
+        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}:\n{}", self.stdout);
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(self, needle: &str) -> Self {
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
+        self
+    }
+
+    /// Assert a file in the config dir has exactly these contents.
+    #[track_caller]
+    pub fn file(self, name: &str, expected: &str) -> Self {
+        assert_eq!(self.test.read(name).as_deref(), Some(expected), "{name}");
+        self
+    }
+
+    #[track_caller]
+    pub fn no_file(self, name: &str) -> Self {
+        assert_eq!(self.test.read(name), None, "{name} should not exist");
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
