@@ -6,7 +6,11 @@ use support::runner::Test;
 
 #[test]
 fn no_arguments_prints_help() {
-    Test::new().run().code(0).stderr("").stdout_has("COMMANDS\n  auth ");
+    Test::new()
+        .run()
+        .code(0)
+        .stderr("")
+        .stdout_has("COMMANDS\n  auth ");
 }
 
 #[test]
@@ -15,8 +19,13 @@ fn help_flag_anywhere_and_help_command() {
     let a = t.run_args(["auth", "login", "--help"]).code(0).stderr("");
     let b = t.run_args(["help", "auth", "login"]).code(0);
     assert_eq!(a.stdout, b.stdout);
-    assert!(a.stdout.starts_with("Sign in to Dify via OAuth device flow\n"));
-    t.run_args(["auth", "devices"]).code(0).stdout_has("  revoke  Revoke one or all session devices\n");
+    assert!(
+        a.stdout
+            .starts_with("Sign in to Dify via OAuth device flow\n")
+    );
+    t.run_args(["auth", "devices"])
+        .code(0)
+        .stdout_has("  revoke  Revoke one or all session devices\n");
 }
 
 #[test]
@@ -49,16 +58,29 @@ fn unknown_command_suggests() {
 
 #[test]
 fn flags_before_the_command_are_an_unknown_command() {
-    Test::new().args(["-o", "json", "auth", "list"]).run().code(1).stderr("unknown command: -o json auth list\n");
+    Test::new()
+        .args(["-o", "json", "auth", "list"])
+        .run()
+        .code(1)
+        .stderr("unknown command: -o json auth list\n");
 }
 
 #[test]
 fn parser_errors_are_plain_and_exit_1() {
     let t = Test::new();
-    t.run_args(["auth", "whoami", "--bogus"]).code(1).stdout("").stderr("unknown flag: --bogus\n");
-    t.run_args(["auth", "whoami", "-q"]).code(1).stderr("unknown flag: -q\n");
-    t.run_args(["use", "host", "--domain"]).code(1).stderr("flag --domain expects a value\n");
-    t.run_args(["auth", "devices", "list", "--page", "two"]).code(1).stderr("expected integer, got \"two\"\n");
+    t.run_args(["auth", "whoami", "--bogus"])
+        .code(1)
+        .stdout("")
+        .stderr("unknown flag: --bogus\n");
+    t.run_args(["auth", "whoami", "-q"])
+        .code(1)
+        .stderr("unknown flag: -q\n");
+    t.run_args(["use", "host", "--domain"])
+        .code(1)
+        .stderr("flag --domain expects a value\n");
+    t.run_args(["auth", "devices", "list", "--page", "two"])
+        .code(1)
+        .stderr("expected integer, got \"two\"\n");
 }
 
 #[test]
@@ -73,18 +95,31 @@ fn illegal_output_value_exits_2() {
 
 #[test]
 fn env_list_hides_sensitive_values() {
-    let t = Test::new().env("DIFY_TOKEN", "dfoa_secret").env("DIFY_LIMIT", "50");
+    let t = Test::new()
+        .env("DIFY_TOKEN", "dfoa_secret")
+        .env("DIFY_LIMIT", "50");
     let out = t.run_args(["env", "list"]).code(0);
     assert!(!out.stdout.contains("dfoa_secret"));
     assert!(out.stdout.starts_with("NAME "), "{}", out.stdout);
-    assert!(out.stdout.lines().any(|l| l.starts_with("DIFY_TOKEN ") && l.contains(" <set> ")));
-    assert!(out.stdout.lines().any(|l| l.starts_with("DIFY_LIMIT ") && l.contains(" 50 ")));
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("DIFY_TOKEN ") && l.contains(" <set> "))
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("DIFY_LIMIT ") && l.contains(" 50 "))
+    );
     let json = t.run_args(["env", "list", "--json"]).code(0).json();
     let rows = json.as_array().unwrap();
     let token = rows.iter().find(|r| r["name"] == "DIFY_TOKEN").unwrap();
     assert_eq!(token["value"], "<set>");
     assert_eq!(token["sensitive"], true);
-    let dir = rows.iter().find(|r| r["name"] == "DIFY_WORKSPACE_ID").unwrap();
+    let dir = rows
+        .iter()
+        .find(|r| r["name"] == "DIFY_WORKSPACE_ID")
+        .unwrap();
     assert_eq!(dir["value"], serde_json::Value::Null);
 }
 
@@ -96,8 +131,15 @@ fn broken_pipe_exits_0() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let mut cmd = t.command();
-    cmd.args(["env", "list"]).stdout(writer).stderr(Stdio::piped());
+    cmd.args(["env", "list"])
+        .stdout(writer)
+        .stderr(Stdio::piped());
     let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }

@@ -2,7 +2,10 @@
 //! [`CliError`]; [`finish`] renders either and decides the exit status, in
 //! one place.
 
+pub mod browser;
 pub mod error;
+pub mod interrupt;
+pub mod spinner;
 pub mod table;
 pub mod term;
 

@@ -40,7 +40,10 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         // A test may have made things read-only; make them writable to clean up.
-        let _ = Command::new("chmod").args(["-R", "u+rwx"]).arg(&self.0).status();
+        let _ = Command::new("chmod")
+            .args(["-R", "u+rwx"])
+            .arg(&self.0)
+            .status();
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -70,7 +73,12 @@ impl Test {
         env.insert("DIFY_CONFIG_DIR".into(), dir.path().join("config").into());
         env.insert("DIFY_E2E_NO_KEYRING".into(), "1".into());
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
-        Test { dir, args: Vec::new(), env, stdin: None }
+        Test {
+            dir,
+            args: Vec::new(),
+            env,
+            stdin: None,
+        }
     }
 
     pub fn config_dir(&self) -> PathBuf {
@@ -122,7 +130,10 @@ impl Test {
 
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(BIN);
-        cmd.env_clear().envs(&self.env).args(&self.args).current_dir(self.dir.path());
+        cmd.env_clear()
+            .envs(&self.env)
+            .args(&self.args)
+            .current_dir(self.dir.path());
         cmd
     }
 
@@ -142,7 +153,9 @@ impl Test {
     }
 
     fn execute(&self, mut cmd: Command) -> Outcome<'_> {
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn difyctl");
         let input = self.stdin.clone().unwrap_or_default();
         let mut pipe = child.stdin.take().unwrap();
@@ -154,7 +167,12 @@ impl Test {
         let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
         let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
         assert!(!stderr.contains("panicked"), "difyctl panicked:\n{stderr}");
-        Outcome { test: self, code: out.status.code(), stdout, stderr }
+        Outcome {
+            test: self,
+            code: out.status.code(),
+            stdout,
+            stderr,
+        }
     }
 
     /// The bytes of a file in the config dir, if it exists.
@@ -185,7 +203,6 @@ pub fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-#[must_use]
 pub struct Outcome<'t> {
     pub test: &'t Test,
     pub code: Option<i32>,
@@ -208,25 +225,41 @@ impl Outcome<'_> {
 
     #[track_caller]
     pub fn stdout(self, expected: &str) -> Self {
-        assert_eq!(self.stdout, expected, "stdout (stderr was: {})", self.stderr);
+        assert_eq!(
+            self.stdout, expected,
+            "stdout (stderr was: {})",
+            self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn stderr(self, expected: &str) -> Self {
-        assert_eq!(self.stderr, expected, "stderr (stdout was: {})", self.stdout);
+        assert_eq!(
+            self.stderr, expected,
+            "stderr (stdout was: {})",
+            self.stdout
+        );
         self
     }
 
     #[track_caller]
     pub fn stdout_has(self, needle: &str) -> Self {
-        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}:\n{}", self.stdout);
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
         self
     }
 
     #[track_caller]
     pub fn stderr_has(self, needle: &str) -> Self {
-        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
         self
     }
 
@@ -244,6 +277,7 @@ impl Outcome<'_> {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }

@@ -1,0 +1,75 @@
+//! The "Dify dIfy diFy" spinner on stderr, only on a terminal.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::term::{Style, sanitize_line};
+
+const FRAMES: [&str; 6] = ["Dify", "dIfy", "diFy", "difY", "diFy", "dIfy"];
+
+pub struct Spinner {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Spinner {
+    /// Start a spinner with this text; a no-op unless `enabled`.
+    pub fn start(text: &str, enabled: bool) -> Spinner {
+        let stop = Arc::new(AtomicBool::new(false));
+        if !enabled {
+            return Spinner { stop, thread: None };
+        }
+        let text = sanitize_line(text);
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let style = Style::for_stderr();
+            let mut err = io::stderr();
+            for frame in FRAMES.iter().cycle() {
+                if flag.load(Ordering::Relaxed) {
+                    break;
+                }
+                let _ = write!(err, "\r{} {text}", style.yellow(frame));
+                let _ = err.flush();
+                std::thread::park_timeout(Duration::from_millis(140));
+            }
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+        });
+        Spinner {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stop and clear the spinner line.
+    pub fn stop(mut self) {
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// Whether a spinner may be shown: stderr is a terminal and neither
+/// `DIFY_NO_PROGRESS` nor `DIFY_PLAIN` is truthy.
+pub fn allowed(stderr_tty: bool) -> bool {
+    let truthy = |k: &str| {
+        std::env::var(k)
+            .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+    };
+    stderr_tty && !truthy("DIFY_NO_PROGRESS") && !truthy("DIFY_PLAIN")
+}
