@@ -837,10 +837,10 @@ impl Drop for MockDify {
         self.shared.cv.notify_all();
         // Unblock accept() with a connection of our own.
         let woke = TcpStream::connect_timeout(&self.addr, Duration::from_secs(2)).is_ok();
-        if let Some(handle) = self.accept.take() {
-            if woke {
-                let _ = handle.join();
-            }
+        if let Some(handle) = self.accept.take()
+            && woke
+        {
+            let _ = handle.join();
         }
     }
 }
@@ -1553,10 +1553,10 @@ impl State {
             self.fail_rules.retain(|r| r.remaining > 0);
             return Outcome::Respond(self.error(status, None, reason(status)));
         }
-        if let Some(prefix) = &self.cfg.hang {
-            if req.path.starts_with(prefix.as_str()) {
-                return Outcome::Hang;
-            }
+        if let Some(prefix) = &self.cfg.hang
+            && req.path.starts_with(prefix.as_str())
+        {
+            return Outcome::Hang;
         }
         let path = req.path.clone();
         let resp = if let Some(sub) = under(&path, API) {
