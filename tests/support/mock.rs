@@ -44,8 +44,28 @@
 //! # Scenario switches
 //!
 //! Set them in the [`MockConfig`] given to [`MockDify::with`], or at runtime with
-//! [`MockDify::configure`]. See the field docs of [`MockConfig`]; the ones that are
-//! counters live on [`MockDify`]: [`MockDify::fail_next`], [`MockDify::fail_revoke_after`].
+//! [`MockDify::configure`] (`mock.configure(|c| c.deny = true)`). The counters live on
+//! [`MockDify`].
+//!
+//! | scenario | how |
+//! |---|---|
+//! | denied | `deny` (2nd poll → `access_denied`), or [`MockDify::deny`] |
+//! | code expired | `expire_codes` |
+//! | `slow_down` | `slow_down_once` (2nd poll of each code); by timing: `timing_slow_down` + `interval` |
+//! | device code rate-limited | `device_code_rate_limited` (429, no `Retry-After`) |
+//! | 5xx on a path | [`MockDify::fail_next`]`(path_prefix, n, status)` |
+//! | no device flow | `device_flow` = [`DeviceFlow::HtmlNotFound`] / [`DeviceFlow::JsonNotFound`]; `openapi_disabled` |
+//! | no email | [`MockConfig::no_email`] |
+//! | external SSO | `sso` / [`MockConfig::sso`] (`dfoe_` tokens) |
+//! | invalid bearer | `invalid_bearer`; `baseline_invalid_bearer_500` turns every invalid bearer into a 500 |
+//! | expired / revoked elsewhere | [`MockDify::expire_session`], [`MockDify::revoke_session`] |
+//! | revoke fails half way | [`MockDify::fail_revoke_after`]`(n)` |
+//! | per-token 429 | `rate_limit_per_min`, `rate_limit_retry_after` |
+//! | many sessions, colliding labels | [`MockDify::add_session`] in a loop, same label allowed |
+//! | hang | `hang: Some(path_prefix)` (released when the mock is dropped) |
+//! | hostile strings | `account.name`, `user_code`, labels via [`MockDify::add_session`] |
+//! | 426 version gate | `upgrade_required` |
+//! | console sign-in | `console_password`, `console_email_code`, `host_cookie_prefix`, `enforce_csrf`, `approve_rate_limit` |
 //!
 //! # Inspecting
 //!
@@ -624,7 +644,8 @@ impl MockDify {
         self.shared.cv.notify_all();
     }
 
-    /// Block until a device code has been issued; returns the newest user code.
+    /// Block until a device code has been issued; returns the newest user code. For a
+    /// second sign-in in the same test use [`MockDify::wait_for_codes`]`(2)`.
     pub fn wait_for_code(&self) -> String {
         self.wait_for_codes(1).pop().expect("one code")
     }
