@@ -1,0 +1,7 @@
+//! Talking to a Dify server: the HTTP client (retries, proxies, TLS roots,
+//! error mapping) and the device-flow and account endpoints.
+
+pub mod retry;
+pub mod secret;
+
+pub use secret::Secret;
