@@ -1,6 +1,7 @@
 //! Talking to a Dify server: the HTTP client (retries, proxies, TLS roots,
 //! error mapping) and the device-flow and account endpoints.
 
+pub mod account;
 pub mod client;
 pub mod errors;
 pub mod net;
