@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod client;
+pub mod device;
 pub mod errors;
 pub mod net;
 pub mod retry;
