@@ -464,7 +464,7 @@ impl Client {
                     ));
                     (!last).then(|| retry::backoff(attempt))
                 }
-                Ok(resp) if last => None,
+                Ok(_) if last => None,
                 Ok(resp) if RETRY_STATUSES.contains(&resp.status) => Some(retry::backoff(attempt)),
                 Ok(resp) if resp.status == 429 => rate_limit_wait(resp, SystemTime::now()),
                 Ok(_) => None,
