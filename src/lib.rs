@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod dify;
 pub mod output;
 
 use std::process::ExitCode;

@@ -1,0 +1,319 @@
+//! Bearer-authenticated account endpoints (PROTOCOL.md §6.4): the identity,
+//! the session list and revocation.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::output::{CliError, Result};
+
+use super::client::{Client, Method, Request, Response, encode_segment};
+use super::errors::http_context;
+use super::secret::Secret;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub email: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workspace {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub role: String,
+}
+
+/// `GET /account`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct AccountInfo {
+    #[serde(default)]
+    pub subject_type: Option<String>,
+    #[serde(default)]
+    pub subject_email: Option<String>,
+    #[serde(default)]
+    pub subject_issuer: Option<String>,
+    #[serde(default)]
+    pub account: Option<Account>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub workspaces: Vec<Workspace>,
+    #[serde(default)]
+    pub default_workspace_id: Option<String>,
+}
+
+/// One row of `GET /account/sessions`. Timestamps stay verbatim strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Session {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub prefix: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub client_id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub device_label: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub created_at: String,
+    #[serde(default)]
+    pub last_used_at: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub expires_at: String,
+}
+
+/// A page of sessions, plus the envelope as received (`--json` re-serializes it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionsPage {
+    pub page: u64,
+    pub limit: u64,
+    pub total: u64,
+    pub has_more: bool,
+    pub data: Vec<Session>,
+    pub raw: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct PageFields {
+    #[serde(default, deserialize_with = "null_as_default")]
+    page: u64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    limit: u64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    total: u64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    has_more: bool,
+    #[serde(default, deserialize_with = "null_as_default")]
+    data: Vec<Session>,
+}
+
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The hint for a 500 from a bearer route: servers of the 1.14 era answer a
+/// revoked or expired token that way instead of 401 (PROTOCOL.md §14).
+pub const STALE_SESSION_HINT: &str = "older Dify servers answer HTTP 500 for a revoked or expired session: \
+     run 'difyctl auth status' to check it, or 'difyctl auth login' to sign in again";
+
+fn bearer_call(client: &Client, req: &Request) -> Result<Response> {
+    client.call(req).map_err(|mut e| {
+        let status = e.http.as_ref().and_then(|h| h.status);
+        if status == Some(500) && e.hint.is_none() {
+            e.hint = Some(STALE_SESSION_HINT.to_owned());
+        }
+        e
+    })
+}
+
+/// A 2xx body that is not what the route promises.
+pub(crate) fn decode_error(what: &str, resp: &Response, err: impl std::fmt::Display) -> CliError {
+    CliError::new("unknown", format!("decode {what} response: {err}")).with_http(http_context(resp))
+}
+
+pub fn get_account(client: &Client, bearer: &Secret) -> Result<AccountInfo> {
+    let resp = bearer_call(
+        client,
+        &Request::new(Method::Get, "account").bearer(Some(bearer)),
+    )?;
+    resp.json().map_err(|e| decode_error("account", &resp, e))
+}
+
+pub fn list_sessions(
+    client: &Client,
+    bearer: &Secret,
+    page: u32,
+    limit: u32,
+) -> Result<SessionsPage> {
+    let path = format!("account/sessions?page={page}&limit={limit}");
+    let resp = bearer_call(
+        client,
+        &Request::new(Method::Get, path).bearer(Some(bearer)),
+    )?;
+    let raw: serde_json::Value = resp
+        .json()
+        .map_err(|e| decode_error("sessions", &resp, e))?;
+    if !raw.is_object() {
+        return Err(decode_error("sessions", &resp, "expected a JSON object"));
+    }
+    let f: PageFields =
+        serde_json::from_value(raw.clone()).map_err(|e| decode_error("sessions", &resp, e))?;
+    Ok(SessionsPage {
+        page: f.page,
+        limit: f.limit,
+        total: f.total,
+        has_more: f.has_more,
+        data: f.data,
+        raw,
+    })
+}
+
+/// Revokes one of the caller's sessions by id.
+pub fn revoke_session(client: &Client, bearer: &Secret, id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(CliError::client("cannot revoke a session with an empty id"));
+    }
+    let path = format!("account/sessions/{}", encode_segment(id));
+    bearer_call(
+        client,
+        &Request::new(Method::Delete, path).bearer(Some(bearer)),
+    )
+    .map(drop)
+}
+
+/// Revokes the calling token itself: a single attempt, as logout wants.
+pub fn revoke_self(client: &Client, bearer: &Secret) -> Result<()> {
+    let req = Request::new(Method::Delete, "account/sessions/self")
+        .bearer(Some(bearer))
+        .no_retry();
+    bearer_call(client, &req).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dify::stub::{Canned, serve, test_options};
+
+    const SESSIONS: &str = r#"{"page":1,"limit":20,"total":2,"has_more":false,"data":[
+        {"id":"s-1","prefix":"dfoa_","client_id":"difyctl","device_label":"difyctl on a",
+         "created_at":"2026-06-01T10:00:00.123456Z","last_used_at":null,"expires_at":"2026-06-15T10:00:00Z"},
+        {"id":"s-2","prefix":"dfoa_","client_id":"difyctl","device_label":null,
+         "created_at":"2026-06-02T10:00:00Z","last_used_at":"2026-06-03T00:00:00Z","expires_at":"2026-06-16T10:00:00Z",
+         "extra":"kept in raw"}]}"#;
+
+    #[test]
+    fn lists_sessions_and_keeps_the_envelope() {
+        let stub = serve(vec![Canned::json(200, SESSIONS)]);
+        let (opts, _) = test_options();
+        let bearer = Secret::new("dfoa_tok");
+        let page = list_sessions(&stub.client(opts), &bearer, 1, 20).unwrap();
+        assert_eq!(
+            (page.page, page.limit, page.total, page.has_more),
+            (1, 20, 2, false)
+        );
+        assert_eq!(page.data[0].last_used_at, None);
+        assert_eq!(page.data[0].created_at, "2026-06-01T10:00:00.123456Z");
+        assert_eq!(page.data[1].device_label, "");
+        assert_eq!(
+            page.data[1].last_used_at.as_deref(),
+            Some("2026-06-03T00:00:00Z")
+        );
+        assert_eq!(page.raw["data"][1]["extra"], "kept in raw");
+        let req = &stub.requests()[0];
+        assert_eq!(
+            (req.method.as_str(), req.path.as_str()),
+            ("GET", "/openapi/v1/account/sessions?page=1&limit=20")
+        );
+        assert_eq!(req.header("authorization"), Some("Bearer dfoa_tok"));
+    }
+
+    #[test]
+    fn reads_the_account() {
+        let body = r#"{"subject_type":"account","subject_email":"a@x.test","subject_issuer":null,
+            "account":{"id":"acc-1","email":"a@x.test","name":"A"},
+            "workspaces":[{"id":"ws-1","name":"Team","role":"owner"}],"default_workspace_id":"ws-1"}"#;
+        let stub = serve(vec![Canned::json(200, body)]);
+        let (opts, _) = test_options();
+        let info = get_account(&stub.client(opts), &Secret::new("dfoa_t")).unwrap();
+        assert_eq!(info.account.unwrap().name, "A");
+        assert_eq!(info.workspaces[0].role, "owner");
+        assert_eq!(info.default_workspace_id.as_deref(), Some("ws-1"));
+        assert_eq!(info.subject_issuer, None);
+    }
+
+    #[test]
+    fn revoke_encodes_the_id_and_self_is_tried_once() {
+        let stub = serve(vec![
+            Canned::json(200, r#"{"status":"revoked"}"#),
+            Canned::json(
+                503,
+                r#"{"code":"bad_gateway","message":"Internal Server Error","status":503}"#,
+            ),
+            Canned::json(200, r#"{"status":"revoked"}"#),
+        ]);
+        let (opts, waits) = test_options();
+        let client = stub.client(opts);
+        let bearer = Secret::new("dfoa_t");
+        revoke_session(&client, &bearer, "a b/../c").unwrap();
+        let e = revoke_self(&client, &bearer).unwrap_err();
+        assert_eq!(e.code, "server_5xx");
+        let reqs = stub.requests();
+        assert_eq!(reqs.len(), 2);
+        assert_eq!(reqs[0].path, "/openapi/v1/account/sessions/a%20b%2F..%2Fc");
+        assert_eq!(
+            (reqs[1].method.as_str(), reqs[1].path.as_str()),
+            ("DELETE", "/openapi/v1/account/sessions/self")
+        );
+        assert!(waits.lock().unwrap().is_empty());
+        assert_eq!(
+            revoke_session(&client, &bearer, "").unwrap_err().code,
+            "client_error"
+        );
+    }
+
+    #[test]
+    fn a_500_from_a_bearer_route_hints_at_a_stale_session() {
+        let stub = serve(vec![Canned::json(
+            500,
+            r#"{"code":"internal_server_error","message":"Internal Server Error","status":500}"#,
+        )]);
+        let (opts, _) = test_options();
+        let opts = crate::dify::ClientOptions { retries: 1, ..opts };
+        let e = get_account(&stub.client(opts), &Secret::new("dfoa_revoked")).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("server_5xx", "Internal Server Error")
+        );
+        assert_eq!(e.hint.as_deref(), Some(STALE_SESSION_HINT));
+        let http = e.http.unwrap();
+        assert_eq!(http.server.unwrap().code, "internal_server_error");
+        assert_eq!(
+            http.url,
+            format!("http://127.0.0.1:{}/openapi/v1/account", stub.port)
+        );
+    }
+
+    #[test]
+    fn a_401_is_auth_expired_and_junk_is_a_decode_error() {
+        let stub = serve(vec![
+            Canned::json(
+                401,
+                r#"{"code":"unauthorized","message":"invalid bearer","status":401}"#,
+            ),
+            Canned::json(200, "[]"),
+            Canned::new(200, "<html>"),
+        ]);
+        let (opts, _) = test_options();
+        let client = stub.client(opts);
+        let bearer = Secret::new("dfoa_t");
+        let e = list_sessions(&client, &bearer, 1, 20).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str(), e.exit_code()),
+            ("auth_expired", "invalid bearer", 4)
+        );
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("run 'difyctl auth login' to sign in again")
+        );
+        let e = list_sessions(&client, &bearer, 1, 20).unwrap_err();
+        assert_eq!(e.code, "unknown");
+        assert!(
+            e.message.starts_with("decode sessions response"),
+            "{}",
+            e.message
+        );
+        let e = get_account(&client, &bearer).unwrap_err();
+        assert!(
+            e.message.starts_with("decode account response"),
+            "{}",
+            e.message
+        );
+    }
+}

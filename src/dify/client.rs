@@ -1,0 +1,1051 @@
+//! The HTTP client for one Dify host (PROTOCOL.md §3.3): base URL, headers,
+//! timeouts, retries, proxies, TLS roots and verbose logging.
+
+use std::fmt;
+use std::io::Write;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use ureq::http;
+
+use crate::output::{CliError, Result};
+
+use super::errors::{error_body, redact, status_error, transport_error};
+use super::net::{self, NetEnv};
+use super::retry::{self, MAX_RETRY_AFTER, RETRY_STATUSES};
+use super::secret::Secret;
+
+/// Per-attempt timeout; every retry gets a fresh one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest response body read into memory.
+pub const DEFAULT_BODY_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// Waits between attempts; injectable so tests record the schedule instead of sleeping.
+pub type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
+
+/// Receives verbose log lines; the default writes them to stderr.
+pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// `difyctl-rs/<version> (<os>; <arch>)` with Node's platform and arch names.
+/// Deliberately not `difyctl/…`: the server's minimum-version gate parses that.
+pub fn user_agent() -> String {
+    user_agent_for(
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+    )
+}
+
+fn user_agent_for(version: &str, os: &str, arch: &str) -> String {
+    let os = match os {
+        "macos" => "darwin",
+        "windows" => "win32",
+        other => other,
+    };
+    let arch = match arch {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        "x86" => "ia32",
+        "powerpc64" => "ppc64",
+        other => other,
+    };
+    format!("difyctl-rs/{version} ({os}; {arch})")
+}
+
+/// How a [`Client`] behaves. `Default` reads nothing from the environment;
+/// production code starts from [`ClientOptions::from_env`].
+#[derive(Clone)]
+pub struct ClientOptions {
+    /// Attempt budget for GET/PUT/DELETE (0 and 1 both mean a single attempt).
+    pub retries: u32,
+    /// Log each request and response line (bearer redacted).
+    pub verbose: bool,
+    /// Where verbose lines go; `None` means stderr.
+    pub log: Option<LogSink>,
+    pub user_agent: String,
+    pub timeout: Duration,
+    pub body_limit: u64,
+    pub sleeper: Sleeper,
+    pub net: NetEnv,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            retries: retry::DEFAULT_ATTEMPTS,
+            verbose: false,
+            log: None,
+            user_agent: user_agent(),
+            timeout: DEFAULT_TIMEOUT,
+            body_limit: DEFAULT_BODY_LIMIT,
+            sleeper: Arc::new(std::thread::sleep),
+            net: NetEnv::empty(),
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Defaults plus the process's proxy and `SSL_CERT_FILE` variables.
+    pub fn from_env() -> Self {
+        ClientOptions {
+            net: NetEnv::from_process(),
+            ..ClientOptions::default()
+        }
+    }
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("retries", &self.retries)
+            .field("verbose", &self.verbose)
+            .field("user_agent", &self.user_agent)
+            .field("timeout", &self.timeout)
+            .field("body_limit", &self.body_limit)
+            .field("net", &self.net)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    /// Only these are ever retried (PROTOCOL.md §3.3).
+    pub fn is_idempotent(self) -> bool {
+        matches!(self, Method::Get | Method::Put | Method::Delete)
+    }
+}
+
+impl FromStr for Method {
+    type Err = ();
+
+    fn from_str(s: &str) -> std::result::Result<Self, ()> {
+        Ok(match s.to_ascii_uppercase().as_str() {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            _ => return Err(()),
+        })
+    }
+}
+
+/// One request. Paths are relative to `<base>/openapi/v1/` unless built with
+/// [`Request::at_host_root`].
+#[derive(Clone)]
+pub struct Request<'a> {
+    method: Method,
+    path: String,
+    host_root: bool,
+    body: Option<(Vec<u8>, String)>,
+    bearer: Option<&'a Secret>,
+    headers: Vec<(String, String)>,
+    retry: bool,
+    timeout: Option<Duration>,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        Request {
+            method,
+            path: path.into(),
+            host_root: false,
+            body: None,
+            bearer: None,
+            headers: Vec::new(),
+            retry: true,
+            timeout: None,
+        }
+    }
+
+    /// A path under the host (and any path prefix) itself, e.g. `console/api/login`.
+    pub fn at_host_root(method: Method, path: impl Into<String>) -> Self {
+        Request {
+            host_root: true,
+            ..Request::new(method, path)
+        }
+    }
+
+    pub fn bearer(mut self, bearer: Option<&'a Secret>) -> Self {
+        self.bearer = bearer;
+        self
+    }
+
+    pub fn json<T: Serialize + ?Sized>(self, value: &T) -> Result<Self> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| CliError::client(format!("encode request body: {e}")))?;
+        Ok(self.body(bytes, "application/json"))
+    }
+
+    pub fn body(mut self, bytes: Vec<u8>, content_type: &str) -> Self {
+        self.body = Some((bytes, content_type.to_owned()));
+        self
+    }
+
+    /// An extra header. Verbose logs redact the values of credential headers
+    /// (see [`is_sensitive_header`]) and token-like text in the others.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// A single attempt whatever the budget (e.g. logout's `DELETE self`).
+    pub fn no_retry(mut self) -> Self {
+        self.retry = false;
+        self
+    }
+
+    /// Overrides the per-attempt timeout (e.g. 2 s for `/_version` probes).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+/// A complete response. `url` is the request URL (it never holds a token).
+#[derive(Clone, PartialEq)]
+pub struct Response {
+    pub method: String,
+    pub url: String,
+    pub status: u16,
+    /// Lowercase names, in arrival order; repeated headers appear repeatedly.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The first value of a header (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn header_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("content-type")
+    }
+
+    pub fn retry_after(&self, now: SystemTime) -> Option<Duration> {
+        retry::parse_retry_after(self.header("retry-after")?, now)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_slice(&self.body)
+    }
+}
+
+// Bodies may hold device codes, passwords or tokens: Debug shows their size only.
+impl fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("host_root", &self.host_root)
+            .field("body_len", &self.body.as_ref().map(|(b, _)| b.len()))
+            .field("bearer", &self.bearer)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("retry", &self.retry)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("method", &self.method)
+            .field("url", &redact(&self.url))
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a client talks to: scheme, bare host (`host[:port]`) and an optional
+/// path prefix typed in `--host`, used only for this session's requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostUrl {
+    pub scheme: String,
+    pub host: String,
+    pub path_prefix: String,
+}
+
+impl HostUrl {
+    pub fn new(scheme: &str, host: &str) -> Self {
+        HostUrl {
+            scheme: scheme.to_owned(),
+            host: host.to_owned(),
+            path_prefix: String::new(),
+        }
+    }
+
+    pub fn with_path_prefix(mut self, prefix: &str) -> Self {
+        self.path_prefix = prefix.to_owned();
+        self
+    }
+}
+
+/// An HTTP client for one host.
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    /// `<scheme>://<host><prefix>` without a trailing slash.
+    origin: String,
+    opts: ClientOptions,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("origin", &self.origin)
+            .field("opts", &self.opts)
+            .finish()
+    }
+}
+
+enum AttemptError {
+    Transport(ureq::Error),
+    Fatal(CliError),
+}
+
+impl Client {
+    pub fn new(host: &HostUrl, opts: ClientOptions) -> Result<Client> {
+        let scheme = host.scheme.to_ascii_lowercase();
+        if scheme != "https" && scheme != "http" {
+            return Err(CliError::client(format!(
+                "unsupported URL scheme {:?}",
+                host.scheme
+            )));
+        }
+        let authority = http::uri::Authority::from_str(&host.host)
+            .ok()
+            .filter(|a| !a.as_str().contains('@') && !a.host().is_empty())
+            .ok_or_else(|| CliError::client(format!("invalid host {:?}", host.host)))?;
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        let port = authority.port_u16().unwrap_or(default_port);
+        let prefix = host.path_prefix.trim_matches('/');
+        if prefix.contains(['?', '#']) || prefix.contains(char::is_whitespace) {
+            return Err(CliError::client(format!(
+                "invalid path prefix {:?}",
+                host.path_prefix
+            )));
+        }
+        let mut origin = format!("{scheme}://{}", authority.as_str().to_ascii_lowercase());
+        if !prefix.is_empty() {
+            origin.push('/');
+            origin.push_str(prefix);
+        }
+
+        let proxy = net::proxy_setting(&opts.net, &scheme, authority.host(), port)?;
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            // A redirect must never carry the bearer anywhere: 3xx is surfaced as an error.
+            .max_redirects(0)
+            .timeout_global(Some(opts.timeout))
+            .proxy(proxy)
+            .tls_config(net::tls_config(&opts.net)?)
+            .user_agent(opts.user_agent.as_str())
+            .accept("application/json")
+            .build()
+            .new_agent();
+        Ok(Client {
+            agent,
+            origin,
+            opts,
+        })
+    }
+
+    /// `<scheme>://<host>[/<prefix>]/openapi/v1/`
+    pub fn base_url(&self) -> String {
+        format!("{}/openapi/v1/", self.origin)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url(), path.trim_start_matches('/'))
+    }
+
+    fn request_url(&self, req: &Request) -> String {
+        if req.host_root {
+            format!("{}/{}", self.origin, req.path.trim_start_matches('/'))
+        } else {
+            self.url(&req.path)
+        }
+    }
+
+    pub fn get(&self, path: &str, bearer: Option<&Secret>) -> Result<Response> {
+        self.call(&Request::new(Method::Get, path).bearer(bearer))
+    }
+
+    pub fn post_json<T: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &T,
+        bearer: Option<&Secret>,
+    ) -> Result<Response> {
+        self.call(&Request::new(Method::Post, path).bearer(bearer).json(body)?)
+    }
+
+    pub fn delete(&self, path: &str, bearer: Option<&Secret>) -> Result<Response> {
+        self.call(&Request::new(Method::Delete, path).bearer(bearer))
+    }
+
+    /// [`Client::send`], then any non-2xx status becomes its `CliError`.
+    pub fn call(&self, req: &Request) -> Result<Response> {
+        let resp = self.send(req)?;
+        if resp.is_success() {
+            Ok(resp)
+        } else {
+            Err(status_error(&resp))
+        }
+    }
+
+    /// Sends with retries and returns the final response whatever its status.
+    /// Errors are transport failures (`network_connection`) and local problems.
+    pub fn send(&self, req: &Request) -> Result<Response> {
+        let url = self.request_url(req);
+        let method = req.method.as_str();
+        let budget = if req.retry && req.method.is_idempotent() {
+            self.opts.retries.max(1)
+        } else {
+            1
+        };
+        let mut attempt = 1;
+        loop {
+            let outcome = self.attempt(req, &url);
+            let last = attempt >= budget;
+            let wait = match &outcome {
+                Err(AttemptError::Fatal(_)) => None,
+                Err(AttemptError::Transport(e)) => {
+                    self.log(&format!(
+                        "! {method} {}: {}",
+                        redact(&url),
+                        redact(&e.to_string())
+                    ));
+                    (!last).then(|| retry::backoff(attempt))
+                }
+                Ok(_) if last => None,
+                Ok(resp) if RETRY_STATUSES.contains(&resp.status) => Some(retry::backoff(attempt)),
+                Ok(resp) if resp.status == 429 => rate_limit_wait(resp, SystemTime::now()),
+                Ok(_) => None,
+            };
+            match (outcome, wait) {
+                (_, Some(delay)) => {
+                    self.log(&format!(
+                        "* retrying in {} ms (attempt {} of {budget})",
+                        delay.as_millis(),
+                        attempt + 1
+                    ));
+                    (self.opts.sleeper)(delay);
+                    attempt += 1;
+                }
+                (Ok(resp), None) => return Ok(resp),
+                (Err(AttemptError::Fatal(e)), None) => return Err(e),
+                (Err(AttemptError::Transport(e)), None) => {
+                    let timeout = req.timeout.unwrap_or(self.opts.timeout);
+                    return Err(transport_error(method, &url, &e, timeout));
+                }
+            }
+        }
+    }
+
+    fn attempt(&self, req: &Request, url: &str) -> std::result::Result<Response, AttemptError> {
+        let method = req.method.as_str();
+        let started = Instant::now();
+        self.log(&format!("> {method} {}", redact(url)));
+        let mut builder = http::Request::builder().method(method).uri(url);
+        if let Some(bearer) = req.bearer {
+            builder = builder.header("authorization", format!("Bearer {}", bearer.expose()));
+            self.log("> authorization: Bearer [redacted]");
+        }
+        if let Some((_, content_type)) = &req.body {
+            builder = builder.header("content-type", content_type.as_str());
+            self.log(&format!("> content-type: {content_type}"));
+        }
+        for (name, value) in &req.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+            if is_sensitive_header(name) {
+                self.log(&format!("> {name}: [redacted]"));
+            } else {
+                self.log(&format!("> {name}: {}", redact(value)));
+            }
+        }
+        // The message names no value: a bad header may be the bearer itself.
+        let invalid = |e: http::Error| {
+            AttemptError::Fatal(CliError::client(format!(
+                "cannot build request to {}: {e}",
+                redact(url)
+            )))
+        };
+        let result = match &req.body {
+            Some((bytes, _)) => {
+                let request = builder.body(bytes.as_slice()).map_err(invalid)?;
+                self.run(request, req.timeout)
+            }
+            None => {
+                let request = builder.body(()).map_err(invalid)?;
+                self.run(request, req.timeout)
+            }
+        };
+        let mut resp = result.map_err(|e| match e {
+            ureq::Error::BadUri(_) | ureq::Error::Http(_) => AttemptError::Fatal(CliError::client(
+                format!("invalid request URL {}", redact(url)),
+            )),
+            e => AttemptError::Transport(e),
+        })?;
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = match resp
+            .body_mut()
+            .with_config()
+            .limit(self.opts.body_limit)
+            .read_to_vec()
+        {
+            Ok(body) => body,
+            Err(ureq::Error::BodyExceedsLimit(_)) => {
+                let mib = self.opts.body_limit as f64 / (1024.0 * 1024.0);
+                return Err(AttemptError::Fatal(
+                    CliError::new(
+                        "unknown",
+                        format!(
+                            "response from {method} {} exceeds {mib:.0} MiB",
+                            redact(url)
+                        ),
+                    )
+                    .with_hint("the server sent far more data than expected; check the host URL"),
+                ));
+            }
+            Err(e) => return Err(AttemptError::Transport(e)),
+        };
+        self.log(&format!(
+            "< HTTP {status} ({} bytes, {} ms){}",
+            body.len(),
+            started.elapsed().as_millis(),
+            headers
+                .iter()
+                .find(|(k, _)| k == "content-type")
+                .map(|(_, v)| format!(" {v}"))
+                .unwrap_or_default()
+        ));
+        Ok(Response {
+            method: method.to_owned(),
+            url: url.to_owned(),
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn run<S: ureq::AsSendBody>(
+        &self,
+        request: http::Request<S>,
+        timeout: Option<Duration>,
+    ) -> std::result::Result<http::Response<ureq::Body>, ureq::Error> {
+        match timeout {
+            None => self.agent.run(request),
+            Some(t) => {
+                let request = self
+                    .agent
+                    .configure_request(request)
+                    .timeout_global(Some(t))
+                    .build();
+                self.agent.run(request)
+            }
+        }
+    }
+
+    fn log(&self, line: &str) {
+        if !self.opts.verbose {
+            return;
+        }
+        match &self.opts.log {
+            Some(sink) => sink(line),
+            // A closed stderr must not turn logging into a panic.
+            None => drop(writeln!(std::io::stderr(), "{line}")),
+        }
+    }
+}
+
+/// Headers whose values verbose logs never show.
+pub fn is_sensitive_header(name: &str) -> bool {
+    [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-csrf-token",
+    ]
+    .iter()
+    .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// A 429 is waited out only when the server says `too_many_requests` and asks
+/// for at most a minute.
+fn rate_limit_wait(resp: &Response, now: SystemTime) -> Option<Duration> {
+    let body = error_body(&resp.body)?;
+    if body.code != "too_many_requests" {
+        return None;
+    }
+    resp.retry_after(now)
+        .filter(|wait| *wait <= MAX_RETRY_AFTER)
+}
+
+/// Percent-encodes one path segment (everything but RFC 3986 unreserved
+/// characters; dots too when the segment is `.` or `..`, which would move up).
+pub fn encode_segment(segment: &str) -> String {
+    let dots_only = !segment.is_empty() && segment.bytes().all(|b| b == b'.');
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') || (b == b'.' && !dots_only)
+        {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agent_uses_node_names() {
+        assert_eq!(
+            user_agent_for("0.1.0", "linux", "x86_64"),
+            "difyctl-rs/0.1.0 (linux; x64)"
+        );
+        assert_eq!(
+            user_agent_for("1.2.3", "macos", "aarch64"),
+            "difyctl-rs/1.2.3 (darwin; arm64)"
+        );
+        assert_eq!(
+            user_agent_for("1.2.3", "windows", "x86_64"),
+            "difyctl-rs/1.2.3 (win32; x64)"
+        );
+        assert_eq!(
+            user_agent_for("1.2.3", "freebsd", "riscv64"),
+            "difyctl-rs/1.2.3 (freebsd; riscv64)"
+        );
+        let ua = user_agent();
+        assert!(
+            ua.starts_with(&format!("difyctl-rs/{} (", env!("CARGO_PKG_VERSION"))),
+            "{ua}"
+        );
+        assert!(!ua.starts_with("difyctl/"));
+    }
+
+    #[test]
+    fn base_urls() {
+        let opts = ClientOptions::default;
+        let c = Client::new(&HostUrl::new("https", "Cloud.Dify.AI"), opts()).unwrap();
+        assert_eq!(c.base_url(), "https://cloud.dify.ai/openapi/v1/");
+        assert_eq!(
+            c.url("/account"),
+            "https://cloud.dify.ai/openapi/v1/account"
+        );
+        let host = HostUrl::new("http", "localhost:5001").with_path_prefix("/dify/");
+        let c = Client::new(&host, opts()).unwrap();
+        assert_eq!(
+            c.url("oauth/device/code"),
+            "http://localhost:5001/dify/openapi/v1/oauth/device/code"
+        );
+        let root = Request::at_host_root(Method::Post, "/console/api/login");
+        assert_eq!(
+            c.request_url(&root),
+            "http://localhost:5001/dify/console/api/login"
+        );
+        let c = Client::new(&HostUrl::new("https", "[::1]:8443"), opts()).unwrap();
+        assert_eq!(c.base_url(), "https://[::1]:8443/openapi/v1/");
+
+        for (scheme, host) in [
+            ("ftp", "h"),
+            ("https", ""),
+            ("https", "u:p@h"),
+            ("https", "h/x"),
+            ("https", "h h"),
+        ] {
+            let e = Client::new(&HostUrl::new(scheme, host), opts()).unwrap_err();
+            assert_eq!(e.code, "client_error", "{scheme} {host}");
+        }
+        let bad_prefix = HostUrl::new("https", "h").with_path_prefix("a?b");
+        assert!(Client::new(&bad_prefix, opts()).is_err());
+    }
+
+    #[test]
+    fn methods() {
+        assert!(
+            Method::Get.is_idempotent()
+                && Method::Put.is_idempotent()
+                && Method::Delete.is_idempotent()
+        );
+        assert!(!Method::Post.is_idempotent() && !Method::Patch.is_idempotent());
+        assert_eq!("delete".parse::<Method>(), Ok(Method::Delete));
+        assert!("TRACE".parse::<Method>().is_err());
+    }
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(encode_segment("0190-abc_~."), "0190-abc_~.");
+        assert_eq!(encode_segment("a/b?c d#é"), "a%2Fb%3Fc%20d%23%C3%A9");
+        assert_eq!(encode_segment(".."), "%2E%2E");
+        assert_eq!(encode_segment("a..b"), "a..b");
+    }
+
+    #[test]
+    fn rate_limit_waits_only_for_short_known_limits() {
+        let now = SystemTime::now();
+        let resp = |code: &str, retry_after: Option<&str>| Response {
+            method: "GET".into(),
+            url: "u".into(),
+            status: 429,
+            headers: retry_after
+                .map(|v| ("retry-after".to_owned(), v.to_owned()))
+                .into_iter()
+                .collect(),
+            body: format!(r#"{{"code":"{code}","message":"m","status":429}}"#).into_bytes(),
+        };
+        assert_eq!(
+            rate_limit_wait(&resp("too_many_requests", Some("60")), now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            rate_limit_wait(&resp("too_many_requests", Some("61")), now),
+            None
+        );
+        assert_eq!(rate_limit_wait(&resp("too_many_requests", None), now), None);
+        assert_eq!(rate_limit_wait(&resp("rate_limited", Some("1")), now), None);
+    }
+
+    mod wire {
+        use super::super::*;
+        use crate::dify::stub::{Canned, closed_port, serve, serve_tls, test_options};
+
+        fn unavailable() -> Canned {
+            Canned::json(
+                503,
+                r#"{"code":"unknown","message":"Internal Server Error","status":503}"#,
+            )
+        }
+
+        #[test]
+        fn get_retries_503_then_succeeds() {
+            let stub = serve(vec![
+                unavailable(),
+                unavailable(),
+                Canned::json(200, r#"{"ok":true}"#),
+            ]);
+            let (opts, waits) = test_options();
+            let bearer = Secret::new("dfoa_tok");
+            let resp = stub.client(opts).get("_health", Some(&bearer)).unwrap();
+            assert_eq!((resp.status, resp.text().as_str()), (200, r#"{"ok":true}"#));
+            assert_eq!(resp.content_type(), Some("application/json"));
+            assert_eq!(
+                *waits.lock().unwrap(),
+                [Duration::from_millis(300), Duration::from_millis(600)]
+            );
+            let reqs = stub.requests();
+            assert_eq!(reqs.len(), 3);
+            for req in &reqs {
+                assert_eq!(
+                    (req.method.as_str(), req.path.as_str()),
+                    ("GET", "/openapi/v1/_health")
+                );
+                assert_eq!(req.header("authorization"), Some("Bearer dfoa_tok"));
+                assert_eq!(req.header("user-agent"), Some(user_agent().as_str()));
+                assert_eq!(req.header("accept"), Some("application/json"));
+            }
+        }
+
+        #[test]
+        fn budget_exhausted_surfaces_the_last_status() {
+            let stub = serve(vec![unavailable(), unavailable()]);
+            let (opts, waits) = test_options();
+            let e = stub
+                .client(ClientOptions { retries: 2, ..opts })
+                .get("x", None)
+                .unwrap_err();
+            assert_eq!(
+                (e.code, e.message.as_str()),
+                ("server_5xx", "Internal Server Error")
+            );
+            assert_eq!(waits.lock().unwrap().len(), 1);
+            assert_eq!(stub.requests().len(), 2);
+        }
+
+        #[test]
+        fn post_is_never_retried() {
+            let stub = serve(vec![unavailable(), Canned::json(200, "{}")]);
+            let (opts, waits) = test_options();
+            let e = stub
+                .client(opts)
+                .post_json("thing", &serde_json::json!({"a": 1}), None)
+                .unwrap_err();
+            assert_eq!(e.code, "server_5xx");
+            assert_eq!(stub.requests().len(), 1);
+            assert_eq!(stub.requests()[0].body, br#"{"a":1}"#);
+            assert!(waits.lock().unwrap().is_empty());
+        }
+
+        #[test]
+        fn no_retry_requests_take_one_attempt() {
+            let stub = serve(vec![unavailable(), Canned::json(200, "{}")]);
+            let (opts, waits) = test_options();
+            let resp = stub
+                .client(opts)
+                .send(&Request::new(Method::Delete, "x").no_retry())
+                .unwrap();
+            assert_eq!(resp.status, 503);
+            assert_eq!(stub.requests().len(), 1);
+            assert!(waits.lock().unwrap().is_empty());
+        }
+
+        #[test]
+        fn rate_limit_with_short_retry_after_is_waited_out() {
+            let limited = r#"{"code":"too_many_requests","message":"This user has exceeded an allotted request count.","status":429}"#;
+            let stub = serve(vec![
+                Canned::json(429, limited).header("Retry-After", "2"),
+                Canned::json(200, "{}"),
+                Canned::json(429, limited).header("Retry-After", "61"),
+            ]);
+            let (opts, waits) = test_options();
+            let client = stub.client(opts);
+            assert_eq!(client.get("account", None).unwrap().status, 200);
+            assert_eq!(*waits.lock().unwrap(), [Duration::from_secs(2)]);
+            let e = client.get("account", None).unwrap_err();
+            assert_eq!((e.code, e.exit_code()), ("rate_limited", 7));
+            assert_eq!(
+                e.message,
+                "This user has exceeded an allotted request count."
+            );
+            assert_eq!(e.http.unwrap().server.unwrap().code, "too_many_requests");
+            assert_eq!(waits.lock().unwrap().len(), 1);
+        }
+
+        #[test]
+        fn refused_connection_is_network_connection_after_retries() {
+            let port = closed_port();
+            let (opts, waits) = test_options();
+            let client =
+                Client::new(&HostUrl::new("http", &format!("127.0.0.1:{port}")), opts).unwrap();
+            let e = client.get("account", None).unwrap_err();
+            assert_eq!((e.code, e.exit_code()), ("network_connection", 1));
+            assert!(
+                e.message
+                    .starts_with(&format!("GET http://127.0.0.1:{port}/openapi/v1/account: ")),
+                "{}",
+                e.message
+            );
+            assert_eq!(waits.lock().unwrap().len(), 2);
+            let http = e.http.unwrap();
+            assert_eq!((http.method.as_str(), http.status), ("GET", None));
+            // POST: one attempt only.
+            let e = client
+                .post_json("x", &serde_json::json!({}), None)
+                .unwrap_err();
+            assert_eq!(e.code, "network_connection");
+            assert_eq!(waits.lock().unwrap().len(), 2);
+        }
+
+        #[test]
+        fn oversized_body_is_an_error_not_a_hang() {
+            let stub = serve(vec![Canned::new(200, vec![b'x'; 64 * 1024])]);
+            let (opts, waits) = test_options();
+            let client = stub.client(ClientOptions {
+                body_limit: 1024,
+                ..opts
+            });
+            let e = client.get("big", None).unwrap_err();
+            assert_eq!(e.code, "unknown");
+            assert!(e.message.contains("exceeds"), "{}", e.message);
+            assert!(waits.lock().unwrap().is_empty());
+            assert_eq!(DEFAULT_BODY_LIMIT, 4 * 1024 * 1024);
+        }
+
+        #[test]
+        fn redirects_are_not_followed() {
+            let target = serve(vec![Canned::json(200, "{}")]);
+            let location = format!("http://127.0.0.1:{}/steal", target.port);
+            let stub = serve(vec![Canned::new(302, "").header("Location", &location)]);
+            let (opts, _) = test_options();
+            let bearer = Secret::new("dfoa_tok");
+            let e = stub.client(opts).get("account", Some(&bearer)).unwrap_err();
+            assert_eq!(e.code, "server_4xx_other");
+            assert_eq!(
+                e.message,
+                format!("unexpected redirect (HTTP 302) to {location}")
+            );
+            assert_eq!(stub.requests().len(), 1);
+            assert!(target.requests().is_empty());
+        }
+
+        #[test]
+        fn verbose_logs_redact_the_bearer() {
+            let stub = serve(vec![Canned::json(200, "{}")]);
+            let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+            let sink = Arc::clone(&lines);
+            let (opts, _) = test_options();
+            let opts = ClientOptions {
+                verbose: true,
+                log: Some(Arc::new(move |l: &str| {
+                    sink.lock().unwrap().push(l.to_owned())
+                })),
+                ..opts
+            };
+            let bearer = Secret::new("dfoa_supersecret");
+            let req = Request::new(Method::Get, "account")
+                .bearer(Some(&bearer))
+                .header("Cookie", "access_token=jwt-secret")
+                .header("X-Trace", "t-1");
+            stub.client(opts).call(&req).unwrap();
+            assert_eq!(
+                stub.requests()[0].header("cookie"),
+                Some("access_token=jwt-secret")
+            );
+            let lines = lines.lock().unwrap().join("\n");
+            assert!(
+                lines.contains(&format!(
+                    "> GET http://127.0.0.1:{}/openapi/v1/account",
+                    stub.port
+                )),
+                "{lines}"
+            );
+            assert!(
+                lines.contains("> authorization: Bearer [redacted]"),
+                "{lines}"
+            );
+            assert!(lines.contains("< HTTP 200"), "{lines}");
+            assert!(lines.contains("> Cookie: [redacted]"), "{lines}");
+            assert!(lines.contains("> X-Trace: t-1"), "{lines}");
+            assert!(
+                !lines.contains("supersecret") && !lines.contains("jwt-secret"),
+                "{lines}"
+            );
+        }
+
+        #[test]
+        fn bad_ssl_cert_file_fails_construction() {
+            let (opts, _) = test_options();
+            let opts = ClientOptions {
+                net: NetEnv::from_pairs([("SSL_CERT_FILE", "/nonexistent/difyctl/ca.pem")]),
+                ..opts
+            };
+            let e = Client::new(&HostUrl::new("https", "cloud.dify.ai"), opts).unwrap_err();
+            assert_eq!(e.code, "client_error");
+            assert!(
+                e.message.contains("/nonexistent/difyctl/ca.pem"),
+                "{}",
+                e.message
+            );
+        }
+
+        #[test]
+        fn ssl_cert_file_adds_a_private_ca_to_the_bundled_roots() {
+            let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/src/dify/testdata/test-ca.pem");
+            let stub = serve_tls(vec![Canned::json(200, r#"{"ok":true}"#)]);
+            let host = HostUrl::new("https", &format!("127.0.0.1:{}", stub.port));
+            let (opts, _) = test_options();
+            let trusted = ClientOptions {
+                net: NetEnv::from_pairs([("SSL_CERT_FILE", ca)]),
+                ..opts.clone()
+            };
+            let resp = Client::new(&host, trusted)
+                .unwrap()
+                .get("_health", None)
+                .unwrap();
+            assert_eq!(resp.status, 200);
+            assert_eq!(stub.requests()[0].path, "/openapi/v1/_health");
+
+            // Without it the same server is refused: verification stays on.
+            let stub = serve_tls(vec![Canned::json(200, "{}")]);
+            let host = HostUrl::new("https", &format!("127.0.0.1:{}", stub.port));
+            let e = Client::new(&host, ClientOptions { retries: 1, ..opts })
+                .unwrap()
+                .get("_health", None)
+                .unwrap_err();
+            assert_eq!(e.code, "network_connection");
+            assert!(e.message.contains("certificate"), "{}", e.message);
+            assert!(e.hint.unwrap().contains("SSL_CERT_FILE"));
+            assert!(stub.requests().is_empty());
+        }
+
+        #[test]
+        fn no_proxy_host_connects_directly() {
+            // The proxy points at a closed port: only a direct connection succeeds.
+            let stub = serve(vec![Canned::json(200, "{}")]);
+            let (opts, _) = test_options();
+            let proxy = format!("http://127.0.0.1:{}", closed_port());
+            let opts = ClientOptions {
+                net: NetEnv::from_pairs([
+                    ("http_proxy", proxy.as_str()),
+                    ("no_proxy", "127.0.0.1"),
+                ]),
+                ..opts
+            };
+            assert_eq!(
+                stub.client(opts.clone()).get("x", None).unwrap().status,
+                200
+            );
+            // Without the exemption the (dead) proxy is really used.
+            let opts = ClientOptions {
+                net: NetEnv::from_pairs([("http_proxy", proxy.as_str())]),
+                ..opts
+            };
+            assert_eq!(
+                stub.client(opts).get("x", None).unwrap_err().code,
+                "network_connection"
+            );
+            assert_eq!(stub.requests().len(), 1);
+        }
+    }
+}

@@ -1,0 +1,539 @@
+//! The OAuth device flow (PROTOCOL.md §4.1 steps 3, 4 and 9; §6.3).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::output::{CliError, Result};
+
+use super::account::{Account, Workspace, decode_error, null_as_default};
+use super::client::{Client, Method, Request, Response};
+use super::errors::{http_context, status_error};
+use super::secret::Secret;
+
+/// The only `client_id` the server knows.
+pub const CLIENT_ID: &str = "difyctl";
+
+/// Longer labels make the server's approve step fail with a 500 (§14).
+pub const MAX_LABEL_CHARS: usize = 255;
+
+/// Poll attempts when the token endpoint answers 5xx, and the waits between them.
+pub const POLL_5XX_ATTEMPTS: u32 = 5;
+
+/// `POST /oauth/device/code` → 200.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DeviceCode {
+    pub device_code: Secret,
+    pub user_code: String,
+    pub verification_uri: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub expires_in: i64,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub interval: i64,
+}
+
+impl DeviceCode {
+    /// The server's interval, or 5 s when it gives none (or ≤ 0).
+    pub fn poll_interval(&self) -> Duration {
+        if self.interval > 0 {
+            Duration::from_secs(self.interval.unsigned_abs())
+        } else {
+            Duration::from_secs(5)
+        }
+    }
+
+    /// How long the code lives, when the server says.
+    pub fn expires_after(&self) -> Option<Duration> {
+        (self.expires_in > 0).then(|| Duration::from_secs(self.expires_in.unsigned_abs()))
+    }
+}
+
+/// The approved poll's payload (§6.3 step 5). Only `token` is required.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TokenPayload {
+    pub token: Secret,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    #[serde(default)]
+    pub subject_type: Option<String>,
+    #[serde(default)]
+    pub account: Option<Account>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub workspaces: Vec<Workspace>,
+    #[serde(default)]
+    pub default_workspace_id: Option<String>,
+    #[serde(default)]
+    pub token_id: Option<String>,
+    #[serde(default)]
+    pub subject_email: Option<String>,
+    #[serde(default)]
+    pub subject_issuer: Option<String>,
+}
+
+impl TokenPayload {
+    /// The email a context is stored under: the account's, else the subject's.
+    pub fn email(&self) -> Option<&str> {
+        let account = self
+            .account
+            .as_ref()
+            .map(|a| a.email.as_str())
+            .filter(|e| !e.is_empty());
+        account.or(self.subject_email.as_deref().filter(|e| !e.is_empty()))
+    }
+
+    /// The workspace named by `default_workspace_id`, if listed.
+    pub fn default_workspace(&self) -> Option<&Workspace> {
+        let id = self.default_workspace_id.as_deref()?;
+        self.workspaces.iter().find(|w| w.id == id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PollOutcome {
+    Pending,
+    SlowDown,
+    Token(Box<TokenPayload>),
+}
+
+/// `difyctl on <hostname>`, at most [`MAX_LABEL_CHARS`] characters.
+pub fn label_for_host(hostname: &str) -> String {
+    const PREFIX: &str = "difyctl on ";
+    let hostname = hostname.trim();
+    let hostname = if hostname.is_empty() {
+        "unknown-host"
+    } else {
+        hostname
+    };
+    let room = MAX_LABEL_CHARS - PREFIX.len();
+    let mut label = String::from(PREFIX);
+    label.extend(hostname.chars().take(room));
+    label
+}
+
+/// The machine's hostname, or "" when it cannot be found (no libc calls:
+/// Linux's /proc, then the usual variables, then the `hostname` program).
+pub fn local_hostname() -> String {
+    let from_proc = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let found = [
+        Some(from_proc),
+        std::env::var("HOSTNAME").ok(),
+        std::env::var("COMPUTERNAME").ok(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|h| h.trim().to_owned())
+    .find(|h| !h.is_empty());
+    found.or_else(hostname_program).unwrap_or_default()
+}
+
+#[cfg(unix)]
+fn hostname_program() -> Option<String> {
+    let out = std::process::Command::new("hostname")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let name = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !name.is_empty()).then_some(name)
+}
+
+#[cfg(not(unix))]
+fn hostname_program() -> Option<String> {
+    None
+}
+
+fn unsupported(resp: &Response) -> CliError {
+    CliError::new(
+        "unsupported_endpoint",
+        "this Dify host does not implement the OAuth device flow",
+    )
+    .with_hint("the host needs OPENAPI_ENABLED=true; use the Dify API URL as --host")
+    .with_http(http_context(resp))
+}
+
+/// Starts a sign-in: `POST oauth/device/code`.
+pub fn request_code(client: &Client, label: &str) -> Result<DeviceCode> {
+    let body = json!({ "client_id": CLIENT_ID, "device_label": label });
+    let resp = client.send(&Request::new(Method::Post, "oauth/device/code").json(&body)?)?;
+    let status = resp.status;
+    let code = match status {
+        200..=299 => return parse_device_code(&resp),
+        404 => return Err(unsupported(&resp)),
+        300..=399 | 426 | 429 => return Err(status_error(&resp)),
+        500.. => "server_5xx",
+        _ => "server_4xx_other",
+    };
+    Err(CliError::new(code, format!("device/code: HTTP {status}")).with_http(http_context(&resp)))
+}
+
+fn parse_device_code(resp: &Response) -> Result<DeviceCode> {
+    let code: DeviceCode = resp
+        .json()
+        .map_err(|e| decode_error("device/code", resp, e))?;
+    let missing = [
+        ("device_code", code.device_code.is_empty()),
+        ("user_code", code.user_code.trim().is_empty()),
+        ("verification_uri", code.verification_uri.trim().is_empty()),
+    ]
+    .into_iter()
+    .find_map(|(name, empty)| empty.then_some(name));
+    match missing {
+        Some(name) => Err(decode_error("device/code", resp, format!("empty {name}"))),
+        None => Ok(code),
+    }
+}
+
+/// One poll of `POST oauth/device/token`. A 5xx comes back as a `server_5xx`
+/// error, which [`is_retryable_poll_error`] recognises.
+pub fn poll_once(client: &Client, device_code: &Secret) -> Result<PollOutcome> {
+    let body = json!({ "client_id": CLIENT_ID, "device_code": device_code.expose() });
+    let resp = client.send(&Request::new(Method::Post, "oauth/device/token").json(&body)?)?;
+    let status = resp.status;
+    match status {
+        300..=399 | 429 => return Err(status_error(&resp)),
+        404 => return Err(unsupported(&resp)),
+        500.. => {
+            return Err(CliError::new(
+                "server_5xx",
+                format!("device-flow poll failed (HTTP {status})"),
+            )
+            .with_http(http_context(&resp)));
+        }
+        _ => {}
+    }
+    let unknown =
+        |message: String| CliError::new("unknown", message).with_http(http_context(&resp));
+    let value: serde_json::Value = resp
+        .json()
+        .map_err(|e| unknown(format!("decode poll response: {e}")))?;
+    if value
+        .get("token")
+        .and_then(|t| t.as_str())
+        .is_some_and(|t| !t.is_empty())
+    {
+        let payload: TokenPayload = serde_json::from_value(value)
+            .map_err(|e| unknown(format!("decode poll response: {e}")))?;
+        return Ok(PollOutcome::Token(Box::new(payload)));
+    }
+    match value.get("error").and_then(|e| e.as_str()) {
+        Some("authorization_pending") => Ok(PollOutcome::Pending),
+        Some("slow_down") => Ok(PollOutcome::SlowDown),
+        Some("expired_token") => Err(CliError::new(
+            "expired_token",
+            "code expired before authorization",
+        )
+        .with_hint("run 'difyctl auth login' again and approve the code within its lifetime")),
+        Some("access_denied") => Err(CliError::new("access_denied", "authorization denied")),
+        Some(other) => Err(unknown(format!("unknown poll error {other:?}"))),
+        None => Err(unknown(format!("poll: {status} with no OAuth envelope"))),
+    }
+}
+
+/// Whether a poll error is a server hiccup worth polling again for.
+pub fn is_retryable_poll_error(err: &CliError) -> bool {
+    err.code == "server_5xx"
+}
+
+/// The wait after the `n`th consecutive failed poll: 1, 2, 4, 8 s (cap 16 s).
+pub fn poll_5xx_wait(n: u32) -> Duration {
+    Duration::from_secs(1 << n.saturating_sub(1).min(4))
+}
+
+/// [`poll_once`], riding out up to [`POLL_5XX_ATTEMPTS`] server errors in a row.
+pub fn poll(
+    client: &Client,
+    device_code: &Secret,
+    sleep: &dyn Fn(Duration),
+) -> Result<PollOutcome> {
+    let mut failures = 0;
+    loop {
+        match poll_once(client, device_code) {
+            Err(e) if is_retryable_poll_error(&e) => {
+                failures += 1;
+                if failures >= POLL_5XX_ATTEMPTS {
+                    return Err(CliError {
+                        message: "device-flow poll unavailable after retries".into(),
+                        ..e
+                    });
+                }
+                sleep(poll_5xx_wait(failures));
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::dify::stub::{Canned, serve, test_options};
+
+    const CODE: &str = r#"{"device_code":"dc_abc","user_code":"ABCD-3456",
+        "verification_uri":"https:\/\/dify.test\/device","expires_in":900,"interval":5}"#;
+
+    #[test]
+    fn labels() {
+        assert_eq!(label_for_host("build-7"), "difyctl on build-7");
+        assert_eq!(label_for_host("  "), "difyctl on unknown-host");
+        let long = "é".repeat(400);
+        let label = label_for_host(&long);
+        assert_eq!(label.chars().count(), MAX_LABEL_CHARS);
+        assert!(label.starts_with("difyctl on éé"));
+        assert_eq!(label_for_host(&"h".repeat(244)).chars().count(), 255);
+        assert_eq!(label_for_host(&"h".repeat(243)).chars().count(), 254);
+    }
+
+    #[test]
+    fn requests_a_code() {
+        let stub = serve(vec![Canned::json(200, CODE)]);
+        let (opts, _) = test_options();
+        let code = request_code(&stub.client(opts), "difyctl on box").unwrap();
+        assert_eq!(code.device_code.expose(), "dc_abc");
+        assert_eq!(code.verification_uri, "https://dify.test/device");
+        assert_eq!(
+            (code.poll_interval(), code.expires_after()),
+            (Duration::from_secs(5), Some(Duration::from_secs(900)))
+        );
+        assert!(!format!("{code:?}").contains("dc_abc"));
+        let req = &stub.requests()[0];
+        assert_eq!(
+            (req.method.as_str(), req.path.as_str()),
+            ("POST", "/openapi/v1/oauth/device/code")
+        );
+        assert_eq!(req.header("content-type"), Some("application/json"));
+        assert_eq!(req.header("authorization"), None);
+        let sent: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+        assert_eq!(
+            sent,
+            json!({"client_id": "difyctl", "device_label": "difyctl on box"})
+        );
+    }
+
+    #[test]
+    fn code_errors() {
+        let stub = serve(vec![
+            Canned::json(
+                404,
+                r#"{"code":"not_found","message":"Not Found","status":404}"#,
+            ),
+            Canned::new(404, "<html><body>Not Found</body></html>")
+                .header("Content-Type", "text/html"),
+            Canned::json(
+                429,
+                r#"{"code":"too_many_requests","message":"rate_limited","status":429}"#,
+            ),
+            Canned::json(400, r#"{"error":"unsupported_client"}"#),
+            Canned::json(
+                502,
+                r#"{"code":"bad_gateway","message":"Internal Server Error","status":502}"#,
+            ),
+            Canned::json(
+                200,
+                r#"{"device_code":"dc","user_code":"","verification_uri":"u"}"#,
+            ),
+            Canned::json(200, "not json"),
+        ]);
+        let (opts, waits) = test_options();
+        let client = stub.client(opts);
+        let got = |n: usize| {
+            (0..n)
+                .map(|_| request_code(&client, "l").unwrap_err())
+                .collect::<Vec<_>>()
+        };
+        let errs = got(7);
+        let summary: Vec<(&str, &str, u8)> = errs
+            .iter()
+            .map(|e| (e.code, e.message.as_str(), e.exit_code()))
+            .collect();
+        assert_eq!(
+            summary[..5],
+            [
+                (
+                    "unsupported_endpoint",
+                    "this Dify host does not implement the OAuth device flow",
+                    6
+                ),
+                (
+                    "unsupported_endpoint",
+                    "this Dify host does not implement the OAuth device flow",
+                    6
+                ),
+                ("rate_limited", "rate_limited", 7),
+                ("server_4xx_other", "device/code: HTTP 400", 1),
+                ("server_5xx", "device/code: HTTP 502", 1),
+            ]
+        );
+        assert_eq!(errs[5].code, "unknown");
+        assert!(
+            errs[5].message.contains("empty user_code"),
+            "{}",
+            errs[5].message
+        );
+        assert!(
+            errs[6].message.starts_with("decode device/code response"),
+            "{}",
+            errs[6].message
+        );
+        assert_eq!(
+            errs[3].http.as_ref().unwrap().raw_response.as_deref(),
+            Some(r#"{"error":"unsupported_client"}"#)
+        );
+        // POST is never retried.
+        assert_eq!(stub.requests().len(), 7);
+        assert!(waits.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn poll_outcomes() {
+        let token = r#"{"token":"dfoa_secret","expires_at":"2026-07-01T00:00:00+00:00","subject_type":"account",
+            "account":{"id":"acc","email":"a@x.test","name":"A"},
+            "workspaces":[{"id":"w1","name":"One","role":"owner"},{"id":"w2","name":"Two","role":"normal"}],
+            "default_workspace_id":"w2","token_id":"tok-1"}"#;
+        let sso = r#"{"token":"dfoe_s","subject_type":"external_sso","subject_email":"e@x.test",
+            "subject_issuer":"https://idp.test","account":null,"workspaces":[],"default_workspace_id":null}"#;
+        let stub = serve(vec![
+            Canned::json(400, r#"{"error":"authorization_pending"}"#),
+            Canned::json(400, r#"{"error":"slow_down"}"#),
+            Canned::json(200, token),
+            Canned::json(200, sso),
+        ]);
+        let (opts, _) = test_options();
+        let client = stub.client(opts);
+        let dc = Secret::new("dc_abc");
+        assert_eq!(poll_once(&client, &dc).unwrap(), PollOutcome::Pending);
+        assert_eq!(poll_once(&client, &dc).unwrap(), PollOutcome::SlowDown);
+        let PollOutcome::Token(t) = poll_once(&client, &dc).unwrap() else {
+            panic!("no token")
+        };
+        assert_eq!(t.token.expose(), "dfoa_secret");
+        assert_eq!(t.email(), Some("a@x.test"));
+        assert_eq!(t.default_workspace().map(|w| w.name.as_str()), Some("Two"));
+        assert_eq!(t.token_id.as_deref(), Some("tok-1"));
+        assert!(!format!("{t:?}").contains("dfoa_secret"));
+        let PollOutcome::Token(t) = poll_once(&client, &dc).unwrap() else {
+            panic!("no token")
+        };
+        assert_eq!((t.account.as_ref(), t.email()), (None, Some("e@x.test")));
+        assert_eq!(t.subject_issuer.as_deref(), Some("https://idp.test"));
+        assert_eq!(t.default_workspace(), None);
+        let sent: serde_json::Value = serde_json::from_slice(&stub.requests()[0].body).unwrap();
+        assert_eq!(
+            sent,
+            json!({"client_id": "difyctl", "device_code": "dc_abc"})
+        );
+        assert_eq!(stub.requests()[0].path, "/openapi/v1/oauth/device/token");
+    }
+
+    #[test]
+    fn poll_errors() {
+        let stub = serve(vec![
+            Canned::json(400, r#"{"error":"expired_token"}"#),
+            Canned::json(400, r#"{"error":"access_denied"}"#),
+            Canned::json(400, r#"{"error":"weird\u001b[31m"}"#),
+            Canned::json(400, r#"{"code":"bad_request","message":"x","status":400}"#),
+            Canned::new(200, "<html>"),
+            Canned::new(404, "<html>"),
+            Canned::json(503, "{}"),
+            Canned::json(200, r#"{"token":"dfoa_x","workspaces":"nope"}"#),
+        ]);
+        let (opts, _) = test_options();
+        let client = stub.client(opts);
+        let dc = Secret::new("dc");
+        let errs: Vec<CliError> = (0..8)
+            .map(|_| poll_once(&client, &dc).unwrap_err())
+            .collect();
+        let summary: Vec<(&str, &str, u8)> = errs
+            .iter()
+            .map(|e| (e.code, e.message.as_str(), e.exit_code()))
+            .collect();
+        assert_eq!(
+            summary[0],
+            ("expired_token", "code expired before authorization", 4)
+        );
+        assert_eq!(summary[1], ("access_denied", "authorization denied", 4));
+        assert_eq!(
+            summary[2],
+            ("unknown", "unknown poll error \"weird\\u{1b}[31m\"", 1)
+        );
+        assert_eq!(
+            summary[3],
+            ("unknown", "poll: 400 with no OAuth envelope", 1)
+        );
+        assert!(
+            summary[4].1.starts_with("decode poll response: "),
+            "{}",
+            summary[4].1
+        );
+        assert_eq!(summary[5].0, "unsupported_endpoint");
+        assert_eq!(
+            summary[6],
+            ("server_5xx", "device-flow poll failed (HTTP 503)", 1)
+        );
+        assert!(is_retryable_poll_error(&errs[6]) && !is_retryable_poll_error(&errs[0]));
+        assert!(
+            summary[7].1.starts_with("decode poll response: "),
+            "{}",
+            summary[7].1
+        );
+        // The token never reaches the error's raw body.
+        let raw = errs[7]
+            .http
+            .as_ref()
+            .unwrap()
+            .raw_response
+            .as_deref()
+            .unwrap();
+        assert!(
+            raw.contains("dfoa_[redacted]") && !raw.contains("dfoa_x"),
+            "{raw}"
+        );
+    }
+
+    #[test]
+    fn poll_rides_out_server_errors() {
+        let ise = || {
+            Canned::json(
+                500,
+                r#"{"code":"internal_server_error","message":"Internal Server Error"}"#,
+            )
+        };
+        let stub = serve(vec![
+            ise(),
+            ise(),
+            Canned::json(400, r#"{"error":"authorization_pending"}"#),
+        ]);
+        let (opts, _) = test_options();
+        let client = stub.client(opts);
+        let waits = Arc::new(Mutex::new(Vec::new()));
+        let record = |d: Duration| waits.lock().unwrap().push(d);
+        assert_eq!(
+            poll(&client, &Secret::new("dc"), &record).unwrap(),
+            PollOutcome::Pending
+        );
+        assert_eq!(
+            *waits.lock().unwrap(),
+            [Duration::from_secs(1), Duration::from_secs(2)]
+        );
+
+        let stub = serve((0..5).map(|_| ise()).collect());
+        let client = stub.client(test_options().0);
+        waits.lock().unwrap().clear();
+        let e = poll(&client, &Secret::new("dc"), &record).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("server_5xx", "device-flow poll unavailable after retries")
+        );
+        assert_eq!(stub.requests().len(), 5);
+        let secs: Vec<u64> = waits
+            .lock()
+            .unwrap()
+            .iter()
+            .map(Duration::as_secs)
+            .collect();
+        assert_eq!(secs, [1, 2, 4, 8]);
+        assert_eq!(poll_5xx_wait(9), Duration::from_secs(16));
+    }
+}

@@ -1,0 +1,329 @@
+//! Turning HTTP outcomes into `CliError`s (PROTOCOL.md §3.3), and keeping
+//! tokens out of everything an error carries.
+
+use std::time::Duration;
+
+use crate::output::CliError;
+use crate::output::error::{ErrorBody, HttpContext};
+
+use super::client::Response;
+
+/// The most of a body an error keeps for `-v`; bodies can be up to the client's cap.
+const RAW_RESPONSE_KEEP: usize = 64 * 1024;
+
+/// Replaces bearer material with `[redacted]`: `dfoa_…`/`dfoe_…` tokens and
+/// whatever follows `Bearer ` (any case).
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some((at, keep)) = next_secret(rest) {
+        out.push_str(&rest[..at + keep]);
+        let tail = &rest[at + keep..];
+        let len = tail.find(|c: char| !is_token_char(c)).unwrap_or(tail.len());
+        let len = len + tail[len..].len() - tail[len..].trim_start_matches('=').len();
+        if len > 0 {
+            out.push_str("[redacted]");
+        }
+        rest = &tail[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The next place a secret starts: (offset, length of the label to keep).
+fn next_secret(s: &str) -> Option<(usize, usize)> {
+    let bytes = s.as_bytes();
+    (0..bytes.len()).find_map(|i| {
+        let tail = &bytes[i..];
+        if (tail.starts_with(b"dfoa_") || tail.starts_with(b"dfoe_"))
+            && (i == 0 || !is_token_char(bytes[i - 1] as char))
+        {
+            return Some((i, 5));
+        }
+        if tail.len() > 7 && tail[..6].eq_ignore_ascii_case(b"bearer") && tail[6] == b' ' {
+            let spaces = tail[6..].iter().take_while(|b| **b == b' ').count();
+            return Some((i, 6 + spaces));
+        }
+        None
+    })
+}
+
+// token68 characters (RFC 9110 §11.2), which also cover `dfoa_` tokens.
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/')
+}
+
+/// The HTTP context of a response, its body redacted and bounded.
+pub fn http_context(resp: &Response) -> HttpContext {
+    // Redact before cutting, so a token split by the cut cannot escape.
+    let mut raw = redact(&String::from_utf8_lossy(&resp.body));
+    if raw.len() > RAW_RESPONSE_KEEP {
+        let mut cut = RAW_RESPONSE_KEEP;
+        while !raw.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        raw.truncate(cut);
+        raw.push_str("… (truncated)");
+    }
+    HttpContext {
+        method: resp.method.clone(),
+        url: redact(&resp.url),
+        status: Some(resp.status),
+        raw_response: Some(raw),
+        server: error_body(&resp.body),
+    }
+}
+
+/// The server's `ErrorBody`, when the body is one (a JSON object with string
+/// `code` and `message`).
+pub fn error_body(body: &[u8]) -> Option<ErrorBody> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if !(value.get("code")?.is_string() && value.get("message")?.is_string()) {
+        return None;
+    }
+    // Tolerate odd optional fields rather than losing the code and message.
+    serde_json::from_value(value.clone()).ok().or_else(|| {
+        Some(ErrorBody {
+            code: value["code"].as_str()?.to_owned(),
+            message: value["message"].as_str()?.to_owned(),
+            ..ErrorBody::default()
+        })
+    })
+}
+
+/// The error for a non-2xx response, per the status table of PROTOCOL.md §3.3.
+/// A server `ErrorBody` message replaces the fallback message.
+pub fn status_error(resp: &Response) -> CliError {
+    let status = resp.status;
+    let (code, fallback, hint) = match status {
+        300..=399 => return redirect_error(resp),
+        401 => (
+            "auth_expired",
+            "session expired or revoked".to_owned(),
+            Some("run 'difyctl auth login' to sign in again"),
+        ),
+        403 => ("access_denied", "not permitted".to_owned(), None),
+        426 => (
+            "version_skew",
+            "client version no longer supported by the server".to_owned(),
+            None,
+        ),
+        429 => ("rate_limited", "too many requests".to_owned(), None),
+        500.. => ("server_5xx", format!("server error (HTTP {status})"), None),
+        400..=499 => (
+            "server_4xx_other",
+            format!("request failed (HTTP {status})"),
+            None,
+        ),
+        _ => ("unknown", format!("unexpected HTTP status {status}"), None),
+    };
+    let http = http_context(resp);
+    let message = match &http.server {
+        Some(body) if !body.message.trim().is_empty() => body.message.clone(),
+        _ => fallback,
+    };
+    let mut err = CliError::new(code, message).with_http(http);
+    err.hint = hint.map(str::to_owned);
+    err
+}
+
+/// Redirects are never followed, so the bearer never travels to another host.
+fn redirect_error(resp: &Response) -> CliError {
+    let status = resp.status;
+    let message = match resp.header("location") {
+        Some(to) => format!("unexpected redirect (HTTP {status}) to {}", redact(to)),
+        None => format!("unexpected redirect (HTTP {status})"),
+    };
+    CliError::new("server_4xx_other", message)
+        .with_hint("difyctl does not follow redirects; use the final API URL as the host")
+        .with_http(http_context(resp))
+}
+
+/// A transport failure (refused, DNS, timeout, TLS): `network_connection`.
+pub fn transport_error(method: &str, url: &str, err: &ureq::Error, timeout: Duration) -> CliError {
+    let detail = match err {
+        ureq::Error::Io(e) => e.to_string(),
+        ureq::Error::Timeout(_) => format!("timed out after {} s", timeout.as_secs_f32()),
+        ureq::Error::HostNotFound => "host not found".to_owned(),
+        ureq::Error::Tls(e) => format!("TLS: {e}"),
+        // Already prefixed "rustls: ".
+        other => other.to_string(),
+    };
+    let mut err = CliError::new(
+        "network_connection",
+        format!("{method} {}: {}", redact(url), redact(&detail)),
+    )
+    .with_http(HttpContext {
+        method: method.to_owned(),
+        url: redact(url),
+        ..HttpContext::default()
+    });
+    if detail.contains("certificate") {
+        err.hint = Some(
+            "the server's certificate is not trusted; for a private CA, set SSL_CERT_FILE \
+             to a PEM file holding its certificate"
+                .to_owned(),
+        );
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, body: &str) -> Response {
+        Response {
+            method: "GET".into(),
+            url: "https://h.test/openapi/v1/account".into(),
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn redacts_tokens_and_bearer_values() {
+        let token = "dfoa_AbC-12_xyz";
+        assert_eq!(redact(token), "dfoa_[redacted]");
+        assert_eq!(
+            redact(r#"{"token":"dfoe_q9","n":1}"#),
+            r#"{"token":"dfoe_[redacted]","n":1}"#
+        );
+        assert_eq!(
+            redact("Authorization: Bearer abc.def=="),
+            "Authorization: Bearer [redacted]"
+        );
+        assert_eq!(redact("bearer   xyz rest"), "bearer   [redacted] rest");
+        assert_eq!(redact("BEARER dfoa_zz"), "BEARER [redacted]");
+        assert_eq!(redact("x=dfoa_1&y=2"), "x=dfoa_[redacted]&y=2");
+        // Lookalikes inside words and bare labels are left alone.
+        assert_eq!(redact("undfoa_x"), "undfoa_x");
+        assert_eq!(redact("dfoa_ prefix"), "dfoa_ prefix");
+        assert_eq!(redact("Bearer"), "Bearer");
+        assert_eq!(redact("bearers x"), "bearers x");
+        assert_eq!(redact("ünïcödé dfoa_é"), "ünïcödé dfoa_é");
+        assert_eq!(redact(""), "");
+    }
+
+    #[test]
+    fn status_table() {
+        for (status, code, message, exit) in [
+            (401, "auth_expired", "session expired or revoked", 4),
+            (403, "access_denied", "not permitted", 4),
+            (
+                426,
+                "version_skew",
+                "client version no longer supported by the server",
+                6,
+            ),
+            (429, "rate_limited", "too many requests", 7),
+            (500, "server_5xx", "server error (HTTP 500)", 1),
+            (503, "server_5xx", "server error (HTTP 503)", 1),
+            (400, "server_4xx_other", "request failed (HTTP 400)", 1),
+            (404, "server_4xx_other", "request failed (HTTP 404)", 1),
+            (422, "server_4xx_other", "request failed (HTTP 422)", 1),
+        ] {
+            let e = status_error(&resp(status, "<html>oops</html>"));
+            assert_eq!(
+                (e.code, e.message.as_str(), e.exit_code()),
+                (code, message, exit)
+            );
+            let http = e.http.unwrap();
+            assert_eq!(http.status, Some(status));
+            assert_eq!(http.method, "GET");
+            assert_eq!(http.raw_response.as_deref(), Some("<html>oops</html>"));
+            assert_eq!(http.server, None);
+        }
+        let e = status_error(&resp(401, ""));
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("run 'difyctl auth login' to sign in again")
+        );
+    }
+
+    #[test]
+    fn error_body_message_wins_and_is_kept() {
+        let body = r#"{"code":"not_found","message":"session not found","status":404,"hint":"h"}"#;
+        let e = status_error(&resp(404, body));
+        assert_eq!(e.code, "server_4xx_other");
+        assert_eq!(e.message, "session not found");
+        let server = e.http.unwrap().server.unwrap();
+        assert_eq!(
+            (server.code.as_str(), server.hint.as_deref()),
+            ("not_found", Some("h"))
+        );
+
+        // A non-ErrorBody shape seen on approve (§14), and one with odd details.
+        let e = status_error(&resp(
+            401,
+            r#"{"code":"unauthorized","message":"Unauthorized."}"#,
+        ));
+        assert_eq!(e.message, "Unauthorized.");
+        let odd = r#"{"code":"c","message":"m","details":"not a list","status":"x"}"#;
+        assert_eq!(
+            status_error(&resp(400, odd))
+                .http
+                .unwrap()
+                .server
+                .unwrap()
+                .code,
+            "c"
+        );
+        // Empty messages and other JSON keep the fallback.
+        assert_eq!(
+            status_error(&resp(500, r#"{"code":"x","message":" "}"#)).message,
+            "server error (HTTP 500)"
+        );
+        assert_eq!(
+            status_error(&resp(400, r#"{"error":"x"}"#))
+                .http
+                .unwrap()
+                .server,
+            None
+        );
+        assert_eq!(
+            status_error(&resp(400, r#"[1]"#)).http.unwrap().server,
+            None
+        );
+    }
+
+    #[test]
+    fn raw_response_is_redacted_and_bounded() {
+        let e = status_error(&resp(500, r#"{"token":"dfoa_secretsecret"}"#));
+        assert_eq!(
+            e.http.unwrap().raw_response.unwrap(),
+            r#"{"token":"dfoa_[redacted]"}"#
+        );
+        let big = "é".repeat(RAW_RESPONSE_KEEP);
+        let raw = status_error(&resp(500, &big))
+            .http
+            .unwrap()
+            .raw_response
+            .unwrap();
+        assert!(raw.len() <= RAW_RESPONSE_KEEP + 20 && raw.ends_with("(truncated)"));
+        // Bytes that are not UTF-8 never panic.
+        let mut r = resp(502, "");
+        r.body = vec![0xff, 0xfe, b'x'];
+        assert_eq!(status_error(&r).code, "server_5xx");
+    }
+
+    #[test]
+    fn redirects_name_their_target() {
+        let mut r = resp(302, "");
+        r.headers.push((
+            "location".into(),
+            "https://elsewhere.test/x?t=dfoa_abc".into(),
+        ));
+        let e = status_error(&r);
+        assert_eq!(e.code, "server_4xx_other");
+        assert_eq!(
+            e.message,
+            "unexpected redirect (HTTP 302) to https://elsewhere.test/x?t=dfoa_[redacted]"
+        );
+        assert_eq!(
+            status_error(&resp(301, "")).message,
+            "unexpected redirect (HTTP 301)"
+        );
+    }
+}

@@ -1,0 +1,17 @@
+//! Talking to a Dify server: the HTTP client (retries, proxies, TLS roots,
+//! error mapping) and the device-flow and account endpoints.
+
+pub mod account;
+pub mod client;
+pub mod device;
+pub mod errors;
+pub mod net;
+pub mod retry;
+pub mod secret;
+
+#[cfg(test)]
+mod stub;
+
+pub use client::{Client, ClientOptions, HostUrl, Method, Request, Response};
+pub use net::NetEnv;
+pub use secret::Secret;

@@ -1,0 +1,372 @@
+//! Environment-driven network settings: proxies (`HTTP(S)_PROXY`, `ALL_PROXY`,
+//! `NO_PROXY`) and extra trusted certificates (`SSL_CERT_FILE`).
+//!
+//! The variables are captured into a [`NetEnv`] value so tests never touch the
+//! process environment.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+
+use crate::output::{CliError, Result};
+
+const VARS: [&str; 9] = [
+    "https_proxy",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "HTTP_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "SSL_CERT_FILE",
+];
+
+/// A snapshot of the network-related environment variables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetEnv {
+    vars: Vec<(String, String)>,
+}
+
+impl NetEnv {
+    /// No proxy, no extra certificates.
+    pub fn empty() -> Self {
+        NetEnv::default()
+    }
+
+    pub fn from_process() -> Self {
+        NetEnv::from_pairs(
+            VARS.iter()
+                .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))),
+        )
+    }
+
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        NetEnv {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// The first non-empty value among `names`.
+    fn first(&self, names: &[&str]) -> Option<(&str, &str)> {
+        names.iter().find_map(|name| {
+            self.vars
+                .iter()
+                .find(|(k, v)| k == name && !v.trim().is_empty())
+                .map(|(k, v)| (k.as_str(), v.trim()))
+        })
+    }
+
+    pub fn ssl_cert_file(&self) -> Option<&str> {
+        self.first(&["SSL_CERT_FILE"]).map(|(_, v)| v)
+    }
+
+    /// The proxy URL for a request to `scheme://host[:port]`, and the variable it
+    /// came from, or `None` for a direct connection. Lowercase names win, as in
+    /// curl; `ALL_PROXY` is the fallback for either scheme.
+    pub fn proxy_for(&self, scheme: &str, hostname: &str, port: u16) -> Option<(&str, &str)> {
+        let names: &[&str] = if scheme == "https" {
+            &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+        } else {
+            &["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+        };
+        let found = self.first(names)?;
+        match self.first(&["no_proxy", "NO_PROXY"]) {
+            Some((_, list)) if no_proxy_matches(list, hostname, port) => None,
+            _ => Some(found),
+        }
+    }
+}
+
+/// Whether `NO_PROXY`-style `list` exempts `hostname:port`. Entries are separated
+/// by commas or spaces: `*` matches everything; `example.com`, `.example.com`
+/// and `*.example.com` match that domain and its subdomains; an IP address
+/// matches itself, a CIDR block (`10.0.0.0/8`) its members; `host:port` also
+/// requires the port.
+pub fn no_proxy_matches(list: &str, hostname: &str, port: u16) -> bool {
+    let host = hostname
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.');
+    let host = host.to_ascii_lowercase();
+    let host_ip: Option<IpAddr> = host.parse().ok();
+    list.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|e| !e.is_empty())
+        .any(|entry| {
+            if entry == "*" {
+                return true;
+            }
+            let (pattern, want_port) = split_entry_port(entry);
+            if want_port.is_some_and(|p| p != port) {
+                return false;
+            }
+            let pattern = pattern.to_ascii_lowercase();
+            if let Some((net, bits)) = pattern.split_once('/') {
+                return match (host_ip, net.parse::<IpAddr>(), bits.parse::<u8>()) {
+                    (Some(ip), Ok(net), Ok(bits)) => cidr_contains(net, bits, ip),
+                    _ => false,
+                };
+            }
+            if let Ok(ip) = pattern.parse::<IpAddr>() {
+                return host_ip == Some(ip);
+            }
+            let domain = pattern
+                .trim_start_matches('*')
+                .trim_start_matches('.')
+                .trim_end_matches('.');
+            !domain.is_empty()
+                && (host == domain
+                    || host
+                        .strip_suffix(domain)
+                        .is_some_and(|rest| rest.ends_with('.')))
+        })
+}
+
+/// Splits `host:port`, `[v6]:port`, leaving bare IPv6 addresses and CIDR blocks intact.
+fn split_entry_port(entry: &str) -> (&str, Option<u16>) {
+    if let Some((addr, tail)) = entry
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+    {
+        return (addr, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match entry.rsplit_once(':') {
+        Some((h, p))
+            if !h.contains(':') && !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            (h, p.parse().ok())
+        }
+        _ => (entry, None),
+    }
+}
+
+fn cidr_contains(net: IpAddr, bits: u8, ip: IpAddr) -> bool {
+    let (net, ip, width) = match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) => (u32::from(n) as u128, u32::from(i) as u128, 32),
+        (IpAddr::V6(n), IpAddr::V6(i)) => (u128::from(n), u128::from(i), 128),
+        _ => return false,
+    };
+    if bits > width {
+        return false;
+    }
+    let shift = width - bits;
+    let mask = if shift >= 128 {
+        0
+    } else {
+        (u128::MAX >> (128 - width)) >> shift << shift
+    };
+    net & mask == ip & mask
+}
+
+/// The ureq proxy setting for one host, honouring `NO_PROXY` ourselves: ureq's
+/// own env reading ignores the target scheme and treats `example.com` as exact.
+pub fn proxy_setting(
+    env: &NetEnv,
+    scheme: &str,
+    hostname: &str,
+    port: u16,
+) -> Result<Option<ureq::Proxy>> {
+    let Some((var, url)) = env.proxy_for(scheme, hostname, port) else {
+        return Ok(None);
+    };
+    // The URL may hold credentials: never echo it.
+    ureq::Proxy::new(url).map(Some).map_err(|_| {
+        CliError::client(format!("invalid proxy URL in {var}"))
+            .with_hint(format!("fix or unset {var}"))
+    })
+}
+
+/// TLS settings: rustls with Mozilla's roots, plus every certificate of the PEM
+/// bundle named by `SSL_CERT_FILE`. Verification is never disabled.
+pub fn tls_config(env: &NetEnv) -> Result<TlsConfig> {
+    let builder = TlsConfig::builder();
+    let Some(path) = env.ssl_cert_file() else {
+        return Ok(builder.build());
+    };
+    let extra = read_pem_bundle(Path::new(path))?;
+    let roots: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|c| Certificate::from_der(c.as_ref()))
+        .chain(extra)
+        .collect();
+    Ok(builder
+        .root_certs(RootCerts::Specific(Arc::new(roots)))
+        .build())
+}
+
+fn read_pem_bundle(path: &Path) -> Result<Vec<Certificate<'static>>> {
+    let shown = path.display();
+    let hint = "point SSL_CERT_FILE at a readable PEM file of CA certificates, or unset it";
+    let bytes = std::fs::read(path).map_err(|e| {
+        CliError::client(format!("cannot read SSL_CERT_FILE {shown}: {e}")).with_hint(hint)
+    })?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&bytes) {
+        match item {
+            Ok(PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(
+                    CliError::client(format!("invalid PEM in SSL_CERT_FILE {shown}: {e}"))
+                        .with_hint(hint),
+                );
+            }
+        }
+    }
+    if certs.is_empty() {
+        return Err(
+            CliError::client(format!("no certificates found in SSL_CERT_FILE {shown}"))
+                .with_hint(hint),
+        );
+    }
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_proxy_domains() {
+        let list = "localhost, .corp.example, *.wild.test internal.test";
+        assert!(no_proxy_matches(list, "localhost", 80));
+        assert!(no_proxy_matches(list, "LOCALHOST", 80));
+        assert!(no_proxy_matches(list, "a.corp.example", 443));
+        assert!(no_proxy_matches(list, "corp.example", 443));
+        assert!(no_proxy_matches(list, "x.y.wild.test", 443));
+        assert!(no_proxy_matches(list, "internal.test", 443));
+        assert!(no_proxy_matches(list, "api.internal.test.", 443));
+        assert!(!no_proxy_matches(list, "notinternal.test", 443));
+        assert!(!no_proxy_matches(list, "example", 443));
+        assert!(!no_proxy_matches(list, "cloud.dify.ai", 443));
+        assert!(!no_proxy_matches("", "localhost", 80));
+        assert!(!no_proxy_matches(" , ", "localhost", 80));
+        assert!(!no_proxy_matches(".", "localhost", 80));
+    }
+
+    #[test]
+    fn no_proxy_star_ports_and_addresses() {
+        assert!(no_proxy_matches("*", "anything.example", 1));
+        assert!(no_proxy_matches("localhost:5001", "localhost", 5001));
+        assert!(!no_proxy_matches("localhost:5001", "localhost", 5002));
+        assert!(no_proxy_matches("127.0.0.1", "127.0.0.1", 80));
+        assert!(!no_proxy_matches("127.0.0.1", "127.0.0.2", 80));
+        assert!(no_proxy_matches("10.0.0.0/8", "10.20.30.40", 80));
+        assert!(!no_proxy_matches("10.0.0.0/8", "11.0.0.1", 80));
+        assert!(no_proxy_matches("0.0.0.0/0", "8.8.8.8", 80));
+        assert!(!no_proxy_matches("10.0.0.0/33", "10.0.0.1", 80));
+        assert!(no_proxy_matches("::1", "[::1]", 80));
+        assert!(no_proxy_matches("[::1]:8080", "[::1]", 8080));
+        assert!(!no_proxy_matches("[::1]:8080", "[::1]", 80));
+        assert!(no_proxy_matches("fd00::/8", "[fd12::1]", 80));
+        assert!(!no_proxy_matches("fd00::/8", "10.0.0.1", 80));
+        // A name never matches an address block.
+        assert!(!no_proxy_matches("10.0.0.0/8", "ten.example", 80));
+    }
+
+    #[test]
+    fn proxy_follows_the_target_scheme() {
+        let env = NetEnv::from_pairs([
+            ("HTTPS_PROXY", "http://secure-proxy:3128"),
+            ("http_proxy", "http://plain-proxy:3128"),
+            ("HTTP_PROXY", "http://shadowed:3128"),
+            ("NO_PROXY", "localhost,.internal"),
+        ]);
+        assert_eq!(
+            env.proxy_for("https", "cloud.dify.ai", 443),
+            Some(("HTTPS_PROXY", "http://secure-proxy:3128"))
+        );
+        assert_eq!(
+            env.proxy_for("http", "dify.lan", 80),
+            Some(("http_proxy", "http://plain-proxy:3128"))
+        );
+        assert_eq!(env.proxy_for("http", "localhost", 5001), None);
+        assert_eq!(env.proxy_for("https", "dify.internal", 443), None);
+
+        let all = NetEnv::from_pairs([("ALL_PROXY", "socks5://s:1080"), ("https_proxy", " ")]);
+        assert_eq!(
+            all.proxy_for("https", "h", 443),
+            Some(("ALL_PROXY", "socks5://s:1080"))
+        );
+        assert_eq!(NetEnv::empty().proxy_for("https", "h", 443), None);
+        // Lowercase no_proxy wins over NO_PROXY.
+        let lower = NetEnv::from_pairs([
+            ("https_proxy", "http://p:1"),
+            ("no_proxy", "a.test"),
+            ("NO_PROXY", "*"),
+        ]);
+        assert_eq!(
+            lower.proxy_for("https", "b.test", 443),
+            Some(("https_proxy", "http://p:1"))
+        );
+        assert_eq!(lower.proxy_for("https", "a.test", 443), None);
+    }
+
+    #[test]
+    fn proxy_setting_builds_or_explains() {
+        let env = NetEnv::from_pairs([("https_proxy", "http://user:pw@proxy.test:3128")]);
+        let proxy = proxy_setting(&env, "https", "h", 443).unwrap().unwrap();
+        assert_eq!(proxy.host(), "proxy.test");
+        assert_eq!(proxy.port(), 3128);
+        let bad = NetEnv::from_pairs([("HTTPS_PROXY", "ftp://user:hunter2@proxy")]);
+        let e = proxy_setting(&bad, "https", "h", 443).unwrap_err();
+        assert_eq!(e.code, "client_error");
+        assert_eq!(e.message, "invalid proxy URL in HTTPS_PROXY");
+        assert!(!format!("{e:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn ssl_cert_file_errors_are_client_errors() {
+        let dir = std::env::temp_dir().join(format!("difyctl-net-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.pem");
+        let env = NetEnv::from_pairs([("SSL_CERT_FILE", missing.to_str().unwrap())]);
+        let e = tls_config(&env).unwrap_err();
+        assert_eq!(e.code, "client_error");
+        assert!(
+            e.message.starts_with("cannot read SSL_CERT_FILE"),
+            "{}",
+            e.message
+        );
+
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "no pem here\n").unwrap();
+        let env = NetEnv::from_pairs([("SSL_CERT_FILE", empty.to_str().unwrap())]);
+        let e = tls_config(&env).unwrap_err();
+        assert!(
+            e.message.starts_with("no certificates found"),
+            "{}",
+            e.message
+        );
+
+        let good = dir.join("good.pem");
+        std::fs::write(&good, TEST_CA_PEM).unwrap();
+        let env = NetEnv::from_pairs([("SSL_CERT_FILE", good.to_str().unwrap())]);
+        let config = tls_config(&env).unwrap();
+        match config.root_certs() {
+            RootCerts::Specific(certs) => {
+                assert_eq!(
+                    certs.len(),
+                    webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() + 1
+                )
+            }
+            other => panic!("expected bundled roots plus the file, got {other:?}"),
+        }
+        assert!(!config.disable_verification());
+        assert!(matches!(
+            tls_config(&NetEnv::empty()).unwrap().root_certs(),
+            RootCerts::WebPki
+        ));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    // A throwaway self-signed CA, used only to check PEM parsing.
+    const TEST_CA_PEM: &str = include_str!("testdata/test-ca.pem");
+}
