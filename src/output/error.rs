@@ -87,6 +87,11 @@ impl CliError {
         self
     }
 
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     pub fn with_http(mut self, http: HttpContext) -> Self {
         self.http = Some(Box::new(http));
         self

@@ -1,0 +1,62 @@
+//! `auth list [-o json|yaml|name]`: every stored context, local only
+//! (PROTOCOL.md §4.3).
+
+use serde::Serialize;
+
+use crate::cli::ListFormat;
+use crate::commands::session;
+use crate::output::{Output, Result, table};
+use crate::state;
+
+#[derive(Serialize)]
+struct Row<'a> {
+    host: &'a str,
+    account: &'a str,
+    name: &'a str,
+    active: bool,
+}
+
+#[derive(Serialize)]
+struct Contexts<'a> {
+    contexts: Vec<Row<'a>>,
+}
+
+pub fn run(format: ListFormat) -> Result<Output> {
+    let registry = session::registry()?;
+    let active = registry.active().map(|(h, e, _)| (h, e));
+    let rows: Vec<Row> = registry
+        .contexts()
+        .map(|(host, email, ctx)| Row {
+            host,
+            account: email,
+            name: &ctx.account.name,
+            active: active == Some((host, email)),
+        })
+        .collect();
+
+    Ok(match format {
+        ListFormat::Json => Output::json(&Contexts { contexts: rows }, true),
+        ListFormat::Yaml => {
+            let value = serde_json::to_value(Contexts { contexts: rows }).unwrap_or_default();
+            Output::Text(state::dump_json_as_yaml(&value))
+        }
+        ListFormat::Name => {
+            let mut text: String = rows.iter().map(|r| format!("{}\n", r.account)).collect();
+            if text.is_empty() {
+                text.push('\n');
+            }
+            Output::Text(text)
+        }
+        ListFormat::Table => {
+            let mut cells = vec![vec!["HOST".to_string(), "ACCOUNT".to_string(), "ACTIVE".to_string()]];
+            cells.extend(rows.iter().map(|r| {
+                vec![
+                    r.host.to_string(),
+                    session::describe(r.account, r.name),
+                    if r.active { "*" } else { "" }.to_string(),
+                ]
+            }));
+            Output::Text(table::render(&cells, false))
+        }
+    })
+}

@@ -1,0 +1,4 @@
+//! `auth …` commands.
+
+pub mod list;
+pub mod whoami;
