@@ -57,10 +57,12 @@ pub type Result<T, E = CliError> = std::result::Result<T, E>;
 /// Exit statuses (PROTOCOL.md §3.2). Unknown codes map to 1.
 pub fn exit_code(code: &str) -> u8 {
     match code {
-        "usage_invalid_flag" | "usage_missing_arg" | "config_invalid_key"
-        | "config_invalid_value" | "illegal_argument" => 2,
-        "not_logged_in" | "auth_expired" | "token_expired" | "access_denied"
-        | "expired_token" => 4,
+        "usage_invalid_flag"
+        | "usage_missing_arg"
+        | "config_invalid_key"
+        | "config_invalid_value"
+        | "illegal_argument" => 2,
+        "not_logged_in" | "auth_expired" | "token_expired" | "access_denied" | "expired_token" => 4,
         "version_skew" | "unsupported_endpoint" | "config_schema_unsupported" => 6,
         "rate_limited" => 7,
         "interrupted" => 130,
@@ -70,7 +72,13 @@ pub fn exit_code(code: &str) -> u8 {
 
 impl CliError {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        CliError { code, message: message.into(), hint: None, http: None, plain: false }
+        CliError {
+            code,
+            message: message.into(),
+            hint: None,
+            http: None,
+            plain: false,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -85,7 +93,10 @@ impl CliError {
 
     /// A parser-level mistake: plain text, exit 1.
     pub fn parse(message: impl Into<String>) -> Self {
-        CliError { plain: true, ..CliError::new("unknown", message) }
+        CliError {
+            plain: true,
+            ..CliError::new("unknown", message)
+        }
     }
 
     pub fn usage_invalid(message: impl Into<String>) -> Self {
@@ -105,8 +116,11 @@ impl CliError {
     }
 
     pub fn not_implemented(command: &str) -> Self {
-        CliError::new("unknown", format!("'difyctl {command}' is not implemented yet"))
-            .with_hint("this command arrives in a later release of difyctl-rs")
+        CliError::new(
+            "unknown",
+            format!("'difyctl {command}' is not implemented yet"),
+        )
+        .with_hint("this command arrives in a later release of difyctl-rs")
     }
 
     pub fn exit_code(&self) -> u8 {
