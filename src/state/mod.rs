@@ -3,8 +3,15 @@
 //! with atomic replaces (PROTOCOL.md §2).
 
 mod dir;
+mod lock;
 mod omap;
+mod store;
 mod yaml;
 
+#[cfg(test)]
+mod testutil;
+
 pub use dir::{Os, config_dir, config_dir_with};
+pub use lock::{LockOptions, lock_path};
 pub use omap::OrderedMap;
+pub use store::{Document, Store};
