@@ -2,7 +2,9 @@
 //! (file-mode credentials), read and written under the official `.lock` protocol
 //! with atomic replaces (PROTOCOL.md §2).
 
+mod de;
 mod dir;
+mod hosts;
 mod lock;
 mod omap;
 mod store;
@@ -11,7 +13,11 @@ mod yaml;
 #[cfg(test)]
 mod testutil;
 
+pub use de::Extra;
 pub use dir::{Os, config_dir, config_dir_with};
+pub use hosts::{
+    Account, Context, ExternalSubject, HOSTS_FILE, HostEntry, Registry, TokenStorage, Workspace,
+};
 pub use lock::{LockOptions, lock_path};
 pub use omap::OrderedMap;
 pub use store::{Document, Store};

@@ -648,10 +648,14 @@ fn located(header: String, text: &str, at: Option<(usize, usize)>, secret: bool)
 /// Two lines before the bad one, the line with a `>` marker and a caret under
 /// the column, then up to two lines after (all 0-based in, 1-based shown).
 fn excerpt(text: &str, target: usize, column: usize, secret: bool) -> Option<String> {
-    let lines: Vec<&str> = text
+    let mut lines: Vec<&str> = text
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .collect();
+    // The "line" after the final newline is shown only when the error is there.
+    if lines.len() > target + 1 && lines.last() == Some(&"") {
+        lines.pop();
+    }
     if target >= lines.len() {
         return None;
     }
