@@ -85,7 +85,7 @@ pub(crate) fn pair(out: &mut String, key: &str, value: &Value, level: usize, com
 }
 
 // JS object keys are strings; non-string YAML keys in preserved data become one.
-fn key_string(key: &Value) -> String {
+pub(crate) fn key_string(key: &Value) -> String {
     match key {
         Value::String(s) => s.clone(),
         Value::Null => "null".to_owned(),
