@@ -46,7 +46,8 @@ pub struct CliError {
     pub code: &'static str,
     pub message: String,
     pub hint: Option<String>,
-    pub http: Option<HttpContext>,
+    /// Boxed: errors travel through every `Result`, keep them small.
+    pub http: Option<Box<HttpContext>>,
     /// Parser errors are printed as bare text (`unknown flag: --x`), never as
     /// `<code>: <message>` nor as JSON.
     pub plain: bool,
@@ -87,7 +88,7 @@ impl CliError {
     }
 
     pub fn with_http(mut self, http: HttpContext) -> Self {
-        self.http = Some(http);
+        self.http = Some(Box::new(http));
         self
     }
 
