@@ -159,9 +159,9 @@ pub(crate) fn string<'de, A: MapAccess<'de>>(map: &mut A) -> Result<String, A::E
 
 /// Builds the mapping written to disk: known fields in schema order (absent
 /// ones omitted, as js-yaml omits `undefined`), then the preserved extras.
-pub(crate) fn mapping<'a>(
+pub(crate) fn mapping(
     fields: impl IntoIterator<Item = (&'static str, Option<Value>)>,
-    extra: &'a Extra,
+    extra: &Extra,
 ) -> Value {
     let mut m = Mapping::new();
     for (k, v) in fields {

@@ -463,6 +463,7 @@ impl Document for Registry {
 }
 
 #[cfg(test)]
+#[allow(clippy::unit_arg)] // `Ok(doc.change())` keeps update closures on one line
 mod tests {
     use super::*;
     use crate::state::store::Store;

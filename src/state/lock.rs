@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::output::error::{CliError, Result};
+use crate::output::error::CliError;
 
 /// How long to wait for a held lock and when a lock counts as abandoned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,6 +154,7 @@ fn take_over(path: &Path, stale_after: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::error::Result;
     use crate::state::testutil::TempDir;
     use std::sync::mpsc;
 

@@ -212,6 +212,7 @@ fn remove_old_temp_files(path: &Path) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unit_arg)] // `Ok(doc.change())` keeps update closures on one line
 mod tests {
     use super::*;
     use crate::state::testutil::TempDir;

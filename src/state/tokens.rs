@@ -209,6 +209,7 @@ impl Document for TokenFile {
 }
 
 #[cfg(test)]
+#[allow(clippy::unit_arg)] // `Ok(doc.change())` keeps update closures on one line
 mod tests {
     use super::*;
     use crate::state::store::Store;

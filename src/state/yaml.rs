@@ -197,12 +197,16 @@ fn is_ns_char_or_whitespace(c: char) -> bool {
 
 // js-yaml `isPlainSafe` with `inblock` = true (flow indicators allowed inside).
 fn is_plain_safe(c: char, prev: Option<char>) -> bool {
-    let c_ns_or_ws = is_ns_char_or_whitespace(c);
-    let c_ns = c_ns_or_ws && !is_whitespace(c);
-    let prev_colon = prev == Some(':');
-    (c_ns_or_ws && c != '#' && !(prev_colon && !c_ns))
-        || (prev.is_some_and(|p| is_ns_char_or_whitespace(p) && !is_whitespace(p)) && c == '#')
-        || (prev_colon && c_ns)
+    let prev_ns = prev.is_some_and(|p| is_ns_char_or_whitespace(p) && !is_whitespace(p));
+    if c == '#' {
+        // ` #` starts a comment; `a#` does not.
+        return prev_ns;
+    }
+    if prev == Some(':') {
+        // `: ` is a key separator; `:x` is not.
+        return is_ns_char_or_whitespace(c) && !is_whitespace(c);
+    }
+    is_ns_char_or_whitespace(c)
 }
 
 fn is_plain_safe_first(c: char) -> bool {
