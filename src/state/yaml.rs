@@ -861,4 +861,29 @@ mod tests {
         assert!(!err.message.contains("dfoa_"), "{}", err.message);
         assert!(err.message.contains("a@b: ***********"), "{}", err.message);
     }
+
+    /// Output of js-yaml 4.1.0 `dump({[s]: s, x: {[s]: [s, {[s]: s}]}}, {lineWidth: -1})`
+    /// for hand-picked and random strings (`s` as key, value and sequence item).
+    #[test]
+    fn matches_js_yaml_output() {
+        let cases: Vec<serde_json::Value> =
+            serde_json::from_str(include_str!("../../tests/fixtures/js-yaml-4.1-dump.json"))
+                .unwrap();
+        for case in &cases {
+            let s = Value::String(case["input"].as_str().unwrap().to_owned());
+            let pair = |v: Value| Value::Mapping([(s.clone(), v)].into_iter().collect());
+            let mut root = serde_yaml::Mapping::new();
+            root.insert(s.clone(), s.clone());
+            root.insert(
+                Value::String("x".into()),
+                pair(Value::Sequence(vec![s.clone(), pair(s.clone())])),
+            );
+            assert_eq!(
+                dump(&Value::Mapping(root)),
+                case["expected"].as_str().unwrap(),
+                "{s:?}"
+            );
+        }
+        assert!(cases.len() > 500);
+    }
 }
