@@ -91,25 +91,18 @@ pub(crate) fn acquire(
                 if cfg!(windows)
                     && e.kind() == io::ErrorKind::PermissionDenied
                     && path.exists() => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::NotFound
-                        | io::ErrorKind::PermissionDenied
-                        | io::ErrorKind::ReadOnlyFilesystem
-                ) =>
-            {
-                return Err(Unlockable::CannotCreate(e));
-            }
+            Err(e) if is_read_only(&e) => return Err(Unlockable::CannotCreate(e)),
             Err(e) => {
                 return Err(Unlockable::Other(CliError::client(format!(
-                    "Failed to create lock file {}: {e}",
+                    "Failed to create the lock file {}: {e}",
                     path.display()
                 ))));
             }
         }
         if is_stale(&path, opts.stale_after) {
-            take_over(&path, opts.stale_after);
+            // A stale lock in a directory we cannot write (a read-only copy of a
+            // config dir) can never go away: read without it.
+            take_over(&path, opts.stale_after).map_err(Unlockable::CannotCreate)?;
             continue;
         }
         if started.elapsed() >= opts.wait {
@@ -131,15 +124,22 @@ fn is_stale(path: &Path, stale_after: Duration) -> bool {
 /// Removes a stale lock so that only one of several waiting processes does it:
 /// the removal happens under a second exclusive file, after checking again that
 /// the lock is still stale (so a fresh lock another process just took is kept).
-fn take_over(path: &Path, stale_after: Duration) {
+fn take_over(path: &Path, stale_after: Duration) -> io::Result<()> {
     let guard = suffixed(path, ".takeover");
     match OpenOptions::new().write(true).create_new(true).open(&guard) {
         Ok(_) => {
-            if is_stale(path, stale_after) {
-                let _ = fs::remove_file(path);
-            }
+            let removed = if is_stale(path, stale_after) {
+                fs::remove_file(path)
+            } else {
+                Ok(())
+            };
             let _ = fs::remove_file(&guard);
+            match removed {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
         }
+        Err(e) if is_read_only(&e) => Err(e),
         // Someone else is taking over; a takeover file left by a process that died
         // in those few microseconds would block everyone, so it goes stale too.
         Err(_) => {
@@ -147,8 +147,18 @@ fn take_over(path: &Path, stale_after: Duration) {
                 let _ = fs::remove_file(&guard);
             }
             thread::sleep(Duration::from_millis(5));
+            Ok(())
         }
     }
+}
+
+fn is_read_only(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound
+            | io::ErrorKind::PermissionDenied
+            | io::ErrorKind::ReadOnlyFilesystem
+    )
 }
 
 #[cfg(test)]

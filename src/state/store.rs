@@ -359,6 +359,16 @@ mod tests {
         let dir = TempDir::new();
         let file = dir.path().join("x.yml");
         fs::write(&file, "a\n").unwrap();
+        // Copied along with the directory: stale, and impossible to remove.
+        let lock = lock::lock_path(&file);
+        fs::write(&lock, "1\n").unwrap();
+        let past = SystemTime::now() - Duration::from_secs(60);
+        File::options()
+            .write(true)
+            .open(&lock)
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o500)).unwrap();
         let store = Store::new(&file);
         let loaded = store.load::<Lines>();
