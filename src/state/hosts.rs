@@ -25,6 +25,15 @@ pub enum TokenStorage {
 }
 
 impl TokenStorage {
+    /// `keychain` or `file` (as in the file and the `--token-storage` flag).
+    pub fn from_name(name: &str) -> Option<TokenStorage> {
+        match name {
+            "keychain" => Some(TokenStorage::Keychain),
+            "file" => Some(TokenStorage::File),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             TokenStorage::Keychain => "keychain",
@@ -49,11 +58,8 @@ impl<'de> Deserialize<'de> for TokenStorage {
                 f.write_str("`keychain` or `file`")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<TokenStorage, E> {
-                match v {
-                    "keychain" => Ok(TokenStorage::Keychain),
-                    "file" => Ok(TokenStorage::File),
-                    other => Err(E::unknown_variant(other, &["keychain", "file"])),
-                }
+                TokenStorage::from_name(v)
+                    .ok_or_else(|| E::unknown_variant(v, &["keychain", "file"]))
             }
         }
         d.deserialize_str(V)

@@ -31,6 +31,8 @@ pub use lock::{LockOptions, lock_path};
 pub use omap::OrderedMap;
 pub use store::{Document, Store};
 pub use tokens::{TOKENS_FILE, TokenFile};
+/// js-yaml-compatible YAML text for any value (e.g. `auth list -o yaml`).
+pub use yaml::dump as dump_yaml;
 
 pub fn hosts_path(config_dir: &Path) -> PathBuf {
     config_dir.join(HOSTS_FILE)
