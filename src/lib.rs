@@ -5,8 +5,10 @@
 
 pub mod cli;
 pub mod commands;
+pub mod credentials;
 pub mod dify;
 pub mod output;
+pub mod state;
 
 use std::process::ExitCode;
 

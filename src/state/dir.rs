@@ -1,0 +1,136 @@
+//! Where the config files live (PROTOCOL.md §2.1).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::output::error::{CliError, Result};
+
+const SUBDIR: &str = "difyctl";
+
+/// The platform families §2.1 distinguishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Os {
+    Linux,
+    MacOs,
+    Windows,
+    Other,
+}
+
+impl Os {
+    pub fn current() -> Os {
+        if cfg!(target_os = "linux") {
+            Os::Linux
+        } else if cfg!(target_os = "macos") {
+            Os::MacOs
+        } else if cfg!(windows) {
+            Os::Windows
+        } else {
+            Os::Other
+        }
+    }
+}
+
+/// The config directory for this process (environment and home directory).
+pub fn config_dir() -> Result<PathBuf> {
+    config_dir_with(Os::current(), |name| std::env::var_os(name), home::home_dir)
+}
+
+/// §2.1 with the environment and home directory passed in, so it can be tested
+/// without touching the process environment.
+pub fn config_dir_with(
+    os: Os,
+    env: impl Fn(&str) -> Option<OsString>,
+    home: impl FnOnce() -> Option<PathBuf>,
+) -> Result<PathBuf> {
+    let non_empty = |name: &str| env(name).filter(|v| !v.is_empty());
+    if let Some(dir) = non_empty("DIFY_CONFIG_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let from_home = |home: Option<PathBuf>| {
+        home.filter(|h| !h.as_os_str().is_empty())
+            .map(|h| h.join(".config").join(SUBDIR))
+            .ok_or_else(|| {
+                CliError::client("cannot determine the home directory")
+                    .with_hint("set DIFY_CONFIG_DIR to the difyctl config directory")
+            })
+    };
+    match os {
+        Os::Linux => match non_empty("XDG_CONFIG_HOME") {
+            Some(xdg) => Ok(PathBuf::from(xdg).join(SUBDIR)),
+            None => from_home(home()),
+        },
+        Os::Windows => non_empty("APPDATA")
+            .or_else(|| non_empty("LOCALAPPDATA"))
+            .map(|d| PathBuf::from(d).join(SUBDIR))
+            .ok_or_else(|| {
+                CliError::client("cannot resolve %APPDATA% on Windows")
+                    .with_hint("set APPDATA or DIFY_CONFIG_DIR")
+            }),
+        Os::MacOs | Os::Other => from_home(home()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn resolve(os: Os, vars: &[(&str, &str)], home: Option<&str>) -> Result<PathBuf> {
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(v))
+        };
+        config_dir_with(os, env, || home.map(PathBuf::from))
+    }
+
+    #[test]
+    fn override_wins_verbatim_when_non_empty() {
+        for os in [Os::Linux, Os::MacOs, Os::Windows, Os::Other] {
+            let dir = resolve(
+                os,
+                &[("DIFY_CONFIG_DIR", "rel/dir/"), ("XDG_CONFIG_HOME", "/x")],
+                None,
+            );
+            assert_eq!(dir.unwrap(), Path::new("rel/dir/"));
+        }
+        let dir = resolve(Os::Linux, &[("DIFY_CONFIG_DIR", "")], Some("/home/u"));
+        assert_eq!(dir.unwrap(), Path::new("/home/u/.config/difyctl"));
+    }
+
+    #[test]
+    fn linux_uses_xdg_then_home() {
+        let x = resolve(Os::Linux, &[("XDG_CONFIG_HOME", "/xdg")], Some("/home/u"));
+        assert_eq!(x.unwrap(), Path::new("/xdg/difyctl"));
+        let h = resolve(Os::Linux, &[("XDG_CONFIG_HOME", "")], Some("/home/u"));
+        assert_eq!(h.unwrap(), Path::new("/home/u/.config/difyctl"));
+        let none = resolve(Os::Linux, &[], None).unwrap_err();
+        assert_eq!(none.code, "client_error");
+    }
+
+    #[test]
+    fn macos_and_others_ignore_xdg() {
+        for os in [Os::MacOs, Os::Other] {
+            let d = resolve(os, &[("XDG_CONFIG_HOME", "/xdg")], Some("/Users/u"));
+            assert_eq!(d.unwrap(), Path::new("/Users/u/.config/difyctl"));
+        }
+    }
+
+    #[test]
+    fn windows_uses_appdata_then_localappdata() {
+        let a = resolve(
+            Os::Windows,
+            &[("APPDATA", "C:/A"), ("LOCALAPPDATA", "C:/L")],
+            None,
+        );
+        assert_eq!(a.unwrap(), Path::new("C:/A").join("difyctl"));
+        let l = resolve(
+            Os::Windows,
+            &[("APPDATA", ""), ("LOCALAPPDATA", "C:/L")],
+            None,
+        );
+        assert_eq!(l.unwrap(), Path::new("C:/L").join("difyctl"));
+        let e = resolve(Os::Windows, &[], Some("C:/Users/u")).unwrap_err();
+        assert_eq!(e.message, "cannot resolve %APPDATA% on Windows");
+    }
+}

@@ -1,0 +1,826 @@
+//! `hosts.yml`: the saved host/account contexts (PROTOCOL.md §2.3).
+
+use std::fmt;
+use std::path::Path;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess};
+use serde_yaml::Value;
+
+use super::de::{
+    Extra, MapOf, Object, deserialize_object, map_value, mapping, opt_string, str_value, string,
+};
+use super::omap::OrderedMap;
+use super::store::Document;
+use super::yaml;
+use crate::output::error::Result;
+
+pub const HOSTS_FILE: &str = "hosts.yml";
+
+/// Where the bearer tokens of all contexts are kept (registry-wide).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TokenStorage {
+    Keychain,
+    #[default]
+    File,
+}
+
+impl TokenStorage {
+    /// `keychain` or `file` (as in the file and the `--token-storage` flag).
+    pub fn from_name(name: &str) -> Option<TokenStorage> {
+        match name {
+            "keychain" => Some(TokenStorage::Keychain),
+            "file" => Some(TokenStorage::File),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenStorage::Keychain => "keychain",
+            TokenStorage::File => "file",
+        }
+    }
+}
+
+impl fmt::Display for TokenStorage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TokenStorage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Checked inside the visitor so the error carries the value's position.
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = TokenStorage;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`keychain` or `file`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TokenStorage, E> {
+                TokenStorage::from_name(v)
+                    .ok_or_else(|| E::unknown_variant(v, &["keychain", "file"]))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The whole `hosts.yml`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Registry {
+    pub token_storage: TokenStorage,
+    pub current_host: Option<String>,
+    /// Bare host (`cloud.dify.ai`, `localhost:5001`) → entry, in file order.
+    pub hosts: OrderedMap<HostEntry>,
+    pub extra: Extra,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HostEntry {
+    /// Only stored when not `https`.
+    pub scheme: Option<String>,
+    pub current_account: Option<String>,
+    /// Email → context, in file order.
+    pub accounts: OrderedMap<Context>,
+    pub extra: Extra,
+}
+
+/// One signed-in account on one host.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Context {
+    pub account: Account,
+    pub workspace: Option<Workspace>,
+    /// The server's session row id, used to mark the current device.
+    pub token_id: Option<String>,
+    pub token_expires_at: Option<String>,
+    /// Set for external-SSO (`dfoe_`) sign-ins, whose `account` fields are empty.
+    pub external_subject: Option<ExternalSubject>,
+    pub extra: Extra,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Account {
+    pub id: Option<String>,
+    pub email: String,
+    pub name: String,
+    pub extra: Extra,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub extra: Extra,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ExternalSubject {
+    pub email: String,
+    pub issuer: String,
+    pub extra: Extra,
+}
+
+impl HostEntry {
+    /// `https` unless another scheme was stored.
+    pub fn scheme(&self) -> &str {
+        self.scheme.as_deref().unwrap_or("https")
+    }
+}
+
+impl Context {
+    pub fn is_external_sso(&self) -> bool {
+        self.external_subject.is_some()
+    }
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| !s.is_empty())
+}
+
+impl Registry {
+    /// The active context: `hosts[current_host].accounts[current_account]`,
+    /// as `(host, email, context)`; `None` when any level is missing.
+    pub fn active(&self) -> Option<(&str, &str, &Context)> {
+        let (host, entry) = self.current_host_entry()?;
+        let email = non_empty(&entry.current_account)?;
+        let ctx = entry.accounts.get(email)?;
+        Some((host, email, ctx))
+    }
+
+    /// The entry named by `current_host`, when it exists.
+    pub fn current_host_entry(&self) -> Option<(&str, &HostEntry)> {
+        let host = non_empty(&self.current_host)?;
+        self.hosts.get(host).map(|entry| (host, entry))
+    }
+
+    pub fn context(&self, host: &str, email: &str) -> Option<&Context> {
+        self.hosts.get(host)?.accounts.get(email)
+    }
+
+    pub fn context_mut(&mut self, host: &str, email: &str) -> Option<&mut Context> {
+        self.hosts.get_mut(host)?.accounts.get_mut(email)
+    }
+
+    /// Every context as `(host, email, context)`, in file order.
+    pub fn contexts(&self) -> impl Iterator<Item = (&str, &str, &Context)> {
+        self.hosts.iter().flat_map(|(host, entry)| {
+            entry
+                .accounts
+                .iter()
+                .map(move |(email, ctx)| (host, email, ctx))
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty()
+    }
+
+    /// Stores `ctx` under (host, email), replacing an earlier one in place, and
+    /// makes it the active context. `scheme` is the one signed in with: `https`
+    /// clears a stored scheme, anything else is stored.
+    pub fn upsert(&mut self, host: &str, scheme: &str, email: &str, ctx: Context) {
+        let entry = self.hosts.get_or_insert_with(host, HostEntry::default);
+        entry.scheme = (scheme != "https").then(|| scheme.to_owned());
+        entry.accounts.insert(email, ctx);
+        entry.current_account = Some(email.to_owned());
+        self.current_host = Some(host.to_owned());
+    }
+
+    /// Forgets (host, email) (PROTOCOL.md §4.4): when it was its host's current
+    /// account that pointer is unset, and so is `current_host` if it named the
+    /// host; a host left without accounts is dropped.
+    pub fn remove(&mut self, host: &str, email: &str) -> Option<Context> {
+        let entry = self.hosts.get_mut(host)?;
+        let removed = entry.accounts.remove(email)?;
+        let was_current = entry.current_account.as_deref() == Some(email);
+        if was_current {
+            entry.current_account = None;
+        }
+        let host_now_empty = entry.accounts.is_empty();
+        if host_now_empty {
+            self.hosts.remove(host);
+        }
+        if (was_current || host_now_empty) && self.current_host.as_deref() == Some(host) {
+            self.current_host = None;
+        }
+        Some(removed)
+    }
+
+    /// Makes `host` the current host (its own current account is kept). Returns
+    /// false, changing nothing, when no such host is stored.
+    pub fn set_current_host(&mut self, host: &str) -> bool {
+        let known = self.hosts.contains_key(host);
+        if known {
+            self.current_host = Some(host.to_owned());
+        }
+        known
+    }
+
+    /// Makes `email` the current account of `host`. Returns false, changing
+    /// nothing, when that context is not stored.
+    pub fn set_current_account(&mut self, host: &str, email: &str) -> bool {
+        match self.hosts.get_mut(host) {
+            Some(entry) if entry.accounts.contains_key(email) => {
+                entry.current_account = Some(email.to_owned());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        mapping(
+            [
+                (
+                    "token_storage",
+                    Some(str_value(self.token_storage.as_str())),
+                ),
+                ("current_host", self.current_host.as_deref().map(str_value)),
+                ("hosts", Some(map_value(&self.hosts, HostEntry::to_value))),
+            ],
+            &self.extra,
+        )
+    }
+}
+
+impl HostEntry {
+    fn to_value(&self) -> Value {
+        mapping(
+            [
+                ("scheme", self.scheme.as_deref().map(str_value)),
+                (
+                    "current_account",
+                    self.current_account.as_deref().map(str_value),
+                ),
+                (
+                    "accounts",
+                    Some(map_value(&self.accounts, Context::to_value)),
+                ),
+            ],
+            &self.extra,
+        )
+    }
+}
+
+impl Context {
+    fn to_value(&self) -> Value {
+        mapping(
+            [
+                ("account", Some(self.account.to_value())),
+                (
+                    "workspace",
+                    self.workspace.as_ref().map(Workspace::to_value),
+                ),
+                ("token_id", self.token_id.as_deref().map(str_value)),
+                (
+                    "token_expires_at",
+                    self.token_expires_at.as_deref().map(str_value),
+                ),
+                (
+                    "external_subject",
+                    self.external_subject
+                        .as_ref()
+                        .map(ExternalSubject::to_value),
+                ),
+            ],
+            &self.extra,
+        )
+    }
+}
+
+impl Account {
+    fn to_value(&self) -> Value {
+        mapping(
+            [
+                ("id", self.id.as_deref().map(str_value)),
+                ("email", Some(str_value(&self.email))),
+                ("name", Some(str_value(&self.name))),
+            ],
+            &self.extra,
+        )
+    }
+}
+
+impl Workspace {
+    fn to_value(&self) -> Value {
+        mapping(
+            [
+                ("id", Some(str_value(&self.id))),
+                ("name", Some(str_value(&self.name))),
+                ("role", Some(str_value(&self.role))),
+            ],
+            &self.extra,
+        )
+    }
+}
+
+impl ExternalSubject {
+    fn to_value(&self) -> Value {
+        mapping(
+            [
+                ("email", Some(str_value(&self.email))),
+                ("issuer", Some(str_value(&self.issuer))),
+            ],
+            &self.extra,
+        )
+    }
+}
+
+impl Object for Registry {
+    const EXPECTING: &'static str = "a map of token_storage, current_host and hosts";
+    const FIELDS: &'static [&'static str] = &["token_storage", "current_host", "hosts"];
+
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "token_storage" => {
+                self.token_storage = map
+                    .next_value::<Option<TokenStorage>>()?
+                    .unwrap_or_default()
+            }
+            "current_host" => self.current_host = opt_string(map)?,
+            _ => self.hosts = map.next_value::<MapOf<HostEntry>>()?.0,
+        }
+        Ok(())
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        &mut self.extra
+    }
+}
+
+impl Object for HostEntry {
+    const EXPECTING: &'static str = "a host entry (a map of scheme, current_account and accounts)";
+    const FIELDS: &'static [&'static str] = &["scheme", "current_account", "accounts"];
+
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "scheme" => self.scheme = opt_string(map)?,
+            "current_account" => self.current_account = opt_string(map)?,
+            _ => self.accounts = map.next_value::<MapOf<Context>>()?.0,
+        }
+        Ok(())
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        &mut self.extra
+    }
+}
+
+impl Object for Context {
+    const EXPECTING: &'static str = "an account context (a map with an account)";
+    const FIELDS: &'static [&'static str] = &[
+        "account",
+        "workspace",
+        "token_id",
+        "token_expires_at",
+        "external_subject",
+    ];
+    const REQUIRED: &'static [&'static str] = &["account"];
+
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "account" => self.account = map.next_value::<Option<Account>>()?.unwrap_or_default(),
+            "workspace" => self.workspace = map.next_value()?,
+            "token_id" => self.token_id = opt_string(map)?,
+            "token_expires_at" => self.token_expires_at = opt_string(map)?,
+            _ => self.external_subject = map.next_value()?,
+        }
+        Ok(())
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        &mut self.extra
+    }
+}
+
+impl Object for Account {
+    const EXPECTING: &'static str = "an account (a map of id, email and name)";
+    const FIELDS: &'static [&'static str] = &["id", "email", "name"];
+
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "id" => self.id = opt_string(map)?,
+            "email" => self.email = string(map)?,
+            _ => self.name = string(map)?,
+        }
+        Ok(())
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        &mut self.extra
+    }
+}
+
+impl Object for Workspace {
+    const EXPECTING: &'static str = "a workspace (a map of id, name and role)";
+    const FIELDS: &'static [&'static str] = &["id", "name", "role"];
+    const REQUIRED: &'static [&'static str] = &["id", "name", "role"];
+
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "id" => self.id = string(map)?,
+            "name" => self.name = string(map)?,
+            _ => self.role = string(map)?,
+        }
+        Ok(())
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        &mut self.extra
+    }
+}
+
+impl Object for ExternalSubject {
+    const EXPECTING: &'static str = "an external subject (a map of email and issuer)";
+    const FIELDS: &'static [&'static str] = &["email", "issuer"];
+    const REQUIRED: &'static [&'static str] = &["email", "issuer"];
+
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "email" => self.email = string(map)?,
+            _ => self.issuer = string(map)?,
+        }
+        Ok(())
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        &mut self.extra
+    }
+}
+
+deserialize_object!(Registry);
+deserialize_object!(HostEntry);
+deserialize_object!(Context);
+deserialize_object!(Account);
+deserialize_object!(Workspace);
+deserialize_object!(ExternalSubject);
+
+impl Document for Registry {
+    fn parse(text: &str, path: &Path) -> Result<Self> {
+        // An empty file (or a lone `null`) is an empty registry, as upstream.
+        Ok(yaml::parse::<Option<Registry>>(text, path, false)?.unwrap_or_default())
+    }
+
+    fn render(&self) -> String {
+        yaml::dump(&self.to_value())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unit_arg)] // `Ok(doc.change())` keeps update closures on one line
+mod tests {
+    use super::*;
+    use crate::state::store::Store;
+    use crate::state::testutil::TempDir;
+    use std::fs;
+    use std::sync::Arc;
+
+    const EXAMPLE: &str = include_str!("../../tests/fixtures/hosts-example.yml");
+
+    fn parse(text: &str) -> Result<Registry> {
+        Registry::parse(text, Path::new("/cfg/hosts.yml"))
+    }
+
+    fn round_trip(text: &str) {
+        let reg = parse(text).unwrap();
+        assert_eq!(reg.render(), text);
+    }
+
+    #[test]
+    fn protocol_example_round_trips_byte_for_byte() {
+        let reg = parse(EXAMPLE).unwrap();
+        assert_eq!(reg.token_storage, TokenStorage::Keychain);
+        let (host, email, ctx) = reg.active().unwrap();
+        assert_eq!((host, email), ("localhost:5001", "dev@example.com"));
+        assert_eq!(ctx.token_id.as_deref(), Some("t2"));
+        assert_eq!(reg.hosts.get("localhost:5001").unwrap().scheme(), "http");
+        assert_eq!(reg.hosts.get("cloud.dify.ai").unwrap().scheme(), "https");
+        let hosts: Vec<_> = reg.contexts().map(|(h, e, _)| (h, e)).collect();
+        assert_eq!(
+            hosts,
+            [
+                ("cloud.dify.ai", "alice@example.com"),
+                ("localhost:5001", "dev@example.com")
+            ]
+        );
+        assert_eq!(reg.render(), EXAMPLE);
+    }
+
+    #[test]
+    fn built_in_code_renders_the_example() {
+        let mut reg = Registry {
+            token_storage: TokenStorage::Keychain,
+            ..Registry::default()
+        };
+        let alice = Context {
+            account: Account {
+                id: Some("acc-1".into()),
+                email: "alice@example.com".into(),
+                name: "Alice".into(),
+                ..Account::default()
+            },
+            workspace: Some(Workspace {
+                id: "ws-1".into(),
+                name: "Acme Team".into(),
+                role: "owner".into(),
+                ..Workspace::default()
+            }),
+            token_id: Some("tok-1".into()),
+            ..Context::default()
+        };
+        let dev = Context {
+            account: Account {
+                id: Some("a2".into()),
+                email: "dev@example.com".into(),
+                name: "Dev".into(),
+                ..Account::default()
+            },
+            token_id: Some("t2".into()),
+            ..Context::default()
+        };
+        reg.upsert("cloud.dify.ai", "https", "alice@example.com", alice);
+        reg.upsert("localhost:5001", "http", "dev@example.com", dev);
+        assert_eq!(reg.render(), EXAMPLE);
+    }
+
+    #[test]
+    fn empty_registry_forms() {
+        assert_eq!(parse("").unwrap(), Registry::default());
+        assert_eq!(parse("# nothing\n").unwrap(), Registry::default());
+        assert_eq!(parse("~\n").unwrap(), Registry::default());
+        assert_eq!(
+            Registry::default().render(),
+            "token_storage: file\nhosts: {}\n"
+        );
+        round_trip("token_storage: file\nhosts: {}\n");
+        round_trip("token_storage: keychain\nhosts: {}\n");
+        let reg = parse("hosts:\n").unwrap();
+        assert!(reg.is_empty());
+    }
+
+    #[test]
+    fn sso_context_round_trips() {
+        round_trip(
+            "token_storage: file\ncurrent_host: cloud.dify.ai\nhosts:\n  cloud.dify.ai:\n    \
+             current_account: sso@corp.example\n    accounts:\n      sso@corp.example:\n        \
+             account:\n          id: ''\n          email: ''\n          name: ''\n        \
+             token_id: s-1\n        external_subject:\n          email: sso@corp.example\n          \
+             issuer: https://idp.corp.example/realms/x\n",
+        );
+        let reg = parse(
+            "hosts:\n  h:\n    accounts:\n      e:\n        account: {id: '', email: '', name: ''}\n        \
+             external_subject: {email: e, issuer: i}\n",
+        )
+        .unwrap();
+        let ctx = reg.context("h", "e").unwrap();
+        assert!(ctx.is_external_sso());
+        assert_eq!(ctx.account.id.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn unknown_keys_are_preserved_after_known_ones() {
+        let text = "future_root: 1\ntoken_storage: file\nhosts:\n  h:\n    insecure: true\n    accounts:\n      \
+                    e:\n        available_workspaces:\n          - id: w\n            name: W\n            \
+                    role: owner\n        account:\n          email: e\n          avatar: null\n        \
+                    workspace:\n          id: w\n          name: W\n          role: owner\n          plan: 'yes'\n";
+        let reg = parse(text).unwrap();
+        assert_eq!(
+            reg.render(),
+            "token_storage: file\nhosts:\n  h:\n    accounts:\n      e:\n        account:\n          \
+             email: e\n          name: ''\n          avatar: null\n        workspace:\n          id: w\n          \
+             name: W\n          role: owner\n          plan: 'yes'\n        available_workspaces:\n          \
+             - id: w\n            name: W\n            role: owner\n    insecure: true\nfuture_root: 1\n"
+        );
+        // Stable from then on.
+        round_trip(&reg.render());
+    }
+
+    #[test]
+    fn ambiguous_strings_are_quoted_and_read_back() {
+        let mut reg = Registry::default();
+        let ctx = Context {
+            account: Account {
+                id: Some("123".into()),
+                email: "yes".into(),
+                name: "@x".into(),
+                ..Account::default()
+            },
+            token_expires_at: Some("2026-07-01T00:00:00Z".into()),
+            token_id: Some("null".into()),
+            ..Context::default()
+        };
+        reg.upsert("h", "https", "true", ctx.clone());
+        let text = reg.render();
+        assert!(text.contains("    current_account: 'true'\n"), "{text}");
+        assert!(text.contains("      'true':\n"), "{text}");
+        assert!(text.contains("          id: '123'\n"), "{text}");
+        assert!(text.contains("          email: 'yes'\n"), "{text}");
+        assert!(text.contains("          name: '@x'\n"), "{text}");
+        assert!(text.contains("        token_id: 'null'\n"), "{text}");
+        assert!(
+            text.contains("        token_expires_at: '2026-07-01T00:00:00Z'\n"),
+            "{text}"
+        );
+        assert_eq!(parse(&text).unwrap().context("h", "true"), Some(&ctx));
+    }
+
+    #[test]
+    fn hand_written_scalars_load_as_written() {
+        let reg = parse("hosts:\n  h:\n    accounts:\n      e:\n        account:\n          id: 0x10\n          name: 1.50\n").unwrap();
+        let acc = &reg.context("h", "e").unwrap().account;
+        assert_eq!(acc.id.as_deref(), Some("0x10"));
+        assert_eq!(acc.name, "1.50");
+    }
+
+    #[test]
+    fn schema_errors_name_the_file_and_place() {
+        let err = parse("token_storage: cloud\nhosts: {}\n").unwrap_err();
+        assert_eq!(err.code, "client_error");
+        assert_eq!(
+            err.message,
+            "Invalid content in /cfg/hosts.yml: token_storage: unknown variant `cloud`, expected \
+             `keychain` or `file` at line 1, column 16.\n\n> 1 | token_storage: cloud\n                     ^\n  2 | hosts: {}"
+        );
+        assert_eq!(
+            err.hint.as_deref(),
+            Some("Fix /cfg/hosts.yml by hand or remove the file to reset it.")
+        );
+        let err = parse("hosts: [1, 2]\n").unwrap_err();
+        assert!(err.message.starts_with("Invalid content in /cfg/hosts.yml: hosts: invalid type: sequence, expected a map at line 1, column 8."), "{}", err.message);
+        let err =
+            parse("hosts:\n  h:\n    accounts:\n      e:\n        token_id: t\n").unwrap_err();
+        assert!(
+            err.message.contains("missing field `account`"),
+            "{}",
+            err.message
+        );
+        let err = parse("hosts:\n  h:\n    accounts:\n      e:\n        account: {}\n        workspace: {id: w}\n").unwrap_err();
+        assert!(
+            err.message.contains("missing field `name`"),
+            "{}",
+            err.message
+        );
+        let err = parse(
+            "hosts:\n  h:\n    accounts:\n      e:\n        account: {}\n        x: !custom 1\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("unsupported YAML tag !custom"),
+            "{}",
+            err.message
+        );
+        let err = parse("- a\n").unwrap_err();
+        assert!(
+            err.message
+                .starts_with("Invalid content in /cfg/hosts.yml: invalid type: sequence"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn syntax_and_duplicate_key_errors_use_the_official_wording() {
+        let err = parse("token_storage: file\nhosts:\n  a: [\n").unwrap_err();
+        assert!(
+            err.message
+                .starts_with("Failed to parse YAML file /cfg/hosts.yml: "),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("\n\n"), "{}", err.message);
+        let err = parse("hosts:\n  h:\n    accounts: {}\n  h:\n    accounts: {}\n").unwrap_err();
+        assert!(
+            err.message
+                .starts_with("Failed to parse YAML file /cfg/hosts.yml: "),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("duplicate"), "{}", err.message);
+        assert_eq!(
+            err.hint.as_deref(),
+            Some("Fix the YAML syntax in /cfg/hosts.yml or remove the file to reset it.")
+        );
+    }
+
+    fn ctx(email: &str) -> Context {
+        Context {
+            account: Account {
+                email: email.into(),
+                ..Account::default()
+            },
+            ..Context::default()
+        }
+    }
+
+    #[test]
+    fn upsert_replaces_in_place_and_tracks_scheme() {
+        let mut reg = Registry::default();
+        reg.upsert("h", "http", "a", ctx("a"));
+        reg.upsert("h", "http", "b", ctx("b"));
+        reg.upsert("g", "https", "c", ctx("c"));
+        let mut again = ctx("a");
+        again.token_id = Some("new".into());
+        reg.upsert("h", "https", "a", again);
+        let order: Vec<_> = reg.contexts().map(|(h, e, _)| format!("{h}/{e}")).collect();
+        assert_eq!(order, ["h/a", "h/b", "g/c"]);
+        assert_eq!(
+            reg.active().map(|(h, e, c)| (h, e, c.token_id.as_deref())),
+            Some(("h", "a", Some("new")))
+        );
+        assert_eq!(reg.hosts.get("h").unwrap().scheme, None);
+    }
+
+    #[test]
+    fn remove_follows_logout_rules() {
+        let mut reg = Registry::default();
+        reg.upsert("h", "https", "a", ctx("a"));
+        reg.upsert("h", "https", "b", ctx("b"));
+        reg.upsert("g", "https", "c", ctx("c"));
+        // Not the current account of h: pointers untouched.
+        reg.set_current_host("h");
+        assert!(reg.remove("h", "a").is_some());
+        assert_eq!(reg.active().map(|(h, e, _)| (h, e)), Some(("h", "b")));
+        // The active one: nothing is active afterwards, and h (now empty) is gone.
+        assert!(reg.remove("h", "b").is_some());
+        assert_eq!(reg.current_host, None);
+        assert!(!reg.hosts.contains_key("h"));
+        assert_eq!(
+            reg.hosts.get("g").unwrap().current_account.as_deref(),
+            Some("c")
+        );
+        assert!(reg.remove("g", "zzz").is_none());
+        assert!(reg.remove("g", "c").is_some());
+        assert_eq!(reg.render(), "token_storage: file\nhosts: {}\n");
+    }
+
+    #[test]
+    fn current_pointers_only_name_stored_things() {
+        let mut reg = Registry::default();
+        reg.upsert("h", "https", "a", ctx("a"));
+        reg.upsert("h", "https", "b", ctx("b"));
+        reg.upsert("g", "https", "c", ctx("c"));
+        assert!(!reg.set_current_host("nope"));
+        assert!(!reg.set_current_account("h", "nope"));
+        assert!(reg.set_current_host("h"));
+        assert_eq!(reg.active().map(|(h, e, _)| (h, e)), Some(("h", "b")));
+        assert!(reg.set_current_account("h", "a"));
+        assert_eq!(reg.active().map(|(h, e, _)| (h, e)), Some(("h", "a")));
+        reg.current_host = Some(String::new());
+        assert!(reg.active().is_none());
+    }
+
+    #[test]
+    fn file_is_never_rewritten_after_a_parse_failure() {
+        let dir = TempDir::new();
+        let file = dir.path().join(HOSTS_FILE);
+        for bad in ["hosts: [\n", "token_storage: cloud\n"] {
+            fs::write(&file, bad).unwrap();
+            let err = Store::new(&file)
+                .update(|r: &mut Registry| Ok(r.upsert("h", "https", "a", ctx("a"))))
+                .unwrap_err();
+            assert_eq!(err.code, "client_error");
+            assert_eq!(fs::read_to_string(&file).unwrap(), bad);
+        }
+    }
+
+    #[test]
+    fn concurrent_updaters_all_land() {
+        let dir = TempDir::new();
+        let file = Arc::new(dir.path().join(HOSTS_FILE));
+        let threads: Vec<_> = (0..16)
+            .map(|i| {
+                let file = Arc::clone(&file);
+                std::thread::spawn(move || {
+                    for j in 0..5 {
+                        let email = format!("u{i}-{j}@example.com");
+                        Store::new(file.as_path())
+                            .update(|r: &mut Registry| {
+                                Ok(r.upsert(&format!("h{}", i % 3), "https", &email, ctx(&email)))
+                            })
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let reg: Registry = Store::new(file.as_path()).load().unwrap();
+        assert_eq!(reg.contexts().count(), 80);
+        for i in 0..16 {
+            for j in 0..5 {
+                assert!(
+                    reg.context(&format!("h{}", i % 3), &format!("u{i}-{j}@example.com"))
+                        .is_some()
+                );
+            }
+        }
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, [HOSTS_FILE]);
+    }
+}

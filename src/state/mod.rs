@@ -1,0 +1,69 @@
+//! Local state: the config directory, `hosts.yml` (contexts) and `tokens.yml`
+//! (file-mode credentials), read and written under the official `.lock` protocol
+//! with atomic replaces (PROTOCOL.md §2).
+//!
+//! Reads go through [`Store::load`], changes through [`Store::update`], which
+//! holds the lock from load to save so concurrent invocations never lose each
+//! other's changes. The helpers below name the two stores of a config directory.
+
+mod de;
+mod dir;
+mod hosts;
+mod lock;
+mod omap;
+mod store;
+mod tokens;
+mod yaml;
+
+#[cfg(test)]
+mod testutil;
+
+use std::path::{Path, PathBuf};
+
+use crate::output::error::Result;
+
+pub use de::Extra;
+pub use dir::{Os, config_dir, config_dir_with};
+pub use hosts::{
+    Account, Context, ExternalSubject, HOSTS_FILE, HostEntry, Registry, TokenStorage, Workspace,
+};
+pub use lock::{LockOptions, lock_path};
+pub use omap::OrderedMap;
+pub use store::{Document, Store};
+pub use tokens::{TOKENS_FILE, TokenFile};
+/// js-yaml-compatible YAML text for any value (e.g. `auth list -o yaml`).
+pub use yaml::dump as dump_yaml;
+
+pub fn hosts_path(config_dir: &Path) -> PathBuf {
+    config_dir.join(HOSTS_FILE)
+}
+
+pub fn tokens_path(config_dir: &Path) -> PathBuf {
+    config_dir.join(TOKENS_FILE)
+}
+
+/// Reads `hosts.yml` (missing = empty registry; nothing is created).
+pub fn load_hosts(config_dir: &Path) -> Result<Registry> {
+    Store::new(hosts_path(config_dir)).load()
+}
+
+/// Changes `hosts.yml` under its lock; see [`Store::update`].
+pub fn update_hosts<T>(
+    config_dir: &Path,
+    change: impl FnOnce(&mut Registry) -> Result<T>,
+) -> Result<T> {
+    Store::new(hosts_path(config_dir)).update(change)
+}
+
+/// Reads `tokens.yml` (missing = no tokens; nothing is created).
+pub fn load_tokens(config_dir: &Path) -> Result<TokenFile> {
+    Store::new(tokens_path(config_dir)).load()
+}
+
+/// Changes `tokens.yml` under its lock; see [`Store::update`].
+pub fn update_tokens<T>(
+    config_dir: &Path,
+    change: impl FnOnce(&mut TokenFile) -> Result<T>,
+) -> Result<T> {
+    Store::new(tokens_path(config_dir)).update(change)
+}

@@ -1,0 +1,397 @@
+//! Reading and writing one YAML store under its lock, with atomic replaces
+//! (PROTOCOL.md §2.2).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::lock::{self, LockGuard, LockOptions, Unlockable};
+use crate::output::error::{CliError, Result};
+
+/// A file format kept in a store: parsed from text, rendered back to text.
+pub trait Document: Clone + PartialEq + Default {
+    /// Masks file lines in error excerpts (the file holds credentials).
+    const SECRET: bool = false;
+
+    /// Parses the file's text (an empty text is an empty document).
+    fn parse(text: &str, path: &Path) -> Result<Self>;
+
+    /// The text written to disk.
+    fn render(&self) -> String;
+}
+
+/// One YAML store at `path`. Every access takes `<path>.lock`; a process must
+/// not nest two accesses to the same store (the lock is not re-entrant).
+#[derive(Clone, Debug)]
+pub struct Store {
+    path: PathBuf,
+    lock: LockOptions,
+}
+
+impl Store {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Store {
+            path: path.into(),
+            lock: LockOptions::default(),
+        }
+    }
+
+    pub fn with_lock_options(mut self, lock: LockOptions) -> Self {
+        self.lock = lock;
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the document. A missing file (or directory) is an empty document
+    /// and nothing is created; where no lock can be created (a read-only config
+    /// directory) the file is read without one, since writers replace it
+    /// atomically.
+    pub fn load<D: Document>(&self) -> Result<D> {
+        let _guard = match lock::acquire(&self.path, self.lock) {
+            Ok(guard) => Some(guard),
+            Err(Unlockable::CannotCreate(_)) => None,
+            Err(Unlockable::Other(e)) => return Err(e),
+        };
+        match self.read_text()? {
+            Some(text) => D::parse(&text, &self.path),
+            None => Ok(D::default()),
+        }
+    }
+
+    /// Loads, applies `change` and saves, all under one lock, so concurrent
+    /// updaters never lose each other's changes. Nothing is written when `change`
+    /// fails, when the file could not be parsed, or when the document is unchanged.
+    pub fn update<D: Document, T>(&self, change: impl FnOnce(&mut D) -> Result<T>) -> Result<T> {
+        if let Some(dir) = parent(&self.path) {
+            create_private_dir(dir).map_err(|e| io_error("create the directory", dir, &e))?;
+        }
+        let _guard: LockGuard = lock::acquire(&self.path, self.lock).map_err(|e| match e {
+            Unlockable::CannotCreate(e) => {
+                io_error("create the lock file", &lock::lock_path(&self.path), &e)
+            }
+            Unlockable::Other(e) => e,
+        })?;
+        let current = self.read_text()?;
+        let before = match &current {
+            Some(text) => D::parse(text, &self.path)?,
+            None => D::default(),
+        };
+        let mut doc = before.clone();
+        let out = change(&mut doc)?;
+        if doc != before {
+            let text = doc.render();
+            if current.as_deref() == Some(text.as_str()) {
+                tighten_permissions(&self.path);
+            } else {
+                write_atomic(&self.path, &text)?;
+            }
+            remove_old_temp_files(&self.path);
+        }
+        Ok(out)
+    }
+
+    fn read_text(&self) -> Result<Option<String>> {
+        match fs::read(&self.path) {
+            Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
+                let path = self.path.display();
+                CliError::client(format!(
+                    "Failed to parse YAML file {path}: the file is not valid UTF-8."
+                ))
+                .with_hint(format!(
+                    "Fix the YAML syntax in {path} or remove the file to reset it."
+                ))
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error("read", &self.path, &e)),
+        }
+    }
+}
+
+fn parent(path: &Path) -> Option<&Path> {
+    path.parent().filter(|p| !p.as_os_str().is_empty())
+}
+
+fn io_error(what: &str, path: &Path, e: &io::Error) -> CliError {
+    CliError::client(format!("Failed to {what} {}: {e}", path.display()))
+}
+
+/// Creates `dir` and its missing parents with mode 0700 (existing ones are left
+/// as they are).
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Replaces `path` with `text`: a private temp file `<path>.tmp.<pid>.<epoch-ms>`,
+/// fsynced, renamed over the target, then the directory fsynced, so readers see
+/// the old or the new file and never a torn one, even across a crash.
+pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let tmp = lock::suffixed(path, &format!(".tmp.{}.{millis}", std::process::id()));
+    let result = write_new_private(&tmp, text.as_bytes()).and_then(|()| fs::rename(&tmp, path));
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(io_error("write", path, &e));
+    }
+    #[cfg(unix)]
+    if let Some(dir) = parent(path).or(Some(Path::new("."))) {
+        let _ = File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
+}
+
+fn write_new_private(tmp: &Path, bytes: &[u8]) -> io::Result<()> {
+    let open = || {
+        let mut o = OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        o.open(tmp)
+    };
+    let mut file = match open() {
+        // Only a killed process with our pid in the same millisecond leaves this.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            fs::remove_file(tmp)?;
+            open()?
+        }
+        other => other?,
+    };
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// A store left readable by group or others (copied in by hand) is made 0600.
+fn tighten_permissions(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Temp files of processes killed mid-write are harmless (never read) but would
+/// pile up; those older than a minute are removed.
+fn remove_old_temp_files(path: &Path) {
+    let (Some(dir), Some(name)) = (parent(path).or(Some(Path::new("."))), path.file_name()) else {
+        return;
+    };
+    let prefix = format!("{}.tmp.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(&prefix) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .is_some_and(|age| age > Duration::from_secs(60));
+        if old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unit_arg)] // `Ok(doc.change())` keeps update closures on one line
+mod tests {
+    use super::*;
+    use crate::state::testutil::TempDir;
+
+    /// A minimal document: the whole text, one line per item.
+    #[derive(Clone, PartialEq, Default, Debug)]
+    struct Lines(Vec<String>);
+
+    impl Document for Lines {
+        fn parse(text: &str, path: &Path) -> Result<Self> {
+            if text.contains("BROKEN") {
+                return Err(CliError::client(format!("bad {}", path.display())));
+            }
+            Ok(Lines(text.lines().map(str::to_owned).collect()))
+        }
+        fn render(&self) -> String {
+            self.0.iter().map(|l| format!("{l}\n")).collect()
+        }
+    }
+
+    #[test]
+    fn load_of_a_missing_directory_creates_nothing() {
+        let dir = TempDir::new();
+        let store = Store::new(dir.path().join("sub").join("hosts.yml"));
+        assert_eq!(store.load::<Lines>().unwrap(), Lines::default());
+        assert!(!dir.path().join("sub").exists());
+    }
+
+    #[test]
+    fn update_writes_private_files_in_a_private_dir() {
+        let dir = TempDir::new();
+        let sub = dir.path().join("a").join("b");
+        let file = sub.join("x.yml");
+        let store = Store::new(&file);
+        store
+            .update(|d: &mut Lines| Ok(d.0.push("one".into())))
+            .unwrap();
+        assert_eq!(fs::read_to_string(&file).unwrap(), "one\n");
+        assert!(!lock::lock_path(&file).exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            assert_eq!(
+                fs::metadata(&sub).unwrap().permissions().mode() & 0o777,
+                0o700
+            );
+        }
+        let names: Vec<_> = fs::read_dir(&sub)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["x.yml"]);
+    }
+
+    #[test]
+    fn unchanged_documents_are_not_rewritten() {
+        let dir = TempDir::new();
+        let file = dir.path().join("x.yml");
+        // Not in our rendering (blank line), so any rewrite would show.
+        fs::write(&file, "a\n\nb\n").unwrap();
+        let store = Store::new(&file);
+        store.update(|_: &mut Lines| Ok(())).unwrap();
+        assert_eq!(fs::read_to_string(&file).unwrap(), "a\n\nb\n");
+        let nothing = Store::new(dir.path().join("y.yml"));
+        nothing.update(|_: &mut Lines| Ok(())).unwrap();
+        assert!(!dir.path().join("y.yml").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn loose_permissions_are_tightened_on_write() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new();
+        let file = dir.path().join("x.yml");
+        fs::write(&file, "a\n").unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        Store::new(&file)
+            .update(|d: &mut Lines| Ok(d.0.push("b".into())))
+            .unwrap();
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn failures_leave_the_file_alone() {
+        let dir = TempDir::new();
+        let file = dir.path().join("x.yml");
+        fs::write(&file, "BROKEN\n").unwrap();
+        let store = Store::new(&file);
+        let err = store.update(|d: &mut Lines| Ok(d.0.clear())).unwrap_err();
+        assert_eq!(err.message, format!("bad {}", file.display()));
+        assert_eq!(fs::read_to_string(&file).unwrap(), "BROKEN\n");
+        fs::write(&file, "ok\n").unwrap();
+        let err = store
+            .update(|d: &mut Lines| {
+                d.0.clear();
+                Err::<(), _>(CliError::client("no"))
+            })
+            .unwrap_err();
+        assert_eq!(err.message, "no");
+        assert_eq!(fs::read_to_string(&file).unwrap(), "ok\n");
+        assert!(!lock::lock_path(&file).exists());
+    }
+
+    #[test]
+    fn leftover_temp_files_are_ignored_and_old_ones_cleaned() {
+        let dir = TempDir::new();
+        let file = dir.path().join("x.yml");
+        let fresh = dir.path().join("x.yml.tmp.1.1");
+        let old = dir.path().join("x.yml.tmp.2.2");
+        let other = dir.path().join("y.yml.tmp.3.3");
+        for p in [&fresh, &old, &other] {
+            fs::write(p, "garbage").unwrap();
+        }
+        let past = SystemTime::now() - Duration::from_secs(120);
+        for p in [&old, &other] {
+            File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(past)
+                .unwrap();
+        }
+        let store = Store::new(&file);
+        store
+            .update(|d: &mut Lines| Ok(d.0.push("a".into())))
+            .unwrap();
+        assert_eq!(store.load::<Lines>().unwrap(), Lines(vec!["a".into()]));
+        assert!(fresh.exists());
+        assert!(!old.exists());
+        assert!(other.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn read_only_directory_is_read_without_a_lock() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = TempDir::new();
+        let file = dir.path().join("x.yml");
+        fs::write(&file, "a\n").unwrap();
+        // Copied along with the directory: stale, and impossible to remove.
+        let lock = lock::lock_path(&file);
+        fs::write(&lock, "1\n").unwrap();
+        let past = SystemTime::now() - Duration::from_secs(60);
+        File::options()
+            .write(true)
+            .open(&lock)
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o500)).unwrap();
+        let store = Store::new(&file);
+        let loaded = store.load::<Lines>();
+        let write = store.update(|d: &mut Lines| Ok(d.0.push("b".into())));
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        // Root ignores directory permissions, so only the read is certain here.
+        assert_eq!(loaded.unwrap(), Lines(vec!["a".into()]));
+        if !running_as_root() {
+            assert!(
+                write
+                    .unwrap_err()
+                    .message
+                    .starts_with("Failed to create the lock file")
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    fn running_as_root() -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let dir = TempDir::new();
+        let probe = dir.path().join("probe");
+        fs::write(&probe, "").unwrap();
+        fs::metadata(&probe).unwrap().uid() == 0
+    }
+}
