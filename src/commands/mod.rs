@@ -2,7 +2,10 @@
 //! [`Ctx`], and returns an [`Output`] or a [`CliError`]; none of them decides
 //! an exit status or formats an error.
 
+pub mod auth;
 pub mod env;
+pub mod session;
+pub mod use_;
 
 use crate::cli::{Command, help};
 use crate::output::term::Ui;
@@ -25,7 +28,6 @@ impl Ctx {
 }
 
 pub fn run(command: Command, ctx: &Ctx) -> Result<Output> {
-    let _ = ctx;
     match command {
         Command::Help(path) => Ok(Output::Text(help::render(&path))),
         Command::Version => Ok(Output::Text(format!(
@@ -35,15 +37,15 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<Output> {
         Command::EnvList { json } => env::list(json),
         Command::Login(_) => Err(CliError::not_implemented("auth login")),
         Command::Logout => Err(CliError::not_implemented("auth logout")),
-        Command::Whoami { .. } => Err(CliError::not_implemented("auth whoami")),
-        Command::List { .. } => Err(CliError::not_implemented("auth list")),
+        Command::Whoami { json } => auth::whoami::run(json),
+        Command::List { format } => auth::list::run(format),
         Command::Status { .. } => Err(CliError::not_implemented("auth status")),
         Command::Token => Err(CliError::not_implemented("auth token")),
         Command::Refresh { .. } => Err(CliError::not_implemented("auth refresh")),
         Command::DevicesList { .. } => Err(CliError::not_implemented("auth devices list")),
         Command::DevicesRevoke { .. } => Err(CliError::not_implemented("auth devices revoke")),
-        Command::UseHost { .. } => Err(CliError::not_implemented("use host")),
-        Command::UseAccount { .. } => Err(CliError::not_implemented("use account")),
+        Command::UseHost { domain } => use_::host(ctx, domain),
+        Command::UseAccount { email } => use_::account(ctx, email),
         Command::UseWorkspace { .. } => Err(CliError::not_implemented("use workspace")),
         Command::Api(_) => Err(CliError::not_implemented("api")),
         Command::Completion { .. } => Err(CliError::not_implemented("completion")),

@@ -14,7 +14,11 @@ pub fn registry() -> Result<Registry> {
 
 /// `email (Name)`, or the email alone when there is no name.
 pub fn describe(email: &str, name: &str) -> String {
-    if name.is_empty() { email.to_string() } else { format!("{email} ({name})") }
+    if name.is_empty() {
+        email.to_string()
+    } else {
+        format!("{email} ({name})")
+    }
 }
 
 /// The active context with everything a network command needs.
@@ -35,7 +39,11 @@ impl Session {
         let dir = state::config_dir()?;
         let registry = state::load_hosts(&dir)?;
         let (host, email, context) = registry.active().ok_or_else(CliError::not_logged_in)?;
-        let scheme = registry.hosts.get(host).map_or("https", |h| h.scheme()).to_string();
+        let scheme = registry
+            .hosts
+            .get(host)
+            .map_or("https", |h| h.scheme())
+            .to_string();
         let token = credentials::get(&dir, registry.token_storage, host, email)?
             .ok_or_else(CliError::not_logged_in)?;
         Ok(Session {

@@ -21,9 +21,16 @@ pub fn host(ctx: &Ctx, domain: Option<String>) -> Result<Output> {
                 .hosts
                 .iter()
                 .map(|(host, entry)| {
-                    let mark = if registry.current_host.as_deref() == Some(host) { "*" } else { " " };
+                    let mark = if registry.current_host.as_deref() == Some(host) {
+                        "*"
+                    } else {
+                        " "
+                    };
                     let n = entry.accounts.len();
-                    format!("{mark} {host}  ({n} account{})", if n == 1 { "" } else { "s" })
+                    format!(
+                        "{mark} {host}  ({n} account{})",
+                        if n == 1 { "" } else { "s" }
+                    )
                 })
                 .collect();
             known[ctx.ui.pick("Select a host", &items)?].to_string()
@@ -37,10 +44,19 @@ pub fn host(ctx: &Ctx, domain: Option<String>) -> Result<Output> {
     };
     let unknown = |r: &state::Registry| {
         let known: Vec<&str> = r.hosts.keys().collect();
-        CliError::usage_invalid(format!("unknown host \"{domain}\"; known hosts: {}", known.join(", ")))
+        CliError::usage_invalid(format!(
+            "unknown host \"{domain}\"; known hosts: {}",
+            known.join(", ")
+        ))
     };
     // Checked again under the lock: another process may have changed the file.
-    state::update_hosts(&dir, |r| if r.set_current_host(&domain) { Ok(()) } else { Err(unknown(r)) })?;
+    state::update_hosts(&dir, |r| {
+        if r.set_current_host(&domain) {
+            Ok(())
+        } else {
+            Err(unknown(r))
+        }
+    })?;
     Ok(Output::success(format!("Active host is now {domain}")))
 }
 
@@ -48,7 +64,9 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
     let dir = state::config_dir()?;
     let registry = state::load_hosts(&dir)?;
     let Some((host, entry)) = registry.current_host_entry() else {
-        return Err(CliError::not_logged_in().with_hint("run 'difyctl use host' or 'difyctl auth login'"));
+        return Err(
+            CliError::not_logged_in().with_hint("run 'difyctl use host' or 'difyctl auth login'")
+        );
     };
     let known: Vec<&str> = entry.accounts.keys().collect();
     let email = match email {
@@ -58,7 +76,11 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
                 .accounts
                 .iter()
                 .map(|(email, c)| {
-                    let mark = if entry.current_account.as_deref() == Some(email) { "*" } else { " " };
+                    let mark = if entry.current_account.as_deref() == Some(email) {
+                        "*"
+                    } else {
+                        " "
+                    };
                     let who = if c.is_external_sso() {
                         "(SSO)".to_string()
                     } else if c.account.name.is_empty() {
@@ -69,7 +91,10 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
                     format!("{mark} {email}  {who}").trim_end().to_string()
                 })
                 .collect();
-            known[ctx.ui.pick(&format!("Select an account on {host}"), &items)?].to_string()
+            known[ctx
+                .ui
+                .pick(&format!("Select an account on {host}"), &items)?]
+            .to_string()
         }
         None => {
             return Err(CliError::usage_missing(format!(
@@ -79,7 +104,10 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
         }
     };
     let unknown = |known: Vec<&str>| {
-        CliError::usage_invalid(format!("unknown account \"{email}\" on {host}; known: {}", known.join(", ")))
+        CliError::usage_invalid(format!(
+            "unknown account \"{email}\" on {host}; known: {}",
+            known.join(", ")
+        ))
     };
     if !entry.accounts.contains_key(&email) {
         return Err(unknown(known));
@@ -94,8 +122,15 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
         if r.set_current_account(&host, &email) {
             Ok(())
         } else {
-            Err(unknown(r.hosts.get(&host).map(|e| e.accounts.keys().collect()).unwrap_or_default()))
+            Err(unknown(
+                r.hosts
+                    .get(&host)
+                    .map(|e| e.accounts.keys().collect())
+                    .unwrap_or_default(),
+            ))
         }
     })?;
-    Ok(Output::success(format!("Active account on {host} is now {email}")))
+    Ok(Output::success(format!(
+        "Active account on {host} is now {email}"
+    )))
 }

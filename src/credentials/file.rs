@@ -8,7 +8,10 @@ use crate::state;
 
 pub fn get(dir: &Path, host: &str, email: &str) -> Result<Option<Secret>> {
     let file = state::load_tokens(dir)?;
-    Ok(file.get(host, email).filter(|t| !t.is_empty()).map(Secret::new))
+    Ok(file
+        .get(host, email)
+        .filter(|t| !t.is_empty())
+        .map(Secret::new))
 }
 
 pub fn set(dir: &Path, host: &str, email: &str, token: &Secret) -> Result<()> {

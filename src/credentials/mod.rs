@@ -16,7 +16,13 @@ pub fn get(dir: &Path, storage: TokenStorage, host: &str, email: &str) -> Result
     file::get(dir, host, email)
 }
 
-pub fn set(dir: &Path, storage: TokenStorage, host: &str, email: &str, token: &Secret) -> Result<()> {
+pub fn set(
+    dir: &Path,
+    storage: TokenStorage,
+    host: &str,
+    email: &str,
+    token: &Secret,
+) -> Result<()> {
     let _ = storage;
     file::set(dir, host, email, token)
 }

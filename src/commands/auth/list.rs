@@ -37,8 +37,8 @@ pub fn run(format: ListFormat) -> Result<Output> {
     Ok(match format {
         ListFormat::Json => Output::json(&Contexts { contexts: rows }, true),
         ListFormat::Yaml => {
-            let value = serde_json::to_value(Contexts { contexts: rows }).unwrap_or_default();
-            Output::Text(state::dump_json_as_yaml(&value))
+            let value = serde_yaml::to_value(Contexts { contexts: rows }).unwrap_or_default();
+            Output::Text(state::dump_yaml(&value))
         }
         ListFormat::Name => {
             let mut text: String = rows.iter().map(|r| format!("{}\n", r.account)).collect();
@@ -48,7 +48,11 @@ pub fn run(format: ListFormat) -> Result<Output> {
             Output::Text(text)
         }
         ListFormat::Table => {
-            let mut cells = vec![vec!["HOST".to_string(), "ACCOUNT".to_string(), "ACTIVE".to_string()]];
+            let mut cells = vec![vec![
+                "HOST".to_string(),
+                "ACCOUNT".to_string(),
+                "ACTIVE".to_string(),
+            ]];
             cells.extend(rows.iter().map(|r| {
                 vec![
                     r.host.to_string(),

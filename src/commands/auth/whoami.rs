@@ -11,9 +11,14 @@ pub fn run(json: bool) -> Result<Output> {
     let (_, email, ctx) = registry.active().ok_or_else(CliError::not_logged_in)?;
 
     if let Some(subject) = &ctx.external_subject {
-        let email = if subject.email.is_empty() { email } else { &subject.email };
+        let email = if subject.email.is_empty() {
+            email
+        } else {
+            &subject.email
+        };
         if json {
-            let value = json!({"subject_type": "external_sso", "email": email, "issuer": subject.issuer});
+            let value =
+                json!({"subject_type": "external_sso", "email": email, "issuer": subject.issuer});
             return Ok(Output::json(&value, false));
         }
         let text = if subject.issuer.is_empty() {
@@ -25,10 +30,17 @@ pub fn run(json: bool) -> Result<Output> {
     }
 
     let account = &ctx.account;
-    let email = if account.email.is_empty() { email } else { &account.email };
+    let email = if account.email.is_empty() {
+        email
+    } else {
+        &account.email
+    };
     if json {
         let id = account.id.as_deref().unwrap_or("");
-        return Ok(Output::json(&json!({"id": id, "email": email, "name": account.name}), false));
+        return Ok(Output::json(
+            &json!({"id": id, "email": email, "name": account.name}),
+            false,
+        ));
     }
     Ok(Output::Text(session::describe(email, &account.name) + "\n"))
 }
