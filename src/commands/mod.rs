@@ -35,8 +35,8 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<Output> {
             env!("CARGO_PKG_VERSION")
         ))),
         Command::EnvList { json } => env::list(json),
-        Command::Login(_) => Err(CliError::not_implemented("auth login")),
-        Command::Logout => Err(CliError::not_implemented("auth logout")),
+        Command::Login(args) => auth::login::run(ctx, &args),
+        Command::Logout => auth::logout::run(ctx),
         Command::Whoami { json } => auth::whoami::run(json),
         Command::List { format } => auth::list::run(format),
         Command::Status { .. } => Err(CliError::not_implemented("auth status")),

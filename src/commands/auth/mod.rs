@@ -1,4 +1,6 @@
 //! `auth …` commands.
 
 pub mod list;
+pub mod login;
+pub mod logout;
 pub mod whoami;
