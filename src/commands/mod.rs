@@ -2,6 +2,7 @@
 //! [`Ctx`], and returns an [`Output`] or a [`CliError`]; none of them decides
 //! an exit status or formats an error.
 
+pub mod completion;
 pub mod env;
 
 use crate::cli::{Command, help};
@@ -46,6 +47,6 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<Output> {
         Command::UseAccount { .. } => Err(CliError::not_implemented("use account")),
         Command::UseWorkspace { .. } => Err(CliError::not_implemented("use workspace")),
         Command::Api(_) => Err(CliError::not_implemented("api")),
-        Command::Completion { .. } => Err(CliError::not_implemented("completion")),
+        Command::Completion { shell } => completion::script(&shell),
     }
 }
