@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use support::runner::{TempDir, Test};
+use support::tools::{self, available as installed};
 
 fn script(shell: &str) -> String {
     Test::new()
@@ -17,17 +18,6 @@ fn script(shell: &str) -> String {
         .code(0)
         .stderr("")
         .stdout
-}
-
-fn installed(shell: &str) -> bool {
-    let found = Command::new(shell)
-        .args(["-c", "exit 0"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("skipping: {shell} is not installed");
-    }
-    found
 }
 
 /// A hermetic environment for a shell: fresh HOME, no user configuration.
@@ -120,7 +110,7 @@ fn comp_words(line: &str) -> Vec<String> {
 const BASH_DRIVER: &str = r#"
 script=$1 with_bash_completion=$2; shift 2
 if [ "$with_bash_completion" = 1 ]; then
-    source /usr/share/bash-completion/bash_completion || exit 90
+    source "$BC_SCRIPT" || exit 90
 fi
 source "$script" || exit 91
 spec=$(complete -p difyctl) || exit 92
@@ -138,6 +128,7 @@ fn bash_complete(dir: &Path, script: &Path, with_bash_completion: bool, line: &s
         .args(["--norc", "--noprofile", "-c", BASH_DRIVER, "bash"])
         .arg(script)
         .arg(if with_bash_completion { "1" } else { "0" })
+        .env("BC_SCRIPT", tools::BASH_COMPLETION)
         .arg(line)
         .args(comp_words(line))
         .output()
@@ -162,11 +153,10 @@ fn bash_completes_from_the_table() {
     }
     let dir = TempDir::new();
     let path = write(dir.path(), "difyctl.bash", &script("bash"));
+    // Plain `complete -F`, and with bash-completion's helpers loaded.
     let mut modes = vec![false];
-    if Path::new("/usr/share/bash-completion/bash_completion").exists() {
+    if tools::bash_completion() {
         modes.push(true);
-    } else {
-        eprintln!("bash-completion is not installed: testing plain `complete -F` only");
     }
     for with_bc in modes {
         for (line, expected) in CASES {
