@@ -4,15 +4,26 @@
 #   make test       every test (unit, integration, keychain when a Secret Service can be started)
 #   make demo       a real device-flow sign-in against the bundled mock server
 #   make install    binary, man pages, completions under $(DESTDIR)$(PREFIX)
+#                   (BIN=path installs that binary instead of the release build)
+#   make uninstall  removes exactly what install put there
+#   make man        lints the man pages with mandoc
 
 CARGO     ?= cargo
 TARGET    ?= x86_64-unknown-linux-gnu
-RELEASE   := target/$(TARGET)/release/difyctl
+RELEASE   := $(or $(CARGO_TARGET_DIR),target)/$(TARGET)/release/difyctl
+BIN       ?= $(RELEASE)
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
-MANDIR    ?= $(PREFIX)/share/man
+DATADIR   ?= $(PREFIX)/share
+MANDIR    ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+MANPAGES  := $(sort $(wildcard man/*.1))
+# Installed completion files: shell, then path.
+COMPLETIONS := bash:$(BASHCOMPDIR)/difyctl zsh:$(ZSHCOMPDIR)/_difyctl fish:$(FISHCOMPDIR)/difyctl.fish
 
-.PHONY: all release build test lint demo clean
+.PHONY: all release build test lint demo clean install uninstall man
 
 all: release
 
@@ -34,3 +45,30 @@ lint:
 
 clean:
 	$(CARGO) clean
+
+# Only built when missing; `make release` rebuilds.
+$(RELEASE):
+	$(MAKE) release
+
+# Completion scripts come from the binary itself, via a temporary file so a
+# failure never leaves a truncated script behind.
+install: $(BIN)
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" \
+		"$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
+	install -m 0755 "$(BIN)" "$(DESTDIR)$(BINDIR)/difyctl"
+	install -m 0644 $(MANPAGES) "$(DESTDIR)$(MANDIR)/man1/"
+	@set -e; for c in $(COMPLETIONS); do \
+		shell=$${c%%:*} dest="$(DESTDIR)$${c#*:}"; \
+		echo "$(BIN) completion $$shell > $$dest"; \
+		"$(BIN)" completion $$shell > "$$dest.tmp"; \
+		chmod 0644 "$$dest.tmp"; \
+		mv -f "$$dest.tmp" "$$dest"; \
+	done
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/difyctl" \
+		$(foreach page,$(notdir $(MANPAGES)),"$(DESTDIR)$(MANDIR)/man1/$(page)") \
+		$(foreach c,$(COMPLETIONS),"$(DESTDIR)$(lastword $(subst :, ,$(c)))")
+
+man:
+	mandoc -T lint -W warning $(MANPAGES)

@@ -3,6 +3,7 @@
 //! an exit status or formats an error.
 
 pub mod auth;
+pub mod completion;
 pub mod env;
 pub mod session;
 pub mod use_;
@@ -48,6 +49,6 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<Output> {
         Command::UseAccount { email } => use_::account(ctx, email),
         Command::UseWorkspace { .. } => Err(CliError::not_implemented("use workspace")),
         Command::Api(_) => Err(CliError::not_implemented("api")),
-        Command::Completion { .. } => Err(CliError::not_implemented("completion")),
+        Command::Completion { shell } => completion::script(&shell),
     }
 }
