@@ -55,7 +55,11 @@ pub fn render(path: &[&str]) -> String {
         }
     }
 
-    let flags: Vec<&Flag> = node.flags.iter().chain(GLOBAL_FLAGS).collect();
+    // Groups take only --help (and the root --version); -v belongs to commands.
+    let globals = GLOBAL_FLAGS
+        .iter()
+        .filter(|f| !node.is_group() || f.long == "help");
+    let flags: Vec<&Flag> = node.flags.iter().chain(globals).collect();
     let _ = writeln!(out, "\nFLAGS");
     let cells: Vec<String> = flags.iter().map(|f| flag_cell(f)).collect();
     let width = cells.iter().map(String::len).max().unwrap_or(0);

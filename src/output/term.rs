@@ -7,10 +7,16 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use super::{CliError, Result};
 
 /// Colour is used only on a terminal and never with `NO_COLOR` or
-/// `DIFYCTL_NO_COLOR` set to a non-empty value.
+/// `DIFYCTL_NO_COLOR` set to a non-empty value, nor with `DIFY_PLAIN` truthy.
 pub fn colour_allowed() -> bool {
     let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-    !set("NO_COLOR") && !set("DIFYCTL_NO_COLOR")
+    !set("NO_COLOR") && !set("DIFYCTL_NO_COLOR") && !truthy("DIFY_PLAIN")
+}
+
+/// `1`, `true` or `yes` (any case).
+pub fn truthy(name: &str) -> bool {
+    std::env::var(name)
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
 #[derive(Debug, Clone, Copy)]

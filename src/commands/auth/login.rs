@@ -52,8 +52,11 @@ fn resolve_host(ctx: &Ctx, args: &LoginArgs) -> Result<Target> {
         return normalize(given, args.insecure);
     }
     if !ctx.ui.interactive() {
-        return Err(CliError::usage_missing("--host is required (no TTY)")
-            .with_hint("pass the host explicitly, e.g. 'difyctl auth login --host cloud.dify.ai'"));
+        return Err(
+            CliError::usage_missing("--host is required (no TTY)").with_hint(
+                "pass the host explicitly, e.g. 'difyctl auth login --host cloud.dify.ai'",
+            ),
+        );
     }
     let example = if args.insecure {
         "https://cloud.dify.ai or http://localhost"
@@ -71,7 +74,11 @@ fn resolve_host(ctx: &Ctx, args: &LoginArgs) -> Result<Target> {
             Ok(target) => return Ok(target),
             Err(e) => {
                 let hint = e.hint.map(|h| format!(" — {h}")).unwrap_or_default();
-                ctx.ui.say(&format!("  {} {}{hint}", Style::for_stderr().red("✗"), e.message));
+                ctx.ui.say(&format!(
+                    "  {} {}{hint}",
+                    Style::for_stderr().red("✗"),
+                    e.message
+                ));
             }
         }
     }
@@ -82,7 +89,11 @@ fn resolve_host(ctx: &Ctx, args: &LoginArgs) -> Result<Target> {
 /// requests but not stored (the context is named by the bare host).
 pub fn normalize(raw: &str, insecure: bool) -> Result<Target> {
     let raw = raw.trim();
-    let with_scheme = if raw.contains("://") { raw.to_string() } else { format!("https://{raw}") };
+    let with_scheme = if raw.contains("://") {
+        raw.to_string()
+    } else {
+        format!("https://{raw}")
+    };
     let uri: ureq::http::Uri = with_scheme
         .parse()
         .map_err(|e| CliError::usage_invalid(format!("host parse: {e}")))?;
@@ -92,7 +103,9 @@ pub fn normalize(raw: &str, insecure: bool) -> Result<Target> {
         return Err(CliError::usage_invalid("host parse: the URL has no host"));
     }
     if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-        return Err(CliError::usage_invalid("host parse: credentials in the host URL are not supported"));
+        return Err(CliError::usage_invalid(
+            "host parse: credentials in the host URL are not supported",
+        ));
     }
     match scheme.as_str() {
         "https" => {}
@@ -136,15 +149,22 @@ fn device_flow(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayl
 
     let env = |k: &str| std::env::var(k).ok();
     match browser::skip_reason(args.no_browser, env, ctx.ui.stdout_tty, ctx.ui.stderr_tty) {
-        Some(reason) => ctx.ui.warn(&format!("{reason} — open the URL above manually")),
+        Some(reason) => ctx
+            .ui
+            .warn(&format!("{reason} — open the URL above manually")),
         None => {
             if let Err(e) = browser::open(&code.verification_uri) {
-                ctx.ui.warn(&format!("couldn't open browser ({e}); open the URL above manually"));
+                ctx.ui.warn(&format!(
+                    "couldn't open browser ({e}); open the URL above manually"
+                ));
             }
         }
     }
 
-    let spinner = Spinner::start("Waiting for authorization", spinner::allowed(ctx.ui.stderr_tty));
+    let spinner = Spinner::start(
+        "Waiting for authorization",
+        spinner::allowed(ctx.ui.stderr_tty),
+    );
     let result = wait_for_token(client, &code, &|d| std::thread::sleep(d));
     spinner.stop();
     result
@@ -153,11 +173,21 @@ fn device_flow(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayl
 /// The server's verification URI must be a web page we would open ourselves.
 fn check_verification_uri(uri: &str, insecure: bool) -> Result<()> {
     let parsed: Option<ureq::http::Uri> = uri.parse().ok();
-    let scheme = parsed.as_ref().and_then(|u| u.scheme_str()).unwrap_or("").to_ascii_lowercase();
-    let host_ok = parsed.as_ref().and_then(|u| u.host()).is_some_and(|h| !h.is_empty());
+    let scheme = parsed
+        .as_ref()
+        .and_then(|u| u.scheme_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let host_ok = parsed
+        .as_ref()
+        .and_then(|u| u.host())
+        .is_some_and(|h| !h.is_empty());
     let scheme_ok = scheme == "https" || (scheme == "http" && insecure);
     if parsed.is_none() || !host_ok {
-        return Err(CliError::new("unknown", "server returned an invalid verification_uri"));
+        return Err(CliError::new(
+            "unknown",
+            "server returned an invalid verification_uri",
+        ));
     }
     if !scheme_ok {
         let shown = crate::output::term::sanitize_line(&scheme);
@@ -172,7 +202,11 @@ fn check_verification_uri(uri: &str, insecure: bool) -> Result<()> {
 
 /// Poll until approved: first at once, then every interval (RFC 8628), with
 /// `slow_down` adding 5 s up to a minute, until the code's `expires_in` ends.
-pub fn wait_for_token(client: &Client, code: &DeviceCode, sleep: &dyn Fn(Duration)) -> Result<TokenPayload> {
+pub fn wait_for_token(
+    client: &Client,
+    code: &DeviceCode,
+    sleep: &dyn Fn(Duration),
+) -> Result<TokenPayload> {
     let mut interval = code.poll_interval().min(MAX_INTERVAL);
     let deadline = code.expires_after().map(|d| Instant::now() + d);
     loop {
@@ -185,8 +219,13 @@ pub fn wait_for_token(client: &Client, code: &DeviceCode, sleep: &dyn Fn(Duratio
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
-                    return Err(CliError::new("expired_token", "code expired before authorization")
-                        .with_hint("run 'difyctl auth login' again and approve the code within its lifetime"));
+                    return Err(CliError::new(
+                        "expired_token",
+                        "code expired before authorization",
+                    )
+                    .with_hint(
+                        "run 'difyctl auth login' again and approve the code within its lifetime",
+                    ));
                 }
                 interval.min(left)
             }
@@ -199,8 +238,11 @@ pub fn wait_for_token(client: &Client, code: &DeviceCode, sleep: &dyn Fn(Duratio
 /// Store the token, then the context (PROTOCOL.md §4.1 step 10); print step 11.
 fn persist(target: &Target, payload: &TokenPayload) -> Result<Output> {
     let Some(email) = payload.email().map(str::to_string) else {
-        return Err(CliError::new("not_logged_in", "account has no email; cannot store credential")
-            .with_hint("this Dify instance returned no email for the signed-in subject"));
+        return Err(CliError::new(
+            "not_logged_in",
+            "account has no email; cannot store credential",
+        )
+        .with_hint("this Dify instance returned no email for the signed-in subject"));
     };
     let context = context_from(payload);
     let dir = state::config_dir()?;
@@ -219,8 +261,14 @@ fn persist(target: &Target, payload: &TokenPayload) -> Result<Output> {
     let host = &target.bare;
     let first = match &context.external_subject {
         Some(s) if s.issuer.is_empty() => format!("Logged in to {host} as {email} (external SSO)"),
-        Some(s) => format!("Logged in to {host} as {email} (external SSO, issuer: {})", s.issuer),
-        None => format!("Logged in to {host} as {}", session::describe(&email, &context.account.name)),
+        Some(s) => format!(
+            "Logged in to {host} as {email} (external SSO, issuer: {})",
+            s.issuer
+        ),
+        None => format!(
+            "Logged in to {host} as {}",
+            session::describe(&email, &context.account.name)
+        ),
     };
     let rest = context
         .workspace
@@ -247,10 +295,18 @@ fn context_from(p: &TokenPayload) -> Context {
             name: a.name.clone(),
             ..Default::default()
         },
-        (None, Some(_)) => Account { id: Some(String::new()), ..Default::default() },
+        (None, Some(_)) => Account {
+            id: Some(String::new()),
+            ..Default::default()
+        },
         (None, None) => {
             let a = p.account.clone().unwrap_or_default();
-            Account { id: Some(a.id), email: p.email().unwrap_or_default().to_string(), name: a.name, ..Default::default() }
+            Account {
+                id: Some(a.id),
+                email: p.email().unwrap_or_default().to_string(),
+                name: a.name,
+                ..Default::default()
+            }
         }
     };
     Context {
@@ -272,7 +328,9 @@ mod tests {
     use super::*;
 
     fn bare(raw: &str, insecure: bool) -> String {
-        normalize(raw, insecure).map(|t| t.bare).unwrap_or_else(|e| format!("ERR {}: {}", e.code, e.message))
+        normalize(raw, insecure)
+            .map(|t| t.bare)
+            .unwrap_or_else(|e| format!("ERR {}: {}", e.code, e.message))
     }
 
     #[test]
@@ -283,12 +341,18 @@ mod tests {
         assert_eq!(bare("https://x.test:8443/", false), "x.test:8443");
         assert_eq!(bare("http://localhost:5001", true), "localhost:5001");
         assert_eq!(bare("http://localhost:80", true), "localhost");
-        assert_eq!(bare("http://localhost:5001", false), "ERR usage_invalid_flag: only https:// hosts are accepted");
+        assert_eq!(
+            bare("http://localhost:5001", false),
+            "ERR usage_invalid_flag: only https:// hosts are accepted"
+        );
         assert!(bare("ftp://x", true).starts_with("ERR usage_invalid_flag"));
         assert!(bare("https://", false).starts_with("ERR usage_invalid_flag: host parse"));
         assert!(bare("https://user:pw@x.test", false).starts_with("ERR usage_invalid_flag"));
         let t = normalize("https://x.test/dify/", false).unwrap();
-        assert_eq!((t.bare.as_str(), t.url.path_prefix.as_str()), ("x.test", "/dify"));
+        assert_eq!(
+            (t.bare.as_str(), t.url.path_prefix.as_str()),
+            ("x.test", "/dify")
+        );
     }
 
     #[test]
@@ -296,7 +360,10 @@ mod tests {
         assert!(check_verification_uri("https://x.test/device", false).is_ok());
         assert!(check_verification_uri("http://x.test/device", true).is_ok());
         let e = check_verification_uri("http://x.test/device", false).unwrap_err();
-        assert_eq!(e.message, "server returned verification_uri with unsupported scheme \"http\"");
+        assert_eq!(
+            e.message,
+            "server returned verification_uri with unsupported scheme \"http\""
+        );
         assert!(check_verification_uri("javascript:alert(1)", true).is_err());
         assert!(check_verification_uri("", true).is_err());
     }

@@ -14,9 +14,15 @@ pub fn run(ctx: &Ctx) -> Result<Output> {
     let registry = state::load_hosts(&dir)?;
     let (host, email, _) = registry.active().ok_or_else(CliError::not_logged_in)?;
     let (host, email) = (host.to_string(), email.to_string());
-    let scheme = registry.hosts.get(&host).map_or("https", |h| h.scheme()).to_string();
+    let scheme = registry
+        .hosts
+        .get(&host)
+        .map_or("https", |h| h.scheme())
+        .to_string();
     // A token that cannot be read (say, a locked keychain) only skips the revoke.
-    let token = credentials::get(&dir, registry.token_storage, &host, &email).ok().flatten();
+    let token = credentials::get(&dir, registry.token_storage, &host, &email)
+        .ok()
+        .flatten();
 
     let spinner = Spinner::start("Signing out", spinner::allowed(ctx.ui.stderr_tty));
     let revoke_error = token
@@ -37,7 +43,10 @@ pub fn run(ctx: &Ctx) -> Result<Output> {
         })?;
     }
     if let Some(e) = revoke_error {
-        ctx.ui.warn(&format!("server revoke failed ({}); local credentials cleared anyway", e.message));
+        ctx.ui.warn(&format!(
+            "server revoke failed ({}); local credentials cleared anyway",
+            e.message
+        ));
     }
     Ok(Output::success(format!("Logged out of {host}")))
 }
