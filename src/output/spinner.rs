@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::term::{Style, sanitize_line};
+use super::term::{Style, sanitize_line, truthy};
 
 const FRAMES: [&str; 6] = ["Dify", "dIfy", "diFy", "difY", "diFy", "dIfy"];
 
@@ -67,9 +67,5 @@ impl Drop for Spinner {
 /// Whether a spinner may be shown: stderr is a terminal and neither
 /// `DIFY_NO_PROGRESS` nor `DIFY_PLAIN` is truthy.
 pub fn allowed(stderr_tty: bool) -> bool {
-    let truthy = |k: &str| {
-        std::env::var(k)
-            .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
-    };
     stderr_tty && !truthy("DIFY_NO_PROGRESS") && !truthy("DIFY_PLAIN")
 }
