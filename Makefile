@@ -46,6 +46,27 @@ lint:
 clean:
 	$(CARGO) clean
 
+# A real device-flow sign-in against the bundled mock Dify server (auto-approve
+# mode) on 127.0.0.1, in a throw-away config dir.
+DEBUG_DIR := $(or $(CARGO_TARGET_DIR),target)/debug
+demo:
+	@$(CARGO) build --quiet --locked --bin difyctl
+	@$(CARGO) build --quiet --locked --features mock-server --bin dify-mock
+	@set -e; dir=$$(mktemp -d); \
+	trap 'kill $$mock 2>/dev/null; rm -rf "$$dir"' EXIT INT TERM; \
+	$(DEBUG_DIR)/dify-mock --auto-approve > "$$dir/url" & mock=$$!; \
+	while [ ! -s "$$dir/url" ]; do kill -0 $$mock || exit 1; sleep 0.05; done; \
+	url=$$(head -n 1 "$$dir/url"); \
+	export DIFY_CONFIG_DIR="$$dir/config" DIFY_E2E_NO_KEYRING=1; \
+	run() { printf '\n$$ difyctl %s\n' "$$*"; $(DEBUG_DIR)/difyctl "$$@"; }; \
+	echo "mock Dify server at $$url; config dir $$DIFY_CONFIG_DIR"; \
+	run auth login --host "$$url" --insecure --no-browser; \
+	run auth whoami; \
+	run auth list; \
+	run auth devices list; \
+	run auth logout; \
+	run auth list
+
 # Only built when missing; `make release` rebuilds.
 $(RELEASE):
 	$(MAKE) release
