@@ -3,6 +3,7 @@
 #   make            the static release binary (target/x86_64-unknown-linux-gnu/release/difyctl)
 #   make test       every test (unit, integration, keychain when a Secret Service can be started)
 #   make demo       a real device-flow sign-in against the bundled mock server
+#   make bench      size, start-up time, peak memory, CPU of a pending sign-in
 #   make install    binary, man pages, completions under $(DESTDIR)$(PREFIX)
 #                   (BIN=path installs that binary instead of the release build)
 #   make uninstall  removes exactly what install put there
@@ -23,7 +24,7 @@ MANPAGES  := $(sort $(wildcard man/*.1))
 # Installed completion files: shell, then path.
 COMPLETIONS := bash:$(BASHCOMPDIR)/difyctl zsh:$(ZSHCOMPDIR)/_difyctl fish:$(FISHCOMPDIR)/difyctl.fish
 
-.PHONY: all release build test lint demo clean install uninstall man
+.PHONY: all release build test lint demo bench clean install uninstall man
 
 all: release
 
@@ -45,6 +46,11 @@ lint:
 
 clean:
 	$(CARGO) clean
+
+# Figures for this machine: size, start-up, memory, CPU of a pending sign-in.
+bench: release
+	@$(CARGO) build --quiet --locked --features mock-server --bin dify-mock
+	@tests/bench.sh $(RELEASE) $(or $(CARGO_TARGET_DIR),target)/debug/dify-mock
 
 # A real device-flow sign-in against the bundled mock Dify server (auto-approve
 # mode) on 127.0.0.1, in a throw-away config dir.
