@@ -1,4 +1,5 @@
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod mock;
 pub mod runner;
