@@ -1,4 +1,5 @@
 //! `auth …` commands.
 
+pub mod devices;
 pub mod list;
 pub mod whoami;
