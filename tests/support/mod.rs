@@ -1,5 +1,6 @@
 #![allow(dead_code)]
 
+pub mod fixtures;
 pub mod mock;
 pub mod runner;
 pub mod tools;

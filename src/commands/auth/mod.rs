@@ -1,5 +1,6 @@
 //! `auth …` commands.
 
+pub mod devices;
 pub mod list;
 pub mod login;
 pub mod logout;

@@ -1,0 +1,407 @@
+//! `auth devices list` and `auth devices revoke`: the server-side sessions of
+//! the active account (PROTOCOL.md §4.7, §4.8).
+
+use crate::commands::Ctx;
+use crate::commands::session::Session;
+use crate::dify::account::{self, Session as Device};
+use crate::dify::{Client, Secret};
+use crate::output::term::sanitize_line;
+use crate::output::{CliError, Output, Result, table};
+
+/// Page size when neither `--limit` nor `DIFY_LIMIT` says.
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 200;
+/// `revoke` reads at most this many pages of [`MAX_LIMIT`] sessions.
+const MAX_PAGES: u32 = 100;
+/// Sessions named one by one in a prompt or a failure report; the rest are counted.
+const SHOW_AT_MOST: usize = 10;
+
+/// `auth devices list [--json] [--page N] [--limit N]`.
+pub fn list(
+    ctx: &Ctx,
+    json: bool,
+    page: Option<i64>,
+    limit: Option<String>,
+    http_retry: Option<u32>,
+) -> Result<Output> {
+    let session = Session::active()?;
+    let env = std::env::var("DIFY_LIMIT").ok();
+    let limit = resolve_limit(limit.as_deref(), env.as_deref())?;
+    let page = page.unwrap_or(1).clamp(1, i64::from(u32::MAX)) as u32;
+    let client = session.client(http_retry, ctx.verbose)?;
+    let result = account::list_sessions(&client, &session.token, page, limit)?;
+    if json {
+        return Ok(Output::Json {
+            value: result.raw,
+            pretty: false,
+        });
+    }
+    let current = current_id(&session);
+    let mut rows = vec![vec![
+        "DEVICE".to_string(),
+        "CREATED".to_string(),
+        "LAST USED".to_string(),
+        "CURRENT".to_string(),
+    ]];
+    rows.extend(result.data.iter().map(|d| {
+        vec![
+            if d.device_label.is_empty() {
+                d.id.clone()
+            } else {
+                d.device_label.clone()
+            },
+            d.created_at.clone(),
+            d.last_used_at.clone().unwrap_or_default(),
+            if current == Some(d.id.as_str()) {
+                "*".to_string()
+            } else {
+                String::new()
+            },
+        ]
+    }));
+    Ok(Output::Text(table::render(&rows, true)))
+}
+
+/// The page size: `--limit`, else `DIFY_LIMIT` (empty counts as unset), else
+/// 20. It must be an integer (`^-?\d+$`) from 1 to 200; errors name the source.
+pub fn resolve_limit(flag: Option<&str>, env: Option<&str>) -> Result<u32> {
+    let (source, raw) = match (flag, env) {
+        (Some(v), _) => ("--limit", v),
+        (None, Some(v)) if !v.is_empty() => ("DIFY_LIMIT", v),
+        _ => return Ok(DEFAULT_LIMIT),
+    };
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CliError::usage_invalid(format!(
+            "{source}: \"{raw}\" is not a number"
+        )));
+    }
+    match raw.parse::<i64>() {
+        Ok(n) if (1..=i64::from(MAX_LIMIT)).contains(&n) => Ok(n as u32),
+        Ok(n) => Err(out_of_range(source, &n.to_string())),
+        // More digits than an i64 holds: out of range either way.
+        Err(_) => Err(out_of_range(source, raw)),
+    }
+}
+
+fn out_of_range(source: &str, value: &str) -> CliError {
+    CliError::usage_invalid(format!("{source}: {value} out of range [1..{MAX_LIMIT}]"))
+}
+
+/// The server id of the session this context signed in with, when known.
+fn current_id(session: &Session) -> Option<&str> {
+    session
+        .context
+        .token_id
+        .as_deref()
+        .filter(|id| !id.is_empty())
+}
+
+/// `auth devices revoke [TARGET] [--all] [-y/--yes]`.
+pub fn revoke(
+    ctx: &Ctx,
+    target: Option<String>,
+    all: bool,
+    yes: bool,
+    http_retry: Option<u32>,
+) -> Result<Output> {
+    let session = Session::active()?;
+    // An empty target would match every label as a substring: treat it as none.
+    let target = target.filter(|t| !t.is_empty());
+    let current = current_id(&session);
+    match (&target, all) {
+        (None, false) => {
+            return Err(
+                CliError::usage_missing("specify a device label / id, or pass --all")
+                    .with_hint("see 'difyctl auth devices list'"),
+            );
+        }
+        (Some(_), true) => {
+            return Err(CliError::usage_invalid(
+                "pass either a device label / id or --all, not both",
+            )
+            .with_hint("see 'difyctl auth devices list'"));
+        }
+        // Without the id of this context's session, --all cannot keep it.
+        (None, true) if current.is_none() => {
+            return Err(unknown_current(
+                "this context does not record which session it is",
+            ));
+        }
+        _ => {}
+    }
+
+    let client = session.client(http_retry, ctx.verbose)?;
+    let sessions = fetch_all(ctx, &client, &session.token)?;
+    let mut chosen: Vec<&Device> = match &target {
+        Some(t) => vec![select(&sessions, t)?],
+        // The listing was made with this context's bearer, so its session is
+        // in it; a token_id that is not names some other (stale) session, and
+        // revoking "all others" would revoke this one too, half way through.
+        None if !sessions.iter().any(|d| Some(d.id.as_str()) == current) => {
+            return Err(unknown_current(
+                "this context's recorded session is not among the account's sessions",
+            ));
+        }
+        None => sessions
+            .iter()
+            .filter(|d| Some(d.id.as_str()) != current)
+            .collect(),
+    };
+    if chosen.is_empty() {
+        return Ok(Output::Text("no sessions to revoke\n".to_string()));
+    }
+    let n = chosen.len();
+
+    if !yes && ctx.ui.interactive() {
+        for line in named(&chosen) {
+            ctx.ui.say(&format!("  {line}"));
+        }
+        let answer = ctx.ui.ask(&format!("Revoke {n} session(s)? [y/N] "))?;
+        if answer.is_none() {
+            // Input closed: end the prompt line before the error.
+            ctx.ui.say("");
+        }
+        let accepted = answer
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .is_some_and(|a| a == "y" || a == "yes");
+        if !accepted {
+            return Err(CliError::usage_missing("aborted by user")
+                .with_hint("pass --yes to skip confirmation"));
+        }
+    }
+
+    // This context's own session goes last, so the bearer stays valid for the others.
+    chosen.sort_by_key(|d| Some(d.id.as_str()) == current);
+    for (i, device) in chosen.iter().enumerate() {
+        let own = Some(device.id.as_str()) == current;
+        match account::revoke_session(&client, &session.token, &device.id) {
+            Ok(()) => {}
+            Err(e) if already_gone(&e, own) => {}
+            Err(mut e) => {
+                // The listing just worked with this bearer: a 500 here is not the
+                // stale-session answer of older servers that the hint describes.
+                if e.hint.as_deref() == Some(account::STALE_SESSION_HINT) {
+                    e.hint = None;
+                }
+                let rest = named(&chosen[i..]).join(", ");
+                ctx.ui.warn(&format!(
+                    "revoked {i} of {n} session(s) before the failure; not revoked: {rest}"
+                ));
+                return Err(e);
+            }
+        }
+    }
+    if chosen.iter().any(|d| Some(d.id.as_str()) == current) {
+        session.forget()?;
+        ctx.ui.warn(&format!(
+            "this context's own session was revoked: signed out of {} on {}",
+            session.email, session.host
+        ));
+    }
+    Ok(Output::success(format!("Revoked {n} session(s)")))
+}
+
+/// `--all` cannot tell which session to keep.
+fn unknown_current(why: &str) -> CliError {
+    CliError::usage_invalid(format!(
+        "--all keeps the current session, but {why}"
+    ))
+    .with_hint(
+        "revoke sessions by id (see 'difyctl auth devices list'), or sign in again with 'difyctl auth login'",
+    )
+}
+
+/// A revoke that failed because the session no longer exists has done its
+/// job: a 404 `not_found` (revoked or expired meanwhile), or a 401 when
+/// revoking this context's own session (e.g. a retry after the revoke landed).
+fn already_gone(e: &CliError, own: bool) -> bool {
+    let http = e.http.as_deref();
+    let status = http.and_then(|h| h.status);
+    let server_code = http
+        .and_then(|h| h.server.as_ref())
+        .map(|s| s.code.as_str());
+    (status == Some(404) && server_code == Some("not_found")) || (own && e.code == "auth_expired")
+}
+
+/// Every session of the account: pages of 200 until `has_more` is false, at
+/// most 100 pages. A session seen twice (the list moved while paging) counts once.
+fn fetch_all(ctx: &Ctx, client: &Client, token: &Secret) -> Result<Vec<Device>> {
+    let mut all: Vec<Device> = Vec::new();
+    for page in 1..=MAX_PAGES {
+        let result = account::list_sessions(client, token, page, MAX_LIMIT)?;
+        let more = result.has_more && !result.data.is_empty();
+        for d in result.data {
+            if !all.iter().any(|seen| seen.id == d.id) {
+                all.push(d);
+            }
+        }
+        if !more {
+            return Ok(all);
+        }
+    }
+    ctx.ui.warn(&format!(
+        "more than {} sessions; only the first {} were considered",
+        MAX_PAGES * MAX_LIMIT,
+        all.len()
+    ));
+    Ok(all)
+}
+
+/// The session a target names: exact label, then exact id, then a
+/// case-insensitive label substring. Several matches are an error.
+fn select<'a>(sessions: &'a [Device], target: &str) -> Result<&'a Device> {
+    let exact: Vec<&Device> = sessions
+        .iter()
+        .filter(|d| d.device_label == target)
+        .collect();
+    if !exact.is_empty() {
+        return single(exact, target);
+    }
+    if let Some(d) = sessions.iter().find(|d| d.id == target) {
+        return Ok(d);
+    }
+    let needle = target.to_lowercase();
+    let partial: Vec<&Device> = sessions
+        .iter()
+        .filter(|d| d.device_label.to_lowercase().contains(&needle))
+        .collect();
+    if partial.is_empty() {
+        return Err(CliError::usage_missing(format!(
+            "no session matches \"{}\"",
+            sanitize_line(target)
+        )));
+    }
+    single(partial, target)
+}
+
+fn single<'a>(matches: Vec<&'a Device>, target: &str) -> Result<&'a Device> {
+    if let [one] = matches.as_slice() {
+        return Ok(one);
+    }
+    Err(CliError::usage_invalid(format!(
+        "\"{}\" matches multiple sessions: {}; pass an exact id to disambiguate",
+        sanitize_line(target),
+        named(&matches).join(", ")
+    )))
+}
+
+/// `label (id)` (the id alone for an unlabelled session), at most
+/// [`SHOW_AT_MOST`] of them and then `… and N more`.
+fn named(devices: &[&Device]) -> Vec<String> {
+    let mut out: Vec<String> = devices
+        .iter()
+        .take(SHOW_AT_MOST)
+        .map(|d| {
+            let id = sanitize_line(&d.id);
+            if d.device_label.is_empty() {
+                id
+            } else {
+                format!("{} ({id})", sanitize_line(&d.device_label))
+            }
+        })
+        .collect();
+    if devices.len() > SHOW_AT_MOST {
+        out.push(format!("… and {} more", devices.len() - SHOW_AT_MOST));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(id: &str, label: &str) -> Device {
+        Device {
+            id: id.into(),
+            device_label: label.into(),
+            ..Device::default()
+        }
+    }
+
+    #[test]
+    fn limit_sources_and_messages() {
+        assert_eq!(resolve_limit(None, None).unwrap(), 20);
+        assert_eq!(resolve_limit(None, Some("")).unwrap(), 20);
+        assert_eq!(resolve_limit(None, Some("200")).unwrap(), 200);
+        assert_eq!(resolve_limit(Some("1"), Some("abc")).unwrap(), 1);
+        assert_eq!(resolve_limit(Some("007"), None).unwrap(), 7);
+        let msg = |f: Option<&str>, e: Option<&str>| {
+            let err = resolve_limit(f, e).unwrap_err();
+            assert_eq!((err.code, err.exit_code()), ("usage_invalid_flag", 2));
+            err.message
+        };
+        assert_eq!(msg(Some("abc"), None), "--limit: \"abc\" is not a number");
+        assert_eq!(msg(Some(""), None), "--limit: \"\" is not a number");
+        assert_eq!(msg(Some(" 5"), None), "--limit: \" 5\" is not a number");
+        assert_eq!(msg(Some("-"), None), "--limit: \"-\" is not a number");
+        assert_eq!(msg(Some("1.5"), None), "--limit: \"1.5\" is not a number");
+        assert_eq!(msg(Some("٣"), None), "--limit: \"٣\" is not a number");
+        assert_eq!(msg(Some("0"), None), "--limit: 0 out of range [1..200]");
+        assert_eq!(msg(Some("-3"), None), "--limit: -3 out of range [1..200]");
+        assert_eq!(msg(Some("201"), None), "--limit: 201 out of range [1..200]");
+        assert_eq!(
+            msg(Some("99999999999999999999"), None),
+            "--limit: 99999999999999999999 out of range [1..200]"
+        );
+        assert_eq!(
+            msg(None, Some("abc")),
+            "DIFY_LIMIT: \"abc\" is not a number"
+        );
+        assert_eq!(msg(None, Some("0")), "DIFY_LIMIT: 0 out of range [1..200]");
+    }
+
+    #[test]
+    fn matching_order() {
+        let s = vec![
+            device("id-1", "difyctl on laptop"),
+            device("id-2", "difyctl on Build-1"),
+            device("id-3", "difyctl on build-2"),
+            device("id-4", "id-1"),
+            device("id-5", "twin"),
+            device("id-6", "twin"),
+        ];
+        // Exact label wins over an exact id.
+        assert_eq!(select(&s, "id-1").unwrap().id, "id-4");
+        assert_eq!(select(&s, "id-2").unwrap().id, "id-2");
+        assert_eq!(select(&s, "LAPTOP").unwrap().id, "id-1");
+        let e = select(&s, "BUILD").unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                "usage_invalid_flag",
+                "\"BUILD\" matches multiple sessions: difyctl on Build-1 (id-2), difyctl on build-2 (id-3); pass an exact id to disambiguate"
+            )
+        );
+        let e = select(&s, "twin").unwrap_err();
+        assert!(
+            e.message.contains("twin (id-5), twin (id-6)"),
+            "{}",
+            e.message
+        );
+        let e = select(&s, "nope").unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("usage_missing_arg", "no session matches \"nope\"")
+        );
+    }
+
+    #[test]
+    fn names_are_clean_and_capped() {
+        let many: Vec<Device> = (0..12)
+            .map(|i| {
+                device(
+                    &format!("id-{i}"),
+                    if i == 0 { "" } else { "a\u{1b}[31mb\nc" },
+                )
+            })
+            .collect();
+        let refs: Vec<&Device> = many.iter().collect();
+        let names = named(&refs);
+        assert_eq!(names.len(), 11);
+        assert_eq!(names[0], "id-0");
+        assert_eq!(names[1], "ab c (id-1)");
+        assert_eq!(names[10], "… and 2 more");
+    }
+}

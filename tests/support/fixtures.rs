@@ -1,0 +1,55 @@
+//! Ready-made states for tests of commands that need a signed-in context,
+//! without running `auth login`.
+
+use super::mock::{MockDify, SessionInfo};
+use super::runner::Test;
+
+/// The `hosts.yml` of one file-mode context on the mock's host for its
+/// account, its `token_id` being `token_id` (omitted when `None`).
+pub fn hosts_yml(mock: &MockDify, token_id: Option<&str>) -> String {
+    let cfg = mock.config();
+    let a = &cfg.account;
+    let mut yaml = format!(
+        "token_storage: file\ncurrent_host: {host}\nhosts:\n  {host}:\n    scheme: http\n    \
+         current_account: {email}\n    accounts:\n      {email}:\n        account:\n          \
+         id: {id}\n          email: {email}\n          name: {name}\n",
+        host = mock.host(),
+        email = a.email,
+        id = a.id,
+        name = a.name,
+    );
+    if let Some(w) = cfg.workspaces.first() {
+        yaml.push_str(&format!(
+            "        workspace:\n          id: {}\n          name: {}\n          role: {}\n",
+            w.id, w.name, w.role
+        ));
+    }
+    if let Some(id) = token_id {
+        yaml.push_str(&format!("        token_id: {id}\n"));
+    }
+    yaml
+}
+
+/// The `tokens.yml` holding `token` for the mock's host and account.
+pub fn tokens_yml(mock: &MockDify, token: &str) -> String {
+    format!(
+        "version: 1\ntokens:\n  {}:\n    {}: {token}\n",
+        mock.host(),
+        mock.config().account.email
+    )
+}
+
+/// A config dir signed in to the mock as its account (file token store), with
+/// a fresh server session labelled `label` as the context's session.
+pub fn signed_in_as(mock: &MockDify, label: &str) -> (Test, SessionInfo) {
+    let s = mock.add_session(label);
+    let t = Test::new()
+        .hosts(&hosts_yml(mock, Some(&s.id)))
+        .tokens(&tokens_yml(mock, &s.token));
+    (t, s)
+}
+
+/// [`signed_in_as`] with the label a login from this machine would use.
+pub fn signed_in(mock: &MockDify) -> (Test, SessionInfo) {
+    signed_in_as(mock, "difyctl on me")
+}
