@@ -37,8 +37,9 @@ release:
 build:
 	$(CARGO) build --locked
 
+# The release-binary tests run when `make release` has produced it.
 test:
-	$(CARGO) test --locked --all-targets
+	$(if $(wildcard $(RELEASE)),DIFYCTL_RELEASE_BIN=$(abspath $(RELEASE))) $(CARGO) test --locked --all-targets
 
 lint:
 	$(CARGO) fmt --check

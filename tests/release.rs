@@ -1,0 +1,135 @@
+//! The release binary: static, small, and self-sufficient in an empty chroot.
+//!
+//! Runs when `DIFYCTL_RELEASE_BIN` names the release build (`make test` sets it
+//! when `make release` has been run; `.ci/run` always does both).
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use support::mock::{MockConfig, MockDify};
+
+const MAX_BYTES: u64 = 4 * 1024 * 1024;
+
+fn release_binary() -> Option<PathBuf> {
+    match std::env::var_os("DIFYCTL_RELEASE_BIN") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => {
+            assert!(
+                std::env::var_os("DIFYCTL_TEST_REQUIRE_TOOLS").is_none(),
+                "DIFYCTL_RELEASE_BIN is not set, and DIFYCTL_TEST_REQUIRE_TOOLS is"
+            );
+            eprintln!("skipping: DIFYCTL_RELEASE_BIN is not set (run `make release` first)");
+            None
+        }
+    }
+}
+
+#[test]
+fn release_binary_is_static_pie_and_small() {
+    let Some(bin) = release_binary() else { return };
+    let size = std::fs::metadata(&bin).unwrap().len();
+    assert!(
+        size <= MAX_BYTES,
+        "{} is {size} bytes, over 4 MiB",
+        bin.display()
+    );
+
+    // ELF type ET_DYN with no PT_INTERP: a static PIE (a dynamic binary has an
+    // interpreter; a static non-PIE one is ET_EXEC).
+    let elf = std::fs::read(&bin).unwrap();
+    assert_eq!(&elf[..4], b"\x7fELF");
+    assert_eq!(elf[4], 2, "64-bit");
+    let e_type = u16::from_le_bytes([elf[16], elf[17]]);
+    assert_eq!(e_type, 3, "ET_DYN (position independent)");
+    let phoff = u64::from_le_bytes(elf[32..40].try_into().unwrap()) as usize;
+    let phentsize = u16::from_le_bytes([elf[54], elf[55]]) as usize;
+    let phnum = u16::from_le_bytes([elf[56], elf[57]]) as usize;
+    let interp = (0..phnum).any(|i| {
+        let at = phoff + i * phentsize;
+        u32::from_le_bytes(elf[at..at + 4].try_into().unwrap()) == 3 // PT_INTERP
+    });
+    assert!(!interp, "the release binary asks for a dynamic loader");
+}
+
+#[test]
+fn release_binary_runs_and_signs_in_from_an_empty_chroot() {
+    let Some(bin) = release_binary() else { return };
+    if !is_root() {
+        eprintln!("skipping: chroot needs root");
+        return;
+    }
+    let root = support::runner::TempDir::new();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("etc")).unwrap();
+    std::fs::write(r.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
+    std::fs::copy(&bin, r.join("difyctl")).unwrap();
+
+    let chroot = |args: &[&str]| {
+        // The child's environment is empty, so name chroot by its path.
+        let out = Command::new(chroot_path())
+            .arg(r)
+            .arg("/difyctl")
+            .args(args)
+            .env_clear()
+            .env("DIFY_CONFIG_DIR", "/config")
+            .env("DIFY_E2E_NO_KEYRING", "1")
+            .output()
+            .expect("run chroot");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let version = format!("difyctl {}\n", env!("CARGO_PKG_VERSION"));
+    assert_eq!(chroot(&["--version"]), (Some(0), version, String::new()));
+
+    let mock = MockDify::with(MockConfig::default().auto_approve());
+    let (code, stdout, stderr) = chroot(&[
+        "auth",
+        "login",
+        "--host",
+        &mock.url(),
+        "--insecure",
+        "--no-browser",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "✓ Logged in to {} as tester@dify.ai (Tester)\n  Workspace: Acme Team\n",
+            mock.host()
+        )
+    );
+    // No /proc and no HOSTNAME in the chroot: the label falls back.
+    assert_eq!(
+        mock.device_labels(),
+        vec!["difyctl on unknown-host".to_string()]
+    );
+    let hosts = std::fs::read_to_string(r.join("config/hosts.yml")).unwrap();
+    assert!(
+        hosts.contains(&format!("current_host: {}\n", mock.host())),
+        "{hosts}"
+    );
+    assert_eq!(
+        chroot(&["auth", "whoami"]),
+        (Some(0), "tester@dify.ai (Tester)\n".into(), String::new())
+    );
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn chroot_path() -> &'static str {
+    ["/usr/sbin/chroot", "/sbin/chroot", "/usr/bin/chroot"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("chroot is installed (coreutils)")
+}
