@@ -269,7 +269,7 @@ fn active_pointer_missing_at_any_level_is_not_logged_in() {
 #[test]
 fn list_the_official_example_in_every_format() {
     let t = Test::new().hosts(EXAMPLE);
-    // Inactive rows keep the padding of the ACTIVE column's predecessor.
+    // Inactive rows end with the ACCOUNT column's padding (trailing spaces).
     t.run_args(["auth", "list"]).code(0).stderr("").stdout(
         "HOST            ACCOUNT                    ACTIVE\n\
          cloud.dify.ai   alice@example.com (Alice)  \n\
