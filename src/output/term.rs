@@ -207,11 +207,15 @@ impl Ui {
                 .ok_or_else(input_closed)?;
             match answer.parse::<usize>() {
                 Ok(n) if (1..=items.len()).contains(&n) => return Ok(n - 1),
-                _ => self.say(&format!(
-                    "  {} enter a number from 1 to {}",
-                    style.red("✗"),
-                    items.len()
-                )),
+                // Not through `say`: sanitising would strip the colour of our own ✗.
+                _ => {
+                    let _ = writeln!(
+                        io::stderr(),
+                        "  {} enter a number from 1 to {}",
+                        style.red("✗"),
+                        items.len()
+                    );
+                }
             }
         }
     }
