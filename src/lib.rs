@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod credentials;
 pub mod output;
 
 use std::process::ExitCode;
