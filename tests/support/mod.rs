@@ -2,3 +2,4 @@
 
 pub mod mock;
 pub mod runner;
+pub mod secret_service;
