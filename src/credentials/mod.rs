@@ -3,6 +3,9 @@
 //! that do not need a token never come here.
 
 pub mod file;
+pub mod keychain;
+
+pub use keychain::Keychain;
 
 use std::path::Path;
 

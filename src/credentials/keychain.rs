@@ -1,0 +1,326 @@
+//! The OS keychain backend (PROTOCOL.md §2.4), shared with the official difyctl.
+//!
+//! # Entries
+//! One entry per context: service `difyctl`, user `tokens.<bare host>.<email>`
+//! (literal: the port, the dots and the `@` stay as they are), the secret the
+//! bearer **JSON-encoded** (`"dfoa_…"`, quotes included). Reading: no entry or an
+//! empty one → no token; a secret that is not a JSON string → no token; the
+//! keychain failing → `keyring_unavailable`. A write failure is the same error;
+//! delete errors are ignored. The store probe writes, reads back and deletes
+//! `tokens.__difyctl_probe__.__difyctl_probe__` = `"probe-v1"`.
+//!
+//! # Backend
+//! The `keyring` crate 4.x (its `v1` API, the same crate family as the official
+//! tool): macOS Keychain, Windows Credential Manager, and on Linux/BSD the Secret
+//! Service through the pure-Rust zbus store (no libdbus, so the static build
+//! works). That store creates items in the `default` collection with exactly two
+//! attributes, `service` and `username`, and the label
+//! `keyring:<user>@difyctl`, which is what the official binary writes; it finds
+//! items by those two attributes alone, so items written by either tool are
+//! found by the other. (keyring 3.x would add `target` and `application`
+//! attributes and another label.) On Linux the bus comes from
+//! `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`; there is no
+//! autolaunch.
+//!
+//! # Time bounds
+//! A locked keyring may answer with an unlock prompt nobody will see, and a
+//! wedged bus may never answer at all. Each keychain call therefore runs on a
+//! thread of its own and is abandoned after [`PROBE_TIMEOUT`] (the probe, all
+//! three steps) or [`CALL_TIMEOUT`] (get, set, delete): the probe then says "not
+//! usable" and the others fail with `keyring_unavailable`. An abandoned call
+//! still holds the store, so while one is outstanding later calls fail at once
+//! instead of waiting again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use keyring::{Entry, Error as KeyringError};
+
+use crate::output::{CliError, Result};
+
+/// The service name of every difyctl entry.
+pub const SERVICE: &str = "difyctl";
+/// The user of the store probe's entry.
+pub const PROBE_USER: &str = "tokens.__difyctl_probe__.__difyctl_probe__";
+/// The probe's value, before JSON encoding.
+pub const PROBE_VALUE: &str = "probe-v1";
+/// How long the whole probe (write, read back, delete) may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one get, set or delete may take.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The keychain user of a context: `tokens.<bare host>.<email>`.
+pub fn user(host: &str, email: &str) -> String {
+    format!("tokens.{host}.{email}")
+}
+
+/// The official error for a keychain that cannot be reached.
+pub fn unavailable() -> CliError {
+    CliError::new("keyring_unavailable", "OS keychain is unreachable").with_hint(
+        "credentials are stored in the system keychain but it could not be accessed; \
+         unlock the keychain (or the login session) and retry",
+    )
+}
+
+/// The secret as stored: the token as a JSON string.
+pub fn encode(token: &str) -> String {
+    serde_json::Value::from(token).to_string()
+}
+
+/// The token in a stored secret: a non-empty JSON string, else none.
+pub fn decode(secret: &str) -> Option<String> {
+    match serde_json::from_str::<String>(secret) {
+        Ok(token) if !token.is_empty() => Some(token),
+        _ => None,
+    }
+}
+
+/// The keychain store of bearer tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keychain {
+    call_timeout: Duration,
+    probe_timeout: Duration,
+}
+
+impl Default for Keychain {
+    fn default() -> Self {
+        Keychain::new()
+    }
+}
+
+impl Keychain {
+    /// The keychain with the default time bounds.
+    pub fn new() -> Keychain {
+        Keychain {
+            call_timeout: CALL_TIMEOUT,
+            probe_timeout: PROBE_TIMEOUT,
+        }
+    }
+
+    /// The same keychain with other time bounds (an interactive caller may
+    /// want to leave time for an unlock prompt).
+    pub fn with_timeouts(call: Duration, probe: Duration) -> Keychain {
+        Keychain {
+            call_timeout: call,
+            probe_timeout: probe,
+        }
+    }
+
+    /// The token of a context: `Ok(None)` when there is none or the stored
+    /// secret is not a non-empty JSON string.
+    pub fn get(&self, host: &str, email: &str) -> Result<Option<String>> {
+        let user = user(host, email);
+        match bounded(self.call_timeout, move || read(&user)) {
+            Some(Ok(secret)) => Ok(secret.as_deref().and_then(decode)),
+            _ => Err(unavailable()),
+        }
+    }
+
+    /// Stores (or replaces) the token of a context.
+    pub fn set(&self, host: &str, email: &str, token: &str) -> Result<()> {
+        let user = user(host, email);
+        let secret = encode(token);
+        match bounded(self.call_timeout, move || write(&user, &secret)) {
+            Some(Ok(())) => Ok(()),
+            _ => Err(unavailable()),
+        }
+    }
+
+    /// Removes the token of a context; a missing entry or a failure is ignored.
+    pub fn delete(&self, host: &str, email: &str) {
+        let user = user(host, email);
+        let _ = bounded(self.call_timeout, move || remove(&user));
+    }
+
+    /// Whether the keychain works here: writes, reads back and deletes the
+    /// probe entry within the probe's time bound.
+    pub fn probe(&self) -> bool {
+        bounded(self.probe_timeout, || {
+            let expected = encode(PROBE_VALUE);
+            write(PROBE_USER, &expected)?;
+            let read_back = read(PROBE_USER);
+            let removed = remove(PROBE_USER);
+            Ok::<_, KeyringError>(
+                read_back?.as_deref() == Some(expected.as_str()) && removed.is_ok(),
+            )
+        })
+        .is_some_and(|r| r.unwrap_or(false))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw entry access (runs on the worker thread)
+// ---------------------------------------------------------------------------------------
+
+/// The raw secret of `user`; `Ok(None)` when missing or not UTF-8. When several
+/// items match (e.g. in two collections) the first readable one wins.
+fn read(user: &str) -> Result<Option<String>, KeyringError> {
+    match Entry::new(SERVICE, user)?.get_password() {
+        Ok(secret) => Ok(Some(secret)),
+        Err(KeyringError::NoEntry | KeyringError::BadEncoding(_)) => Ok(None),
+        Err(KeyringError::Ambiguous(entries)) => {
+            Ok(entries.iter().find_map(|e| e.get_password().ok()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Sets the secret of `user`, creating the item when there is none. Several
+/// matching items are replaced by one.
+fn write(user: &str, secret: &str) -> Result<(), KeyringError> {
+    let entry = Entry::new(SERVICE, user)?;
+    match entry.set_password(secret) {
+        Err(KeyringError::Ambiguous(entries)) => {
+            for e in entries {
+                e.delete_credential()?;
+            }
+            entry.set_password(secret)
+        }
+        other => other,
+    }
+}
+
+/// Deletes every item of `user`; none is not an error.
+fn remove(user: &str) -> Result<(), KeyringError> {
+    match Entry::new(SERVICE, user)?.delete_credential() {
+        Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
+        Err(KeyringError::Ambiguous(entries)) => {
+            entries.iter().try_for_each(|e| e.delete_credential())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Time bound
+// ---------------------------------------------------------------------------------------
+
+/// Calls given up on whose thread has not finished yet.
+static ABANDONED: AtomicUsize = AtomicUsize::new(0);
+
+const RUNNING: u8 = 0;
+const FINISHED: u8 = 1;
+const GIVEN_UP: u8 = 2;
+
+/// Runs `f` on its own thread and waits at most `timeout` for it. `None` when it
+/// did not finish in time, panicked, or an earlier abandoned call is still
+/// stuck (it holds the store: this one would only wait behind it).
+fn bounded<T, F>(timeout: Duration, f: F) -> Option<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    if ABANDONED.load(Ordering::SeqCst) > 0 {
+        return None;
+    }
+    let state = Arc::new(AtomicU8::new(RUNNING));
+    let worker_state = Arc::clone(&state);
+    let (tx, rx) = mpsc::sync_channel(1);
+    let spawned = thread::Builder::new()
+        .name("keychain".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+            if worker_state.swap(FINISHED, Ordering::SeqCst) == GIVEN_UP {
+                ABANDONED.fetch_sub(1, Ordering::SeqCst);
+            }
+        });
+    if spawned.is_err() {
+        return None;
+    }
+    match rx.recv_timeout(timeout) {
+        Ok(value) => Some(value),
+        Err(mpsc::RecvTimeoutError::Disconnected) => None,
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            if state
+                .compare_exchange(RUNNING, GIVEN_UP, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                ABANDONED.fetch_add(1, Ordering::SeqCst);
+                None
+            } else {
+                // It finished just now: its value (if any) is in the channel.
+                rx.try_recv().ok()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_is_literal() {
+        assert_eq!(
+            user("127.0.0.1:18777", "tester@dify.ai"),
+            "tokens.127.0.0.1:18777.tester@dify.ai"
+        );
+        assert_eq!(
+            user("cloud.dify.ai", "a.b@c.d"),
+            "tokens.cloud.dify.ai.a.b@c.d"
+        );
+    }
+
+    #[test]
+    fn secrets_are_json_strings() {
+        assert_eq!(encode("dfoa_x"), "\"dfoa_x\"");
+        assert_eq!(encode(PROBE_VALUE), "\"probe-v1\"");
+        assert_eq!(encode("a\"b\\c"), r#""a\"b\\c""#);
+        assert_eq!(decode("\"dfoa_x\"").as_deref(), Some("dfoa_x"));
+        assert_eq!(decode(&encode("a\"b\\c")).as_deref(), Some("a\"b\\c"));
+        assert_eq!(decode(" \"dfoa_x\"\n").as_deref(), Some("dfoa_x"));
+    }
+
+    #[test]
+    fn anything_but_a_nonempty_json_string_is_no_token() {
+        for secret in [
+            "",
+            "\"\"",
+            "dfoa_x",
+            "42",
+            "null",
+            "[\"dfoa_x\"]",
+            "{}",
+            "\"dfoa",
+        ] {
+            assert_eq!(decode(secret), None, "{secret:?}");
+        }
+    }
+
+    #[test]
+    fn unavailable_is_the_official_error() {
+        let e = unavailable();
+        assert_eq!(e.code, "keyring_unavailable");
+        assert_eq!(e.message, "OS keychain is unreachable");
+        assert_eq!(
+            e.hint.as_deref(),
+            Some(
+                "credentials are stored in the system keychain but it could not be accessed; \
+                 unlock the keychain (or the login session) and retry"
+            )
+        );
+        assert_eq!(crate::output::error::exit_code(e.code), 1);
+    }
+
+    #[test]
+    fn bounded_returns_the_value_or_gives_up() {
+        assert_eq!(bounded(Duration::from_secs(5), || 7), Some(7));
+        let start = std::time::Instant::now();
+        let (release, wait) = mpsc::channel::<()>();
+        let slow = bounded(Duration::from_millis(50), move || wait.recv().is_ok());
+        assert_eq!(slow, None);
+        assert!(start.elapsed() < Duration::from_secs(2));
+        // While that call is stuck, others give up at once.
+        assert_eq!(bounded(Duration::from_secs(5), || 8), None);
+        // Once it finishes, calls go through again.
+        release.send(()).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while ABANDONED.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(bounded(Duration::from_secs(5), || 9), Some(9));
+    }
+}
