@@ -11,7 +11,7 @@ use crate::credentials;
 use crate::dify::device::{self, DeviceCode, PollOutcome, TokenPayload};
 use crate::dify::{Client, HostUrl};
 use crate::output::spinner::{self, Spinner};
-use crate::output::term::{Style, input_closed};
+use crate::output::term::{Style, input_closed, sanitize_line};
 use crate::output::{CliError, Output, Result, browser, interrupt};
 use crate::state::{self, Account, Context, ExternalSubject, TokenStorage, Workspace};
 
@@ -138,13 +138,17 @@ fn device_flow(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayl
     let label = device::label_for_host(&device::local_hostname());
     let code = device::request_code(client, &label)?;
 
+    // Both come from the server: one line each, whatever they hold.
     let style = Style::for_stderr();
     ctx.ui.say(&format!(
         "{} Copy this one-time code: {}",
         style.yellow("!"),
-        style.bold(&crate::output::term::sanitize_line(&code.user_code))
+        style.bold(&sanitize_line(&code.user_code))
     ));
-    ctx.ui.say(&format!("  Open: {}", code.verification_uri));
+    ctx.ui.say(&format!(
+        "  Open: {}",
+        sanitize_line(&code.verification_uri)
+    ));
     check_verification_uri(&code.verification_uri, args.insecure)?;
 
     let env = |k: &str| std::env::var(k).ok();
@@ -190,7 +194,7 @@ fn check_verification_uri(uri: &str, insecure: bool) -> Result<()> {
         ));
     }
     if !scheme_ok {
-        let shown = crate::output::term::sanitize_line(&scheme);
+        let shown = sanitize_line(&scheme);
         return Err(CliError::new(
             "unknown",
             format!("server returned verification_uri with unsupported scheme \"{shown}\""),
@@ -258,22 +262,24 @@ fn persist(target: &Target, payload: &TokenPayload) -> Result<Output> {
         })?;
     }
 
+    // Names come from the server: a newline in one must not forge a line.
     let host = &target.bare;
+    let email = sanitize_line(&email);
     let first = match &context.external_subject {
         Some(s) if s.issuer.is_empty() => format!("Logged in to {host} as {email} (external SSO)"),
         Some(s) => format!(
             "Logged in to {host} as {email} (external SSO, issuer: {})",
-            s.issuer
+            sanitize_line(&s.issuer)
         ),
         None => format!(
             "Logged in to {host} as {}",
-            session::describe(&email, &context.account.name)
+            session::describe(&email, &sanitize_line(&context.account.name))
         ),
     };
     let rest = context
         .workspace
         .iter()
-        .map(|w| format!("  Workspace: {}", w.name))
+        .map(|w| format!("  Workspace: {}", sanitize_line(&w.name)))
         .collect();
     Ok(Output::Success(first, rest))
 }
