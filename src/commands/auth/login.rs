@@ -176,30 +176,29 @@ fn device_flow(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayl
 
 /// The server's verification URI must be a web page we would open ourselves.
 fn check_verification_uri(uri: &str, insecure: bool) -> Result<()> {
-    let parsed: Option<ureq::http::Uri> = uri.parse().ok();
-    let scheme = parsed
-        .as_ref()
-        .and_then(|u| u.scheme_str())
-        .unwrap_or("")
+    let invalid = || CliError::new("unknown", "server returned an invalid verification_uri");
+    // The scheme as a browser reads it (RFC 3986 §3.1), so `javascript:…` is
+    // refused for its scheme rather than parsed as a host and port.
+    let scheme = uri
+        .split_once(':')
+        .map(|(s, _)| s)
+        .filter(|s| {
+            s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        })
+        .ok_or_else(invalid)?
         .to_ascii_lowercase();
-    let host_ok = parsed
-        .as_ref()
-        .and_then(|u| u.host())
-        .is_some_and(|h| !h.is_empty());
-    let scheme_ok = scheme == "https" || (scheme == "http" && insecure);
-    if parsed.is_none() || !host_ok {
+    if !(scheme == "https" || (scheme == "http" && insecure)) {
         return Err(CliError::new(
             "unknown",
-            "server returned an invalid verification_uri",
-        ));
-    }
-    if !scheme_ok {
-        let shown = sanitize_line(&scheme);
-        return Err(CliError::new(
-            "unknown",
-            format!("server returned verification_uri with unsupported scheme \"{shown}\""),
+            format!("server returned verification_uri with unsupported scheme \"{scheme}\""),
         )
         .with_hint("expected https:// (use --insecure to allow http:// on local-dev hosts)"));
+    }
+    let parsed: ureq::http::Uri = uri.parse().map_err(|_| invalid())?;
+    if parsed.host().is_none_or(str::is_empty) {
+        return Err(invalid());
     }
     Ok(())
 }
@@ -370,7 +369,21 @@ mod tests {
             e.message,
             "server returned verification_uri with unsupported scheme \"http\""
         );
-        assert!(check_verification_uri("javascript:alert(1)", true).is_err());
-        assert!(check_verification_uri("", true).is_err());
+        let e = check_verification_uri("javascript:alert(1)", true).unwrap_err();
+        assert_eq!(
+            e.message,
+            "server returned verification_uri with unsupported scheme \"javascript\""
+        );
+        let invalid = "server returned an invalid verification_uri";
+        for bad in [
+            "",
+            "//x.test/device",
+            "https://",
+            "https:///device",
+            "https://x.test/a b",
+        ] {
+            let e = check_verification_uri(bad, true).unwrap_err();
+            assert_eq!(e.message, invalid, "{bad:?}");
+        }
     }
 }
