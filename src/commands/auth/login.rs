@@ -253,8 +253,11 @@ fn persist(target: &Target, payload: &TokenPayload) -> Result<Output> {
     {
         // From here on Ctrl-C waits until both files are written.
         let _critical = interrupt::Critical::enter();
-        credentials::set(&dir, storage, &target.bare, &email, &payload.token)?;
+        // The token is stored once hosts.yml has been read and parsed under
+        // its lock, so a corrupt or locked hosts.yml fails the sign-in before
+        // tokens.yml is touched.
         state::update_hosts(&dir, |r| {
+            credentials::set(&dir, storage, &target.bare, &email, &payload.token)?;
             r.token_storage = storage;
             r.upsert(&target.bare, &target.url.scheme, &email, context.clone());
             Ok(())
