@@ -50,7 +50,7 @@
 //! | scenario | how |
 //! |---|---|
 //! | denied | `deny` (2nd poll → `access_denied`), or [`MockDify::deny`] |
-//! | code expired | `expire_codes` |
+//! | code expired | `expire_codes`; a short `expires_in` (the server expires the code); `announced_expires_in` (only the client's own deadline ends the wait) |
 //! | `slow_down` | `slow_down_once` (2nd poll of each code); by timing: `timing_slow_down` + `interval` |
 //! | device code rate-limited | `device_code_rate_limited` (429, no `Retry-After`) |
 //! | 5xx on a path | [`MockDify::fail_next`]`(path_prefix, n, status)` |
@@ -167,6 +167,10 @@ pub struct MockConfig {
     pub interval: u64,
     /// `expires_in` of device codes, in seconds.
     pub expires_in: u64,
+    /// The `expires_in` announced to the client when it differs from the lifetime the
+    /// mock enforces (`None` = `expires_in`): announce 2 s, enforce 900 s, and only a
+    /// client that keeps its own deadline ever stops polling a pending code.
+    pub announced_expires_in: Option<u64>,
     /// Approve every device code as soon as it is issued (token minted at issue).
     pub auto_approve: bool,
     /// Lifetime of minted tokens, in seconds (14 days by default).
@@ -252,6 +256,7 @@ impl Default for MockConfig {
             default_workspace_id: Some(DEFAULT_WORKSPACE_ID.into()),
             interval: 1,
             expires_in: 900,
+            announced_expires_in: None,
             auto_approve: false,
             token_ttl_secs: 14 * 24 * 3600,
             verification_uri: None,
@@ -1791,7 +1796,7 @@ impl State {
                 "device_code": device_code,
                 "user_code": user_code,
                 "verification_uri": verification_uri,
-                "expires_in": self.cfg.expires_in,
+                "expires_in": self.cfg.announced_expires_in.unwrap_or(self.cfg.expires_in),
                 "interval": self.cfg.interval,
             }),
         )

@@ -11,6 +11,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long [`Running::finish`] waits for the binary before killing it.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(90);
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_difyctl");
 
@@ -152,6 +157,27 @@ impl Test {
         self.execute(self.command())
     }
 
+    /// Start the binary in the background (stdin empty, stdout and stderr
+    /// captured), for a test that acts while it runs (approve a code, send a
+    /// signal, sample its CPU time). [`Running::finish`] collects the outcome.
+    pub fn spawn(&self) -> Running<'_> {
+        let mut cmd = self.command();
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().expect("spawn difyctl");
+        let pid = child.id();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        Running {
+            test: self,
+            pid,
+            done: rx,
+        }
+    }
+
     fn execute(&self, mut cmd: Command) -> Outcome<'_> {
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -201,6 +227,65 @@ pub fn set_mode(path: &Path, mode: u32) {
 pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// A binary started with [`Test::spawn`].
+pub struct Running<'t> {
+    test: &'t Test,
+    pid: u32,
+    done: mpsc::Receiver<std::io::Result<std::process::Output>>,
+}
+
+impl<'t> Running<'t> {
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Send a signal with kill(1), e.g. `signal("INT")`.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid.to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} {} failed", self.pid);
+    }
+
+    /// User plus system CPU time so far, in clock ticks (fields 14 and 15 of
+    /// `/proc/<pid>/stat`, all threads included).
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+            .expect("read /proc/<pid>/stat");
+        // The command name (field 2) is in parentheses and may hold spaces.
+        let after = &stat[stat.rfind(')').expect("stat has (comm)") + 1..];
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        // `after` starts at field 3, so field n is fields[n - 3].
+        let field = |n: usize| fields[n - 3].parse::<u64>().expect("a tick count");
+        field(14) + field(15)
+    }
+
+    /// Wait for the exit and collect the outcome. A binary still running after
+    /// a generous timeout is killed and the test fails (instead of hanging).
+    pub fn finish(self) -> Outcome<'t> {
+        let out = match self.done.recv_timeout(FINISH_TIMEOUT) {
+            Ok(out) => out.expect("wait for difyctl"),
+            Err(_) => {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &self.pid.to_string()])
+                    .status();
+                panic!("difyctl still running after {FINISH_TIMEOUT:?}; killed");
+            }
+        };
+        let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
+        let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
+        assert!(!stderr.contains("panicked"), "difyctl panicked:\n{stderr}");
+        Outcome {
+            test: self.test,
+            code: out.status.code(),
+            stdout,
+            stderr,
+        }
+    }
 }
 
 pub struct Outcome<'t> {

@@ -11,7 +11,7 @@ use crate::credentials;
 use crate::dify::device::{self, DeviceCode, PollOutcome, TokenPayload};
 use crate::dify::{Client, HostUrl};
 use crate::output::spinner::{self, Spinner};
-use crate::output::term::{Style, input_closed};
+use crate::output::term::{Style, input_closed, sanitize_line};
 use crate::output::{CliError, Output, Result, browser, interrupt};
 use crate::state::{self, Account, Context, ExternalSubject, TokenStorage, Workspace};
 
@@ -138,13 +138,17 @@ fn device_flow(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayl
     let label = device::label_for_host(&device::local_hostname());
     let code = device::request_code(client, &label)?;
 
+    // Both come from the server: one line each, whatever they hold.
     let style = Style::for_stderr();
     ctx.ui.say(&format!(
         "{} Copy this one-time code: {}",
         style.yellow("!"),
-        style.bold(&crate::output::term::sanitize_line(&code.user_code))
+        style.bold(&sanitize_line(&code.user_code))
     ));
-    ctx.ui.say(&format!("  Open: {}", code.verification_uri));
+    ctx.ui.say(&format!(
+        "  Open: {}",
+        sanitize_line(&code.verification_uri)
+    ));
     check_verification_uri(&code.verification_uri, args.insecure)?;
 
     let env = |k: &str| std::env::var(k).ok();
@@ -172,30 +176,29 @@ fn device_flow(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayl
 
 /// The server's verification URI must be a web page we would open ourselves.
 fn check_verification_uri(uri: &str, insecure: bool) -> Result<()> {
-    let parsed: Option<ureq::http::Uri> = uri.parse().ok();
-    let scheme = parsed
-        .as_ref()
-        .and_then(|u| u.scheme_str())
-        .unwrap_or("")
+    let invalid = || CliError::new("unknown", "server returned an invalid verification_uri");
+    // The scheme as a browser reads it (RFC 3986 §3.1), so `javascript:…` is
+    // refused for its scheme rather than parsed as a host and port.
+    let scheme = uri
+        .split_once(':')
+        .map(|(s, _)| s)
+        .filter(|s| {
+            s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        })
+        .ok_or_else(invalid)?
         .to_ascii_lowercase();
-    let host_ok = parsed
-        .as_ref()
-        .and_then(|u| u.host())
-        .is_some_and(|h| !h.is_empty());
-    let scheme_ok = scheme == "https" || (scheme == "http" && insecure);
-    if parsed.is_none() || !host_ok {
+    if !(scheme == "https" || (scheme == "http" && insecure)) {
         return Err(CliError::new(
             "unknown",
-            "server returned an invalid verification_uri",
-        ));
-    }
-    if !scheme_ok {
-        let shown = crate::output::term::sanitize_line(&scheme);
-        return Err(CliError::new(
-            "unknown",
-            format!("server returned verification_uri with unsupported scheme \"{shown}\""),
+            format!("server returned verification_uri with unsupported scheme \"{scheme}\""),
         )
         .with_hint("expected https:// (use --insecure to allow http:// on local-dev hosts)"));
+    }
+    let parsed: ureq::http::Uri = uri.parse().map_err(|_| invalid())?;
+    if parsed.host().is_none_or(str::is_empty) {
+        return Err(invalid());
     }
     Ok(())
 }
@@ -250,30 +253,35 @@ fn persist(target: &Target, payload: &TokenPayload) -> Result<Output> {
     {
         // From here on Ctrl-C waits until both files are written.
         let _critical = interrupt::Critical::enter();
-        credentials::set(&dir, storage, &target.bare, &email, &payload.token)?;
+        // The token is stored once hosts.yml has been read and parsed under
+        // its lock, so a corrupt or locked hosts.yml fails the sign-in before
+        // tokens.yml is touched.
         state::update_hosts(&dir, |r| {
+            credentials::set(&dir, storage, &target.bare, &email, &payload.token)?;
             r.token_storage = storage;
             r.upsert(&target.bare, &target.url.scheme, &email, context.clone());
             Ok(())
         })?;
     }
 
+    // Names come from the server: a newline in one must not forge a line.
     let host = &target.bare;
+    let email = sanitize_line(&email);
     let first = match &context.external_subject {
         Some(s) if s.issuer.is_empty() => format!("Logged in to {host} as {email} (external SSO)"),
         Some(s) => format!(
             "Logged in to {host} as {email} (external SSO, issuer: {})",
-            s.issuer
+            sanitize_line(&s.issuer)
         ),
         None => format!(
             "Logged in to {host} as {}",
-            session::describe(&email, &context.account.name)
+            session::describe(&email, &sanitize_line(&context.account.name))
         ),
     };
     let rest = context
         .workspace
         .iter()
-        .map(|w| format!("  Workspace: {}", w.name))
+        .map(|w| format!("  Workspace: {}", sanitize_line(&w.name)))
         .collect();
     Ok(Output::Success(first, rest))
 }
@@ -364,7 +372,21 @@ mod tests {
             e.message,
             "server returned verification_uri with unsupported scheme \"http\""
         );
-        assert!(check_verification_uri("javascript:alert(1)", true).is_err());
-        assert!(check_verification_uri("", true).is_err());
+        let e = check_verification_uri("javascript:alert(1)", true).unwrap_err();
+        assert_eq!(
+            e.message,
+            "server returned verification_uri with unsupported scheme \"javascript\""
+        );
+        let invalid = "server returned an invalid verification_uri";
+        for bad in [
+            "",
+            "//x.test/device",
+            "https://",
+            "https:///device",
+            "https://x.test/a b",
+        ] {
+            let e = check_verification_uri(bad, true).unwrap_err();
+            assert_eq!(e.message, invalid, "{bad:?}");
+        }
     }
 }

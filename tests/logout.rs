@@ -1,0 +1,361 @@
+//! `auth logout` against the mock Dify server (PROTOCOL.md §4.4): the
+//! server-side revoke, the local cleanup that happens whatever the server
+//! says, and the contexts it leaves alone.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use support::mock::{DEFAULT_ACCOUNT_ID, MockConfig, MockDify, SessionInfo};
+use support::runner::{Test, mode};
+
+const SELF_PATH: &str = "/openapi/v1/account/sessions/self";
+const NOT_LOGGED_IN: &str = "not_logged_in: not logged in\nhint: run 'difyctl auth login'\n";
+const EMPTY_HOSTS: &str = "token_storage: file\nhosts: {}\n";
+const EMPTY_TOKENS: &str = "version: 1\ntokens: {}\n";
+
+fn files(t: &Test) -> BTreeMap<String, String> {
+    t.snapshot()
+        .into_iter()
+        .map(|(name, bytes)| (name, String::from_utf8_lossy(&bytes).into_owned()))
+        .collect()
+}
+
+fn logout() -> Test {
+    Test::new().args(["auth", "logout"])
+}
+
+/// One context on the mock (the default account), active.
+fn signed_in(mock: &MockDify, session: &SessionInfo) -> Test {
+    let host = mock.host();
+    logout()
+        .hosts(&format!(
+            "token_storage: file
+current_host: {host}
+hosts:
+  {host}:
+    scheme: http
+    current_account: tester@dify.ai
+    accounts:
+      tester@dify.ai:
+        account:
+          id: {DEFAULT_ACCOUNT_ID}
+          email: tester@dify.ai
+          name: Tester
+        token_id: {}
+",
+            session.id
+        ))
+        .tokens(&format!(
+            "version: 1\ntokens:\n  {host}:\n    tester@dify.ai: {}\n",
+            session.token
+        ))
+}
+
+/// Logged out of the only context: both files emptied, none deleted.
+#[track_caller]
+fn assert_cleared(t: &Test) {
+    assert_eq!(
+        files(t),
+        BTreeMap::from([
+            ("hosts.yml".to_string(), EMPTY_HOSTS.to_string()),
+            ("tokens.yml".to_string(), EMPTY_TOKENS.to_string()),
+        ])
+    );
+}
+
+fn logged_out(mock: &MockDify) -> String {
+    format!("✓ Logged out of {}\n", mock.host())
+}
+
+#[test]
+fn after_a_sign_in_logout_revokes_the_session_and_clears_it() {
+    let mock = MockDify::with(MockConfig::default().auto_approve());
+    let t = Test::new();
+    t.run_args([
+        "auth",
+        "login",
+        "--host",
+        &mock.url(),
+        "--insecure",
+        "--no-browser",
+    ])
+    .code(0);
+    let session = mock.sessions().pop().unwrap();
+
+    t.run_args(["auth", "logout"])
+        .code(0)
+        .stdout(&logged_out(&mock))
+        .stderr("");
+    let deletes = mock.requests_to(SELF_PATH);
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].method, "DELETE");
+    assert_eq!(
+        deletes[0].header("authorization"),
+        Some(format!("Bearer {}", session.token).as_str())
+    );
+    assert_eq!(mock.revoked_ids(), [session.id]);
+    assert!(mock.sessions().is_empty());
+    assert_cleared(&t);
+    for name in ["hosts.yml", "tokens.yml"] {
+        assert_eq!(mode(&t.config_dir().join(name)), 0o600);
+    }
+
+    // Nothing is active any more.
+    t.run_args(["auth", "whoami"]).code(4).stderr(NOT_LOGGED_IN);
+    t.run_args(["auth", "logout"])
+        .code(4)
+        .stdout("")
+        .stderr(NOT_LOGGED_IN);
+    assert_eq!(mock.requests_to(SELF_PATH).len(), 1);
+    assert_cleared(&t);
+}
+
+#[test]
+fn logout_leaves_the_other_contexts() {
+    let mock = MockDify::start();
+    let tester = mock.add_session("difyctl on box");
+    let host = mock.host();
+    let t = logout()
+        .hosts(&format!(
+            "token_storage: file
+current_host: {host}
+hosts:
+  cloud.dify.ai:
+    current_account: alice@example.com
+    accounts:
+      alice@example.com:
+        account:
+          id: acc-1
+          email: alice@example.com
+          name: Alice
+        token_id: tok-1
+  {host}:
+    scheme: http
+    current_account: tester@dify.ai
+    accounts:
+      bob@dify.ai:
+        account:
+          id: acc-bob
+          email: bob@dify.ai
+          name: Bob
+        token_id: tok-bob
+      tester@dify.ai:
+        account:
+          id: {DEFAULT_ACCOUNT_ID}
+          email: tester@dify.ai
+          name: Tester
+        token_id: {}
+",
+            tester.id
+        ))
+        .tokens(&format!(
+            "version: 1
+tokens:
+  cloud.dify.ai:
+    alice@example.com: dfoa_alice
+  {host}:
+    bob@dify.ai: dfoa_bob
+    tester@dify.ai: {}
+",
+            tester.token
+        ));
+    t.run().code(0).stdout(&logged_out(&mock)).stderr("");
+    assert_eq!(mock.revoked_ids(), [tester.id]);
+    // Only the active context is gone; no context is active afterwards.
+    assert_eq!(
+        t.read("hosts.yml").unwrap(),
+        format!(
+            "token_storage: file
+hosts:
+  cloud.dify.ai:
+    current_account: alice@example.com
+    accounts:
+      alice@example.com:
+        account:
+          id: acc-1
+          email: alice@example.com
+          name: Alice
+        token_id: tok-1
+  {host}:
+    scheme: http
+    accounts:
+      bob@dify.ai:
+        account:
+          id: acc-bob
+          email: bob@dify.ai
+          name: Bob
+        token_id: tok-bob
+"
+        )
+    );
+    assert_eq!(
+        t.read("tokens.yml").unwrap(),
+        format!(
+            "version: 1
+tokens:
+  cloud.dify.ai:
+    alice@example.com: dfoa_alice
+  {host}:
+    bob@dify.ai: dfoa_bob
+"
+        )
+    );
+}
+
+#[test]
+fn not_logged_in_exits_4_and_changes_nothing() {
+    let t = logout();
+    t.run().code(4).stdout("").stderr(NOT_LOGGED_IN);
+    assert!(!t.config_dir().exists());
+
+    // Contexts, but none active.
+    let t = logout()
+        .hosts(
+            "token_storage: file
+hosts:
+  cloud.dify.ai:
+    accounts:
+      alice@example.com:
+        account:
+          id: acc-1
+          email: alice@example.com
+          name: Alice
+",
+        )
+        .tokens("version: 1\ntokens:\n  cloud.dify.ai:\n    alice@example.com: dfoa_alice\n");
+    let before = files(&t);
+    t.run().code(4).stdout("").stderr(NOT_LOGGED_IN);
+    assert_eq!(files(&t), before);
+}
+
+#[test]
+fn a_server_error_still_cleans_up_with_a_warning() {
+    let mock = MockDify::start();
+    let session = mock.add_session("difyctl on box");
+    mock.fail_next(SELF_PATH, 1, 500);
+    let t = signed_in(&mock, &session);
+    t.run().code(0).stdout(&logged_out(&mock)).stderr(
+        "! server revoke failed (Internal Server Error); local credentials cleared anyway\n",
+    );
+    assert_cleared(&t);
+    // One attempt, no retries; the session is still live on the server.
+    assert_eq!(mock.requests_to(SELF_PATH).len(), 1);
+    assert_eq!(mock.sessions(), [session]);
+}
+
+#[test]
+fn a_session_revoked_elsewhere_still_cleans_up() {
+    // A 1.14-era server answers 500 for a revoked bearer, a later one 401.
+    for baseline in [false, true] {
+        let mock = MockDify::with(MockConfig {
+            baseline_invalid_bearer_500: baseline,
+            ..MockConfig::default()
+        });
+        let session = mock.add_session("difyctl on box");
+        mock.revoke_session(&session.id);
+        let t = signed_in(&mock, &session);
+        let why = if baseline {
+            "Internal Server Error"
+        } else {
+            "invalid bearer"
+        };
+        t.run().code(0).stdout(&logged_out(&mock)).stderr(&format!(
+            "! server revoke failed ({why}); local credentials cleared anyway\n"
+        ));
+        assert_cleared(&t);
+    }
+}
+
+#[test]
+fn an_unreachable_server_still_cleans_up_with_a_warning() {
+    let mock = MockDify::start();
+    let session = mock.add_session("difyctl on box");
+    let t = signed_in(&mock, &session);
+    let (url, host) = (mock.url(), mock.host());
+    drop(mock);
+    t.run()
+        .code(0)
+        .stdout(&format!("✓ Logged out of {host}\n"))
+        .stderr(&format!(
+            "! server revoke failed (DELETE {url}{SELF_PATH}: Connection refused (os error 111)); \
+             local credentials cleared anyway\n"
+        ));
+    assert_cleared(&t);
+}
+
+#[test]
+fn without_a_usable_token_there_is_nothing_to_revoke() {
+    let mock = MockDify::start();
+    let session = mock.add_session("difyctl on box");
+
+    // No tokens.yml at all: cleaned up, and tokens.yml is not created.
+    let t = signed_in(&mock, &session);
+    std::fs::remove_file(t.config_dir().join("tokens.yml")).unwrap();
+    t.run().code(0).stdout(&logged_out(&mock)).stderr("");
+    assert_eq!(
+        files(&t),
+        BTreeMap::from([("hosts.yml".to_string(), EMPTY_HOSTS.to_string())])
+    );
+
+    // A token that is not a Dify bearer is never sent anywhere.
+    let t = signed_in(&mock, &session).tokens(&format!(
+        "version: 1\ntokens:\n  {}:\n    tester@dify.ai: not-a-dify-token\n",
+        mock.host()
+    ));
+    t.run().code(0).stdout(&logged_out(&mock)).stderr("");
+    assert_cleared(&t);
+
+    assert!(mock.requests().is_empty());
+    assert_eq!(mock.sessions(), [session]);
+}
+
+#[test]
+fn an_external_sso_session_is_revoked_too() {
+    // The 1.14 server answers 403 for a dfoe_ bearer on this route; the
+    // official tool sends it anyway, and so do we, then cleans up.
+    let mock = MockDify::with(
+        MockConfig::default()
+            .auto_approve()
+            .sso("sso@corp.test", "https://idp.corp.test"),
+    );
+    let t = Test::new();
+    t.run_args([
+        "auth",
+        "login",
+        "--host",
+        &mock.url(),
+        "--insecure",
+        "--no-browser",
+    ])
+    .code(0);
+    let session = mock.sessions().pop().unwrap();
+    t.run_args(["auth", "logout"])
+        .code(0)
+        .stdout(&logged_out(&mock))
+        .stderr(
+            "! server revoke failed (unsupported_token_type); local credentials cleared anyway\n",
+        );
+    let deletes = mock.requests_to(SELF_PATH);
+    assert_eq!(
+        deletes[0].header("authorization"),
+        Some(format!("Bearer {}", session.token).as_str())
+    );
+    assert_cleared(&t);
+}
+
+#[test]
+fn verbose_logout_never_shows_the_token() {
+    let mock = MockDify::start();
+    let session = mock.add_session("difyctl on box");
+    mock.fail_next(SELF_PATH, 1, 500);
+    let t = signed_in(&mock, &session);
+    let out = t.run_args(["-v"]).code(0).stdout(&logged_out(&mock));
+    assert!(!out.stderr.contains("dfoa_"), "{}", out.stderr);
+    assert!(!out.stderr.contains(&session.token[5..]), "{}", out.stderr);
+    out.stderr_has(&format!("> DELETE {}{SELF_PATH}\n", mock.url()))
+        .stderr_has(
+            "! server revoke failed (Internal Server Error); local credentials cleared anyway\n",
+        );
+    assert_cleared(&t);
+}
