@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use output::ErrorStyle;
 
 pub fn run() -> ExitCode {
+    output::interrupt::install();
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let json = cli::wants_json_errors(&args);
     let (result, verbose) = match cli::parse(args) {

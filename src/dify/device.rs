@@ -232,7 +232,8 @@ pub fn poll_once(client: &Client, device_code: &Secret) -> Result<PollOutcome> {
 
 /// Whether a poll error is a server hiccup worth polling again for.
 pub fn is_retryable_poll_error(err: &CliError) -> bool {
-    err.code == "server_5xx"
+    // A dropped connection during a long wait is as passing as a 5xx.
+    matches!(err.code, "server_5xx" | "network_connection")
 }
 
 /// The wait after the `n`th consecutive failed poll: 1, 2, 4, 8 s (cap 16 s).

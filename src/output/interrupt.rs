@@ -33,7 +33,7 @@ extern "C" fn on_sigint(_: std::ffi::c_int) {
     }
 }
 
-/// Install the handler (commands that wait on the network call this).
+/// Install the handler (once, at start-up).
 pub fn install() {
     #[cfg(unix)]
     unsafe {
@@ -45,6 +45,7 @@ pub fn install() {
 }
 
 /// While the guard lives, Ctrl-C is deferred; dropping it exits 130 if one came.
+#[derive(Debug)]
 pub struct Critical(());
 
 impl Critical {

@@ -12,6 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::output::error::CliError;
+use crate::output::interrupt::Critical;
 
 /// How long to wait for a held lock and when a lock counts as abandoned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +34,10 @@ impl Default for LockOptions {
 #[derive(Debug)]
 pub struct LockGuard {
     path: PathBuf,
+    /// Ctrl-C waits while the lock is held, so an interrupt never strands a
+    /// fresh lock that would stall the next command. Dropped after the file
+    /// is removed (fields drop after `Drop::drop`).
+    _no_interrupt: Critical,
 }
 
 impl Drop for LockGuard {
@@ -78,11 +83,16 @@ pub(crate) fn acquire(
     let started = Instant::now();
     let mut pause = Duration::from_millis(5);
     loop {
+        // Entered before the file can exist, so no signal lands in between.
+        let no_interrupt = Critical::enter();
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(mut f) => {
                 // The pid is informational (who to blame); only existence matters.
                 let _ = writeln!(f, "{}", std::process::id());
-                return Ok(LockGuard { path });
+                return Ok(LockGuard {
+                    path,
+                    _no_interrupt: no_interrupt,
+                });
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             // Windows refuses to create a file whose previous incarnation is still

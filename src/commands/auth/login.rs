@@ -38,7 +38,6 @@ pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Output> {
         };
         return Err(CliError::not_implemented(&format!("auth login {flag}")));
     }
-    interrupt::install();
     let target = resolve_host(ctx, args)?;
     let client = session::client_for(&target.url, None, ctx.verbose)?;
     let payload = device_flow(ctx, &client, args)?;

@@ -9,7 +9,6 @@ use crate::output::{CliError, Output, Result, interrupt};
 use crate::state;
 
 pub fn run(ctx: &Ctx) -> Result<Output> {
-    interrupt::install();
     let dir = state::config_dir()?;
     let registry = state::load_hosts(&dir)?;
     let (host, email, _) = registry.active().ok_or_else(CliError::not_logged_in)?;
