@@ -677,6 +677,46 @@ mod tests {
     }
 
     #[test]
+    fn context_selection_flags() {
+        let select = |host: Option<&str>, account: Option<&str>| Selection {
+            host: host.map(str::to_string),
+            account: account.map(str::to_string),
+        };
+        assert_eq!(
+            cmd("auth token --host a.test --account=x@y.z"),
+            Command::Token {
+                select: select(Some("a.test"), Some("x@y.z"))
+            }
+        );
+        assert_eq!(
+            cmd("auth logout"),
+            Command::Logout {
+                select: select(None, None)
+            }
+        );
+        match cmd("api account --host a --host b") {
+            Command::Api(a) => assert_eq!(a.select, select(Some("b"), None)),
+            other => panic!("{other:?}"),
+        }
+        // refresh's --host selects the context; it is not login's host URL.
+        match cmd("auth refresh --host a.test --no-browser") {
+            Command::Refresh {
+                login, select: s, ..
+            } => {
+                assert_eq!((login.host, login.no_browser), (None, true));
+                assert_eq!(s, select(Some("a.test"), None));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Commands that do not use a context do not take them.
+        assert_eq!(err("auth whoami --host a").message, "unknown flag: --host");
+        assert_eq!(
+            err("use host --account a").message,
+            "unknown flag: --account"
+        );
+    }
+
+    #[test]
     fn parser_errors_are_plain_exit_1() {
         let e = err("auth whoami --x");
         assert_eq!(
