@@ -64,6 +64,8 @@ const CASES: &[(&str, &[&str])] = &[
             "-y",
             "--yes",
             "--http-retry",
+            "--host",
+            "--account",
             "-v",
             "--verbose",
             "-h",

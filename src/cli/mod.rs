@@ -28,7 +28,9 @@ pub enum Command {
     Help(Vec<&'static str>),
     Version,
     Login(LoginArgs),
-    Logout,
+    Logout {
+        select: Selection,
+    },
     Whoami {
         json: bool,
     },
@@ -37,23 +39,29 @@ pub enum Command {
     },
     Status {
         json: bool,
+        select: Selection,
     },
-    Token,
+    Token {
+        select: Selection,
+    },
     Refresh {
         if_expiring_within: Option<String>,
         login: LoginArgs,
+        select: Selection,
     },
     DevicesList {
         json: bool,
         page: Option<i64>,
         limit: Option<String>,
         http_retry: Option<u32>,
+        select: Selection,
     },
     DevicesRevoke {
         target: Option<String>,
         all: bool,
         yes: bool,
         http_retry: Option<u32>,
+        select: Selection,
     },
     UseHost {
         domain: Option<String>,
@@ -64,6 +72,7 @@ pub enum Command {
     UseWorkspace {
         id: Option<String>,
         http_retry: Option<u32>,
+        select: Selection,
     },
     EnvList {
         json: bool,
@@ -72,6 +81,15 @@ pub enum Command {
     Completion {
         shell: String,
     },
+}
+
+/// `--host DOMAIN` / `--account EMAIL` of the commands that use a context:
+/// which stored context to use for this invocation (see
+/// `commands::session::Session::resolve` for the whole order).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub host: Option<String>,
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -112,6 +130,7 @@ pub struct ApiArgs {
     pub input: Option<String>,
     pub include: bool,
     pub http_retry: Option<u32>,
+    pub select: Selection,
 }
 
 /// Does argv ask for JSON errors? Decided from the raw words, before parsing,
@@ -392,6 +411,13 @@ impl Matches {
     fn positional(&self, i: usize) -> Option<String> {
         self.positionals.get(i).cloned()
     }
+
+    fn selection(&self) -> Selection {
+        Selection {
+            host: self.value("host"),
+            account: self.value("account"),
+        }
+    }
 }
 
 /// The next raw word as a flag value, unless it looks like a flag. `-` alone
@@ -456,7 +482,9 @@ fn login_args(m: &Matches) -> Result<LoginArgs> {
 fn build(path: &[&'static str], node: &'static Node, m: &Matches) -> Result<Command> {
     Ok(match path {
         ["auth", "login"] => Command::Login(login_args(m)?),
-        ["auth", "logout"] => Command::Logout,
+        ["auth", "logout"] => Command::Logout {
+            select: m.selection(),
+        },
         ["auth", "whoami"] => Command::Whoami {
             json: m.switch("json"),
         },
@@ -470,23 +498,33 @@ fn build(path: &[&'static str], node: &'static Node, m: &Matches) -> Result<Comm
         },
         ["auth", "status"] => Command::Status {
             json: m.switch("json"),
+            select: m.selection(),
         },
-        ["auth", "token"] => Command::Token,
+        ["auth", "token"] => Command::Token {
+            select: m.selection(),
+        },
+        // --host here selects the context; it is not login's host URL.
         ["auth", "refresh"] => Command::Refresh {
             if_expiring_within: m.value("if-expiring-within"),
-            login: login_args(m)?,
+            login: LoginArgs {
+                host: None,
+                ..login_args(m)?
+            },
+            select: m.selection(),
         },
         ["auth", "devices", "list"] => Command::DevicesList {
             json: m.switch("json"),
             page: m.int("page"),
             limit: m.value("limit"),
             http_retry: m.retry()?,
+            select: m.selection(),
         },
         ["auth", "devices", "revoke"] => Command::DevicesRevoke {
             target: m.positional(0),
             all: m.switch("all"),
             yes: m.switch("yes"),
             http_retry: m.retry()?,
+            select: m.selection(),
         },
         ["use", "host"] => Command::UseHost {
             domain: m.value("domain"),
@@ -497,6 +535,7 @@ fn build(path: &[&'static str], node: &'static Node, m: &Matches) -> Result<Comm
         ["use", "workspace"] => Command::UseWorkspace {
             id: m.positional(0),
             http_retry: m.retry()?,
+            select: m.selection(),
         },
         ["env", "list"] => Command::EnvList {
             json: m.switch("json"),
@@ -508,6 +547,7 @@ fn build(path: &[&'static str], node: &'static Node, m: &Matches) -> Result<Comm
             input: m.value("input"),
             include: m.switch("include"),
             http_retry: m.retry()?,
+            select: m.selection(),
         }),
         ["completion"] => Command::Completion {
             shell: m.positional(0).unwrap_or_default(),
@@ -617,6 +657,7 @@ mod tests {
                 yes,
                 http_retry,
                 all,
+                ..
             } => {
                 assert_eq!(
                     (target.as_deref(), yes, http_retry, all),
@@ -633,6 +674,46 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn context_selection_flags() {
+        let select = |host: Option<&str>, account: Option<&str>| Selection {
+            host: host.map(str::to_string),
+            account: account.map(str::to_string),
+        };
+        assert_eq!(
+            cmd("auth token --host a.test --account=x@y.z"),
+            Command::Token {
+                select: select(Some("a.test"), Some("x@y.z"))
+            }
+        );
+        assert_eq!(
+            cmd("auth logout"),
+            Command::Logout {
+                select: select(None, None)
+            }
+        );
+        match cmd("api account --host a --host b") {
+            Command::Api(a) => assert_eq!(a.select, select(Some("b"), None)),
+            other => panic!("{other:?}"),
+        }
+        // refresh's --host selects the context; it is not login's host URL.
+        match cmd("auth refresh --host a.test --no-browser") {
+            Command::Refresh {
+                login, select: s, ..
+            } => {
+                assert_eq!((login.host, login.no_browser), (None, true));
+                assert_eq!(s, select(Some("a.test"), None));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Commands that do not use a context do not take them.
+        assert_eq!(err("auth whoami --host a").message, "unknown flag: --host");
+        assert_eq!(
+            err("use host --account a").message,
+            "unknown flag: --account"
+        );
     }
 
     #[test]

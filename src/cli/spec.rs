@@ -126,6 +126,18 @@ const HTTP_RETRY: Flag = integer(
     "attempts for idempotent requests (default 3, env DIFYCTL_HTTP_RETRY)",
 );
 
+/// `--host` on the commands that use a context (not `auth login`'s own).
+const SELECT_HOST: Flag = valued(
+    "host",
+    "domain",
+    "use the stored context of this host for this command only (env DIFY_HOST)",
+);
+const SELECT_ACCOUNT: Flag = valued(
+    "account",
+    "email",
+    "use the stored context of this account for this command only (env DIFY_ACCOUNT)",
+);
+
 static LOGIN_FLAGS: &[Flag] = &[
     valued("host", "url", "Dify host URL"),
     switch("no-browser", "do not auto-open the browser"),
@@ -157,6 +169,8 @@ static LOGIN_FLAGS: &[Flag] = &[
 ];
 
 static REFRESH_FLAGS: &[Flag] = &[
+    SELECT_HOST,
+    SELECT_ACCOUNT,
     valued(
         "if-expiring-within",
         "duration",
@@ -197,7 +211,7 @@ static AUTH: &[Node] = &[
         summary: "Log out of the active Dify host",
         about: "Revokes the active context's session on the server, then deletes its token and \
                 hosts.yml entry. The local cleanup happens even when the server cannot be reached.",
-        flags: &[],
+        flags: &[SELECT_HOST, SELECT_ACCOUNT],
         args: &[],
         children: &[],
         examples: &["difyctl auth logout"],
@@ -233,7 +247,7 @@ static AUTH: &[Node] = &[
         summary: "Check the active session against the server",
         about: "Shows identity, workspace, host, where the token is kept, its expiry and whether the \
                 server still accepts it.",
-        flags: &[JSON],
+        flags: &[JSON, SELECT_HOST, SELECT_ACCOUNT],
         args: &[],
         children: &[],
         examples: &["difyctl auth status", "difyctl auth status --json"],
@@ -242,7 +256,7 @@ static AUTH: &[Node] = &[
         name: "token",
         summary: "Print the active bearer token",
         about: "Prints the token and a newline to stdout, for use in scripts.",
-        flags: &[],
+        flags: &[SELECT_HOST, SELECT_ACCOUNT],
         args: &[],
         children: &[],
         examples: &[
@@ -284,6 +298,8 @@ static DEVICES: &[Node] = &[
                 "page size, 1 to 200 (default 20, env DIFY_LIMIT)",
             ),
             HTTP_RETRY,
+            SELECT_HOST,
+            SELECT_ACCOUNT,
         ],
         args: &[],
         children: &[],
@@ -304,6 +320,8 @@ static DEVICES: &[Node] = &[
                 ..switch("yes", "skip the confirmation prompt")
             },
             HTTP_RETRY,
+            SELECT_HOST,
+            SELECT_ACCOUNT,
         ],
         args: &[arg("target", false, "a device label or session id")],
         children: &[],
@@ -341,7 +359,7 @@ static USE: &[Node] = &[
         name: "workspace",
         summary: "Switch the active workspace on the server (omit the id to pick interactively)",
         about: "",
-        flags: &[HTTP_RETRY],
+        flags: &[HTTP_RETRY, SELECT_HOST, SELECT_ACCOUNT],
         args: &[arg("workspace-id", false, "the workspace to switch to")],
         children: &[],
         examples: &["difyctl use workspace 3c90c3cc-0d44-4b50-8888-8dd25736052a"],
@@ -420,6 +438,8 @@ pub static ROOT: Node = Node {
                     ..switch("include", "print the status line and headers first")
                 },
                 HTTP_RETRY,
+                SELECT_HOST,
+                SELECT_ACCOUNT,
             ],
             args: &[arg("path", true, "path under /openapi/v1/, e.g. account")],
             children: &[],

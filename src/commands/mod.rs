@@ -2,6 +2,7 @@
 //! [`Ctx`], and returns an [`Output`] or a [`CliError`]; none of them decides
 //! an exit status or formats an error.
 
+pub mod api;
 pub mod auth;
 pub mod completion;
 pub mod env;
@@ -37,28 +38,34 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<Output> {
         ))),
         Command::EnvList { json } => env::list(json),
         Command::Login(args) => auth::login::run(ctx, &args),
-        Command::Logout => auth::logout::run(ctx),
+        Command::Logout { select } => auth::logout::run(ctx, &select),
         Command::Whoami { json } => auth::whoami::run(json),
         Command::List { format } => auth::list::run(format),
-        Command::Status { .. } => Err(CliError::not_implemented("auth status")),
-        Command::Token => Err(CliError::not_implemented("auth token")),
+        Command::Status { json, select } => auth::status::run(ctx, json, &select),
+        Command::Token { select } => auth::token::run(&select),
         Command::Refresh { .. } => Err(CliError::not_implemented("auth refresh")),
         Command::DevicesList {
             json,
             page,
             limit,
             http_retry,
-        } => auth::devices::list(ctx, json, page, limit, http_retry),
+            select,
+        } => auth::devices::list(ctx, json, page, limit, http_retry, &select),
         Command::DevicesRevoke {
             target,
             all,
             yes,
             http_retry,
-        } => auth::devices::revoke(ctx, target, all, yes, http_retry),
+            select,
+        } => auth::devices::revoke(ctx, target, all, yes, http_retry, &select),
         Command::UseHost { domain } => use_::host(ctx, domain),
         Command::UseAccount { email } => use_::account(ctx, email),
-        Command::UseWorkspace { .. } => Err(CliError::not_implemented("use workspace")),
-        Command::Api(_) => Err(CliError::not_implemented("api")),
+        Command::UseWorkspace {
+            id,
+            http_retry,
+            select,
+        } => use_::workspace(ctx, id, http_retry, &select),
+        Command::Api(args) => api::run(ctx, &args),
         Command::Completion { shell } => completion::script(&shell),
     }
 }

@@ -1,9 +1,30 @@
-//! Finding the context a command works on, and its token.
+//! Finding the context a command works on, and its token: one resolution for
+//! every command that needs a context (`auth logout`, `status`, `token`,
+//! `refresh`, `devices …`, `api`, `use workspace`).
+//!
+//! The order, first match wins:
+//!
+//! 1. `DIFY_TOKEN` (non-empty): that token, for the host named by `--host`,
+//!    else `DIFY_HOST`, else the active context's host. A host given as a URL
+//!    keeps its scheme (`http://` is honoured as typed) and path prefix; a bare
+//!    host means https. Nothing is read from the token store and nothing is
+//!    ever written. No host at all is a usage error (exit 2).
+//! 2. `--host` / `--account`, each falling back to `DIFY_HOST` /
+//!    `DIFY_ACCOUNT`: a stored context other than the active one, for this
+//!    invocation only. A host alone means that host's current account; an
+//!    account alone means that account on the active host.
+//! 3. The active context.
+//!
+//! Selecting only reads `hosts.yml` (and the token store); it never writes.
 
+use std::ops::Deref;
 use std::path::PathBuf;
 
+use crate::cli::Selection;
+use crate::commands::auth::login;
 use crate::credentials;
 use crate::dify::{Client, ClientOptions, HostUrl, Secret};
+use crate::output::term::sanitize_line;
 use crate::output::{CliError, Result};
 use crate::state::{self, Context, Registry, TokenStorage};
 
@@ -21,53 +42,362 @@ pub fn describe(email: &str, name: &str) -> String {
     }
 }
 
-/// The active context with everything a network command needs.
-#[derive(Debug)]
-pub struct Session {
+/// Where a session's token comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    Keychain,
+    File,
+    /// The `DIFY_TOKEN` environment variable.
+    Env,
+}
+
+impl TokenSource {
+    /// `keychain`, `file` or `DIFY_TOKEN`, as `auth status` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Keychain => "keychain",
+            TokenSource::File => "file",
+            TokenSource::Env => "DIFY_TOKEN",
+        }
+    }
+
+    fn of(storage: TokenStorage) -> TokenSource {
+        match storage {
+            TokenStorage::Keychain => TokenSource::Keychain,
+            TokenStorage::File => TokenSource::File,
+        }
+    }
+}
+
+/// A stored context chosen for this invocation.
+#[derive(Debug, Clone)]
+pub struct Stored {
     pub dir: PathBuf,
     pub storage: TokenStorage,
-    pub host: String,
-    pub scheme: String,
     pub email: String,
     pub context: Context,
+}
+
+/// The context a command works on, before its token is read.
+#[derive(Debug, Clone)]
+pub struct Selected {
+    /// The bare host (`host[:port]`).
+    pub host: String,
+    /// Where requests go: scheme, host, and a path prefix from `DIFY_HOST`.
+    pub url: HostUrl,
+    pub source: TokenSource,
+    /// The stored context; `None` for a `DIFY_TOKEN` session.
+    pub stored: Option<Stored>,
+    env_token: Option<Secret>,
+    /// Chosen by `--host`/`--account`/`DIFY_HOST`/`DIFY_ACCOUNT` rather than
+    /// being the active context (errors then name it).
+    explicit: bool,
+}
+
+/// The variables that take part in the selection; empty values count as unset.
+#[derive(Debug, Clone, Default)]
+pub struct EnvSelection {
+    pub token: Option<String>,
+    pub host: Option<String>,
+    pub account: Option<String>,
+}
+
+impl EnvSelection {
+    pub fn from_process() -> EnvSelection {
+        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        EnvSelection {
+            token: get("DIFY_TOKEN"),
+            host: get("DIFY_HOST"),
+            account: get("DIFY_ACCOUNT"),
+        }
+    }
+}
+
+/// The context for this invocation (see the module docs for the order).
+pub fn select(sel: &Selection) -> Result<Selected> {
+    select_with(sel, &EnvSelection::from_process(), || {
+        let dir = state::config_dir()?;
+        let registry = state::load_hosts(&dir)?;
+        Ok((dir, registry))
+    })
+}
+
+/// [`select`] with the environment and the stored state passed in. `load` is
+/// called at most once, and not at all for `DIFY_TOKEN` with a host.
+pub fn select_with(
+    sel: &Selection,
+    env: &EnvSelection,
+    load: impl FnOnce() -> Result<(PathBuf, Registry)>,
+) -> Result<Selected> {
+    for (flag, value) in [("--host", &sel.host), ("--account", &sel.account)] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(CliError::usage_invalid(format!("{flag} must not be empty")));
+        }
+    }
+    if let Some(token) = &env.token {
+        return env_session(sel, env, token, load);
+    }
+
+    let (dir, registry) = load()?;
+    let host_choice = sel
+        .host
+        .as_deref()
+        .map(|h| (h, "--host"))
+        .or(env.host.as_deref().map(|h| (h, "DIFY_HOST")));
+    let account_choice = sel
+        .account
+        .as_deref()
+        .map(|a| (a.trim(), "--account"))
+        .or(env.account.as_deref().map(|a| (a.trim(), "DIFY_ACCOUNT")));
+    let explicit = host_choice.is_some() || account_choice.is_some();
+
+    let host: String = match host_choice {
+        Some((raw, source)) => {
+            let bare = bare_host(raw, source)?;
+            if registry.is_empty() {
+                return Err(CliError::not_logged_in());
+            }
+            if !registry.hosts.contains_key(&bare) {
+                let known: Vec<&str> = registry.hosts.keys().collect();
+                return Err(CliError::usage_invalid(format!(
+                    "unknown host \"{}\"{}; known hosts: {}",
+                    sanitize_line(raw.trim()),
+                    from(source),
+                    known.join(", ")
+                ))
+                .with_hint("see 'difyctl auth list' for the stored contexts"));
+            }
+            bare
+        }
+        None => match registry.current_host_entry() {
+            Some((host, _)) => host.to_string(),
+            None if account_choice.is_some() => {
+                return Err(CliError::not_logged_in()
+                    .with_message("no active host to look the account up on")
+                    .with_hint("pass --host too, or run 'difyctl use host'"));
+            }
+            None => return Err(CliError::not_logged_in()),
+        },
+    };
+    let entry = registry
+        .hosts
+        .get(&host)
+        .ok_or_else(CliError::not_logged_in)?;
+    let known_accounts = || entry.accounts.keys().collect::<Vec<_>>().join(", ");
+    let email: String = match account_choice {
+        Some((email, source)) => {
+            if !entry.accounts.contains_key(email) {
+                return Err(CliError::usage_invalid(format!(
+                    "unknown account \"{}\"{} on {host}; known: {}",
+                    sanitize_line(email),
+                    from(source),
+                    known_accounts()
+                ))
+                .with_hint("see 'difyctl auth list' for the stored contexts"));
+            }
+            email.to_string()
+        }
+        None => match entry
+            .current_account
+            .as_deref()
+            .filter(|e| entry.accounts.contains_key(e))
+        {
+            Some(email) => email.to_string(),
+            None if explicit => {
+                return Err(CliError::not_logged_in()
+                    .with_message(format!("no current account on {host}"))
+                    .with_hint(format!("pass --account with one of: {}", known_accounts())));
+            }
+            None => return Err(CliError::not_logged_in()),
+        },
+    };
+    let context = entry.accounts.get(&email).cloned().unwrap_or_default();
+    Ok(Selected {
+        url: HostUrl::new(entry.scheme(), &host),
+        host,
+        source: TokenSource::of(registry.token_storage),
+        stored: Some(Stored {
+            dir,
+            storage: registry.token_storage,
+            email,
+            context,
+        }),
+        env_token: None,
+        explicit,
+    })
+}
+
+/// ` (from DIFY_HOST)` for values that came from the environment.
+fn from(source: &str) -> String {
+    if source.starts_with("--") {
+        String::new()
+    } else {
+        format!(" (from {source})")
+    }
+}
+
+/// The bare host a `--host`/`DIFY_HOST` value names: a bare host or a URL.
+fn bare_host(raw: &str, source: &str) -> Result<String> {
+    login::normalize(raw, true)
+        .map(|t| t.bare)
+        .map_err(|e| CliError::usage_invalid(format!("{source}: {}", e.message)))
+}
+
+/// Step 1: `DIFY_TOKEN`. Nothing stored is used but, without any host given,
+/// the active context's host.
+fn env_session(
+    sel: &Selection,
+    env: &EnvSelection,
+    token: &str,
+    load: impl FnOnce() -> Result<(PathBuf, Registry)>,
+) -> Result<Selected> {
+    if sel.account.is_some() {
+        return Err(CliError::usage_invalid(
+            "--account cannot be used with DIFY_TOKEN: the token decides the account",
+        )
+        .with_hint("unset DIFY_TOKEN to use a stored context"));
+    }
+    let token = token.trim();
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(CliError::usage_invalid(
+            "DIFY_TOKEN is not a bearer token: it holds spaces or control characters",
+        ));
+    }
+    let given = sel
+        .host
+        .as_deref()
+        .map(|h| (h, "--host"))
+        .or(env.host.as_deref().map(|h| (h, "DIFY_HOST")));
+    let (host, url) = match given {
+        Some((raw, source)) => {
+            let target = login::normalize(raw, true)
+                .map_err(|e| CliError::usage_invalid(format!("{source}: {}", e.message)))?;
+            (target.bare, target.url)
+        }
+        None => {
+            let (_, registry) = load()?;
+            match registry.current_host_entry() {
+                Some((host, entry)) => (host.to_string(), HostUrl::new(entry.scheme(), host)),
+                None => {
+                    return Err(
+                        CliError::usage_missing("DIFY_TOKEN is set but no host is known")
+                            .with_hint(
+                                "set DIFY_HOST to the token's host, e.g. DIFY_HOST=cloud.dify.ai",
+                            ),
+                    );
+                }
+            }
+        }
+    };
+    Ok(Selected {
+        host,
+        url,
+        source: TokenSource::Env,
+        stored: None,
+        env_token: Some(Secret::new(token)),
+        explicit: true,
+    })
+}
+
+impl Selected {
+    pub fn is_env(&self) -> bool {
+        self.source == TokenSource::Env
+    }
+
+    /// The stored account email; empty for a `DIFY_TOKEN` session.
+    pub fn email(&self) -> &str {
+        self.stored.as_ref().map_or("", |s| s.email.as_str())
+    }
+
+    /// The server id of the session this context signed in with, when known.
+    pub fn token_id(&self) -> Option<&str> {
+        self.stored
+            .as_ref()
+            .and_then(|s| s.context.token_id.as_deref())
+            .filter(|id| !id.is_empty())
+    }
+
+    /// The token: `DIFY_TOKEN`'s, or the one in the store (`None` when none is
+    /// stored; a store that cannot be read is an error).
+    pub fn read_token(&self) -> Result<Option<Secret>> {
+        match (&self.env_token, &self.stored) {
+            (Some(token), _) => Ok(Some(token.clone())),
+            (None, Some(s)) => credentials::get(&s.dir, s.storage, &self.host, &s.email),
+            (None, None) => Ok(None),
+        }
+    }
+
+    pub fn client(&self, http_retry: Option<u32>, verbose: bool) -> Result<Client> {
+        client_for(&self.url, http_retry, verbose)
+    }
+
+    /// Forget this context locally: its token and its hosts.yml entry. A
+    /// `DIFY_TOKEN` session has nothing stored, and nothing is written.
+    pub fn forget(&self) -> Result<()> {
+        let Some(s) = &self.stored else {
+            return Ok(());
+        };
+        let _ = credentials::remove(&s.dir, s.storage, &self.host, &s.email);
+        state::update_hosts(&s.dir, |r| {
+            r.remove(&self.host, &s.email);
+            Ok(())
+        })
+    }
+
+    /// `not_logged_in` for a context without a token.
+    fn no_token(&self) -> CliError {
+        match &self.stored {
+            Some(s) if self.explicit => CliError::not_logged_in()
+                .with_message(format!(
+                    "no credential stored for {} on {}",
+                    s.email, self.host
+                ))
+                .with_hint(format!("run 'difyctl auth login --host {}'", self.host)),
+            _ => CliError::not_logged_in(),
+        }
+    }
+}
+
+/// A selected context with its token: what a network command needs.
+#[derive(Debug)]
+pub struct Session {
+    selected: Selected,
     pub token: Secret,
 }
 
 impl Session {
-    /// The active context and its token; `not_logged_in` when either is missing.
-    pub fn active() -> Result<Session> {
-        let dir = state::config_dir()?;
-        let registry = state::load_hosts(&dir)?;
-        let (host, email, context) = registry.active().ok_or_else(CliError::not_logged_in)?;
-        let scheme = registry
-            .hosts
-            .get(host)
-            .map_or("https", |h| h.scheme())
-            .to_string();
-        let token = credentials::get(&dir, registry.token_storage, host, email)?
-            .ok_or_else(CliError::not_logged_in)?;
-        Ok(Session {
-            storage: registry.token_storage,
-            host: host.to_string(),
-            scheme,
-            email: email.to_string(),
-            context: context.clone(),
-            token,
-            dir,
-        })
+    /// The context for this invocation and its token; `not_logged_in` (exit 4)
+    /// when there is no context or no token.
+    pub fn resolve(sel: &Selection) -> Result<Session> {
+        Session::from_selected(select(sel)?)
     }
 
-    pub fn client(&self, http_retry: Option<u32>, verbose: bool) -> Result<Client> {
-        client_for(&HostUrl::new(&self.scheme, &self.host), http_retry, verbose)
+    pub fn from_selected(selected: Selected) -> Result<Session> {
+        let token = selected
+            .read_token()?
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| selected.no_token())?;
+        Ok(Session { selected, token })
     }
 
-    /// Forget this context locally: its token and its hosts.yml entry.
-    pub fn forget(&self) -> Result<()> {
-        let _ = credentials::remove(&self.dir, self.storage, &self.host, &self.email);
-        state::update_hosts(&self.dir, |r| {
-            r.remove(&self.host, &self.email);
-            Ok(())
-        })
+    /// An auth error about this session's token, with a hint that fits where
+    /// the token came from.
+    pub fn explain(&self, mut e: CliError) -> CliError {
+        if self.is_env() && e.code == "auth_expired" {
+            e.hint = Some(
+                "the token in DIFY_TOKEN has expired or was revoked; replace it with a fresh one"
+                    .to_string(),
+            );
+        }
+        e
+    }
+}
+
+impl Deref for Session {
+    type Target = Selected;
+
+    fn deref(&self) -> &Selected {
+        &self.selected
     }
 }
 
@@ -79,4 +409,241 @@ pub fn client_for(host: &HostUrl, http_retry: Option<u32>, verbose: bool) -> Res
     opts.retries = crate::dify::retry::resolve_attempts(http_retry, env.as_deref())?;
     opts.verbose = verbose;
     Client::new(host, opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOSTS: &str = "token_storage: file\ncurrent_host: a.test\nhosts:\n  a.test:\n    \
+        current_account: a1@x.test\n    accounts:\n      a1@x.test:\n        account:\n          \
+        email: a1@x.test\n        token_id: t-a1\n      a2@x.test:\n        account:\n          \
+        email: a2@x.test\n  b.test:8443:\n    scheme: http\n    current_account: b1@x.test\n    \
+        accounts:\n      b1@x.test:\n        account:\n          email: b1@x.test\n";
+
+    fn registry(text: &str) -> Registry {
+        use crate::state::Document;
+        Registry::parse(text, std::path::Path::new("hosts.yml")).unwrap()
+    }
+
+    fn pick(sel: Selection, env: EnvSelection, text: &str) -> Result<Selected> {
+        let text = text.to_string();
+        select_with(&sel, &env, move || {
+            Ok((PathBuf::from("/nonexistent"), registry(&text)))
+        })
+    }
+
+    fn sel(host: Option<&str>, account: Option<&str>) -> Selection {
+        Selection {
+            host: host.map(str::to_string),
+            account: account.map(str::to_string),
+        }
+    }
+
+    fn env(token: Option<&str>, host: Option<&str>, account: Option<&str>) -> EnvSelection {
+        EnvSelection {
+            token: token.map(str::to_string),
+            host: host.map(str::to_string),
+            account: account.map(str::to_string),
+        }
+    }
+
+    fn chosen(s: Result<Selected>) -> (String, String, String) {
+        let s = s.unwrap();
+        (s.url.scheme.clone(), s.host.clone(), s.email().to_string())
+    }
+
+    fn error(s: Result<Selected>) -> (&'static str, String) {
+        let e = s.unwrap_err();
+        (e.code, e.message)
+    }
+
+    #[test]
+    fn the_active_context_by_default() {
+        let s = pick(sel(None, None), env(None, None, None), HOSTS).unwrap();
+        assert_eq!(
+            (s.host.as_str(), s.email(), s.source, s.token_id()),
+            ("a.test", "a1@x.test", TokenSource::File, Some("t-a1"))
+        );
+        assert_eq!(
+            error(pick(sel(None, None), env(None, None, None), "")),
+            ("not_logged_in", "not logged in".into())
+        );
+    }
+
+    #[test]
+    fn flags_then_env_then_active() {
+        let https = |h: &str, e: &str| ("https".to_string(), h.to_string(), e.to_string());
+        let http = |h: &str, e: &str| ("http".to_string(), h.to_string(), e.to_string());
+        assert_eq!(
+            chosen(pick(
+                sel(Some("b.test:8443"), None),
+                env(None, None, None),
+                HOSTS
+            )),
+            http("b.test:8443", "b1@x.test")
+        );
+        // A URL names the same stored host.
+        assert_eq!(
+            chosen(pick(
+                sel(Some("HTTP://B.test:8443/"), None),
+                env(None, None, None),
+                HOSTS
+            )),
+            http("b.test:8443", "b1@x.test")
+        );
+        assert_eq!(
+            chosen(pick(
+                sel(None, Some("a2@x.test")),
+                env(None, None, None),
+                HOSTS
+            )),
+            https("a.test", "a2@x.test")
+        );
+        assert_eq!(
+            chosen(pick(
+                sel(None, None),
+                env(None, Some("b.test:8443"), None),
+                HOSTS
+            )),
+            http("b.test:8443", "b1@x.test")
+        );
+        assert_eq!(
+            chosen(pick(
+                sel(None, None),
+                env(None, None, Some("a2@x.test")),
+                HOSTS
+            )),
+            https("a.test", "a2@x.test")
+        );
+        // Each flag wins over its variable.
+        assert_eq!(
+            chosen(pick(
+                sel(Some("a.test"), None),
+                env(None, Some("b.test:8443"), Some("a2@x.test")),
+                HOSTS
+            )),
+            https("a.test", "a2@x.test")
+        );
+        assert_eq!(
+            chosen(pick(
+                sel(None, Some("a1@x.test")),
+                env(None, None, Some("a2@x.test")),
+                HOSTS
+            )),
+            https("a.test", "a1@x.test")
+        );
+    }
+
+    #[test]
+    fn unknown_choices_are_usage_errors() {
+        assert_eq!(
+            error(pick(
+                sel(Some("c.test"), None),
+                env(None, None, None),
+                HOSTS
+            )),
+            (
+                "usage_invalid_flag",
+                "unknown host \"c.test\"; known hosts: a.test, b.test:8443".into()
+            )
+        );
+        assert_eq!(
+            error(pick(
+                sel(None, None),
+                env(None, Some("c.test"), None),
+                HOSTS
+            )),
+            (
+                "usage_invalid_flag",
+                "unknown host \"c.test\" (from DIFY_HOST); known hosts: a.test, b.test:8443".into()
+            )
+        );
+        assert_eq!(
+            error(pick(
+                sel(Some("b.test:8443"), Some("a1@x.test")),
+                env(None, None, None),
+                HOSTS
+            )),
+            (
+                "usage_invalid_flag",
+                "unknown account \"a1@x.test\" on b.test:8443; known: b1@x.test".into()
+            )
+        );
+        assert_eq!(
+            error(pick(sel(None, None), env(None, None, Some("zz")), HOSTS)),
+            (
+                "usage_invalid_flag",
+                "unknown account \"zz\" (from DIFY_ACCOUNT) on a.test; known: a1@x.test, a2@x.test"
+                    .into()
+            )
+        );
+        assert_eq!(
+            error(pick(sel(Some(""), None), env(None, None, None), HOSTS)),
+            ("usage_invalid_flag", "--host must not be empty".into())
+        );
+        // Nothing stored at all: not signed in, whatever was asked for.
+        assert_eq!(
+            error(pick(sel(Some("c.test"), None), env(None, None, None), "")).0,
+            "not_logged_in"
+        );
+    }
+
+    #[test]
+    fn dify_token_needs_no_stored_state() {
+        let never = || -> Result<(PathBuf, Registry)> { panic!("state was read") };
+        let e = env(
+            Some(" dfoa_t \n"),
+            Some("https://x.test/dify/"),
+            Some("ignored"),
+        );
+        let s = select_with(&sel(None, None), &e, never).unwrap();
+        assert_eq!(
+            (
+                s.host.as_str(),
+                s.url.scheme.as_str(),
+                s.url.path_prefix.as_str()
+            ),
+            ("x.test", "https", "/dify")
+        );
+        assert_eq!(
+            (s.source, s.email(), s.stored.is_none()),
+            (TokenSource::Env, "", true)
+        );
+        assert_eq!(s.read_token().unwrap().unwrap().expose(), "dfoa_t");
+        s.forget().unwrap();
+
+        // Bare hosts are https; an explicit http:// is honoured; --host wins.
+        let s = select_with(
+            &sel(None, None),
+            &env(Some("t"), Some("h.test:81"), None),
+            never,
+        )
+        .unwrap();
+        assert_eq!(s.url, HostUrl::new("https", "h.test:81"));
+        let s = select_with(
+            &sel(Some("http://127.0.0.1:5001"), None),
+            &env(Some("t"), Some("h.test"), None),
+            never,
+        )
+        .unwrap();
+        assert_eq!(s.url, HostUrl::new("http", "127.0.0.1:5001"));
+
+        // Without a host: the active context's host (and scheme), else exit 2.
+        let s = pick(sel(None, None), env(Some("t"), None, None), HOSTS).unwrap();
+        assert_eq!((s.host.as_str(), s.source), ("a.test", TokenSource::Env));
+        let e = pick(sel(None, None), env(Some("t"), None, None), "").unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str(), e.exit_code()),
+            (
+                "usage_missing_arg",
+                "DIFY_TOKEN is set but no host is known",
+                2
+            )
+        );
+        let e = pick(sel(None, Some("a")), env(Some("t"), None, None), HOSTS).unwrap_err();
+        assert_eq!(e.code, "usage_invalid_flag");
+        let e = pick(sel(None, None), env(Some("dfoa_a b"), Some("h"), None), "").unwrap_err();
+        assert_eq!(e.code, "usage_invalid_flag");
+    }
 }

@@ -176,6 +176,48 @@ pub fn revoke_self(client: &Client, bearer: &Secret) -> Result<()> {
     bearer_call(client, &req).map(drop)
 }
 
+/// `GET /workspaces`: the workspaces the account belongs to. The list is
+/// read from `{"workspaces": [...]}`, `{"data": [...]}` or a bare array.
+pub fn list_workspaces(client: &Client, bearer: &Secret) -> Result<Vec<Workspace>> {
+    let resp = bearer_call(
+        client,
+        &Request::new(Method::Get, "workspaces").bearer(Some(bearer)),
+    )?;
+    let raw: serde_json::Value = resp
+        .json()
+        .map_err(|e| decode_error("workspaces", &resp, e))?;
+    let list = match &raw {
+        serde_json::Value::Array(_) => raw.clone(),
+        serde_json::Value::Object(o) => o
+            .get("workspaces")
+            .or_else(|| o.get("data"))
+            .cloned()
+            .unwrap_or_default(),
+        _ => serde_json::Value::Null,
+    };
+    if !list.is_array() {
+        return Err(decode_error("workspaces", &resp, "expected a list"));
+    }
+    serde_json::from_value(list).map_err(|e| decode_error("workspaces", &resp, e))
+}
+
+/// `POST /workspaces/<id>/switch`: makes it the account's current workspace
+/// and answers it (`{id, name, role, ...}`). Never retried.
+pub fn switch_workspace(client: &Client, bearer: &Secret, id: &str) -> Result<Workspace> {
+    let path = format!("workspaces/{}/switch", encode_segment(id));
+    let resp = bearer_call(
+        client,
+        &Request::new(Method::Post, path).bearer(Some(bearer)),
+    )?;
+    let ws: Workspace = resp
+        .json()
+        .map_err(|e| decode_error("workspace switch", &resp, e))?;
+    if ws.id.is_empty() {
+        return Err(decode_error("workspace switch", &resp, "no workspace id"));
+    }
+    Ok(ws)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +298,46 @@ mod tests {
             revoke_session(&client, &bearer, "").unwrap_err().code,
             "client_error"
         );
+    }
+
+    #[test]
+    fn workspaces_list_and_switch() {
+        let stub = serve(vec![
+            Canned::json(
+                200,
+                r#"{"workspaces":[{"id":"w-1","name":"A","role":"owner","current":true}]}"#,
+            ),
+            Canned::json(200, r#"[{"id":"w-2","name":"B","role":null}]"#),
+            Canned::json(200, r#"{"workspaces":"no"}"#),
+            Canned::json(
+                200,
+                r#"{"id":"w-2","name":"B","role":"normal","status":"normal"}"#,
+            ),
+            Canned::json(200, r#"{"result":"success"}"#),
+        ]);
+        let (opts, _) = test_options();
+        let client = stub.client(opts);
+        let bearer = Secret::new("dfoa_t");
+        assert_eq!(list_workspaces(&client, &bearer).unwrap()[0].name, "A");
+        assert_eq!(list_workspaces(&client, &bearer).unwrap()[0].role, "");
+        assert_eq!(
+            list_workspaces(&client, &bearer).unwrap_err().code,
+            "unknown"
+        );
+        let ws = switch_workspace(&client, &bearer, "w-2").unwrap();
+        assert_eq!((ws.id.as_str(), ws.role.as_str()), ("w-2", "normal"));
+        assert!(
+            switch_workspace(&client, &bearer, "w/2")
+                .unwrap_err()
+                .message
+                .starts_with("decode workspace switch response")
+        );
+        let reqs = stub.requests();
+        assert_eq!(
+            (reqs[3].method.as_str(), reqs[3].path.as_str()),
+            ("POST", "/openapi/v1/workspaces/w-2/switch")
+        );
+        assert_eq!(reqs[4].path, "/openapi/v1/workspaces/w%2F2/switch");
     }
 
     #[test]

@@ -111,29 +111,46 @@ impl fmt::Debug for ClientOptions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Method {
     Get,
     Post,
     Put,
     Patch,
     Delete,
+    /// Any other method, by its uppercase name (`difyctl api -X HEAD`); see
+    /// [`Method::custom`].
+    Other(String),
 }
 
 impl Method {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Put => "PUT",
             Method::Patch => "PATCH",
             Method::Delete => "DELETE",
+            Method::Other(name) => name,
         }
     }
 
     /// Only these are ever retried (PROTOCOL.md §3.3).
-    pub fn is_idempotent(self) -> bool {
+    pub fn is_idempotent(&self) -> bool {
         matches!(self, Method::Get | Method::Put | Method::Delete)
+    }
+
+    /// Any method name made of ASCII letters, uppercased: a known one becomes
+    /// its variant, anything else [`Method::Other`]. `None` for names with other
+    /// characters (or none at all).
+    pub fn custom(name: &str) -> Option<Method> {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return None;
+        }
+        Some(
+            name.parse()
+                .unwrap_or_else(|()| Method::Other(name.to_ascii_uppercase())),
+        )
     }
 }
 
@@ -732,6 +749,12 @@ mod tests {
         assert!(!Method::Post.is_idempotent() && !Method::Patch.is_idempotent());
         assert_eq!("delete".parse::<Method>(), Ok(Method::Delete));
         assert!("TRACE".parse::<Method>().is_err());
+        assert_eq!(Method::custom("patch"), Some(Method::Patch));
+        assert_eq!(Method::custom("head"), Some(Method::Other("HEAD".into())));
+        assert!(!Method::custom("HEAD").unwrap().is_idempotent());
+        for bad in ["", "GE T", "GET\r\n", "G3T", "PÖST"] {
+            assert_eq!(Method::custom(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

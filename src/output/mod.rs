@@ -30,6 +30,13 @@ pub enum Output {
     },
     /// `✓ <line>` followed by further lines printed as given.
     Success(String, Vec<String>),
+    /// Bytes for scripts, written exactly as given and never sanitised (a
+    /// response body of `api`, the token of `auth token`).
+    Raw(Vec<u8>),
+    /// Bytes for stdout as with [`Output::Raw`], and then an error that goes
+    /// to stderr and decides the exit status: `api` on a non-2xx response
+    /// still hands the server's body to the script.
+    RawThenError(Vec<u8>, Box<CliError>),
 }
 
 impl Output {
@@ -56,6 +63,12 @@ pub struct ErrorStyle {
 /// a failure: `difyctl auth list | head -1` exits 0.
 pub fn finish(result: Result<Output>, style: ErrorStyle) -> ExitCode {
     match result {
+        Ok(Output::RawThenError(bytes, err)) => {
+            // The error decides the status whatever happened to stdout.
+            let _ = write_bytes(&bytes);
+            let _ = io::stderr().write_all(render_error(&err, style).as_bytes());
+            ExitCode::from(err.exit_code())
+        }
         Ok(output) => match write_stdout(&output) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -74,6 +87,7 @@ pub fn finish(result: Result<Output>, style: ErrorStyle) -> ExitCode {
 fn write_stdout(output: &Output) -> io::Result<()> {
     let text = match output {
         Output::Nothing => return Ok(()),
+        Output::Raw(bytes) | Output::RawThenError(bytes, _) => return write_bytes(bytes),
         Output::Text(text) => sanitize(text).into_owned(),
         Output::Json { value, pretty } => {
             let mut s = if *pretty {
@@ -95,8 +109,12 @@ fn write_stdout(output: &Output) -> io::Result<()> {
             s
         }
     };
+    write_bytes(text.as_bytes())
+}
+
+fn write_bytes(bytes: &[u8]) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())?;
+    out.write_all(bytes)?;
     out.flush()
 }
 

@@ -1,6 +1,7 @@
 //! `auth devices list` and `auth devices revoke`: the server-side sessions of
 //! the active account (PROTOCOL.md §4.7, §4.8).
 
+use crate::cli::Selection;
 use crate::commands::Ctx;
 use crate::commands::session::Session;
 use crate::dify::account::{self, Session as Device};
@@ -23,20 +24,22 @@ pub fn list(
     page: Option<i64>,
     limit: Option<String>,
     http_retry: Option<u32>,
+    selection: &Selection,
 ) -> Result<Output> {
-    let session = Session::active()?;
+    let session = Session::resolve(selection)?;
     let env = std::env::var("DIFY_LIMIT").ok();
     let limit = resolve_limit(limit.as_deref(), env.as_deref())?;
     let page = page.unwrap_or(1).clamp(1, i64::from(u32::MAX)) as u32;
     let client = session.client(http_retry, ctx.verbose)?;
-    let result = account::list_sessions(&client, &session.token, page, limit)?;
+    let result = account::list_sessions(&client, &session.token, page, limit)
+        .map_err(|e| session.explain(e))?;
     if json {
         return Ok(Output::Json {
             value: result.raw,
             pretty: false,
         });
     }
-    let current = current_id(&session);
+    let current = session.token_id();
     let mut rows = vec![vec![
         "DEVICE".to_string(),
         "CREATED".to_string(),
@@ -88,15 +91,6 @@ fn out_of_range(source: &str, value: &str) -> CliError {
     CliError::usage_invalid(format!("{source}: {value} out of range [1..{MAX_LIMIT}]"))
 }
 
-/// The server id of the session this context signed in with, when known.
-fn current_id(session: &Session) -> Option<&str> {
-    session
-        .context
-        .token_id
-        .as_deref()
-        .filter(|id| !id.is_empty())
-}
-
 /// `auth devices revoke [TARGET] [--all] [-y/--yes]`.
 pub fn revoke(
     ctx: &Ctx,
@@ -104,11 +98,12 @@ pub fn revoke(
     all: bool,
     yes: bool,
     http_retry: Option<u32>,
+    selection: &Selection,
 ) -> Result<Output> {
-    let session = Session::active()?;
+    let session = Session::resolve(selection)?;
     // An empty target would match every label as a substring: treat it as none.
     let target = target.filter(|t| !t.is_empty());
-    let current = current_id(&session);
+    let current = session.token_id();
     match (&target, all) {
         (None, false) => {
             return Err(
@@ -124,15 +119,17 @@ pub fn revoke(
         }
         // Without the id of this context's session, --all cannot keep it.
         (None, true) if current.is_none() => {
-            return Err(unknown_current(
-                "this context does not record which session it is",
-            ));
+            return Err(unknown_current(if session.is_env() {
+                "the session of the token in DIFY_TOKEN is not known"
+            } else {
+                "this context does not record which session it is"
+            }));
         }
         _ => {}
     }
 
     let client = session.client(http_retry, ctx.verbose)?;
-    let sessions = fetch_all(ctx, &client, &session.token)?;
+    let sessions = fetch_all(ctx, &client, &session.token).map_err(|e| session.explain(e))?;
     let mut chosen: Vec<&Device> = match &target {
         Some(t) => vec![select(&sessions, t)?],
         // The listing was made with this context's bearer, so its session is
@@ -197,7 +194,8 @@ pub fn revoke(
         session.forget()?;
         ctx.ui.warn(&format!(
             "this context's own session was revoked: signed out of {} on {}",
-            session.email, session.host
+            session.email(),
+            session.host
         ));
     }
     Ok(Output::success(format!("Revoked {n} session(s)")))

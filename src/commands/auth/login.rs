@@ -246,7 +246,15 @@ fn persist(target: &Target, payload: &TokenPayload) -> Result<Output> {
         )
         .with_hint("this Dify instance returned no email for the signed-in subject"));
     };
-    let context = context_from(payload);
+    let context = Context {
+        // When the token expires, for `auth status` (the schema has the field;
+        // the official tool never fills it).
+        token_expires_at: payload
+            .expires_at
+            .clone()
+            .filter(|at| !at.trim().is_empty()),
+        ..context_from(payload)
+    };
     let dir = state::config_dir()?;
     let storage = TokenStorage::File;
     {

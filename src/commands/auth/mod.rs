@@ -4,4 +4,6 @@ pub mod devices;
 pub mod list;
 pub mod login;
 pub mod logout;
+pub mod status;
+pub mod token;
 pub mod whoami;

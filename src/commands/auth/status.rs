@@ -1,0 +1,384 @@
+//! `auth status [--json]`: ask the server whether the session still works
+//! (`GET /openapi/v1/account`), and show who it is, the default workspace,
+//! where the token is kept and when it expires.
+//!
+//! Exit 0 when the server accepts the token; a refused token is the usual
+//! `auth_expired` error (exit 4, the re-login hint), an unreachable server
+//! `network_connection` (exit 1). A 500 is exit 1 too, even though servers of
+//! the 1.14 era answer a revoked token that way: an outage must not tell
+//! scripts to sign in again. The hint says what it may mean.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::cli::Selection;
+use crate::commands::Ctx;
+use crate::commands::session::{Session, describe};
+use crate::dify::account::{self, AccountInfo, STALE_SESSION_HINT};
+use crate::dify::{Client, retry};
+use crate::output::term::sanitize_line;
+use crate::output::{CliError, Output, Result};
+
+/// How many pages of 200 sessions are searched for this session's expiry.
+const EXPIRY_PAGES: u32 = 5;
+
+const OLD_SERVER_HINT: &str = "servers of the Dify 1.14 era answer HTTP 500 for a revoked or \
+     expired session: if the server is otherwise up, sign in again with 'difyctl auth login'";
+
+/// The `--json` document. Field names and order are stable (difyctl-auth(1)).
+#[derive(Debug, Serialize)]
+struct Status {
+    host: String,
+    scheme: String,
+    account: Identity,
+    workspace: Option<WorkspaceInfo>,
+    token_source: &'static str,
+    expires_at: Option<String>,
+    valid: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Identity {
+    id: String,
+    email: String,
+    name: String,
+    /// Set for external-SSO (`dfoe_`) sessions only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct WorkspaceInfo {
+    id: String,
+    name: String,
+    role: String,
+}
+
+pub fn run(ctx: &Ctx, json: bool, select: &Selection) -> Result<Output> {
+    let session = Session::resolve(select)?;
+    let client = session.client(None, ctx.verbose)?;
+    let (account, workspace, sso) = match account::get_account(&client, &session.token) {
+        Ok(info) => {
+            let (account, workspace) = from_server(&info);
+            (account, workspace, false)
+        }
+        // The server resolved the token (a bad one is a 401) and then refused
+        // the route: an external-SSO token, valid but not for account routes.
+        Err(e) if unsupported_token_type(&e) => (sso_identity(&session), None, true),
+        Err(mut e) => {
+            if e.hint.as_deref() == Some(STALE_SESSION_HINT) {
+                e.hint = Some(OLD_SERVER_HINT.to_string());
+            }
+            return Err(session.explain(e));
+        }
+    };
+    let expires_at = match stored_expiry(&session) {
+        Some(at) => Some(at),
+        None if !sso => lookup_expiry(&client, &session),
+        None => None,
+    };
+    let status = Status {
+        host: session.host.clone(),
+        scheme: session.url.scheme.clone(),
+        account,
+        workspace,
+        token_source: session.source.as_str(),
+        expires_at,
+        valid: true,
+    };
+    if json {
+        return Ok(Output::json(&status, false));
+    }
+    Ok(Output::Text(render(&status, now())))
+}
+
+fn from_server(info: &AccountInfo) -> (Identity, Option<WorkspaceInfo>) {
+    let a = info.account.clone().unwrap_or_default();
+    let email = if a.email.is_empty() {
+        info.subject_email.clone().unwrap_or_default()
+    } else {
+        a.email
+    };
+    let workspace = info
+        .default_workspace_id
+        .as_deref()
+        .and_then(|id| info.workspaces.iter().find(|w| w.id == id))
+        .map(|w| WorkspaceInfo {
+            id: w.id.clone(),
+            name: w.name.clone(),
+            role: w.role.clone(),
+        });
+    let identity = Identity {
+        id: a.id,
+        email,
+        name: a.name,
+        issuer: None,
+    };
+    (identity, workspace)
+}
+
+fn unsupported_token_type(e: &CliError) -> bool {
+    let Some(http) = e.http.as_deref() else {
+        return false;
+    };
+    http.status == Some(403)
+        && http.server.as_ref().is_some_and(|s| {
+            s.message == "unsupported_token_type" || s.code == "unsupported_token_type"
+        })
+}
+
+/// Who an external-SSO session is, from the stored context (the server has
+/// no route that tells a `dfoe_` token who it is).
+fn sso_identity(session: &Session) -> Identity {
+    let subject = session
+        .stored
+        .as_ref()
+        .and_then(|s| s.context.external_subject.as_ref());
+    let email = match subject {
+        Some(s) if !s.email.is_empty() => s.email.clone(),
+        _ => session.email().to_string(),
+    };
+    Identity {
+        id: String::new(),
+        email,
+        name: String::new(),
+        issuer: Some(subject.map(|s| s.issuer.clone()).unwrap_or_default()),
+    }
+}
+
+/// `token_expires_at` stored at sign-in.
+fn stored_expiry(session: &Session) -> Option<String> {
+    session
+        .stored
+        .as_ref()?
+        .context
+        .token_expires_at
+        .clone()
+        .filter(|at| !at.trim().is_empty())
+}
+
+/// The expiry of this context's session from the server's session list,
+/// for contexts signed in without one stored (e.g. by the official tool).
+/// Best effort: any failure just leaves the expiry unknown.
+fn lookup_expiry(client: &Client, session: &Session) -> Option<String> {
+    let id = session.token_id()?;
+    for page in 1..=EXPIRY_PAGES {
+        let result = account::list_sessions(client, &session.token, page, 200).ok()?;
+        if let Some(s) = result.data.iter().find(|s| s.id == id) {
+            return Some(s.expires_at.clone()).filter(|at| !at.is_empty());
+        }
+        if !result.has_more || result.data.is_empty() {
+            return None;
+        }
+    }
+    None
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The human form: the host, then aligned fields.
+fn render(s: &Status, now: i64) -> String {
+    let account = if s.account.issuer.is_some() {
+        format!("{} (external SSO)", s.account.email)
+    } else {
+        describe(&s.account.email, &s.account.name)
+    };
+    let workspace = match &s.workspace {
+        Some(w) if w.role.is_empty() => w.name.clone(),
+        Some(w) => format!("{} ({})", w.name, w.role),
+        None => "none".to_string(),
+    };
+    let token = match &s.expires_at {
+        Some(at) => match parse_time(at) {
+            Some(t) => format!("{}, expires {at} ({})", s.token_source, relative(t - now)),
+            None => format!("{}, expires {at}", s.token_source),
+        },
+        None => format!("{}, expiry unknown", s.token_source),
+    };
+    let mut out = format!("{}\n", sanitize_line(&s.host));
+    for (label, value) in [
+        ("account", account),
+        ("workspace", workspace),
+        ("token", token),
+        ("status", "valid".to_string()),
+    ] {
+        out.push_str(&format!(
+            "  {:<11}{}\n",
+            format!("{label}:"),
+            sanitize_line(&value)
+        ));
+    }
+    out
+}
+
+/// `in 13d 23h`, `in 5h 2m`, `in 42m`; a time this machine's clock already
+/// passed reads `passed 2h 5m ago`.
+fn relative(secs: i64) -> String {
+    let span = |s: i64| {
+        let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+        if d > 0 {
+            format!("{d}d {h}h")
+        } else if h > 0 {
+            format!("{h}h {m}m")
+        } else if m > 0 {
+            format!("{m}m")
+        } else {
+            "under a minute".to_string()
+        }
+    };
+    if secs >= 0 {
+        format!("in {}", span(secs))
+    } else {
+        format!("passed {} ago", span(-secs))
+    }
+}
+
+/// Seconds since the epoch of an ISO-8601 / RFC 3339 time as Dify sends them:
+/// `2026-06-15T10:00:00Z`, `…T10:00:00.123456Z`, `…T10:00:00+00:00`, or no
+/// offset at all (read as UTC).
+fn parse_time(s: &str) -> Option<i64> {
+    let b = s.trim().as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        if part.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(part).ok()?.parse().ok()
+        } else {
+            None
+        }
+    };
+    let sep = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
+    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut i = 19;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    let offset = match b.get(i) {
+        None => 0,
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(&sign @ (b'+' | b'-')) => {
+            let (h, m) = match b.len() - i {
+                6 if b[i + 3] == b':' => (num(i + 1..i + 3)?, num(i + 4..i + 6)?),
+                5 => (num(i + 1..i + 3)?, num(i + 3..i + 5)?),
+                _ => return None,
+            };
+            let secs = h * 3600 + m * 60;
+            if sign == b'+' { secs } else { -secs }
+        }
+        _ => return None,
+    };
+    let days = retry::days_from_civil(year, month as u32, day as u32);
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_as_dify_sends_them() {
+        // 2026-06-15T10:00:00Z
+        let t = 1_781_517_600;
+        assert_eq!(parse_time("2026-06-15T10:00:00Z"), Some(t));
+        assert_eq!(parse_time("2026-06-15T10:00:00.123456Z"), Some(t));
+        assert_eq!(parse_time("2026-06-15T10:00:00+00:00"), Some(t));
+        assert_eq!(parse_time("2026-06-15T12:00:00+02:00"), Some(t));
+        assert_eq!(parse_time("2026-06-15T09:30:00-0030"), Some(t));
+        assert_eq!(parse_time("2026-06-15 10:00:00"), Some(t));
+        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
+        for bad in [
+            "",
+            "2026-06-15",
+            "2026-13-15T10:00:00Z",
+            "2026-06-15T10:00:00Q",
+            "2026-06-15T10:00:00.Z",
+            "2026-06-15T10:00:00+2",
+            "2026-06-15T10:00:00Zx",
+            "２０２６-06-15T10:00:00Z",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn relative_spans() {
+        assert_eq!(relative(13 * 86_400 + 23 * 3600 + 59), "in 13d 23h");
+        assert_eq!(relative(5 * 3600 + 2 * 60 + 7), "in 5h 2m");
+        assert_eq!(relative(42 * 60), "in 42m");
+        assert_eq!(relative(30), "in under a minute");
+        assert_eq!(relative(-(2 * 3600 + 5 * 60)), "passed 2h 5m ago");
+    }
+
+    fn status(expires_at: Option<&str>) -> Status {
+        Status {
+            host: "127.0.0.1:5001".into(),
+            scheme: "http".into(),
+            account: Identity {
+                id: "a".into(),
+                email: "tester@dify.ai".into(),
+                name: "Tes\u{1b}[31mter".into(),
+                issuer: None,
+            },
+            workspace: Some(WorkspaceInfo {
+                id: "w".into(),
+                name: "Acme\nTeam".into(),
+                role: "owner".into(),
+            }),
+            token_source: "file",
+            expires_at: expires_at.map(str::to_string),
+            valid: true,
+        }
+    }
+
+    #[test]
+    fn human_form_is_aligned_and_clean() {
+        let now = parse_time("2026-11-23T10:00:00Z").unwrap();
+        assert_eq!(
+            render(&status(Some("2026-12-07T10:00:00+00:00")), now),
+            "127.0.0.1:5001\n  account:   tester@dify.ai (Tester)\n  workspace: Acme Team (owner)\n  \
+             token:     file, expires 2026-12-07T10:00:00+00:00 (in 14d 0h)\n  status:    valid\n"
+        );
+        let mut s = status(None);
+        s.workspace = None;
+        s.token_source = "DIFY_TOKEN";
+        assert_eq!(
+            render(&s, now),
+            "127.0.0.1:5001\n  account:   tester@dify.ai (Tester)\n  workspace: none\n  \
+             token:     DIFY_TOKEN, expiry unknown\n  status:    valid\n"
+        );
+        let s = status(Some("next week"));
+        assert!(render(&s, now).contains("  token:     file, expires next week\n"));
+    }
+
+    #[test]
+    fn json_field_names_and_order() {
+        let v = serde_json::to_string(&status(Some("2026-12-07T10:00:00+00:00"))).unwrap();
+        assert_eq!(
+            v,
+            r#"{"host":"127.0.0.1:5001","scheme":"http","account":{"id":"a","email":"tester@dify.ai","name":"Tes\u001b[31mter"},"workspace":{"id":"w","name":"Acme\nTeam","role":"owner"},"token_source":"file","expires_at":"2026-12-07T10:00:00+00:00","valid":true}"#
+        );
+    }
+}

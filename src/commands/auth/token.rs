@@ -1,0 +1,14 @@
+//! `auth token`: the bearer and a newline on stdout, for scripts
+//! (`curl -H "Authorization: Bearer $(difyctl auth token)"`). The only
+//! command that ever prints a token.
+
+use crate::cli::Selection;
+use crate::commands::session::Session;
+use crate::output::{Output, Result};
+
+pub fn run(select: &Selection) -> Result<Output> {
+    let session = Session::resolve(select)?;
+    let mut out = session.token.expose().as_bytes().to_vec();
+    out.push(b'\n');
+    Ok(Output::Raw(out))
+}
