@@ -54,6 +54,7 @@ fn hostname() -> String {
 /// hosts.yml after signing in to the mock as the default account.
 fn mock_hosts_yml(mock: &MockDify, token_id: &str) -> String {
     let host = mock.host();
+    let expires = token_expiry(mock, token_id);
     format!(
         "token_storage: file
 current_host: {host}
@@ -72,8 +73,19 @@ hosts:
           name: Acme Team
           role: owner
         token_id: {token_id}
+        token_expires_at: '{expires}'
 "
     )
+}
+
+/// The `expires_at` the token response carried for this session (`+00:00` form).
+fn token_expiry(mock: &MockDify, token_id: &str) -> String {
+    let s = mock
+        .sessions()
+        .into_iter()
+        .find(|s| s.id == token_id)
+        .expect("a live session");
+    s.expires_at.replace('Z', "+00:00")
 }
 
 fn mock_tokens_yml(mock: &MockDify, token: &str) -> String {
@@ -273,8 +285,10 @@ hosts:
           name: Acme Team
           role: owner
         token_id: {}
+        token_expires_at: '{}'
 ",
-        s.id
+        s.id,
+        token_expiry(&mock, &s.id)
     );
     let tokens = format!(
         "version: 1
@@ -345,11 +359,13 @@ hosts:
           email: ''
           name: ''
         token_id: {}
+        token_expires_at: '{}'
         external_subject:
           email: sso@corp.test
           issuer: https://idp.corp.test
 ",
-            s.id
+            s.id,
+            token_expiry(&mock, &s.id)
         )
     );
     assert_eq!(
