@@ -10,9 +10,6 @@
 //! [`restore_on_signal`]. Only the buffer's size depends on the platform, and
 //! it is far larger than any `struct termios` (60 bytes on Linux, 72 on macOS).
 
-use std::io::{self, BufRead, Write};
-
-use super::term::sanitize;
 use super::{CliError, Result};
 
 #[cfg(unix)]
@@ -90,10 +87,12 @@ pub fn restore_on_signal() {
 /// Returns the line's bytes without the line end, or `None` when stdin is closed.
 #[cfg(unix)]
 pub fn ask_hidden(question: &str) -> Result<Option<Vec<u8>>> {
+    use std::io::{self, BufRead, Write};
+
     let mut err = io::stderr();
     let guard = sys::EchoOff::new()
         .map_err(|e| CliError::client(format!("cannot turn off terminal echo: {e}")))?;
-    let _ = write!(err, "{}", sanitize(question));
+    let _ = write!(err, "{}", super::term::sanitize(question));
     let _ = err.flush();
     let mut line = Vec::new();
     let read = io::stdin().lock().read_until(b'\n', &mut line);
