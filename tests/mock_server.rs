@@ -1170,6 +1170,54 @@ fn email_code_sign_in_with_host_prefixed_cookies_and_csrf() {
 }
 
 #[test]
+fn console_sign_in_refusals_and_expired_code_tokens() {
+    let mock = MockDify::with(MockConfig {
+        console_login_error: Some((400, "account_in_freeze".into(), "Frozen.".into())),
+        ..quick()
+    });
+    for (path, body) in [
+        (
+            "/console/api/login",
+            json!({"email": "tester@dify.ai", "password": b64("Passw0rd!"), "remember_me": false}),
+        ),
+        (
+            "/console/api/email-code-login",
+            json!({"email": "tester@dify.ai", "language": "en-US"}),
+        ),
+    ] {
+        let r = console_post(&mock, path, &body, None);
+        assert_eq!(r.status, 400, "{path}");
+        assert_eq!(
+            r.json(),
+            json!({"code": "account_in_freeze", "message": "Frozen.", "status": 400})
+        );
+        assert!(cookies(&r).is_empty());
+    }
+    assert!(mock.console_sessions().is_empty());
+
+    mock.configure(|c| {
+        c.console_login_error = None;
+        c.email_code_tokens_expired = true;
+    });
+    let r = console_post(
+        &mock,
+        "/console/api/email-code-login",
+        &json!({"email": "tester@dify.ai", "language": "en-US"}),
+        None,
+    );
+    let token = r.json()["data"].as_str().unwrap().to_string();
+    let r = console_post(
+        &mock,
+        "/console/api/email-code-login/validity",
+        &json!({"email": "tester@dify.ai", "code": b64("123456"), "token": token}),
+        None,
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["code"], "invalid_or_expired_token");
+    assert!(mock.console_sessions().is_empty());
+}
+
+#[test]
 fn approve_rate_limit_is_global() {
     let mock = MockDify::with(MockConfig {
         approve_rate_limit: Some(1),

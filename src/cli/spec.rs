@@ -197,13 +197,18 @@ static AUTH: &[Node] = &[
         name: "login",
         summary: "Sign in to Dify via OAuth device flow",
         about: "Prints a one-time code and a verification URL, opens the URL in a browser and waits for \
-                the sign-in to be approved there. The token is stored per host and account.",
+                the sign-in to be approved there. The token is stored per host and account. Without a \
+                browser: --with-token reads a token from stdin; --password, --email-code and \
+                --console-cookie approve the sign-in with a console session (password and cookie from \
+                stdin or a prompt that does not echo, never from a flag).",
         flags: LOGIN_FLAGS,
         args: &[],
         children: &[],
         examples: &[
             "difyctl auth login --host https://cloud.dify.ai",
             "difyctl auth login --host http://localhost:5001 --insecure --no-browser",
+            "difyctl auth login --host https://dify.example.com --password --email me@example.com --password-stdin < pw.txt",
+            "difyctl auth login --host https://cloud.dify.ai --with-token < token.txt",
         ],
     },
     Node {

@@ -1,8 +1,10 @@
 //! Talking to a Dify server: the HTTP client (retries, proxies, TLS roots,
-//! error mapping) and the device-flow and account endpoints.
+//! error mapping), the device-flow and account endpoints, and the console
+//! sign-in that approves a device code without a browser.
 
 pub mod account;
 pub mod client;
+pub mod console;
 pub mod device;
 pub mod errors;
 pub mod net;

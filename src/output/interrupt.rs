@@ -26,7 +26,9 @@ extern "C" fn on_sigint(_: std::ffi::c_int) {
         PENDING.store(true, Ordering::SeqCst);
         return;
     }
-    // Only async-signal-safe calls here: end the spinner's line, then exit.
+    // Only async-signal-safe calls here: echo back on if a hidden prompt
+    // turned it off, end the spinner's line, then exit.
+    super::noecho::restore_on_signal();
     unsafe {
         sys::write(2, b"\n".as_ptr(), 1);
         sys::_exit(130);

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod error;
 pub mod interrupt;
+pub mod noecho;
 pub mod spinner;
 pub mod table;
 pub mod term;

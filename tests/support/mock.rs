@@ -66,6 +66,8 @@
 //! | hostile strings | `account.name`, `user_code`, labels via [`MockDify::add_session`] |
 //! | 426 version gate | `upgrade_required` |
 //! | console sign-in | `console_password`, `console_email_code`, `host_cookie_prefix`, `enforce_csrf`, `approve_rate_limit` |
+//! | console sign-in refused (frozen, banned, login limit, login disabled) | `console_login_error` |
+//! | email-code token expired | `email_code_tokens_expired` |
 //!
 //! # Inspecting
 //!
@@ -195,6 +197,14 @@ pub struct MockConfig {
     /// Approve/deny attempts allowed in total (global bucket, failures count); `None` = no
     /// limit (the real server allows 10 per hour).
     pub approve_rate_limit: Option<u32>,
+    /// `POST /console/api/login` and `POST /console/api/email-code-login` answer this
+    /// `(status, code, message)` as a console error body (`{"code","message","status"}`),
+    /// e.g. `(400, "account_in_freeze", …)`, `(429, "email_password_login_limit", …)` or
+    /// `(403, "forbidden", …)` for a server with that sign-in method disabled.
+    pub console_login_error: Option<(u16, String, String)>,
+    /// Every `POST /console/api/email-code-login/validity` answers 400
+    /// `invalid_or_expired_token`, as when the code's token is older than its 5 minutes.
+    pub email_code_tokens_expired: bool,
     /// Escape `/` as `\/` in JSON bodies, as the real server does.
     pub escape_slashes: bool,
     /// Print one line per request on stderr (for the standalone binary).
@@ -268,6 +278,8 @@ impl Default for MockConfig {
             host_cookie_prefix: false,
             enforce_csrf: false,
             approve_rate_limit: None,
+            console_login_error: None,
+            email_code_tokens_expired: false,
             escape_slashes: true,
             log_requests: false,
             deny: false,
@@ -2131,6 +2143,11 @@ impl State {
                 "The method is not allowed for the requested URL.",
             );
         }
+        if let (Some((status, code, message)), "/login" | "/email-code-login") =
+            (&self.cfg.console_login_error, sub)
+        {
+            return self.error(*status, Some(code), message);
+        }
         let body = req.json().unwrap_or_default();
         let field = |name: &str| {
             body.get(name)
@@ -2177,10 +2194,11 @@ impl State {
             "/email-code-login/validity" => {
                 let token = field("token");
                 let email = field("email");
-                let valid = self
-                    .email_code_tokens
-                    .get(&token)
-                    .is_some_and(|(e, used)| !used && e.eq_ignore_ascii_case(&email));
+                let valid = !self.cfg.email_code_tokens_expired
+                    && self
+                        .email_code_tokens
+                        .get(&token)
+                        .is_some_and(|(e, used)| !used && e.eq_ignore_ascii_case(&email));
                 if !valid {
                     return self.json(
                         400,

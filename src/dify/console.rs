@@ -1,0 +1,805 @@
+//! Console sign-in (PROTOCOL.md §13, §14): what the web console does to sign
+//! in, used only to approve our own device code without a browser.
+//!
+//! A console session is a set of cookies (`access_token`, `refresh_token`,
+//! `csrf_token`, named with a `__Host-` prefix on https servers without a
+//! cookie domain). It is never stored: it lives in a [`CookieJar`] for the
+//! few requests of one sign-in and is then signed out.
+
+use std::fmt;
+
+use serde_json::{Value, json};
+
+use crate::output::{CliError, Result};
+
+use super::client::{Client, Method, Request, Response};
+use super::errors::{http_context, status_error};
+use super::secret::Secret;
+
+/// The session cookies a console sign-in sets; other cookies are ignored.
+const SESSION_COOKIES: [&str; 3] = ["access_token", "refresh_token", "csrf_token"];
+
+/// The prefix https servers without `COOKIE_DOMAIN` put on cookie names.
+const HOST_PREFIX: &str = "__Host-";
+
+/// Codes of console errors that mean "these credentials are refused".
+const DENIED_CODES: [&str; 10] = [
+    "authentication_failed",
+    "email_or_password_mismatch",
+    "email_code_error",
+    "invalid_or_expired_token",
+    "invalid_email",
+    "account_not_found",
+    "account_in_freeze",
+    "account_banned",
+    "unauthorized",
+    "forbidden",
+];
+
+/// Codes of console errors that mean "too many attempts" (some come as 400).
+/// Dify has shipped the password limit as both `email_password_login_limit`
+/// and `email_code_login_limit`.
+const RATE_LIMIT_CODES: [&str; 6] = [
+    "email_password_login_limit",
+    "email_code_login_limit",
+    "email_code_login_rate_limit_exceeded",
+    "email_send_ip_limit",
+    "too_many_requests",
+    "rate_limited",
+];
+
+/// The console session cookies, under the names the server (or the user) gave
+/// them: the server reads only the spelling it set, so they go back as they came.
+#[derive(Clone, Default, PartialEq)]
+pub struct CookieJar {
+    cookies: Vec<(String, Secret)>,
+}
+
+impl fmt::Debug for CookieJar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.cookies.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("CookieJar").field("names", &names).finish()
+    }
+}
+
+impl CookieJar {
+    /// The session cookies of a response's `Set-Cookie` headers.
+    pub fn from_set_cookie<'a>(headers: impl IntoIterator<Item = &'a str>) -> CookieJar {
+        let mut jar = CookieJar::default();
+        for header in headers {
+            let pair = header.split(';').next().unwrap_or("");
+            if let Some((name, value)) = pair.split_once('=') {
+                jar.put(name, value);
+            }
+        }
+        jar
+    }
+
+    /// A `Cookie` header value as copied from a browser's developer tools:
+    /// `access_token=…; csrf_token=…` (any order, other cookies ignored,
+    /// `__Host-` names accepted, an optional leading `Cookie:`).
+    pub fn from_header(text: &str) -> CookieJar {
+        let text = text.trim();
+        let text = match text.get(..7) {
+            Some(head) if head.eq_ignore_ascii_case("cookie:") => &text[7..],
+            _ => text,
+        };
+        let mut jar = CookieJar::default();
+        for pair in text.split(';') {
+            if let Some((name, value)) = pair.split_once('=') {
+                jar.put(name, value);
+            }
+        }
+        jar
+    }
+
+    /// Keeps a session cookie; a later one of the same kind replaces an earlier one.
+    fn put(&mut self, name: &str, value: &str) {
+        let (name, value) = (name.trim(), value.trim());
+        let kind = base_name(name);
+        if value.is_empty() || !SESSION_COOKIES.contains(&kind) {
+            return;
+        }
+        self.cookies.retain(|(n, _)| base_name(n) != kind);
+        self.cookies.push((name.to_owned(), Secret::new(value)));
+    }
+
+    /// The value of `access_token`, `refresh_token` or `csrf_token`, whatever its spelling.
+    pub fn get(&self, kind: &str) -> Option<&Secret> {
+        self.cookies
+            .iter()
+            .find(|(n, _)| base_name(n) == kind)
+            .map(|(_, v)| v)
+    }
+
+    /// The names as they will be sent (never the values).
+    pub fn names(&self) -> Vec<&str> {
+        self.cookies.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    /// `name=value; name=value` for the `Cookie` header.
+    fn header_value(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={}", v.expose()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// A cookie-authenticated request: the cookies and the CSRF header (§13).
+    fn authenticate<'a>(&self, req: Request<'a>) -> Request<'a> {
+        let req = req.header("Cookie", &self.header_value());
+        match self.get("csrf_token") {
+            Some(csrf) => req.header("X-CSRF-Token", csrf.expose()),
+            None => req,
+        }
+    }
+}
+
+fn base_name(name: &str) -> &str {
+    name.strip_prefix(HOST_PREFIX).unwrap_or(name)
+}
+
+/// Standard base64 with padding, as the console sends passwords and codes.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Which console step failed: it picks the wording of the error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// `POST /console/api/login`.
+    Password,
+    /// `POST /console/api/email-code-login`.
+    SendCode,
+    /// `POST /console/api/email-code-login/validity`.
+    CheckCode,
+    /// `POST /console/api/logout`.
+    Logout,
+}
+
+impl Step {
+    fn path(self) -> &'static str {
+        match self {
+            Step::Password => "console/api/login",
+            Step::SendCode => "console/api/email-code-login",
+            Step::CheckCode => "console/api/email-code-login/validity",
+            Step::Logout => "console/api/logout",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Step::Password => "email and password sign-in",
+            Step::SendCode | Step::CheckCode => "email-code sign-in",
+            Step::Logout => "console sign-out",
+        }
+    }
+}
+
+fn post(client: &Client, step: Step, body: &Value, jar: Option<&CookieJar>) -> Result<Response> {
+    let mut req = Request::at_host_root(Method::Post, step.path()).json(body)?;
+    if let Some(jar) = jar {
+        req = jar.authenticate(req);
+    }
+    let resp = client.send(&req)?;
+    if resp.is_success() {
+        Ok(resp)
+    } else {
+        Err(console_error(&resp, step))
+    }
+}
+
+/// `POST /console/api/login` with the password already in its wire form
+/// ([`base64`] of its bytes).
+pub fn password_login(client: &Client, email: &str, password_b64: &Secret) -> Result<CookieJar> {
+    let body = json!({
+        "email": email,
+        "password": password_b64.expose(),
+        "remember_me": false,
+    });
+    signed_in(&post(client, Step::Password, &body, None)?)
+}
+
+/// `POST /console/api/email-code-login`: the server emails a code and answers
+/// the token that goes with it.
+pub fn send_email_code(client: &Client, email: &str) -> Result<Secret> {
+    let body = json!({ "email": email, "language": "en-US" });
+    let resp = post(client, Step::SendCode, &body, None)?;
+    let value: Value = resp.json().map_err(|e| {
+        CliError::new("unknown", format!("decode email-code-login response: {e}"))
+            .with_http(http_context(&resp))
+    })?;
+    match value.get("data").and_then(Value::as_str) {
+        Some(token) if !token.is_empty() => Ok(Secret::new(token)),
+        _ => Err(CliError::new(
+            "unknown",
+            "the server sent no email-code token (expected {\"result\":\"success\",\"data\":\"…\"})",
+        )
+        .with_http(http_context(&resp))),
+    }
+}
+
+/// `POST /console/api/email-code-login/validity` with the code as typed.
+pub fn check_email_code(
+    client: &Client,
+    email: &str,
+    code: &Secret,
+    token: &Secret,
+) -> Result<CookieJar> {
+    let body = json!({
+        "email": email,
+        "code": base64(code.expose().as_bytes()),
+        "token": token.expose(),
+    });
+    signed_in(&post(client, Step::CheckCode, &body, None)?)
+}
+
+/// `POST /console/api/logout`: ends the console session (§14: the server ends
+/// its refresh token; the short-lived access token expires on its own).
+pub fn logout(client: &Client, jar: &CookieJar) -> Result<()> {
+    post(client, Step::Logout, &json!({}), Some(jar)).map(drop)
+}
+
+/// A 2xx sign-in answer must carry the session cookie; a self-hosted server
+/// answers `{"result":"fail","data":"<why>"}` without one when the account
+/// has no workspace.
+fn signed_in(resp: &Response) -> Result<CookieJar> {
+    let jar = CookieJar::from_set_cookie(resp.header_all("set-cookie"));
+    if jar.get("access_token").is_some() {
+        return Ok(jar);
+    }
+    let body: Value = resp.json().unwrap_or(Value::Null);
+    if body.get("result").and_then(Value::as_str) == Some("fail") {
+        let why = body
+            .get("data")
+            .or_else(|| body.get("message"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or("the server refused the sign-in");
+        return Err(CliError::new("access_denied", why).with_http(http_context(resp)));
+    }
+    Err(CliError::new(
+        "unknown",
+        "the console sign-in answered without a session cookie",
+    )
+    .with_hint("this server may be too old for a headless sign-in; use the device flow ('difyctl auth login')")
+    .with_http(http_context(resp)))
+}
+
+/// `POST /openapi/v1/oauth/device/approve` with the console session (§6.3, §13).
+pub fn approve(client: &Client, jar: &CookieJar, user_code: &str) -> Result<()> {
+    let req = Request::new(Method::Post, "oauth/device/approve")
+        .json(&json!({ "user_code": user_code }))?;
+    let resp = client.send(&jar.authenticate(req))?;
+    if resp.is_success() {
+        return Ok(());
+    }
+    Err(approve_error(&resp))
+}
+
+fn approve_error(resp: &Response) -> CliError {
+    let oauth_error = resp
+        .json::<Value>()
+        .ok()
+        .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned));
+    let http = http_context(resp);
+    match (resp.status, oauth_error.as_deref()) {
+        (404, Some("expired_or_unknown")) => CliError::new(
+            "expired_token",
+            "the sign-in code expired before it could be approved",
+        )
+        .with_hint("run 'difyctl auth login' again"),
+        (404, _) => CliError::new(
+            "unsupported_endpoint",
+            "this Dify host does not implement device approval (POST /openapi/v1/oauth/device/approve)",
+        )
+        .with_hint("the host needs OPENAPI_ENABLED=true; use the Dify API URL as --host"),
+        (401 | 403, _) => CliError::new(
+            "access_denied",
+            "the console session was not accepted for device approval",
+        )
+        .with_hint("sign in to the console again"),
+        (409, why) => CliError::new(
+            "server_4xx_other",
+            format!(
+                "the sign-in code could not be approved ({})",
+                why.unwrap_or("conflict")
+            ),
+        )
+        .with_hint("run 'difyctl auth login' again"),
+        (429, _) => CliError::new(
+            "rate_limited",
+            "too many device approvals (the server allows about 10 an hour)",
+        )
+        .with_hint("wait a while before signing in again"),
+        _ => return status_error(resp),
+    }
+    .with_http(http)
+}
+
+/// The CLI error for a failed console sign-in step: refused credentials exit
+/// 4, rate limits 7, a missing endpoint 6 (PRODUCT.md §1).
+pub fn console_error(resp: &Response, step: Step) -> CliError {
+    let status = resp.status;
+    if (300..400).contains(&status) {
+        return status_error(resp);
+    }
+    let http = http_context(resp);
+    let server_code = http.server.as_ref().map_or("", |s| s.code.as_str());
+    let server_message = http
+        .server
+        .as_ref()
+        .map(|s| s.message.trim())
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned);
+    let denied = DENIED_CODES.contains(&server_code);
+    let (code, message, hint): (&'static str, String, Option<&str>) = if status == 404 && !denied {
+        (
+            "unsupported_endpoint",
+            format!(
+                "this Dify host does not offer {} (POST /{})",
+                step.what(),
+                step.path()
+            ),
+            Some(
+                "use the Dify API URL as --host, or sign in another way (see 'difyctl help auth login')",
+            ),
+        )
+    } else if status == 429 || RATE_LIMIT_CODES.contains(&server_code) {
+        (
+            "rate_limited",
+            server_message.unwrap_or_else(|| "too many sign-in attempts".into()),
+            Some("wait a few minutes before trying again"),
+        )
+    } else if status == 403
+        && step != Step::Logout
+        && !matches!(server_code, "account_banned" | "account_in_freeze")
+    {
+        (
+            "access_denied",
+            format!("{} is disabled on this server", step.what()),
+            Some(
+                "sign in another way: the device flow, --email-code, --password or --console-cookie",
+            ),
+        )
+    } else if denied || status == 401 {
+        let hint = match server_code {
+            "email_code_error" => {
+                Some("check the code in the newest email, or run the sign-in again for a new one")
+            }
+            "invalid_or_expired_token" => {
+                Some("the code is used up or too old; run the sign-in again for a new one")
+            }
+            _ => None,
+        };
+        (
+            "access_denied",
+            server_message.unwrap_or_else(|| "sign-in refused".into()),
+            hint,
+        )
+    } else if status >= 500 {
+        (
+            "server_5xx",
+            server_message.unwrap_or_else(|| format!("server error (HTTP {status})")),
+            None,
+        )
+    } else {
+        (
+            "server_4xx_other",
+            server_message.unwrap_or_else(|| format!("request failed (HTTP {status})")),
+            None,
+        )
+    };
+    let mut err = CliError::new(code, message).with_http(http);
+    err.hint = hint.map(str::to_owned);
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dify::stub::{Canned, serve, test_options};
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+            ("Passw0rd!", "UGFzc3cwcmQh"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded, "{plain}");
+        }
+        assert_eq!(base64(&[0xff, 0xfe, 0xfd]), "//79");
+        assert_eq!(base64("pä".as_bytes()), "cMOk");
+    }
+
+    #[test]
+    fn set_cookie_headers_with_and_without_the_host_prefix() {
+        let plain = CookieJar::from_set_cookie([
+            "access_token=jwt.a.b; Path=/; HttpOnly; SameSite=Lax",
+            "refresh_token=r1; Path=/; HttpOnly",
+            "csrf_token=c1; Path=/; SameSite=Lax",
+            "locale=en; Path=/",
+        ]);
+        assert_eq!(
+            plain.names(),
+            ["access_token", "refresh_token", "csrf_token"]
+        );
+        assert_eq!(plain.get("access_token").unwrap().expose(), "jwt.a.b");
+        assert_eq!(plain.get("csrf_token").unwrap().expose(), "c1");
+
+        let host = CookieJar::from_set_cookie([
+            "__Host-access_token=a2; Path=/; Secure",
+            "__Host-csrf_token=c2; Path=/; Secure",
+        ]);
+        assert_eq!(host.names(), ["__Host-access_token", "__Host-csrf_token"]);
+        assert_eq!(host.get("csrf_token").unwrap().expose(), "c2");
+        assert_eq!(
+            host.header_value(),
+            "__Host-access_token=a2; __Host-csrf_token=c2"
+        );
+        // A cleared cookie (empty value) is no session.
+        assert_eq!(
+            CookieJar::from_set_cookie(["access_token=; Max-Age=0"]).get("access_token"),
+            None
+        );
+    }
+
+    #[test]
+    fn cookie_header_as_pasted() {
+        let jar = CookieJar::from_header(
+            "  Cookie: _ga=x; __Host-access_token=a=b=; theme=dark;__Host-csrf_token=c \n",
+        );
+        assert_eq!(jar.names(), ["__Host-access_token", "__Host-csrf_token"]);
+        assert_eq!(jar.get("access_token").unwrap().expose(), "a=b=");
+        let jar = CookieJar::from_header("csrf_token=c; access_token=a; access_token=newer");
+        assert_eq!(jar.header_value(), "csrf_token=c; access_token=newer");
+        assert_eq!(
+            CookieJar::from_header("nonsense").names(),
+            Vec::<&str>::new()
+        );
+        assert!(!format!("{jar:?}").contains("newer"));
+    }
+
+    fn resp(status: u16, body: &str) -> Response {
+        Response {
+            method: "POST".into(),
+            url: "http://h/console/api/login".into(),
+            status,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn console_errors_map_to_exit_codes() {
+        let body = |code: &str, msg: &str, status: u16| {
+            format!(r#"{{"code":"{code}","message":"{msg}","status":{status}}}"#)
+        };
+        for (status, server, step, code, message, exit) in [
+            (
+                401,
+                "authentication_failed",
+                Step::Password,
+                "access_denied",
+                "Invalid email or password.",
+                4,
+            ),
+            (
+                401,
+                "authentication_failed",
+                Step::Password,
+                "access_denied",
+                "Invalid encrypted data",
+                4,
+            ),
+            (
+                400,
+                "account_in_freeze",
+                Step::Password,
+                "access_denied",
+                "frozen",
+                4,
+            ),
+            (
+                400,
+                "account_banned",
+                Step::Password,
+                "access_denied",
+                "Account is banned.",
+                4,
+            ),
+            (
+                400,
+                "account_not_found",
+                Step::SendCode,
+                "access_denied",
+                "Account not found.",
+                4,
+            ),
+            (
+                400,
+                "email_code_error",
+                Step::CheckCode,
+                "access_denied",
+                "Email code is invalid or expired.",
+                4,
+            ),
+            (
+                400,
+                "invalid_or_expired_token",
+                Step::CheckCode,
+                "access_denied",
+                "The token is invalid or has expired.",
+                4,
+            ),
+            (
+                429,
+                "email_password_login_limit",
+                Step::Password,
+                "rate_limited",
+                "Too many attempts.",
+                7,
+            ),
+            (
+                429,
+                "email_code_login_limit",
+                Step::Password,
+                "rate_limited",
+                "Too many attempts.",
+                7,
+            ),
+            (
+                400,
+                "email_password_login_limit",
+                Step::Password,
+                "rate_limited",
+                "Too many attempts.",
+                7,
+            ),
+            (
+                429,
+                "too_many_requests",
+                Step::SendCode,
+                "rate_limited",
+                "Too Many Requests",
+                7,
+            ),
+            (
+                403,
+                "forbidden",
+                Step::Password,
+                "access_denied",
+                "email and password sign-in is disabled on this server",
+                4,
+            ),
+            (
+                403,
+                "forbidden",
+                Step::SendCode,
+                "access_denied",
+                "email-code sign-in is disabled on this server",
+                4,
+            ),
+            (
+                404,
+                "not_found",
+                Step::Password,
+                "unsupported_endpoint",
+                "this Dify host does not offer email and password sign-in (POST /console/api/login)",
+                6,
+            ),
+            (
+                500,
+                "internal_server_error",
+                Step::Password,
+                "server_5xx",
+                "Internal Server Error",
+                1,
+            ),
+            (
+                400,
+                "bad_request",
+                Step::Password,
+                "server_4xx_other",
+                "bad email",
+                1,
+            ),
+            (
+                401,
+                "unauthorized",
+                Step::Logout,
+                "access_denied",
+                "Invalid Authorization token.",
+                4,
+            ),
+        ] {
+            let e = console_error(&resp(status, &body(server, message, status)), step);
+            assert_eq!(
+                (e.code, e.message.as_str(), e.exit_code()),
+                (code, message, exit),
+                "{status} {server}"
+            );
+            assert_eq!(e.http.unwrap().server.unwrap().code, server);
+        }
+        // A 404 HTML page (no such endpoint on this server) and a bare 429.
+        let e = console_error(&resp(404, "<html>Not Found</html>"), Step::SendCode);
+        assert_eq!((e.code, e.exit_code()), ("unsupported_endpoint", 6));
+        assert_eq!(
+            e.message,
+            "this Dify host does not offer email-code sign-in (POST /console/api/email-code-login)"
+        );
+        let e = console_error(&resp(429, ""), Step::Password);
+        assert_eq!(
+            (e.code, e.message.as_str(), e.exit_code()),
+            ("rate_limited", "too many sign-in attempts", 7)
+        );
+        let e = console_error(&resp(401, ""), Step::Password);
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("access_denied", "sign-in refused")
+        );
+    }
+
+    #[test]
+    fn approve_errors() {
+        let cases = [
+            (404, r#"{"error":"expired_or_unknown"}"#, "expired_token", 4),
+            (404, "<html>nope</html>", "unsupported_endpoint", 6),
+            (
+                401,
+                r#"{"code": "unauthorized", "message": "Unauthorized."}"#,
+                "access_denied",
+                4,
+            ),
+            (
+                409,
+                r#"{"error":"already_resolved"}"#,
+                "server_4xx_other",
+                1,
+            ),
+            (
+                429,
+                r#"{"code":"too_many_requests","message":"rate_limited","status":429}"#,
+                "rate_limited",
+                7,
+            ),
+            (
+                503,
+                r#"{"code":"unknown","message":"Internal Server Error","status":503}"#,
+                "server_5xx",
+                1,
+            ),
+        ];
+        for (status, body, code, exit) in cases {
+            let e = approve_error(&resp(status, body));
+            assert_eq!((e.code, e.exit_code()), (code, exit), "{status} {body}");
+        }
+        assert_eq!(
+            approve_error(&resp(409, r#"{"error":"already_resolved"}"#)).message,
+            "the sign-in code could not be approved (already_resolved)"
+        );
+    }
+
+    #[test]
+    fn password_login_on_the_wire() {
+        let stub = serve(vec![
+            Canned::json(200, r#"{"result":"success"}"#)
+                .header(
+                    "Set-Cookie",
+                    "__Host-access_token=jwt; Path=/; HttpOnly; Secure",
+                )
+                .header(
+                    "Set-Cookie",
+                    "__Host-refresh_token=r; Path=/; HttpOnly; Secure",
+                )
+                .header("Set-Cookie", "__Host-csrf_token=csrf; Path=/; Secure"),
+            Canned::json(200, r#"{"status":"approved"}"#),
+            Canned::json(200, r#"{"result":"success"}"#),
+        ]);
+        let (opts, _) = test_options();
+        let client = stub.client(opts);
+        let jar = password_login(&client, "a@x.test", &Secret::new(base64(b"pw"))).unwrap();
+        approve(&client, &jar, "ABCD-3456").unwrap();
+        logout(&client, &jar).unwrap();
+
+        let reqs = stub.requests();
+        assert_eq!(reqs[0].path, "/console/api/login");
+        let sent: Value = serde_json::from_slice(&reqs[0].body).unwrap();
+        assert_eq!(
+            sent,
+            json!({"email": "a@x.test", "password": "cHc=", "remember_me": false})
+        );
+        assert_eq!(reqs[0].header("cookie"), None);
+        for req in &reqs[1..] {
+            assert_eq!(
+                req.header("cookie"),
+                Some("__Host-access_token=jwt; __Host-refresh_token=r; __Host-csrf_token=csrf")
+            );
+            assert_eq!(req.header("x-csrf-token"), Some("csrf"));
+        }
+        assert_eq!(reqs[1].path, "/openapi/v1/oauth/device/approve");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&reqs[1].body).unwrap(),
+            json!({"user_code": "ABCD-3456"})
+        );
+        assert_eq!(reqs[2].path, "/console/api/logout");
+    }
+
+    #[test]
+    fn sign_in_without_a_cookie_is_an_error() {
+        let stub = serve(vec![
+            Canned::json(
+                200,
+                r#"{"result":"fail","data":"workspace not found, please contact system admin to invite you to join in a workspace"}"#,
+            ),
+            Canned::json(200, r#"{"result":"success"}"#),
+        ]);
+        let (opts, _) = test_options();
+        let client = stub.client(opts);
+        let e = password_login(&client, "a@x.test", &Secret::new("cHc=")).unwrap_err();
+        assert_eq!((e.code, e.exit_code()), ("access_denied", 4));
+        assert!(
+            e.message.starts_with("workspace not found"),
+            "{}",
+            e.message
+        );
+        let e = password_login(&client, "a@x.test", &Secret::new("cHc=")).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                "unknown",
+                "the console sign-in answered without a session cookie"
+            )
+        );
+    }
+
+    #[test]
+    fn email_code_on_the_wire() {
+        let stub = serve(vec![
+            Canned::json(200, r#"{"result":"success","data":"tok-1"}"#),
+            Canned::json(200, r#"{"result":"success"}"#)
+                .header("Set-Cookie", "access_token=jwt; Path=/")
+                .header("Set-Cookie", "csrf_token=c; Path=/"),
+            Canned::json(200, r#"{"result":"success"}"#),
+        ]);
+        let (opts, _) = test_options();
+        let client = stub.client(opts);
+        let token = send_email_code(&client, "a@x.test").unwrap();
+        assert_eq!(token.expose(), "tok-1");
+        let jar = check_email_code(&client, "a@x.test", &Secret::new("123456"), &token).unwrap();
+        assert_eq!(jar.names(), ["access_token", "csrf_token"]);
+        let e = send_email_code(&client, "a@x.test").unwrap_err();
+        assert_eq!(e.code, "unknown");
+        let reqs = stub.requests();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&reqs[0].body).unwrap(),
+            json!({"email": "a@x.test", "language": "en-US"})
+        );
+        assert_eq!(
+            serde_json::from_slice::<Value>(&reqs[1].body).unwrap(),
+            json!({"email": "a@x.test", "code": "MTIzNDU2", "token": "tok-1"})
+        );
+    }
+}
