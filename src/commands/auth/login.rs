@@ -60,6 +60,11 @@ pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Output> {
         LoginMethod::EmailCode => email_code(ctx, &client, args)?,
         LoginMethod::ConsoleCookie => console_cookie(ctx, &client)?,
     };
+    if payload.email().is_none() && args.method != LoginMethod::WithToken {
+        // The server minted a session that cannot be stored: end it rather
+        // than leave a live token nobody holds. (A pasted token is the user's.)
+        let _ = account::revoke_self(&client, &payload.token);
+    }
     persist(&target, &payload)
 }
 
