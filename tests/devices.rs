@@ -4,13 +4,12 @@
 
 mod support;
 
-use std::ffi::OsString;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use support::fixtures::{hosts_yml, signed_in, signed_in_as};
 use support::mock::{MockDify, RATE_LIMIT_MESSAGE, SessionInfo};
-use support::runner::{BIN, Test};
+use support::pty::on_a_terminal;
+use support::runner::Test;
 
 const NOT_LOGGED_IN: &str = "not_logged_in: not logged in\nhint: run 'difyctl auth login'\n";
 const NOT_LOGGED_IN_JSON: &str = "{\"error\":{\"code\":\"not_logged_in\",\"message\":\"not logged in\",\"hint\":\"run 'difyctl auth login'\"}}\n";
@@ -618,59 +617,6 @@ fn revoke_http_errors() {
 // ---------------------------------------------------------------------------
 // The confirmation prompt, on a pseudo-terminal
 // ---------------------------------------------------------------------------
-
-/// Runs difyctl with `args` on a pseudo-terminal (util-linux `script`), typing
-/// `input`. Returns the exit code and everything the terminal showed (stdout
-/// and stderr together, `\r\n` line ends made `\n`), or `None` when `script`
-/// is missing (a skip, except under DIFYCTL_TEST_REQUIRE_TOOLS).
-fn on_a_terminal(t: &Test, args: &[&str], input: &str) -> Option<(i32, String)> {
-    let found = Command::new("script")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("DIFYCTL_TEST_REQUIRE_TOOLS").is_none(),
-            "script (util-linux) is not installed, and DIFYCTL_TEST_REQUIRE_TOOLS is set"
-        );
-        eprintln!("skipping: script (util-linux) is not installed");
-        return None;
-    }
-    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-    let line: Vec<String> = std::iter::once(BIN)
-        .chain(args.iter().copied())
-        .map(quote)
-        .collect();
-    let base = t.command();
-    let envs: Vec<(OsString, OsString)> = base
-        .get_envs()
-        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
-        .collect();
-    let mut child = Command::new("script")
-        .env_clear()
-        .envs(envs)
-        .env("NO_COLOR", "1")
-        .env("SHELL", "/bin/sh")
-        .args(["-qec", &line.join(" "), "/dev/null"])
-        .current_dir(t.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn script");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-    assert!(!shown.contains("panicked"), "{shown}");
-    Some((out.status.code().unwrap_or(-1), shown))
-}
 
 #[test]
 fn prompt_on_a_terminal_accepted() {

@@ -7,14 +7,12 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
 use support::mock::{DeviceFlow, MockConfig, MockDify, SessionInfo};
+use support::pty::{Pty, quote};
 use support::runner::{BIN, Test};
 
 const EMAIL: &str = "tester@dify.ai";
@@ -1075,109 +1073,6 @@ fn empty_secrets_on_stdin_exit_2() {
 // On a terminal: prompts, no echo, echo restored (also after Ctrl-C)
 // ---------------------------------------------------------------------------
 
-/// A shell command line run by util-linux `script` on a pseudo-terminal,
-/// with the test reading the screen as it comes and typing in answer.
-struct Pty {
-    child: std::process::Child,
-    screen: Arc<(Mutex<String>, Condvar)>,
-}
-
-impl Pty {
-    /// `None` (a skip) when `script` is missing, except under DIFYCTL_TEST_REQUIRE_TOOLS.
-    fn start(t: &Test, shell_line: &str) -> Option<Pty> {
-        let found = Command::new("script")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok();
-        if !found {
-            assert!(
-                std::env::var_os("DIFYCTL_TEST_REQUIRE_TOOLS").is_none(),
-                "script (util-linux) is not installed, and DIFYCTL_TEST_REQUIRE_TOOLS is set"
-            );
-            eprintln!("skipping: script (util-linux) is not installed");
-            return None;
-        }
-        let envs: Vec<(OsString, OsString)> = t
-            .command()
-            .get_envs()
-            .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
-            .collect();
-        let mut child = Command::new("script")
-            .env_clear()
-            .envs(envs)
-            .env("NO_COLOR", "1")
-            .env("SHELL", "/bin/sh")
-            .args(["-qec", shell_line, "/dev/null"])
-            .current_dir(t.dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn script");
-        let screen = Arc::new((Mutex::new(String::new()), Condvar::new()));
-        let sink = Arc::clone(&screen);
-        let mut out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            loop {
-                let n = out.read(&mut buf).unwrap_or(0);
-                let (text, cv) = &*sink;
-                let mut text = text.lock().unwrap();
-                if n == 0 {
-                    text.push('\u{0}'); // end of output
-                    cv.notify_all();
-                    return;
-                }
-                text.push_str(&String::from_utf8_lossy(&buf[..n]).replace("\r\n", "\n"));
-                cv.notify_all();
-            }
-        });
-        Some(Pty { child, screen })
-    }
-
-    /// Blocks until the screen shows `needle` (panics after 30 s: a hang is a failure).
-    fn wait_for(&self, needle: &str) {
-        let (text, cv) = &*self.screen;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut guard = text.lock().unwrap();
-        while !guard.contains(needle) {
-            let now = Instant::now();
-            assert!(
-                now < deadline && !guard.ends_with('\u{0}'),
-                "the terminal never showed {needle:?}:\n{guard}"
-            );
-            guard = cv.wait_timeout(guard, deadline - now).unwrap().0;
-        }
-    }
-
-    fn type_in(&mut self, text: &str) {
-        let stdin = self.child.stdin.as_mut().unwrap();
-        stdin.write_all(text.as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    /// Waits for the end; the exit code of `script` and the whole screen.
-    fn finish(mut self) -> (i32, String) {
-        let code = self.child.wait().unwrap().code().unwrap_or(-1);
-        self.wait_for("\u{0}");
-        let screen = self
-            .screen
-            .0
-            .lock()
-            .unwrap()
-            .trim_end_matches('\u{0}')
-            .to_string();
-        assert!(!screen.contains("panicked"), "{screen}");
-        (code, screen)
-    }
-}
-
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 /// `stty -a` shows `echo` (on), not `-echo`.
 #[track_caller]
 fn assert_echo_on(screen: &str) {
@@ -1199,7 +1094,7 @@ fn password_prompt_on_a_terminal_hides_the_password() {
         .map(|a| quote(&a))
         .collect();
     let line = format!("{}; echo \"rc=$?\"; stty -a", login.join(" "));
-    let Some(mut pty) = Pty::start(&t, &line) else {
+    let Some(mut pty) = Pty::shell_env(&t, &line, &[("NO_COLOR", "1")]) else {
         return;
     };
     pty.wait_for("Email: ");
@@ -1243,7 +1138,7 @@ fn ctrl_c_at_the_password_prompt_restores_echo_and_exits_130() {
     // The shell ignores SIGINT so that it lives on to report; difyctl installs
     // its own handler.
     let line = format!("trap '' INT; {}; echo \"rc=$?\"; stty -a", login.join(" "));
-    let Some(mut pty) = Pty::start(&t, &line) else {
+    let Some(mut pty) = Pty::shell_env(&t, &line, &[("NO_COLOR", "1")]) else {
         return;
     };
     pty.wait_for("Password: ");
@@ -1266,7 +1161,7 @@ fn token_prompt_on_a_terminal_hides_the_token() {
         .map(|a| quote(&a))
         .collect();
     let line = format!("{}; stty -a", login.join(" "));
-    let Some(mut pty) = Pty::start(&t, &line) else {
+    let Some(mut pty) = Pty::shell_env(&t, &line, &[("NO_COLOR", "1")]) else {
         return;
     };
     pty.wait_for("Paste the token: ");

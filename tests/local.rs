@@ -6,14 +6,14 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, SystemTime};
 
+use support::pty::{self, Pty};
 use support::runner::{BIN, Test, mode, set_mode};
 
 /// PROTOCOL.md §2.3's example, written by the official serializer: keychain
@@ -743,26 +743,7 @@ const PROMPT: &str = "Enter a number [";
 /// Is `script` there? A missing tool skips the test with a message, except
 /// under DIFYCTL_TEST_REQUIRE_TOOLS (set by CI), where it fails.
 fn pty_tool() -> Option<()> {
-    let ok = Command::new("script")
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return Some(());
-    }
-    assert!(
-        std::env::var_os("DIFYCTL_TEST_REQUIRE_TOOLS").is_none(),
-        "script (util-linux) is not installed, and DIFYCTL_TEST_REQUIRE_TOOLS is set"
-    );
-    eprintln!("skipping: script (util-linux) is not installed");
-    None
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+    support::tools::available("script").then_some(())
 }
 
 /// Runs the binary on a pseudo-terminal (stdin, stdout and stderr all the
@@ -781,80 +762,13 @@ fn on_pty_redirected(
     answers: &[&str],
     redirect: &str,
 ) -> (Option<i32>, String) {
-    let inner = t.command();
-    let line = std::iter::once(BIN)
-        .chain(args.iter().copied())
-        .map(shell_quote)
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut cmd = Command::new("script");
-    cmd.env_clear();
-    for (k, v) in inner.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    cmd.args(["-qec", &format!("exec {line} {redirect}"), "/dev/null"])
-        .current_dir(t.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn script");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel::<Vec<u8>>();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        loop {
-            match stdout.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tx.send(buf[..n].to_vec()).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    // A guard against a hung binary, not a synchronisation.
-    let next = |seen: &mut Vec<u8>| match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(chunk) => {
-            seen.extend(chunk);
-            true
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => false,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("no output for 60 s:\n{}", String::from_utf8_lossy(seen))
-        }
-    };
+    let line = format!("{} {redirect}", pty::command_line(args));
+    let mut pty = Pty::shell(t, &line).expect("script is installed (checked by pty_tool)");
     for (i, answer) in answers.iter().enumerate() {
-        while String::from_utf8_lossy(&seen).matches(PROMPT).count() <= i {
-            assert!(
-                next(&mut seen),
-                "exited before prompt {}:\n{}",
-                i + 1,
-                String::from_utf8_lossy(&seen)
-            );
-        }
-        stdin.write_all(answer.as_bytes()).unwrap();
-        stdin.flush().unwrap();
+        pty.wait_for_nth(PROMPT, i + 1);
+        pty.type_in(answer);
     }
-    while next(&mut seen) {}
-    let status = child.wait().unwrap();
-    drop(stdin);
-    reader.join().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(err, "", "script's own stderr");
-    let out = String::from_utf8(seen).expect("terminal output is UTF-8");
-    assert!(!out.contains("panicked"), "difyctl panicked:\n{out}");
-    (status.code(), out)
+    pty.finish_raw()
 }
 
 #[test]
@@ -892,7 +806,7 @@ fn pickers_are_drawn_on_stderr_and_need_both_stdin_and_stderr_terminals() {
         .tokens(TEAM_TOKENS)
         .env("NO_COLOR", "1");
     let file = t.dir.path().join("out");
-    let redirect = format!("> {}", shell_quote(&file.display().to_string()));
+    let redirect = format!("> {}", pty::quote(&file.display().to_string()));
 
     // stdout to a file: the picker is still offered (on stderr), and stdout
     // gets the result only.
@@ -913,7 +827,7 @@ fn pickers_are_drawn_on_stderr_and_need_both_stdin_and_stderr_terminals() {
         .code(0);
 
     // stderr not a terminal, or stdin not a terminal: no picker.
-    let redirect = format!("2> {}", shell_quote(&file.display().to_string()));
+    let redirect = format!("2> {}", pty::quote(&file.display().to_string()));
     let (code, out) = on_pty_redirected(&t, &["use", "account"], &[], &redirect);
     assert_eq!((code, out.as_str()), (Some(2), ""));
     assert_eq!(

@@ -4,16 +4,16 @@
 
 mod support;
 
-use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use support::fixtures::{hosts_yml, signed_in, tokens_yml};
 use support::mock::{
     DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, MockConfig, MockDify, SessionInfo, Workspace,
 };
-use support::runner::{BIN, Outcome, Test};
+use support::pty::on_a_terminal;
+use support::runner::{Outcome, Test};
 
 const NOT_LOGGED_IN: &str = "not_logged_in: not logged in\nhint: run 'difyctl auth login'\n";
 const RELOGIN_HINT: &str = "hint: run 'difyctl auth login' to sign in again\n";
@@ -1143,58 +1143,6 @@ fn use_workspace_on_a_selected_context_records_it_there() {
 // ---------------------------------------------------------------------------
 // The workspace picker, on a pseudo-terminal
 // ---------------------------------------------------------------------------
-
-/// Runs difyctl with `args` on a pseudo-terminal (util-linux `script`),
-/// typing `input`: the exit code and what the terminal showed, or `None`
-/// when `script` is missing (a skip, except under DIFYCTL_TEST_REQUIRE_TOOLS).
-fn on_a_terminal(t: &Test, args: &[&str], input: &str) -> Option<(i32, String)> {
-    let found = Command::new("script")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("DIFYCTL_TEST_REQUIRE_TOOLS").is_none(),
-            "script (util-linux) is not installed, and DIFYCTL_TEST_REQUIRE_TOOLS is set"
-        );
-        eprintln!("skipping: script (util-linux) is not installed");
-        return None;
-    }
-    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-    let line: Vec<String> = std::iter::once(BIN)
-        .chain(args.iter().copied())
-        .map(quote)
-        .collect();
-    let base = t.command();
-    let envs: Vec<(OsString, OsString)> = base
-        .get_envs()
-        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
-        .collect();
-    let mut child = Command::new("script")
-        .env_clear()
-        .envs(envs)
-        .env("NO_COLOR", "1")
-        .env("SHELL", "/bin/sh")
-        .args(["-qec", &line.join(" "), "/dev/null"])
-        .current_dir(t.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn script");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
-    assert!(!shown.contains("panicked"), "{shown}");
-    Some((out.status.code().unwrap_or(-1), shown))
-}
 
 #[test]
 fn use_workspace_picker_on_a_terminal() {

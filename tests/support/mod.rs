@@ -2,6 +2,7 @@
 
 pub mod fixtures;
 pub mod mock;
+pub mod pty;
 pub mod runner;
 pub mod secret_service;
 pub mod tools;

@@ -1,0 +1,152 @@
+//! Running difyctl on a pseudo-terminal (util-linux `script`), for prompts
+//! and pickers: stdin, stdout and stderr are all the terminal.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::runner::{BIN, Test};
+use super::tools;
+
+/// Marks the end of the terminal's output in the screen buffer.
+const END: char = '\u{0}';
+
+pub struct Pty {
+    child: Child,
+    screen: Arc<(Mutex<String>, Condvar)>,
+}
+
+/// `'…'` for sh.
+pub fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `exec difyctl ARGS…` as a shell line.
+pub fn command_line(args: &[&str]) -> String {
+    let words: Vec<String> = std::iter::once(BIN)
+        .chain(args.iter().copied())
+        .map(quote)
+        .collect();
+    format!("exec {}", words.join(" "))
+}
+
+impl Pty {
+    /// difyctl with `args` on a terminal. `None` (a skip) when `script` is
+    /// missing, except under DIFYCTL_TEST_REQUIRE_TOOLS.
+    pub fn start(t: &Test, args: &[&str]) -> Option<Pty> {
+        Pty::shell(t, &command_line(args))
+    }
+
+    /// Any sh line on a terminal, in the test's environment and directory.
+    pub fn shell(t: &Test, line: &str) -> Option<Pty> {
+        Pty::shell_env(t, line, &[])
+    }
+
+    /// [`Pty::shell`] with extra environment variables.
+    pub fn shell_env(t: &Test, line: &str, extra: &[(&str, &str)]) -> Option<Pty> {
+        if !tools::available("script") {
+            return None;
+        }
+        let envs: Vec<(OsString, OsString)> = t
+            .command()
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+            .collect();
+        let mut child = Command::new("script")
+            .env_clear()
+            .envs(envs)
+            .envs(extra.iter().copied())
+            .env("SHELL", "/bin/sh")
+            .args(["-qec", line, "/dev/null"])
+            .current_dir(t.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn script");
+        let screen = Arc::new((Mutex::new(String::new()), Condvar::new()));
+        let sink = Arc::clone(&screen);
+        let mut out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = out.read(&mut buf).unwrap_or(0);
+                let (text, cv) = &*sink;
+                let mut text = text.lock().unwrap();
+                if n == 0 {
+                    text.push(END);
+                    cv.notify_all();
+                    return;
+                }
+                text.push_str(&String::from_utf8_lossy(&buf[..n]));
+                cv.notify_all();
+            }
+        });
+        Some(Pty { child, screen })
+    }
+
+    /// Blocks until the screen shows `needle` `n` times (panics after 30 s:
+    /// a hang is a failure, and so is the program ending first).
+    pub fn wait_for_nth(&self, needle: &str, n: usize) {
+        let (text, cv) = &*self.screen;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut guard = text.lock().unwrap();
+        while guard.matches(needle).count() < n {
+            let now = Instant::now();
+            assert!(
+                now < deadline && !guard.ends_with(END),
+                "the terminal never showed {needle:?} {n} time(s):\n{guard}"
+            );
+            guard = cv.wait_timeout(guard, deadline - now).unwrap().0;
+        }
+    }
+
+    pub fn wait_for(&self, needle: &str) {
+        self.wait_for_nth(needle, 1);
+    }
+
+    pub fn type_in(&mut self, text: &str) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        stdin.write_all(text.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Waits for the end: the exit code and the whole screen as the terminal
+    /// showed it (`\r\n` line ends).
+    pub fn finish_raw(mut self) -> (Option<i32>, String) {
+        let code = self.child.wait().unwrap().code();
+        let (text, cv) = &*self.screen;
+        let mut guard = text.lock().unwrap();
+        while !guard.ends_with(END) {
+            guard = cv.wait(guard).unwrap();
+        }
+        let screen = guard.trim_end_matches(END).to_string();
+        let mut err = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(err, "", "script's own stderr");
+        assert!(!screen.contains("panicked"), "difyctl panicked:\n{screen}");
+        (code, screen)
+    }
+
+    /// [`Pty::finish_raw`] with `\n` line ends and -1 for a signal death.
+    pub fn finish(self) -> (i32, String) {
+        let (code, screen) = self.finish_raw();
+        (code.unwrap_or(-1), screen.replace("\r\n", "\n"))
+    }
+}
+
+/// difyctl with `args` on a colourless terminal, `input` typed at once.
+/// `None` when `script` is missing (a skip, except under
+/// DIFYCTL_TEST_REQUIRE_TOOLS).
+pub fn on_a_terminal(t: &Test, args: &[&str], input: &str) -> Option<(i32, String)> {
+    let mut pty = Pty::shell_env(t, &command_line(args), &[("NO_COLOR", "1")])?;
+    pty.type_in(input);
+    Some(pty.finish())
+}
