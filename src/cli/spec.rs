@@ -271,12 +271,17 @@ static AUTH: &[Node] = &[
     Node {
         name: "refresh",
         summary: "Sign in again to the active context's host",
-        about: "Dify has no refresh tokens: this signs in again with the same methods as login, which \
-                rotates the server-side token of this device.",
+        about: "Dify has no refresh tokens: this signs in again to the context's host with the same \
+                methods as login, which rotates the server-side token of this device. The new token \
+                must be the same account's; the active context stays the active one. With \
+                --if-expiring-within, a token the server still accepts for longer is left alone.",
         flags: REFRESH_FLAGS,
         args: &[],
         children: &[],
-        examples: &["difyctl auth refresh --if-expiring-within 2d"],
+        examples: &[
+            "difyctl auth refresh --if-expiring-within 2d",
+            "difyctl auth refresh --host dify.example.com --password --password-stdin < pw.txt",
+        ],
     },
     Node {
         name: "devices",

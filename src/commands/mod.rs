@@ -1,6 +1,7 @@
 //! One blocking function per command. Each gets its parsed arguments and a
-//! [`Ctx`], and returns an [`Output`] or a [`CliError`]; none of them decides
-//! an exit status or formats an error.
+//! [`Ctx`], and returns an [`Output`] or a
+//! [`CliError`](crate::output::CliError); none of them decides an exit status
+//! or formats an error.
 
 pub mod api;
 pub mod auth;
@@ -11,7 +12,7 @@ pub mod use_;
 
 use crate::cli::{Command, help};
 use crate::output::term::Ui;
-use crate::output::{CliError, Output, Result};
+use crate::output::{Output, Result};
 
 /// What every command may use besides its arguments.
 #[derive(Debug, Clone)]
@@ -43,7 +44,11 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<Output> {
         Command::List { format } => auth::list::run(format),
         Command::Status { json, select } => auth::status::run(ctx, json, &select),
         Command::Token { select } => auth::token::run(&select),
-        Command::Refresh { .. } => Err(CliError::not_implemented("auth refresh")),
+        Command::Refresh {
+            if_expiring_within,
+            login,
+            select,
+        } => auth::refresh::run(ctx, if_expiring_within.as_deref(), &login, &select),
         Command::DevicesList {
             json,
             page,

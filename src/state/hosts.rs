@@ -181,11 +181,20 @@ impl Registry {
     /// makes it the active context. `scheme` is the one signed in with: `https`
     /// clears a stored scheme, anything else is stored.
     pub fn upsert(&mut self, host: &str, scheme: &str, email: &str, ctx: Context) {
+        self.replace(host, scheme, email, ctx);
+        if let Some(entry) = self.hosts.get_mut(host) {
+            entry.current_account = Some(email.to_owned());
+        }
+        self.current_host = Some(host.to_owned());
+    }
+
+    /// [`Registry::upsert`] without making the context active (`auth
+    /// refresh`): `current_host` and every host's `current_account` stay as
+    /// they were.
+    pub fn replace(&mut self, host: &str, scheme: &str, email: &str, ctx: Context) {
         let entry = self.hosts.get_or_insert_with(host, HostEntry::default);
         entry.scheme = (scheme != "https").then(|| scheme.to_owned());
         entry.accounts.insert(email, ctx);
-        entry.current_account = Some(email.to_owned());
-        self.current_host = Some(host.to_owned());
     }
 
     /// Forgets (host, email) (PROTOCOL.md §4.4): when it was its host's current
@@ -730,6 +739,29 @@ mod tests {
             Some(("h", "a", Some("new")))
         );
         assert_eq!(reg.hosts.get("h").unwrap().scheme, None);
+    }
+
+    #[test]
+    fn replace_keeps_the_active_context() {
+        let mut reg = Registry::default();
+        reg.upsert("h", "http", "a", ctx("a"));
+        reg.upsert("h", "http", "b", ctx("b"));
+        reg.upsert("g", "https", "c", ctx("c"));
+        let mut again = ctx("a");
+        again.token_id = Some("new".into());
+        reg.replace("h", "http", "a", again);
+        let order: Vec<_> = reg.contexts().map(|(h, e, _)| format!("{h}/{e}")).collect();
+        assert_eq!(order, ["h/a", "h/b", "g/c"]);
+        assert_eq!(reg.active().map(|(h, e, _)| (h, e)), Some(("g", "c")));
+        let h = reg.hosts.get("h").unwrap();
+        assert_eq!(
+            (h.current_account.as_deref(), h.scheme.as_deref()),
+            (Some("b"), Some("http"))
+        );
+        assert_eq!(
+            reg.context("h", "a").unwrap().token_id.as_deref(),
+            Some("new")
+        );
     }
 
     #[test]

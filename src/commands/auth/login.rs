@@ -52,6 +52,14 @@ pub struct Target {
 pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Output> {
     check_inputs(ctx, args)?;
     let target = resolve_host(ctx, args)?;
+    let payload = sign_in(ctx, &target, args)?;
+    persist(&target, &payload, true)
+}
+
+/// Signs in to `target` with the method `args` name (the device flow by
+/// default) and returns the server's token payload; nothing is stored.
+/// `auth login` and `auth refresh` both come through here.
+pub fn sign_in(ctx: &Ctx, target: &Target, args: &LoginArgs) -> Result<TokenPayload> {
     let client = session::client_for(&target.url, None, ctx.verbose)?;
     let payload = match args.method {
         LoginMethod::DeviceFlow => device_flow(ctx, &client, args)?,
@@ -65,13 +73,13 @@ pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Output> {
         // than leave a live token nobody holds. (A pasted token is the user's.)
         let _ = account::revoke_self(&client, &payload.token);
     }
-    persist(&target, &payload)
+    Ok(payload)
 }
 
 /// Flag combinations and, without a terminal, the flags that replace prompts
 /// (PRODUCT.md §2: no prompt ever without a terminal). Checked before anything
 /// is read or sent.
-fn check_inputs(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
+pub fn check_inputs(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
     let method = args.method;
     if args.password_stdin && method != LoginMethod::Password {
         return Err(CliError::usage_invalid(
@@ -586,7 +594,9 @@ fn read_stdin_all(what: &str) -> Result<Vec<u8>> {
 }
 
 /// Store the token, then the context (PROTOCOL.md §4.1 step 10); print step 11.
-fn persist(target: &Target, payload: &TokenPayload) -> Result<Output> {
+/// With `activate` the context becomes the active one (login); without, the
+/// active context stays what it was (refresh).
+pub fn persist(target: &Target, payload: &TokenPayload, activate: bool) -> Result<Output> {
     let Some(email) = payload.email().map(str::to_string) else {
         return Err(CliError::new(
             "not_logged_in",
@@ -614,7 +624,11 @@ fn persist(target: &Target, payload: &TokenPayload) -> Result<Output> {
         state::update_hosts(&dir, |r| {
             credentials::set(&dir, storage, &target.bare, &email, &payload.token)?;
             r.token_storage = storage;
-            r.upsert(&target.bare, &target.url.scheme, &email, context.clone());
+            if activate {
+                r.upsert(&target.bare, &target.url.scheme, &email, context.clone());
+            } else {
+                r.replace(&target.bare, &target.url.scheme, &email, context.clone());
+            }
             Ok(())
         })?;
     }

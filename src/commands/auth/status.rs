@@ -118,7 +118,9 @@ fn from_server(info: &AccountInfo) -> (Identity, Option<WorkspaceInfo>) {
     (identity, workspace)
 }
 
-fn unsupported_token_type(e: &CliError) -> bool {
+/// A 403 `unsupported_token_type`: an external-SSO token the server
+/// accepted but that account routes refuse.
+pub(crate) fn unsupported_token_type(e: &CliError) -> bool {
     let Some(http) = e.http.as_deref() else {
         return false;
     };
@@ -148,7 +150,7 @@ fn sso_identity(session: &Session) -> Identity {
 }
 
 /// `token_expires_at` stored at sign-in.
-fn stored_expiry(session: &Session) -> Option<String> {
+pub(crate) fn stored_expiry(session: &Session) -> Option<String> {
     session
         .stored
         .as_ref()?
@@ -161,7 +163,7 @@ fn stored_expiry(session: &Session) -> Option<String> {
 /// The expiry of this context's session from the server's session list,
 /// for contexts signed in without one stored (e.g. by the official tool).
 /// Best effort: any failure just leaves the expiry unknown.
-fn lookup_expiry(client: &Client, session: &Session) -> Option<String> {
+pub(crate) fn lookup_expiry(client: &Client, session: &Session) -> Option<String> {
     let id = session.token_id()?;
     for page in 1..=EXPIRY_PAGES {
         let result = account::list_sessions(client, &session.token, page, 200).ok()?;
@@ -175,7 +177,8 @@ fn lookup_expiry(client: &Client, session: &Session) -> Option<String> {
     None
 }
 
-fn now() -> i64 {
+/// Seconds since the epoch, by this machine's clock.
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -218,19 +221,7 @@ fn render(s: &Status, now: i64) -> String {
 
 /// `in 13d 23h`, `in 5h 2m`, `in 42m`; a time this machine's clock already
 /// passed reads `passed 2h 5m ago`.
-fn relative(secs: i64) -> String {
-    let span = |s: i64| {
-        let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
-        if d > 0 {
-            format!("{d}d {h}h")
-        } else if h > 0 {
-            format!("{h}h {m}m")
-        } else if m > 0 {
-            format!("{m}m")
-        } else {
-            "under a minute".to_string()
-        }
-    };
+pub(crate) fn relative(secs: i64) -> String {
     if secs >= 0 {
         format!("in {}", span(secs))
     } else {
@@ -238,10 +229,26 @@ fn relative(secs: i64) -> String {
     }
 }
 
+/// A length of time, to the two largest units: `13d 23h`, `5h 2m`, `42m`,
+/// `under a minute`.
+pub(crate) fn span(secs: i64) -> String {
+    let s = secs.max(0);
+    let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m")
+    } else {
+        "under a minute".to_string()
+    }
+}
+
 /// Seconds since the epoch of an ISO-8601 / RFC 3339 time as Dify sends them:
 /// `2026-06-15T10:00:00Z`, `…T10:00:00.123456Z`, `…T10:00:00+00:00`, or no
 /// offset at all (read as UTC).
-fn parse_time(s: &str) -> Option<i64> {
+pub(crate) fn parse_time(s: &str) -> Option<i64> {
     let b = s.trim().as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = b.get(r)?;

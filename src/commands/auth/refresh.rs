@@ -1,0 +1,359 @@
+//! `auth refresh [--if-expiring-within DURATION]`: Dify has no refresh tokens
+//! (PROTOCOL.md §6.5), so a refresh is a new sign-in to the selected stored
+//! context's host, with `auth login`'s methods and flags. The new session has
+//! this machine's device label, so the server revokes the old token of that
+//! label (it rotates), and the new token replaces the stored one.
+//!
+//! What makes it a refresh rather than a login:
+//!
+//! * The host and its scheme are the stored context's (`--host`/`--account`
+//!   select a stored context, they do not name a new host). An `http` context
+//!   needs no `--insecure`: the user allowed plain http when signing in to it.
+//! * The new token must belong to the context's account. Approving the
+//!   sign-in as someone else stores nothing; that unwanted token is revoked
+//!   (best effort) and the command fails with `access_denied` (exit 4).
+//! * The active context stays what it was, also when another context was
+//!   refreshed with `--host`/`--account`; so does the context's workspace
+//!   while the account still belongs to it.
+//! * `--password`/`--email-code` default `--email` to the context's account.
+//! * `--if-expiring-within D` first asks the server whether the token still
+//!   works (`GET /account`) and, when no expiry was stored, looks it up in the
+//!   session list, as `auth status` does. A token valid for longer than D is
+//!   left alone (exit 0, nothing written); a refused one, or one whose expiry
+//!   is unknown, is refreshed.
+
+use crate::cli::{LoginArgs, LoginMethod, Selection};
+use crate::commands::Ctx;
+use crate::commands::auth::login::{self, Target};
+use crate::commands::auth::status;
+use crate::commands::session::{self, Selected, Session, describe};
+use crate::dify::account::{self, STALE_SESSION_HINT};
+use crate::dify::device::TokenPayload;
+use crate::output::term::sanitize_line;
+use crate::output::{CliError, Output, Result};
+use crate::state::{self, Context};
+
+const DURATION_HINT: &str = "a number and a unit (s, m, h or d), such as 90s, 30m, 12h or 2d; \
+     units can be combined largest first, such as 1d12h";
+
+pub fn run(
+    ctx: &Ctx,
+    if_expiring_within: Option<&str>,
+    args: &LoginArgs,
+    select: &Selection,
+) -> Result<Output> {
+    let within = if_expiring_within
+        .map(|raw| {
+            parse_duration(raw)
+                .map(|secs| (raw.trim(), secs))
+                .ok_or_else(|| {
+                    CliError::usage_invalid(format!(
+                        "--if-expiring-within: invalid duration \"{}\"",
+                        sanitize_line(raw)
+                    ))
+                    .with_hint(DURATION_HINT)
+                })
+        })
+        .transpose()?;
+
+    let selected = session::select(select)?;
+    if selected.is_env() {
+        return Err(CliError::usage_invalid(
+            "DIFY_TOKEN is set: auth refresh only signs in again to stored contexts",
+        )
+        .with_hint(
+            "a token from the environment cannot be refreshed: replace DIFY_TOKEN with a fresh \
+             token, or unset it to refresh the stored context",
+        ));
+    }
+    let stored = selected
+        .stored
+        .clone()
+        .ok_or_else(CliError::not_logged_in)?;
+    let email = stored.email.clone();
+    let args = login_args(args, &selected)?;
+    login::check_inputs(ctx, &args)?;
+
+    let who = format!("{} on {}", sanitize_line(&email), selected.host);
+    if let Some((raw, secs)) = within {
+        match check(ctx, selected.clone(), secs)? {
+            Check::Fresh(left) => {
+                return Ok(Output::Text(format!(
+                    "Token for {who} is valid for another {}; not refreshing\n",
+                    status::span(left)
+                )));
+            }
+            Check::Expiring(left) if left > 0 => ctx.ui.say(&format!(
+                "Token for {who} expires in {} (within {raw}); signing in again",
+                status::span(left)
+            )),
+            Check::Expiring(left) => ctx.ui.say(&format!(
+                "Token for {who} expired {} ago; signing in again",
+                status::span(-left)
+            )),
+            Check::Refused => ctx.ui.say(&format!(
+                "The server no longer accepts the token for {who}; signing in again"
+            )),
+            Check::NoToken => ctx
+                .ui
+                .say(&format!("No token is stored for {who}; signing in again")),
+            Check::Unknown => ctx.ui.say(&format!(
+                "The expiry of the token for {who} is unknown; signing in again"
+            )),
+        }
+    }
+
+    let target = Target {
+        url: selected.url.clone(),
+        bare: selected.host.clone(),
+    };
+    let mut payload = login::sign_in(ctx, &target, &args)?;
+    if let Some(other) = payload.email().filter(|e| *e != email) {
+        return Err(refuse(ctx, &target, &payload, other, &stored));
+    }
+    keep_workspace(&mut payload, &stored.context);
+    let expires = payload
+        .expires_at
+        .clone()
+        .filter(|at| !at.trim().is_empty());
+    let name = payload
+        .account
+        .as_ref()
+        .map(|a| a.name.clone())
+        .unwrap_or_default();
+
+    Ok(match login::persist(&target, &payload, false)? {
+        Output::Success(_, mut rest) => {
+            if let Some(at) = expires {
+                let when = match status::parse_time(&at) {
+                    Some(t) => format!("{at} ({})", status::relative(t - status::now())),
+                    None => at,
+                };
+                rest.push(format!("  Expires:   {}", sanitize_line(&when)));
+            }
+            let first = format!(
+                "Refreshed the token for {} on {}",
+                describe(&sanitize_line(&email), &sanitize_line(&name)),
+                target.bare
+            );
+            Output::Success(first, rest)
+        }
+        other => other,
+    })
+}
+
+/// `auth login`'s arguments for this context: an `http` context is signed in
+/// to over http again (allowed once at login), and `--password` or
+/// `--email-code` sign in as the context's account unless `--email` says
+/// otherwise, which is refused here rather than after the server minted a
+/// token for the wrong account.
+fn login_args(args: &LoginArgs, selected: &Selected) -> Result<LoginArgs> {
+    let email = selected.email();
+    let mut args = LoginArgs {
+        insecure: args.insecure || selected.url.scheme == "http",
+        ..args.clone()
+    };
+    if matches!(args.method, LoginMethod::Password | LoginMethod::EmailCode) {
+        match args
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            None => args.email = Some(email.to_string()),
+            Some(given) if given.eq_ignore_ascii_case(email) => {}
+            Some(given) => {
+                return Err(CliError::usage_invalid(format!(
+                    "--email {} is not this context's account ({email} on {})",
+                    sanitize_line(given),
+                    selected.host
+                ))
+                .with_hint(format!(
+                    "refresh signs in again as {email}; to add another account, run \
+                     'difyctl auth login --host {}'",
+                    selected.host
+                )));
+            }
+        }
+    }
+    Ok(args)
+}
+
+/// What the server says about the stored token, for `--if-expiring-within`.
+enum Check {
+    /// Valid for this many more seconds, longer than asked.
+    Fresh(i64),
+    /// Valid, but only for this many seconds (negative: by this machine's
+    /// clock it has already expired).
+    Expiring(i64),
+    /// The server refused it: expired or revoked.
+    Refused,
+    /// No token is stored for the context.
+    NoToken,
+    /// Valid, but neither the context nor the server says until when.
+    Unknown,
+}
+
+/// The status check: `GET /account` with the stored token and, without a
+/// stored `token_expires_at`, the expiry from the session list (the same
+/// lookup as `auth status`). No other request is made.
+fn check(ctx: &Ctx, selected: Selected, within: i64) -> Result<Check> {
+    let session = match Session::from_selected(selected) {
+        Ok(session) => session,
+        Err(e) if e.code == "not_logged_in" => return Ok(Check::NoToken),
+        Err(e) => return Err(e),
+    };
+    let client = session.client(None, ctx.verbose)?;
+    let sso = match account::get_account(&client, &session.token) {
+        Ok(_) => false,
+        Err(e) if status::unsupported_token_type(&e) => true,
+        Err(e) if e.code == "auth_expired" => return Ok(Check::Refused),
+        // Servers of the 1.14 era answer a revoked or expired token with a
+        // 500. Signing in again is harmless if the server is really down: the
+        // sign-in then fails with its own error.
+        Err(e) if e.hint.as_deref() == Some(STALE_SESSION_HINT) => return Ok(Check::Refused),
+        Err(e) => return Err(e),
+    };
+    let expires_at = match status::stored_expiry(&session) {
+        Some(at) => Some(at),
+        None if !sso => status::lookup_expiry(&client, &session),
+        None => None,
+    };
+    let Some(at) = expires_at.as_deref().and_then(status::parse_time) else {
+        return Ok(Check::Unknown);
+    };
+    let left = at - status::now();
+    Ok(if left > within {
+        Check::Fresh(left)
+    } else {
+        Check::Expiring(left)
+    })
+}
+
+/// The context's workspace, while the account still belongs to it, rather
+/// than the server's default for the new session (`use workspace` chose it).
+fn keep_workspace(payload: &mut TokenPayload, context: &Context) {
+    if let Some(w) = &context.workspace
+        && payload.workspaces.iter().any(|p| p.id == w.id)
+    {
+        payload.default_workspace_id = Some(w.id.clone());
+    }
+}
+
+/// Someone approved the sign-in as `other`, not as the context's account:
+/// nothing is stored, and the token the server minted for `other` is revoked
+/// so that no unused session is left behind.
+fn refuse(
+    ctx: &Ctx,
+    target: &Target,
+    payload: &TokenPayload,
+    other: &str,
+    stored: &session::Stored,
+) -> CliError {
+    let revoked = session::client_for(&target.url, None, ctx.verbose)
+        .and_then(|client| account::revoke_self(&client, &payload.token));
+    let has_context = state::load_hosts(&stored.dir)
+        .map(|r| r.context(&target.bare, other).is_some())
+        .unwrap_or(false);
+    let other = sanitize_line(other);
+    if let Err(e) = revoked {
+        ctx.ui.warn(&format!(
+            "could not revoke the new session of {other} ({}); it ends when it expires, or \
+             revoke it with 'difyctl auth devices revoke' signed in as {other}",
+            e.message
+        ));
+    }
+    let host = &target.bare;
+    let mut hint = format!(
+        "approve the sign-in as {}; to add {other} as another context, run 'difyctl auth login \
+         --host {host}'",
+        stored.email
+    );
+    // The approval rotated out other's earlier session from this machine (the
+    // label is the same): a stored context of that account lost its token.
+    if has_context {
+        hint.push_str(&format!(
+            "; the approval also ended the session of the stored context {other}, so refresh \
+             it with 'difyctl auth refresh --host {host} --account {other}'"
+        ));
+    }
+    CliError::new(
+        "access_denied",
+        format!(
+            "signed in as {other}, but this context is {} on {host}; nothing was stored",
+            stored.email
+        ),
+    )
+    .with_hint(hint)
+}
+
+/// `--if-expiring-within`: one or more `<number><unit>` with the units `d`,
+/// `h`, `m`, `s`, largest first and each at most once (`2d`, `12h`, `30m`,
+/// `90s`, `1d12h`); the seconds, or `None` when it is not such a duration.
+fn parse_duration(raw: &str) -> Option<i64> {
+    const UNITS: [(char, i64); 4] = [('d', 86_400), ('h', 3600), ('m', 60), ('s', 1)];
+    let mut rest = raw.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    let mut next_unit = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let n: i64 = rest.get(..digits)?.parse().ok()?;
+        let unit = rest[digits..].chars().next()?;
+        let index = UNITS.iter().position(|(u, _)| *u == unit)?;
+        if index < next_unit {
+            return None;
+        }
+        next_unit = index + 1;
+        total = total.checked_add(n.checked_mul(UNITS[index].1)?)?;
+        rest = &rest[digits + unit.len_utf8()..];
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        for (raw, secs) in [
+            ("90s", 90),
+            ("30m", 1800),
+            ("12h", 43_200),
+            ("2d", 172_800),
+            ("1d12h", 129_600),
+            ("1h30m", 5400),
+            ("1d2h3m4s", 93_784),
+            ("0s", 0),
+            (" 2d ", 172_800),
+            ("007m", 420),
+        ] {
+            assert_eq!(parse_duration(raw), Some(secs), "{raw:?}");
+        }
+        for bad in [
+            "",
+            " ",
+            "2",
+            "d",
+            "2x",
+            "2D",
+            "-2d",
+            "+2d",
+            "2.5h",
+            "2 d",
+            "1h1d",
+            "1d1d",
+            "2d ago",
+            "1h 30m",
+            "2ｄ",
+            "２d",
+            "99999999999999999999s",
+            "9999999999999999d",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+    }
+}
