@@ -480,9 +480,6 @@ fn expired_code_exits_4() {
         fixed_code_lines(&mock)
     );
     fails_cleanly(&mock, 4, &stderr);
-    // Both attempts' sessions were ended on the server, not left live.
-    assert_eq!(mock.sessions().len(), 0);
-    assert_eq!(mock.revoked_ids().len(), 2);
 }
 
 #[test]
