@@ -10,17 +10,22 @@
 //! `tokens.__difyctl_probe__.__difyctl_probe__` = `"probe-v1"`.
 //!
 //! # Backend
-//! The `keyring` crate 4.x (its `v1` API, the same crate family as the official
-//! tool): macOS Keychain, Windows Credential Manager, and on Linux/BSD the Secret
-//! Service through the pure-Rust zbus store (no libdbus, so the static build
-//! works). That store creates items in the `default` collection with exactly two
-//! attributes, `service` and `username`, and the label
-//! `keyring:<user>@difyctl`, which is what the official binary writes; it finds
-//! items by those two attributes alone, so items written by either tool are
-//! found by the other. (keyring 3.x would add `target` and `application`
-//! attributes and another label.) On Linux the bus comes from
-//! `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`; there is no
-//! autolaunch.
+//! The `keyring` crate family (the one the official tool uses underneath):
+//! `keyring-core` with the platform's store, opened here as keyring 4's `v1`
+//! module would: macOS Keychain, Windows Credential Manager, and on Linux/BSD
+//! the Secret Service through `dbus-secret-service-keyring-store`, whose libdbus
+//! is compiled from source and linked statically (the `vendored` feature), so
+//! the static binary needs no system libdbus. (keyring 4's own `v1` uses the
+//! zbus store instead: same items, twice the size, over the 4 MiB budget.)
+//! Both stores create items in the `default` collection with exactly two
+//! attributes, `service` and `username`, and the label `keyring:<user>@difyctl`,
+//! which is what the official binary writes; they find items by those two
+//! attributes alone, so items written by either tool are found by the other.
+//! (keyring 3.x would add `target` and `application` attributes and another
+//! label.) On Linux the bus comes from `DBUS_SESSION_BUS_ADDRESS`, else
+//! `$XDG_RUNTIME_DIR/bus`; the vendored libdbus has no X11 autolaunch, so
+//! without either there is no keychain. Secrets cross the bus encrypted (the
+//! `dh-ietf1024-sha256-aes128-cbc-pkcs7` session, pure-Rust crypto).
 //!
 //! # Time bounds
 //! A locked keyring may answer with an unlock prompt nobody will see, and a
@@ -31,13 +36,13 @@
 //! still holds the store, so while one is outstanding later calls fail at once
 //! instead of waiting again.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use keyring::{Entry, Error as KeyringError};
+use keyring_core::api::CredentialStore;
+use keyring_core::{Entry, Error as KeyringError};
 
 use crate::output::{CliError, Result};
 
@@ -155,10 +160,58 @@ impl Keychain {
 // Raw entry access (runs on the worker thread)
 // ---------------------------------------------------------------------------------------
 
+/// The entry of `user` in the platform's store.
+fn entry(user: &str) -> Result<Entry, KeyringError> {
+    store()?.build(SERVICE, user, None)
+}
+
+/// The platform's store, opened on first use (on Linux that connects to the
+/// session bus) and kept for the process; a failed open is tried again next time.
+fn store() -> Result<Arc<CredentialStore>, KeyringError> {
+    static STORE: Mutex<Option<Arc<CredentialStore>>> = Mutex::new(None);
+    let mut slot = STORE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(store) = slot.as_ref() {
+        return Ok(Arc::clone(store));
+    }
+    let store = open_store()?;
+    *slot = Some(Arc::clone(&store));
+    Ok(store)
+}
+
+#[cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+))]
+fn open_store() -> Result<Arc<CredentialStore>, KeyringError> {
+    Ok(dbus_secret_service_keyring_store::Store::new()?)
+}
+
+#[cfg(target_os = "macos")]
+fn open_store() -> Result<Arc<CredentialStore>, KeyringError> {
+    Ok(apple_native_keyring_store::keychain::Store::new()?)
+}
+
+#[cfg(target_os = "windows")]
+fn open_store() -> Result<Arc<CredentialStore>, KeyringError> {
+    Ok(windows_native_keyring_store::Store::new()?)
+}
+
+#[cfg(not(any(
+    all(
+        unix,
+        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+    ),
+    target_os = "macos",
+    target_os = "windows"
+)))]
+fn open_store() -> Result<Arc<CredentialStore>, KeyringError> {
+    Err(KeyringError::NoDefaultStore)
+}
+
 /// The raw secret of `user`; `Ok(None)` when missing or not UTF-8. When several
 /// items match (e.g. in two collections) the first readable one wins.
 fn read(user: &str) -> Result<Option<String>, KeyringError> {
-    match Entry::new(SERVICE, user)?.get_password() {
+    match entry(user)?.get_password() {
         Ok(secret) => Ok(Some(secret)),
         Err(KeyringError::NoEntry | KeyringError::BadEncoding(_)) => Ok(None),
         Err(KeyringError::Ambiguous(entries)) => {
@@ -171,7 +224,7 @@ fn read(user: &str) -> Result<Option<String>, KeyringError> {
 /// Sets the secret of `user`, creating the item when there is none. Several
 /// matching items are replaced by one.
 fn write(user: &str, secret: &str) -> Result<(), KeyringError> {
-    let entry = Entry::new(SERVICE, user)?;
+    let entry = entry(user)?;
     match entry.set_password(secret) {
         Err(KeyringError::Ambiguous(entries)) => {
             for e in entries {
@@ -185,7 +238,7 @@ fn write(user: &str, secret: &str) -> Result<(), KeyringError> {
 
 /// Deletes every item of `user`; none is not an error.
 fn remove(user: &str) -> Result<(), KeyringError> {
-    match Entry::new(SERVICE, user)?.delete_credential() {
+    match entry(user)?.delete_credential() {
         Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
         Err(KeyringError::Ambiguous(entries)) => {
             entries.iter().try_for_each(|e| e.delete_credential())
