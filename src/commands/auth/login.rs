@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::cli::{LoginArgs, LoginMethod};
 use crate::commands::{Ctx, session};
-use crate::credentials;
+use crate::credentials::{self, Choice, Keychain, Selection};
 use crate::dify::account::{self, AccountInfo};
 use crate::dify::console::{self, CookieJar};
 use crate::dify::device::{self, DeviceCode, PollOutcome, TokenPayload};
@@ -51,9 +51,11 @@ pub struct Target {
 
 pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Output> {
     check_inputs(ctx, args)?;
+    let store = Selection::from_env(args.token_storage.as_deref())?;
+    store.check(&Keychain::new())?;
     let target = resolve_host(ctx, args)?;
     let payload = sign_in(ctx, &target, args)?;
-    persist(&target, &payload, true)
+    persist(ctx, &target, &payload, true, Some(store))
 }
 
 /// Signs in to `target` with the method `args` name (the device flow by
@@ -595,8 +597,16 @@ fn read_stdin_all(what: &str) -> Result<Vec<u8>> {
 
 /// Store the token, then the context (PROTOCOL.md §4.1 step 10); print step 11.
 /// With `activate` the context becomes the active one (login); without, the
-/// active context stays what it was (refresh).
-pub fn persist(target: &Target, payload: &TokenPayload, activate: bool) -> Result<Output> {
+/// active context stays what it was (refresh). `store` picks the token store
+/// (login); `None` keeps the registry's (refresh). A login that changes the
+/// store moves the other contexts' tokens along.
+pub fn persist(
+    ctx: &Ctx,
+    target: &Target,
+    payload: &TokenPayload,
+    activate: bool,
+    store: Option<Selection>,
+) -> Result<Output> {
     let Some(email) = payload.email().map(str::to_string) else {
         return Err(CliError::new(
             "not_logged_in",
@@ -614,24 +624,43 @@ pub fn persist(target: &Target, payload: &TokenPayload, activate: bool) -> Resul
         ..context_from(payload)
     };
     let dir = state::config_dir()?;
-    let storage = TokenStorage::File;
-    {
-        // From here on Ctrl-C waits until both files are written.
+    // Probed before hosts.yml is locked: a probe may use its whole time bound.
+    let choice = store.map(|s| s.choose(&Keychain::new()));
+    let key = (target.bare.clone(), email.clone());
+    let stored = {
+        // From here on Ctrl-C waits until the token and hosts.yml are written
+        // (and tokens moved by a change of store deleted from the old one).
         let _critical = interrupt::Critical::enter();
         // The token is stored once hosts.yml has been read and parsed under
         // its lock, so a corrupt or locked hosts.yml fails the sign-in before
         // tokens.yml is touched.
-        state::update_hosts(&dir, |r| {
-            credentials::set(&dir, storage, &target.bare, &email, &payload.token)?;
+        let stored = state::update_hosts(&dir, |r| {
+            let storage = choice.map_or(r.token_storage, Choice::storage);
+            let others: Vec<_> = r
+                .contexts()
+                .map(|(h, e, _)| (h.to_string(), e.to_string()))
+                .filter(|other| *other != key)
+                .collect();
+            let stored = credentials::store_login(
+                &dir,
+                r.token_storage,
+                storage,
+                &key,
+                &payload.token,
+                &others,
+            )?;
             r.token_storage = storage;
             if activate {
                 r.upsert(&target.bare, &target.url.scheme, &email, context.clone());
             } else {
                 r.replace(&target.bare, &target.url.scheme, &email, context.clone());
             }
-            Ok(())
+            Ok(stored)
         })?;
-    }
+        stored.finish(&dir);
+        stored
+    };
+    report_store(ctx, &dir, choice, &stored);
 
     // Names come from the server: a newline in one must not forge a line.
     let host = &target.bare;
@@ -653,6 +682,46 @@ pub fn persist(target: &Target, payload: &TokenPayload, activate: bool) -> Resul
         .map(|w| format!("  Workspace: {}", sanitize_line(&w.name)))
         .collect();
     Ok(Output::Success(first, rest))
+}
+
+/// Where the token went (PRODUCT.md §3), on stderr, and what a change of
+/// store did to the other contexts.
+fn report_store(
+    ctx: &Ctx,
+    dir: &std::path::Path,
+    choice: Option<Choice>,
+    stored: &credentials::Stored,
+) {
+    let file = state::tokens_path(dir);
+    let file = file.display();
+    match choice {
+        Some(Choice::Keychain) => ctx.ui.say("Token stored in the system keychain"),
+        Some(Choice::File) => ctx.ui.say(&format!("Token stored in {file} (mode 0600)")),
+        Some(Choice::FileFallback) => ctx.ui.warn(&format!(
+            "No usable keychain; token stored in {file} (mode 0600)"
+        )),
+        Some(Choice::FileQuietly) | None => {}
+    }
+    let place = match stored.to {
+        TokenStorage::Keychain => "the system keychain".to_string(),
+        TokenStorage::File => file.to_string(),
+    };
+    match stored.moved.len() {
+        0 => {}
+        1 => ctx
+            .ui
+            .say(&format!("Moved the token of 1 other context to {place}")),
+        n => ctx.ui.say(&format!(
+            "Moved the tokens of {n} other contexts to {place}"
+        )),
+    }
+    for (host, email) in &stored.unreadable {
+        ctx.ui.warn(&format!(
+            "could not move the token of {} on {host}: OS keychain is unreachable; \
+             run 'difyctl auth login --host {host}' to sign in to it again",
+            sanitize_line(email)
+        ));
+    }
 }
 
 fn context_from(p: &TokenPayload) -> Context {

@@ -122,7 +122,7 @@ pub fn run(
         .map(|a| a.name.clone())
         .unwrap_or_default();
 
-    Ok(match login::persist(&target, &payload, false)? {
+    Ok(match login::persist(ctx, &target, &payload, false, None)? {
         Output::Success(_, mut rest) => {
             if let Some(at) = expires {
                 let when = match status::parse_time(&at) {
