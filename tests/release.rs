@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use support::mock::{MockConfig, MockDify};
+use support::secret_service::{Kind, SecretBus};
 
 const MAX_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -118,6 +119,77 @@ fn release_binary_runs_and_signs_in_from_an_empty_chroot() {
         chroot(&["auth", "whoami"]),
         (Some(0), "tester@dify.ai (Tester)\n".into(), String::new())
     );
+}
+
+/// The keychain from an empty chroot: the static libdbus needs no file at run
+/// time. The chroot is the private bus's own directory, so its socket is
+/// `/bus` inside; without it the sign-in falls back to tokens.yml.
+#[test]
+fn release_binary_uses_the_keychain_from_an_empty_chroot() {
+    let Some(bin) = release_binary() else { return };
+    if !is_root() {
+        eprintln!("skipping: chroot needs root");
+        return;
+    }
+    let Some(bus) = SecretBus::start(Kind::Unlocked) else {
+        return;
+    };
+    let r = bus.dir();
+    assert!(r.join("bus").exists(), "the bus socket is in its directory");
+    std::fs::create_dir_all(r.join("etc")).unwrap();
+    std::fs::write(r.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
+    std::fs::copy(&bin, r.join("difyctl")).unwrap();
+    let chroot = |config: &str, bus_address: Option<&str>, args: &[&str]| {
+        let mut cmd = Command::new(chroot_path());
+        cmd.arg(r)
+            .arg("/difyctl")
+            .args(args)
+            .env_clear()
+            .env("DIFY_CONFIG_DIR", config);
+        if let Some(address) = bus_address {
+            cmd.env("DBUS_SESSION_BUS_ADDRESS", address);
+        }
+        let out = cmd.output().expect("run chroot");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let mock = MockDify::with(MockConfig::default().auto_approve());
+    let url = mock.url();
+    let login = [
+        "auth",
+        "login",
+        "--host",
+        &url,
+        "--insecure",
+        "--no-browser",
+    ];
+    let (code, _, stderr) = chroot("/kc", Some("unix:path=/bus"), &login);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.ends_with("Token stored in the system keychain\n"),
+        "{stderr}"
+    );
+    let token = mock.sessions().pop().expect("a session").token;
+    let user = format!("tokens.{}.tester@dify.ai", mock.host());
+    assert_eq!(bus.lookup("difyctl", &user), Some(format!("\"{token}\"")));
+    assert!(!r.join("kc/tokens.yml").exists());
+    assert_eq!(
+        chroot("/kc", Some("unix:path=/bus"), &["auth", "token"]),
+        (Some(0), format!("{token}\n"), String::new())
+    );
+
+    // No bus in the chroot: the file, with the warning.
+    let (code, _, stderr) = chroot("/file", None, &login);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.ends_with("! No usable keychain; token stored in /file/tokens.yml (mode 0600)\n"),
+        "{stderr}"
+    );
+    assert!(r.join("file/tokens.yml").exists());
 }
 
 fn is_root() -> bool {
