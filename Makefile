@@ -29,9 +29,12 @@ COMPLETIONS := bash:$(BASHCOMPDIR)/difyctl zsh:$(ZSHCOMPDIR)/_difyctl fish:$(FIS
 all: release
 
 # glibc with +crt-static gives one static-pie binary; the explicit --target
-# keeps the flag away from build scripts and proc-macros.
+# keeps the flags away from build scripts and proc-macros. Its relative
+# relocations are packed (DT_RELR: binutils 2.38+, glibc 2.36+ to link
+# against), about 150 KB less than plain RELA entries.
+RELEASE_RUSTFLAGS := -C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs
 release:
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked --target $(TARGET)
+	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO) build --release --locked --target $(TARGET)
 	@ls -l $(RELEASE)
 
 build:
