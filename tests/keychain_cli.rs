@@ -253,6 +253,21 @@ fn an_invalid_token_storage_variable_is_a_usage_error() {
     assert!(mock.codes().is_empty(), "nothing was sent");
 }
 
+#[test]
+fn usage_errors_come_before_the_keychain_check() {
+    let dir = TempDir::new();
+    let t = on_bus(&no_bus_address(dir.path()));
+    let out = t
+        .run_args(["auth", "login", "--token-storage", "keychain"])
+        .code(2);
+    assert!(
+        out.stderr
+            .starts_with("usage_missing_arg: --host is required (no TTY)\n"),
+        "{}",
+        out.stderr
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // No usable keychain: fall back with a warning, or fail when it was asked for
 // ---------------------------------------------------------------------------------------

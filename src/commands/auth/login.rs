@@ -52,8 +52,8 @@ pub struct Target {
 pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Output> {
     check_inputs(ctx, args)?;
     let store = Selection::from_env(args.token_storage.as_deref())?;
-    store.check(&Keychain::new())?;
     let target = resolve_host(ctx, args)?;
+    store.check(&Keychain::new())?;
     let payload = sign_in(ctx, &target, args)?;
     persist(ctx, &target, &payload, true, Some(store))
 }
