@@ -146,6 +146,29 @@ fn login_stores_in_the_keychain_and_the_commands_use_it() {
 }
 
 #[test]
+fn refresh_keeps_the_token_in_the_keychain() {
+    let Some(bus) = SecretBus::start(Kind::Unlocked) else {
+        return;
+    };
+    let mock = MockDify::with(MockConfig::default().auto_approve());
+    let host = mock.host();
+    let t = on_bus(&bus.address);
+    t.run_args(login_args(&mock)).code(0);
+    let first = only_session(&mock);
+
+    let out = t.run_args(["auth", "refresh", "--no-browser"]).code(0);
+    assert!(!out.stderr.contains("Token stored"), "{}", out.stderr);
+    let second = only_session(&mock);
+    assert_ne!(second.id, first.id, "the server rotated the session");
+    assert_eq!(
+        bus.lookup(SERVICE, &user(&host, EMAIL)),
+        Some(quoted(&second.token))
+    );
+    assert!(hosts_of(&t).starts_with("token_storage: keychain\n"));
+    assert_eq!(t.read("tokens.yml"), None);
+}
+
+#[test]
 fn an_entry_planted_with_secret_tool_is_used() {
     let Some(bus) = SecretBus::start(Kind::Unlocked) else {
         return;
