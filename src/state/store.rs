@@ -2,7 +2,7 @@
 //! (PROTOCOL.md §2.2).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -84,31 +84,86 @@ impl Store {
         let out = change(&mut doc)?;
         if doc != before {
             let text = doc.render();
+            // A store that is a symlink (a dotfiles setup) stays one: the file
+            // it points to is replaced, atomically, in its own directory.
+            let target = write_target(&self.path).map_err(|e| io_error("write", &self.path, &e))?;
             if current.as_deref() == Some(text.as_str()) {
-                tighten_permissions(&self.path);
+                tighten_permissions(&target);
             } else {
-                write_atomic(&self.path, &text)?;
+                write_atomic(&target, &text)?;
             }
-            remove_old_temp_files(&self.path);
+            remove_old_temp_files(&target);
         }
         Ok(out)
     }
 
+    /// The file's text; `None` when it does not exist. Only a regular file
+    /// (or a symlink to one) of at most [`MAX_FILE_SIZE`] is read: a FIFO
+    /// would block forever, a device such as `/dev/zero` never ends.
     fn read_text(&self) -> Result<Option<String>> {
-        match fs::read(&self.path) {
-            Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
-                let path = self.path.display();
-                CliError::client(format!(
-                    "Failed to parse YAML file {path}: the file is not valid UTF-8."
-                ))
-                .with_hint(format!(
-                    "Fix the YAML syntax in {path} or remove the file to reset it."
-                ))
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_error("read", &self.path, &e)),
+        let path = self.path.display();
+        let meta = match fs::metadata(&self.path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("read", &self.path, &e)),
+        };
+        let reset = || format!("Remove {path} (or move it away) to reset it.");
+        if !meta.is_file() {
+            return Err(
+                CliError::client(format!("Failed to read {path}: not a regular file"))
+                    .with_hint(reset()),
+            );
+        }
+        let mut bytes = Vec::new();
+        match File::open(&self.path).and_then(|f| f.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes))
+        {
+            Ok(_) => {}
+            // Removed since the look above: as good as never there.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("read", &self.path, &e)),
+        }
+        if bytes.len() as u64 > MAX_FILE_SIZE {
+            return Err(CliError::client(format!(
+                "Failed to read {path}: the file is larger than {} MiB",
+                MAX_FILE_SIZE / (1024 * 1024)
+            ))
+            .with_hint(reset()));
+        }
+        String::from_utf8(bytes).map(Some).map_err(|_| {
+            CliError::client(format!(
+                "Failed to parse YAML file {path}: the file is not valid UTF-8."
+            ))
+            .with_hint(format!(
+                "Fix the YAML syntax in {path} or remove the file to reset it."
+            ))
+        })
+    }
+}
+
+/// The most a store file may hold. 10,000 contexts take a few MB; this only
+/// stops a broken or hostile file from taking all memory.
+const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// Where a write to `path` lands: `path` itself, or, when it is a symlink, the
+/// file at the end of the link chain (created if missing), as git does for its
+/// config. Replacing the link itself would silently cut a dotfiles setup off.
+fn write_target(path: &Path) -> io::Result<PathBuf> {
+    let mut target = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&target) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let link = fs::read_link(&target)?;
+                // A relative link is relative to the link's directory; an
+                // absolute one replaces the path (`join` does both).
+                target = match target.parent() {
+                    Some(dir) => dir.join(link),
+                    None => link,
+                };
+            }
+            _ => return Ok(target),
         }
     }
+    Err(io::Error::other("too many levels of symbolic links"))
 }
 
 fn parent(path: &Path) -> Option<&Path> {
@@ -350,6 +405,86 @@ mod tests {
         assert!(fresh.exists());
         assert!(!old.exists());
         assert!(other.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_of_bounded_size_are_read() {
+        use std::os::unix::fs::symlink;
+        let dir = TempDir::new();
+        let file = dir.path().join("x.yml");
+        let store = Store::new(&file);
+        // A directory, and a symlink to a device that never ends.
+        fs::create_dir(&file).unwrap();
+        let e = store.load::<Lines>().unwrap_err();
+        let shown = file.display();
+        assert_eq!(
+            e.message,
+            format!("Failed to read {shown}: not a regular file")
+        );
+        fs::remove_dir(&file).unwrap();
+        symlink("/dev/zero", &file).unwrap();
+        let e = store.load::<Lines>().unwrap_err();
+        assert_eq!(
+            e.message,
+            format!("Failed to read {shown}: not a regular file")
+        );
+        assert!(store.update(|d: &mut Lines| Ok(d.0.clear())).is_err());
+        fs::remove_file(&file).unwrap();
+        // One byte over the bound (a sparse file: no disk is used).
+        File::create(&file)
+            .unwrap()
+            .set_len(MAX_FILE_SIZE + 1)
+            .unwrap();
+        let e = store.load::<Lines>().unwrap_err();
+        assert_eq!(
+            e.message,
+            format!("Failed to read {shown}: the file is larger than 64 MiB")
+        );
+        assert!(!lock::lock_path(&file).exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_store_stays_a_symlink() {
+        use std::os::unix::fs::symlink;
+        let dir = TempDir::new();
+        let dotfiles = dir.path().join("dotfiles");
+        fs::create_dir(&dotfiles).unwrap();
+        let real = dotfiles.join("x.yml");
+        fs::write(&real, "a\n").unwrap();
+        let link = dir.path().join("x.yml");
+        symlink("dotfiles/x.yml", &link).unwrap();
+        let store = Store::new(&link);
+        store
+            .update(|d: &mut Lines| Ok(d.0.push("b".into())))
+            .unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "a\nb\n");
+        assert_eq!(store.load::<Lines>().unwrap().0, ["a", "b"]);
+        // No temp file left in either directory, the lock beside the link.
+        let names = |d: &Path| fs::read_dir(d).unwrap().count();
+        assert_eq!((names(dir.path()), names(&dotfiles)), (2, 1));
+
+        // A dangling link: the file it names is created.
+        fs::remove_file(&real).unwrap();
+        store
+            .update(|d: &mut Lines| Ok(d.0.push("c".into())))
+            .unwrap();
+        assert_eq!(fs::read_to_string(&real).unwrap(), "c\n");
+        // A loop is an error, not a hang.
+        let a = dir.path().join("loop-a.yml");
+        symlink("loop-b.yml", &a).unwrap();
+        symlink("loop-a.yml", dir.path().join("loop-b.yml")).unwrap();
+        let e = Store::new(&a)
+            .update(|d: &mut Lines| Ok(d.0.push("x".into())))
+            .unwrap_err();
+        assert_eq!(e.code, "client_error");
     }
 
     #[cfg(unix)]
