@@ -97,6 +97,7 @@ fn write_stdout(output: &Output) -> io::Result<()> {
                 serde_json::to_string(value)
             }
             .map_err(io::Error::other)?;
+            s = json_escape_controls(s);
             s.push('\n');
             s
         }
@@ -117,6 +118,27 @@ fn write_bytes(bytes: &[u8]) -> io::Result<()> {
     let mut out = io::stdout().lock();
     out.write_all(bytes)?;
     out.flush()
+}
+
+/// serde_json escapes only the C0 controls; DEL, the C1 controls (U+009B is a
+/// CSI to some terminals) and the bidi overrides would still reach a terminal
+/// raw from a server-supplied string. They can only occur inside JSON strings,
+/// where `\uXXXX` means the same character, so the JSON stays equal.
+fn json_escape_controls(json: String) -> String {
+    // Raw C0 characters are pretty-printing's own newlines, never string content.
+    let raw = |c: char| c >= '\u{7f}' && term::is_control(c);
+    if !json.chars().any(raw) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if raw(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The JSON error envelope (PROTOCOL.md §3.1), keys in the official order.
@@ -170,7 +192,9 @@ pub fn render_error(err: &CliError, style: ErrorStyle) -> String {
             raw_response: raw.filter(|_| style.verbose),
             server,
         };
-        let mut line = serde_json::to_string(&Envelope { error: body }).unwrap_or_default();
+        let mut line = json_escape_controls(
+            serde_json::to_string(&Envelope { error: body }).unwrap_or_default(),
+        );
         line.push('\n');
         return line;
     }
@@ -293,6 +317,23 @@ mod tests {
             },
         );
         assert!(verbose.ends_with("raw_response: <html>\n"), "{verbose}");
+    }
+
+    #[test]
+    fn json_escapes_what_serde_leaves_raw() {
+        let text = "a\u{1b}[2J\u{7f}\u{9b}31m\u{202e}z";
+        let json = json_escape_controls(serde_json::to_string(text).unwrap());
+        assert_eq!(json, r#""a\u001b[2J\u007f\u009b31m\u202ez""#);
+        assert_eq!(serde_json::from_str::<String>(&json).unwrap(), text);
+        let e = CliError::new("unknown", "bad \u{9b}2J name");
+        let style = ErrorStyle {
+            json: true,
+            verbose: false,
+        };
+        assert_eq!(
+            render_error(&e, style),
+            "{\"error\":{\"code\":\"unknown\",\"message\":\"bad \\u009b2J name\"}}\n"
+        );
     }
 
     #[test]

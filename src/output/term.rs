@@ -94,7 +94,7 @@ pub fn sanitize_line(s: &str) -> String {
     sanitize(s).replace(['\n', '\t'], " ")
 }
 
-fn is_control(c: char) -> bool {
+pub(crate) fn is_control(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
