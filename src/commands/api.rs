@@ -179,14 +179,26 @@ fn parse_header(raw: &str) -> Result<(String, String)> {
 }
 
 /// `--input FILE`, or standard input for `-`.
+/// The largest request body `--input` reads: far beyond any API payload, and
+/// a bound on what `--input /dev/zero` (or an endless pipe) can take.
+const INPUT_LIMIT: u64 = 64 * 1024 * 1024;
+
 fn read_input(source: &str) -> Result<Vec<u8>> {
     let mut body = Vec::new();
+    let limited = |r: &mut dyn Read, body: &mut Vec<u8>| r.take(INPUT_LIMIT + 1).read_to_end(body);
     let read = if source == "-" {
-        std::io::stdin().lock().read_to_end(&mut body).map(drop)
+        limited(&mut std::io::stdin().lock(), &mut body)
     } else {
-        std::fs::read(source).map(|b| body = b)
+        std::fs::File::open(source).and_then(|mut f| limited(&mut f, &mut body))
     };
-    read.map_err(|e| CliError::client(format!("cannot read --input {source}: {e}")))?;
+    let shown = sanitize_line(source);
+    read.map_err(|e| CliError::client(format!("cannot read --input {shown}: {e}")))?;
+    if body.len() as u64 > INPUT_LIMIT {
+        return Err(CliError::usage_invalid(format!(
+            "--input {shown} holds more than {} MiB",
+            INPUT_LIMIT / (1024 * 1024)
+        )));
+    }
     Ok(body)
 }
 
