@@ -162,6 +162,17 @@ fn take_over(path: &Path, stale_after: Duration) -> io::Result<()> {
     }
 }
 
+/// The takeover guard of a process killed in the middle of a takeover is only
+/// looked at when a lock next goes stale; until then it would lie around.
+/// Called while holding the lock: a guard older than twice `stale_after`
+/// belongs to no live takeover and is removed.
+pub(crate) fn remove_abandoned_takeover(file: &Path, stale_after: Duration) {
+    let guard = suffixed(&lock_path(file), ".takeover");
+    if is_stale(&guard, stale_after * 2) {
+        let _ = fs::remove_file(&guard);
+    }
+}
+
 fn is_read_only(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -263,6 +274,25 @@ mod tests {
         fs::write(&lock, "999999\n").unwrap();
         assert!(take(&file, opts(50)).is_err());
         assert!(lock.exists());
+    }
+
+    #[test]
+    fn an_abandoned_takeover_guard_is_removed_once_old() {
+        let dir = TempDir::new();
+        let file = dir.path().join("hosts.yml");
+        let guard = suffixed(&lock_path(&file), ".takeover");
+        fs::write(&guard, "").unwrap();
+        let stale = Duration::from_secs(30);
+        remove_abandoned_takeover(&file, stale);
+        assert!(guard.exists(), "a young guard may be a live takeover");
+        fs::File::options()
+            .write(true)
+            .open(&guard)
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(61))
+            .unwrap();
+        remove_abandoned_takeover(&file, stale);
+        assert!(!guard.exists());
     }
 
     #[test]

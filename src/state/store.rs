@@ -93,6 +93,7 @@ impl Store {
                 write_atomic(&target, &text)?;
             }
             remove_old_temp_files(&target);
+            lock::remove_abandoned_takeover(&self.path, self.lock.stale_after);
         }
         Ok(out)
     }
