@@ -123,7 +123,18 @@ pub fn get_account(client: &Client, bearer: &Secret) -> Result<AccountInfo> {
         client,
         &Request::new(Method::Get, "account").bearer(Some(bearer)),
     )?;
-    resp.json().map_err(|e| decode_error("account", &resp, e))
+    let value: serde_json::Value = resp.json().map_err(|e| decode_error("account", &resp, e))?;
+    // Every field has a default and serde reads a struct from an array too:
+    // without this, `{}` or `[]` would read as a valid session of nobody.
+    let names_someone = value.get("account").is_some_and(|a| a.is_object())
+        || value
+            .get("subject_email")
+            .and_then(|e| e.as_str())
+            .is_some_and(|e| !e.is_empty());
+    if !names_someone {
+        return Err(decode_error("account", &resp, "it names no account"));
+    }
+    serde_json::from_value(value).map_err(|e| decode_error("account", &resp, e))
 }
 
 pub fn list_sessions(
@@ -268,6 +279,23 @@ mod tests {
         assert_eq!(info.workspaces[0].role, "owner");
         assert_eq!(info.default_workspace_id.as_deref(), Some("ws-1"));
         assert_eq!(info.subject_issuer, None);
+    }
+
+    #[test]
+    fn an_answer_that_names_no_account_is_a_decode_error() {
+        let stub = serve(vec![
+            Canned::json(200, "{}"),
+            Canned::json(200, "[]"),
+            Canned::json(200, r#"{"account":null,"subject_email":""}"#),
+            Canned::json(200, r#"{"account":"x"}"#),
+        ]);
+        let (opts, _) = test_options();
+        let client = stub.client(opts);
+        for _ in 0..4 {
+            let e = get_account(&client, &Secret::new("dfoa_t")).unwrap_err();
+            assert_eq!(e.code, "unknown");
+            assert_eq!(e.message, "decode account response: it names no account");
+        }
     }
 
     #[test]
