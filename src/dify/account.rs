@@ -154,6 +154,10 @@ pub fn list_sessions(
     if !raw.is_object() {
         return Err(decode_error("sessions", &resp, "expected a JSON object"));
     }
+    // Without its list a page would read as "no sessions at all".
+    if !raw.get("data").is_some_and(serde_json::Value::is_array) {
+        return Err(decode_error("sessions", &resp, "it has no data list"));
+    }
     let f: PageFields =
         serde_json::from_value(raw.clone()).map_err(|e| decode_error("sessions", &resp, e))?;
     Ok(SessionsPage {
@@ -295,6 +299,20 @@ mod tests {
             let e = get_account(&client, &Secret::new("dfoa_t")).unwrap_err();
             assert_eq!(e.code, "unknown");
             assert_eq!(e.message, "decode account response: it names no account");
+        }
+    }
+
+    #[test]
+    fn a_page_without_its_list_is_a_decode_error() {
+        let stub = serve(vec![
+            Canned::json(200, "{}"),
+            Canned::json(200, r#"{"page":1,"data":null}"#),
+        ]);
+        let (opts, _) = test_options();
+        let client = stub.client(opts);
+        for _ in 0..2 {
+            let e = list_sessions(&client, &Secret::new("dfoa_t"), 1, 20).unwrap_err();
+            assert_eq!(e.message, "decode sessions response: it has no data list");
         }
     }
 
