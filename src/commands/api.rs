@@ -291,6 +291,7 @@ mod tests {
             status: 404,
             headers: vec![("content-type".into(), "application/json".into())],
             body: Vec::new(),
+            bearer: None,
         };
         assert_eq!(
             String::from_utf8(head(&resp)).unwrap(),

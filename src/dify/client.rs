@@ -250,6 +250,9 @@ pub struct Response {
     /// Lowercase names, in arrival order; repeated headers appear repeatedly.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The bearer the request carried: errors made from this response redact
+    /// it wherever the server echoes it, whatever its form.
+    pub bearer: Option<Secret>,
 }
 
 impl Response {
@@ -599,6 +602,7 @@ impl Client {
             status,
             headers,
             body,
+            bearer: req.bearer.cloned(),
         })
     }
 
@@ -777,6 +781,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             body: format!(r#"{{"code":"{code}","message":"m","status":429}}"#).into_bytes(),
+            bearer: None,
         };
         assert_eq!(
             rate_limit_wait(&resp("too_many_requests", Some("60")), now),

@@ -489,6 +489,7 @@ mod tests {
             status,
             headers: Vec::new(),
             body: body.as_bytes().to_vec(),
+            bearer: None,
         }
     }
 

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use crate::output::CliError;
-use crate::output::error::{ErrorBody, HttpContext};
+use crate::output::error::{ErrorBody, ErrorDetail, HttpContext};
 
 use super::client::Response;
+use super::secret::Secret;
 
 /// The most of a body an error keeps for `-v`; bodies can be up to the client's cap.
 const RAW_RESPONSE_KEEP: usize = 64 * 1024;
@@ -53,10 +54,25 @@ fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/')
 }
 
-/// The HTTP context of a response, its body redacted and bounded.
+/// [`redact`], and also the exact bearer the request carried (a `DIFY_TOKEN`
+/// need not look like a Dify token), as is or JSON-escaped.
+fn redact_in(text: &str, resp: &Response) -> String {
+    let mut text = text.to_owned();
+    if let Some(bearer) = resp.bearer.as_ref().map(Secret::expose)
+        && !bearer.is_empty()
+    {
+        text = text
+            .replace(bearer, "[redacted]")
+            .replace(&bearer.replace('/', "\\/"), "[redacted]");
+    }
+    redact(&text)
+}
+
+/// The HTTP context of a response, its body (and the server's error fields)
+/// redacted and bounded.
 pub fn http_context(resp: &Response) -> HttpContext {
     // Redact before cutting, so a token split by the cut cannot escape.
-    let mut raw = redact(&String::from_utf8_lossy(&resp.body));
+    let mut raw = redact_in(&String::from_utf8_lossy(&resp.body), resp);
     if raw.len() > RAW_RESPONSE_KEEP {
         let mut cut = RAW_RESPONSE_KEEP;
         while !raw.is_char_boundary(cut) {
@@ -65,12 +81,42 @@ pub fn http_context(resp: &Response) -> HttpContext {
         raw.truncate(cut);
         raw.push_str("… (truncated)");
     }
+    // The server's message, hint and details are shown too: a server that
+    // echoes the bearer there must not get it printed.
+    let server = error_body(&resp.body).map(|b| {
+        let clean = |s: &str| redact_in(s, resp);
+        ErrorBody {
+            code: clean(&b.code),
+            message: clean(&b.message),
+            status: b.status,
+            hint: b.hint.as_deref().map(clean),
+            details: b.details.map(|details| {
+                details
+                    .into_iter()
+                    .map(|d| ErrorDetail {
+                        kind: clean(&d.kind),
+                        loc: d
+                            .loc
+                            .into_iter()
+                            .map(|v| match v {
+                                serde_json::Value::String(s) => {
+                                    serde_json::Value::String(clean(&s))
+                                }
+                                other => other,
+                            })
+                            .collect(),
+                        msg: clean(&d.msg),
+                    })
+                    .collect()
+            }),
+        }
+    });
     HttpContext {
         method: resp.method.clone(),
-        url: redact(&resp.url),
+        url: redact_in(&resp.url, resp),
         status: Some(resp.status),
         raw_response: Some(raw),
-        server: error_body(&resp.body),
+        server,
     }
 }
 
@@ -131,7 +177,10 @@ pub fn status_error(resp: &Response) -> CliError {
 fn redirect_error(resp: &Response) -> CliError {
     let status = resp.status;
     let message = match resp.header("location") {
-        Some(to) => format!("unexpected redirect (HTTP {status}) to {}", redact(to)),
+        Some(to) => format!(
+            "unexpected redirect (HTTP {status}) to {}",
+            redact_in(to, resp)
+        ),
         None => format!("unexpected redirect (HTTP {status})"),
     };
     CliError::new("server_4xx_other", message)
@@ -179,6 +228,7 @@ mod tests {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.as_bytes().to_vec(),
+            bearer: None,
         }
     }
 
@@ -239,6 +289,35 @@ mod tests {
         assert_eq!(
             e.hint.as_deref(),
             Some("run 'difyctl auth login' to sign in again")
+        );
+    }
+
+    #[test]
+    fn the_request_bearer_is_redacted_wherever_the_server_echoes_it() {
+        let body = r#"{"code":"bad a/b-opaque","message":"rejected a/b-opaque","status":400,
+            "hint":"token a\/b-opaque","details":[{"type":"a/b-opaque","loc":["a/b-opaque",1],"msg":"dfoa_x"}]}"#;
+        let echoed = Response {
+            headers: vec![("location".into(), "https://x.test/?t=a/b-opaque".into())],
+            bearer: Some(Secret::new("a/b-opaque")),
+            ..resp(400, body)
+        };
+        let e = status_error(&echoed);
+        let shown = format!("{e:?}");
+        assert!(
+            !shown.contains("opaque") && !shown.contains("dfoa_x"),
+            "{shown}"
+        );
+        assert_eq!(e.message, "rejected [redacted]");
+        let server = e.http.unwrap().server.unwrap();
+        assert_eq!(server.hint.as_deref(), Some("token [redacted]"));
+        assert_eq!(server.details.unwrap()[0].loc[1], 1);
+        let moved = status_error(&Response {
+            status: 302,
+            ..echoed
+        });
+        assert_eq!(
+            moved.message,
+            "unexpected redirect (HTTP 302) to https://x.test/?t=[redacted]"
         );
     }
 
