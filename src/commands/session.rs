@@ -24,7 +24,7 @@ use crate::cli::Selection;
 use crate::commands::auth::login;
 use crate::credentials;
 use crate::dify::{Client, ClientOptions, HostUrl, Secret};
-use crate::output::term::sanitize_line;
+use crate::output::term::{Ui, sanitize_line};
 use crate::output::{CliError, Result};
 use crate::state::{self, Context, Registry, TokenStorage};
 
@@ -322,7 +322,12 @@ impl Selected {
     pub fn read_token(&self) -> Result<Option<Secret>> {
         match (&self.env_token, &self.stored) {
             (Some(token), _) => Ok(Some(token.clone())),
-            (None, Some(s)) => credentials::get(&s.dir, s.storage, &self.host, &s.email),
+            (None, Some(s)) => {
+                if s.storage == TokenStorage::File {
+                    warn_if_exposed(&s.dir);
+                }
+                credentials::get(&s.dir, s.storage, &self.host, &s.email)
+            }
             (None, None) => Ok(None),
         }
     }
@@ -398,6 +403,19 @@ impl Deref for Session {
 
     fn deref(&self) -> &Selected {
         &self.selected
+    }
+}
+
+/// Reports a `tokens.yml` that users other than its owner can read (the next
+/// write makes it 0600 again).
+pub fn warn_if_exposed(dir: &std::path::Path) {
+    if let Some(mode) = credentials::file::exposed_mode(dir) {
+        let path = state::tokens_path(dir);
+        let path = path.display();
+        Ui::detect().warn(&format!(
+            "{path} holds tokens but other users may read it (mode {mode:04o}); \
+             it is made 0600 on the next write, or run 'chmod 600 {path}'"
+        ));
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::cli::Selection;
 use crate::commands::Ctx;
-use crate::commands::session::Session;
+use crate::commands::session::{self, Session};
 use crate::credentials;
 use crate::dify::account;
 use crate::output::term::sanitize_line;
@@ -115,6 +115,9 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
     };
     if !entry.accounts.contains_key(&email) {
         return Err(unknown(known));
+    }
+    if registry.token_storage == state::TokenStorage::File {
+        session::warn_if_exposed(&dir);
     }
     if credentials::get(&dir, registry.token_storage, host, &email)?.is_none() {
         return Err(CliError::not_logged_in()

@@ -21,6 +21,26 @@ pub fn set(dir: &Path, host: &str, email: &str, token: &Secret) -> Result<()> {
     })
 }
 
+/// The permission bits of `tokens.yml` when group or others have any access
+/// to it (copied in by hand, or restored from a backup): callers report it.
+/// The next write makes the file 0600 again.
+pub fn exposed_mode(dir: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(state::tokens_path(dir))
+            .ok()?
+            .permissions()
+            .mode();
+        (mode & 0o077 != 0).then_some(mode & 0o777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
 /// Deletes the entry; the file itself stays (`tokens: {}` when empty).
 pub fn remove(dir: &Path, host: &str, email: &str) -> Result<()> {
     if !state::tokens_path(dir).exists() {
