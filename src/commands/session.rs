@@ -103,19 +103,35 @@ pub struct EnvSelection {
 }
 
 impl EnvSelection {
-    pub fn from_process() -> EnvSelection {
-        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        EnvSelection {
-            token: get("DIFY_TOKEN"),
-            host: get("DIFY_HOST"),
-            account: get("DIFY_ACCOUNT"),
-        }
+    pub fn from_process() -> Result<EnvSelection> {
+        let get = |k: &str| -> Result<Option<String>> {
+            Ok(env_text(k)?.filter(|v| !v.trim().is_empty()))
+        };
+        Ok(EnvSelection {
+            token: get("DIFY_TOKEN")?,
+            host: get("DIFY_HOST")?,
+            account: get("DIFY_ACCOUNT")?,
+        })
+    }
+}
+
+/// An environment variable's value; one that is not UTF-8 is a usage error
+/// rather than silently unset (a garbled `DIFY_TOKEN` must not fall back to
+/// the stored context).
+pub fn env_text(name: &str) -> Result<Option<String>> {
+    match std::env::var(name) {
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(CliError::usage_invalid(format!(
+            "{name} is not valid UTF-8"
+        ))
+        .with_hint(format!("set {name} to a text value, or unset it"))),
     }
 }
 
 /// The context for this invocation (see the module docs for the order).
 pub fn select(sel: &Selection) -> Result<Selected> {
-    select_with(sel, &EnvSelection::from_process(), || {
+    select_with(sel, &EnvSelection::from_process()?, || {
         let dir = state::config_dir()?;
         let registry = state::load_hosts(&dir)?;
         Ok((dir, registry))
@@ -422,7 +438,7 @@ pub fn warn_if_exposed(dir: &std::path::Path) {
 /// An HTTP client for a host, with the retry budget from `--http-retry` or
 /// `DIFYCTL_HTTP_RETRY`.
 pub fn client_for(host: &HostUrl, http_retry: Option<u32>, verbose: bool) -> Result<Client> {
-    let env = std::env::var("DIFYCTL_HTTP_RETRY").ok();
+    let env = env_text("DIFYCTL_HTTP_RETRY")?;
     let mut opts = ClientOptions::from_env();
     opts.retries = crate::dify::retry::resolve_attempts(http_retry, env.as_deref())?;
     opts.verbose = verbose;

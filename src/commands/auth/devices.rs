@@ -27,7 +27,7 @@ pub fn list(
     selection: &Selection,
 ) -> Result<Output> {
     let session = Session::resolve(selection)?;
-    let env = std::env::var("DIFY_LIMIT").ok();
+    let env = crate::commands::session::env_text("DIFY_LIMIT")?;
     let limit = resolve_limit(limit.as_deref(), env.as_deref())?;
     let page = page.unwrap_or(1).clamp(1, i64::from(u32::MAX)) as u32;
     let client = session.client(http_retry, ctx.verbose)?;
