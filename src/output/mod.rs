@@ -167,10 +167,25 @@ struct EnvelopeBody<'a> {
 
 const RAW_HINT: &str = "run again with -v to see the raw server response";
 
+/// The most characters of one field a human-readable error shows: an error
+/// that echoes a 100 KB flag value (or server message) back is no clearer
+/// for it. The JSON envelope keeps everything.
+const SHOWN_LIMIT: usize = 2000;
+
+fn bounded(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(SHOWN_LIMIT) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((cut, _)) => {
+            let rest = s[cut..].chars().count();
+            std::borrow::Cow::Owned(format!("{}… ({rest} more characters)", &s[..cut]))
+        }
+    }
+}
+
 /// The error text for stderr, ending with a newline.
 pub fn render_error(err: &CliError, style: ErrorStyle) -> String {
     if err.plain {
-        return format!("{}\n", sanitize(&err.message));
+        return format!("{}\n", sanitize(&bounded(&err.message)));
     }
     let http = err.http.as_deref();
     let server = http.and_then(|h| h.server.as_ref());
@@ -200,7 +215,11 @@ pub fn render_error(err: &CliError, style: ErrorStyle) -> String {
     }
 
     let code = server.map_or(err.code, |s| s.code.as_str());
-    let mut out = format!("{}: {}\n", sanitize(code), sanitize(&err.message));
+    let mut out = format!(
+        "{}: {}\n",
+        sanitize(&bounded(code)),
+        sanitize(&bounded(&err.message))
+    );
     for d in server
         .and_then(|s| s.details.as_ref())
         .into_iter()
@@ -211,19 +230,24 @@ pub fn render_error(err: &CliError, style: ErrorStyle) -> String {
             .iter()
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
             .collect();
-        out.push_str(&sanitize(&format!(
-            "  - {}: {} ({})\n",
+        out.push_str(&sanitize(&bounded(&format!(
+            "  - {}: {} ({})",
             loc.join("."),
             d.msg,
             d.kind
-        )));
+        ))));
+        out.push('\n');
     }
     if let Some(h) = hint {
-        out.push_str(&format!("hint: {}\n", sanitize(h)));
+        out.push_str(&format!("hint: {}\n", sanitize(&bounded(h))));
     }
     if let Some(h) = http {
         if !h.method.is_empty() {
-            out.push_str(&format!("request: {} {}\n", h.method, sanitize(&h.url)));
+            out.push_str(&format!(
+                "request: {} {}\n",
+                sanitize(&bounded(&h.method)),
+                sanitize(&bounded(&h.url))
+            ));
         }
         if let Some(s) = h.status {
             out.push_str(&format!("http_status: {s}\n"));
@@ -317,6 +341,28 @@ mod tests {
             },
         );
         assert!(verbose.ends_with("raw_response: <html>\n"), "{verbose}");
+    }
+
+    #[test]
+    fn huge_fields_are_cut_in_human_errors_only() {
+        let huge = "x".repeat(100_000);
+        let e = CliError::usage_invalid(format!("unknown host \"{huge}\"")).with_hint(huge.clone());
+        let text = render_error(&e, ErrorStyle::default());
+        assert_eq!(
+            text,
+            format!(
+                "usage_invalid_flag: unknown host \"{}… (98015 more characters)\nhint: {}… (98000 more characters)\n",
+                "x".repeat(1986),
+                "x".repeat(2000)
+            )
+        );
+        let json = ErrorStyle {
+            json: true,
+            verbose: false,
+        };
+        assert!(render_error(&e, json).len() > 200_000);
+        let plain = CliError::parse(huge);
+        assert_eq!(render_error(&plain, ErrorStyle::default()).len(), 2000 + 28);
     }
 
     #[test]
