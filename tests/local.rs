@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use support::pty::{self, Pty};
-use support::runner::{BIN, Test, mode, set_mode};
+use support::runner::{BIN, Test, assert_no_crash, mode, set_mode};
 
 /// PROTOCOL.md §2.3's example, written by the official serializer: keychain
 /// mode, an https login and an http one; `localhost:5001` is active.
@@ -1156,6 +1156,7 @@ fn unprivileged(t: &Test, args: &[&str]) -> Option<Command> {
 
 fn output(mut cmd: Command) -> (Option<i32>, String, String) {
     let out = cmd.stdin(Stdio::null()).output().unwrap();
+    assert_no_crash(out.status, &String::from_utf8_lossy(&out.stderr));
     (
         out.status.code(),
         String::from_utf8(out.stdout).unwrap(),

@@ -13,7 +13,7 @@ use support::mock::{
     DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, MockConfig, MockDify, SessionInfo, Workspace,
 };
 use support::pty::on_a_terminal;
-use support::runner::{Outcome, Test};
+use support::runner::{Outcome, Test, assert_no_crash};
 
 const NOT_LOGGED_IN: &str = "not_logged_in: not logged in\nhint: run 'difyctl auth login'\n";
 const RELOGIN_HINT: &str = "hint: run 'difyctl auth login' to sign in again\n";
@@ -37,7 +37,7 @@ fn run<'t>(t: &'t Test, env: &[(&str, &str)], args: &[&str], stdin: &[u8]) -> Ou
     writer.join().unwrap();
     let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
     let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_no_crash(out.status, &stderr);
     Outcome {
         test: t,
         code: out.status.code(),

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -18,6 +18,27 @@ use std::time::Duration;
 const FINISH_TIMEOUT: Duration = Duration::from_secs(90);
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_difyctl");
+
+/// Fails the test when a run of the binary crashed: a panic message, Rust's
+/// panic exit status 101, a stack overflow, or death by a signal only a crash
+/// raises (SIGABRT, SIGSEGV, ...). A panic anywhere is a bug, whatever else the
+/// test checks; every helper that runs the binary calls this.
+#[track_caller]
+pub fn assert_no_crash(status: ExitStatus, stderr: &str) {
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("has overflowed its stack"),
+        "difyctl panicked:\n{stderr}"
+    );
+    assert_ne!(status.code(), Some(101), "difyctl panicked:\n{stderr}");
+    // SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGSYS.
+    if let Some(signal) = status.signal() {
+        assert!(
+            ![4, 5, 6, 7, 8, 11, 31].contains(&signal),
+            "difyctl crashed with signal {signal}:\n{stderr}"
+        );
+    }
+}
 
 /// A directory under the system temp dir, removed on drop.
 pub struct TempDir(PathBuf);
@@ -190,9 +211,10 @@ impl Test {
         });
         let out = child.wait_with_output().expect("wait for difyctl");
         writer.join().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_no_crash(out.status, &stderr);
         let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
         let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
-        assert!(!stderr.contains("panicked"), "difyctl panicked:\n{stderr}");
         Outcome {
             test: self,
             code: out.status.code(),
@@ -276,9 +298,10 @@ impl<'t> Running<'t> {
                 panic!("difyctl still running after {FINISH_TIMEOUT:?}; killed");
             }
         };
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_no_crash(out.status, &stderr);
         let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
         let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
-        assert!(!stderr.contains("panicked"), "difyctl panicked:\n{stderr}");
         Outcome {
             test: self.test,
             code: out.status.code(),
