@@ -1297,3 +1297,67 @@ fn ureq_client_talks_to_the_mock() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
 }
+
+#[test]
+fn hostile_answers_on_chosen_paths() {
+    let target = "https://elsewhere.test/steal";
+    let mock = MockDify::with(
+        MockConfig::default()
+            .hostile(&api("/_version"), Hostile::Oversized(1000))
+            .hostile(
+                &api("/account/sessions"),
+                Hostile::body("text/html", "<p>hi"),
+            )
+            .hostile(&api("/account"), Hostile::json(&json!({"account": 7})))
+            .hostile(&api("/workspaces"), Hostile::Redirect(target.into()))
+            .hostile(&api("/oauth/device/lookup"), Hostile::EchoBearer(401)),
+    );
+    let big = get(&mock, "/_version", None);
+    assert_eq!((big.status, big.body.len()), (200, 1002));
+    assert_eq!(big.json(), Value::String("x".repeat(1000)));
+    let html = get(&mock, "/account/sessions", None);
+    assert_eq!((html.status, html.body.as_str()), (200, "<p>hi"));
+    assert_eq!(html.header("content-type"), Some("text/html"));
+    assert_eq!(get(&mock, "/account", None).json(), json!({"account": 7}));
+    let moved = get(&mock, "/workspaces", None);
+    assert_eq!(
+        (moved.status, moved.header("location")),
+        (302, Some(target))
+    );
+    let echo = get(&mock, "/oauth/device/lookup", Some("dfoa_s3cret"));
+    assert_eq!(echo.status, 401);
+    let body = echo.json();
+    assert_eq!(body["message"], "rejected Bearer dfoa_s3cret");
+    assert_eq!(body["hint"], "your token is dfoa_s3cret");
+    assert_eq!(body["details"][0]["msg"], "dfoa_s3cret");
+    assert_eq!(
+        echo.header("location"),
+        Some("https://elsewhere.test/?t=dfoa_s3cret")
+    );
+    // Other paths are untouched, and every request was recorded.
+    assert_eq!(get(&mock, "/_health", None).status, 200);
+    assert_eq!(mock.requests().len(), 6);
+}
+
+#[test]
+fn a_drip_sends_a_byte_at_a_time_until_dropped() {
+    let mock = MockDify::with(
+        MockConfig::default().hostile(&api("/account"), Hostile::Drip(Duration::from_millis(10))),
+    );
+    let mut s = TcpStream::connect(mock.host()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(s, "GET {} HTTP/1.1\r\nHost: x\r\n\r\n", api("/account")).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    // The head, then spaces, one by one.
+    while !got.ends_with(b"\r\n\r\n   ") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("Content-Length: 1048576\r\n"), "{text}");
+    drop(mock);
+    let _ = s.read_to_end(&mut got); // ends: the drip stops with the mock
+}

@@ -68,6 +68,7 @@
 //! | console sign-in | `console_password`, `console_email_code`, `host_cookie_prefix`, `enforce_csrf`, `approve_rate_limit` |
 //! | console sign-in refused (frozen, banned, login limit, login disabled) | `console_login_error` |
 //! | email-code token expired | `email_code_tokens_expired` |
+//! | hostile or broken server on a path: oversized body, non-JSON, wrong-shape JSON, redirect, slow drip, bearer echoed back | `hostile` / [`MockConfig::hostile`] with a [`Hostile`] |
 //!
 //! # Inspecting
 //!
@@ -151,6 +152,47 @@ pub enum DeviceFlow {
     HtmlNotFound,
     /// 404 with an ErrorBody `not_found`.
     JsonNotFound,
+}
+
+/// How requests to a path are answered instead of by the normal routes: a hostile
+/// or broken server (see [`MockConfig::hostile`]). Requests are recorded as usual.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hostile {
+    /// 200 `application/json` whose body is one JSON string `n` bytes long: valid
+    /// JSON, but larger than any sane cap.
+    Oversized(usize),
+    /// This status, content type and body, verbatim (non-JSON, JSON of the wrong
+    /// shape, hostile strings in an error body, ...).
+    Body {
+        status: u16,
+        content_type: String,
+        body: String,
+    },
+    /// `302 Found` with this `Location`.
+    Redirect(String),
+    /// A 200 announcing a 1 MiB JSON body, then one space every interval, never
+    /// finishing (until the mock is dropped): a slow drip.
+    Drip(Duration),
+    /// This status with an ErrorBody that quotes the request's `Authorization`
+    /// value in `message`, `hint` and `details`, and a `Location` header carrying
+    /// it: a server that echoes the bearer back.
+    EchoBearer(u16),
+}
+
+impl Hostile {
+    /// [`Hostile::Body`] with status 200.
+    pub fn body(content_type: &str, body: &str) -> Hostile {
+        Hostile::Body {
+            status: 200,
+            content_type: content_type.into(),
+            body: body.into(),
+        }
+    }
+
+    /// [`Hostile::Body`] with status 200 and `application/json`.
+    pub fn json(body: &Value) -> Hostile {
+        Hostile::body("application/json", &body.to_string())
+    }
 }
 
 /// Everything the mock can be told. Public fields; every field can also be changed at
@@ -248,6 +290,10 @@ pub struct MockConfig {
     /// Every `/openapi/v1` path except `/_version` and `/_health` answers 426
     /// `upgrade_required` (a later server's minimum-version gate).
     pub upgrade_required: bool,
+    /// Requests whose path (with `/openapi/v1`, without query) starts with a prefix
+    /// get that answer (the first match), before anything but
+    /// [`MockDify::fail_next`]; see [`MockConfig::hostile`].
+    pub hostile: Vec<(String, Hostile)>,
 }
 
 impl Default for MockConfig {
@@ -297,6 +343,7 @@ impl Default for MockConfig {
             rate_limit_retry_after: Some(60),
             hang: None,
             upgrade_required: false,
+            hostile: Vec::new(),
         }
     }
 }
@@ -325,6 +372,12 @@ impl MockConfig {
     /// The account has no email (`account.email` and `subject_email` empty).
     pub fn no_email(self) -> Self {
         self.email("")
+    }
+    /// Requests whose path starts with `path_prefix` (e.g.
+    /// `/openapi/v1/oauth/device/code`; `""` for every path) get `answer`.
+    pub fn hostile(mut self, path_prefix: &str, answer: Hostile) -> Self {
+        self.hostile.push((path_prefix.into(), answer));
+        self
     }
     /// Mint external-SSO `dfoe_` tokens for this subject.
     pub fn sso(mut self, email: &str, issuer: &str) -> Self {
@@ -954,6 +1007,7 @@ fn serve(shared: &Shared, mut stream: TcpStream) {
             let status = match &outcome {
                 Outcome::Respond(r) => r.status.to_string(),
                 Outcome::Hang => "(hang)".into(),
+                Outcome::Drip(_) => "(drip)".into(),
             };
             eprintln!("{} {} -> {}", req.method, req.path_query, status);
         }
@@ -970,6 +1024,33 @@ fn serve(shared: &Shared, mut stream: TcpStream) {
                 st = shared.cv.wait(st).unwrap_or_else(|e| e.into_inner());
             }
         }
+        Outcome::Drip(every) => drip(shared, &mut stream, every),
+    }
+}
+
+/// A 200 that announces 1 MiB of JSON and sends one space per `every`, until
+/// the client gives up or the mock is dropped.
+fn drip(shared: &Shared, stream: &mut TcpStream, every: Duration) {
+    let head = "HTTP/1.1 200 OK\r\nServer: dify-mock\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\nConnection: close\r\n\r\n";
+    if stream.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let mut st = shared.lock();
+    while !st.shutdown {
+        drop(st);
+        if stream
+            .write_all(b" ")
+            .and_then(|()| stream.flush())
+            .is_err()
+        {
+            return;
+        }
+        st = shared.lock();
+        st = shared
+            .cv
+            .wait_timeout(st, every)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
     }
 }
 
@@ -1142,16 +1223,16 @@ fn pct_decode(s: &str, plus_is_space: bool) -> String {
 
 struct Response {
     status: u16,
-    content_type: &'static str,
+    content_type: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
 impl Response {
-    fn text(status: u16, content_type: &'static str, body: &str) -> Response {
+    fn text(status: u16, content_type: &str, body: &str) -> Response {
         Response {
             status,
-            content_type,
+            content_type: content_type.into(),
             headers: Vec::new(),
             body: body.as_bytes().to_vec(),
         }
@@ -1165,6 +1246,8 @@ impl Response {
 enum Outcome {
     Respond(Response),
     Hang,
+    /// Headers, then one byte per interval until shutdown.
+    Drip(Duration),
 }
 
 fn reason(status: u16) -> &'static str {
@@ -1596,6 +1679,14 @@ impl State {
         {
             return Outcome::Hang;
         }
+        if let Some((_, answer)) = self
+            .cfg
+            .hostile
+            .iter()
+            .find(|(prefix, _)| req.path.starts_with(prefix.as_str()))
+        {
+            return self.hostile_answer(answer, req);
+        }
         let path = req.path.clone();
         let resp = if let Some(sub) = under(&path, API) {
             self.openapi(req, sub)
@@ -1607,6 +1698,43 @@ impl State {
             self.html_404()
         };
         Outcome::Respond(resp)
+    }
+
+    fn hostile_answer(&self, answer: &Hostile, req: &Request) -> Outcome {
+        Outcome::Respond(match answer {
+            Hostile::Oversized(n) => {
+                let mut body = Vec::with_capacity(n + 2);
+                body.push(b'"');
+                body.resize(n + 1, b'x');
+                body.push(b'"');
+                Response {
+                    body,
+                    ..Response::text(200, "application/json", "")
+                }
+            }
+            Hostile::Body {
+                status,
+                content_type,
+                body,
+            } => Response::text(*status, content_type, body),
+            Hostile::Redirect(to) => {
+                Response::text(302, "text/html", "<a>moved</a>").with_header("Location", to)
+            }
+            Hostile::Drip(every) => return Outcome::Drip(*every),
+            Hostile::EchoBearer(status) => {
+                let auth = req.header("authorization").unwrap_or("");
+                let token = auth.split_once(' ').map_or(auth, |(_, t)| t.trim());
+                let body = json!({
+                    "code": "bad_request",
+                    "message": format!("rejected {auth}"),
+                    "status": status,
+                    "hint": format!("your token is {token}"),
+                    "details": [{"type": "echo", "loc": [token], "msg": token}],
+                });
+                self.json(*status, &body)
+                    .with_header("Location", &format!("https://elsewhere.test/?t={token}"))
+            }
+        })
     }
 
     fn openapi(&mut self, req: &Request, sub: &str) -> Response {
