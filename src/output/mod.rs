@@ -145,8 +145,15 @@ struct EnvelopeBody<'a> {
 
 const RAW_HINT: &str = "run again with -v to see the raw server response";
 
-/// The error text for stderr, ending with a newline.
+/// The error text for stderr, ending with a newline. Tokens never show:
+/// server text (an error body's message, a field quoted by a decode error, a
+/// redirect target) can hold one, so the whole text is redacted last, after
+/// sanitising (which could join a token split by a control character).
 pub fn render_error(err: &CliError, style: ErrorStyle) -> String {
+    crate::dify::errors::redact(&render_error_unredacted(err, style))
+}
+
+fn render_error_unredacted(err: &CliError, style: ErrorStyle) -> String {
     if err.plain {
         return format!("{}\n", sanitize(&err.message));
     }
