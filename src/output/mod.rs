@@ -303,6 +303,38 @@ mod tests {
     }
 
     #[test]
+    fn tokens_in_server_text_never_show() {
+        let e = CliError::new(
+            "unknown",
+            "decode poll response: invalid type: string \"dfoa_abc\"",
+        )
+        .with_http(HttpContext {
+            server: Some(ErrorBody {
+                code: "bad".into(),
+                message: "got Bearer xyz==".into(),
+                hint: Some("dfoa\u{7}_split".into()),
+                ..Default::default()
+            }),
+            ..HttpContext::default()
+        });
+        let text = render_error(&e, ErrorStyle::default());
+        assert_eq!(
+            text,
+            "bad: decode poll response: invalid type: string \"dfoa_[redacted]\"\nhint: dfoa_[redacted]\n"
+        );
+        let json = render_error(
+            &e,
+            ErrorStyle {
+                json: true,
+                verbose: true,
+            },
+        );
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["error"]["server"]["message"], "got Bearer [redacted]");
+        assert!(!json.contains("dfoa_abc"), "{json}");
+    }
+
+    #[test]
     fn escape_sequences_never_reach_the_terminal() {
         let e = CliError::new("unknown", "bad \u{1b}]0;title\u{7}name\u{1b}[31m");
         assert_eq!(
