@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use difyctl::cli;
+use difyctl::commands::auth::{devices, login};
 use difyctl::dify::console::{self, CookieJar, Step};
 use difyctl::dify::{Response, account, client, device, errors, retry};
 use difyctl::output::error::{ErrorBody, ErrorDetail, HttpContext};
@@ -416,10 +417,50 @@ pub fn cli_args(data: &[u8]) {
     let first = cli::parse(words.clone());
     assert_eq!(first, cli::parse(words), "the parser is not deterministic");
     match first {
-        Ok(inv) => {
-            if let cli::Command::Help(path) = &inv.command {
-                let help = cli::help::render(path);
-                assert_terminal_safe(&help);
+        Ok(inv) => match &inv.command {
+            cli::Command::Help(path) => assert_terminal_safe(&cli::help::render(path)),
+            cli::Command::Login(args) => {
+                if let Some(host) = &args.host {
+                    check_host(host, args.insecure);
+                }
+            }
+            cli::Command::DevicesList { limit, .. } => {
+                for (flag, env) in [(limit.as_deref(), None), (None, limit.as_deref())] {
+                    match devices::resolve_limit(flag, env) {
+                        Ok(n) => assert!((1..=200).contains(&n)),
+                        Err(e) => check_error(&e),
+                    }
+                }
+            }
+            _ => {}
+        },
+        Err(e) => check_error(&e),
+    }
+    for word in data.split(|&b| b == 0).take(4) {
+        if let Ok(word) = std::str::from_utf8(word) {
+            check_host(word, true);
+        }
+    }
+}
+
+/// `--host`: what is accepted is https (or http with --insecure), has a host
+/// and no credentials, and normalising its own result changes nothing.
+fn check_host(raw: &str, insecure: bool) {
+    match login::normalize(raw, insecure) {
+        Ok(target) => {
+            let url = &target.url;
+            assert!(!target.bare.is_empty() && !target.bare.contains('@'));
+            assert_eq!(url.host, target.bare);
+            assert!(url.scheme == "https" || (url.scheme == "http" && insecure));
+            assert!(!url.path_prefix.ends_with('/'));
+            let again = format!("{}://{}{}", url.scheme, target.bare, url.path_prefix);
+            match login::normalize(&again, insecure) {
+                Ok(t) => assert!(
+                    t.url == *url && t.bare == target.bare,
+                    "{raw:?} -> {again:?} -> {:?}",
+                    t.url
+                ),
+                Err(e) => panic!("{raw:?} -> {again:?} is refused: {}", e.message),
             }
         }
         Err(e) => check_error(&e),
