@@ -72,3 +72,12 @@ fn bearer_value_in_a_server_error_code() {
         b"\x07\x01\x91{\"code\":\"emaiBearer l_or_password_mismatch\",\"message\":\"wrong\"}",
     );
 }
+
+/// hosts.yml with an unknown root key `... true > > V  V ee`: written plain at
+/// the start of a line, where `... ` ends the YAML document, so the file we
+/// wrote could not be read back. Such root keys are now quoted.
+#[test]
+fn root_key_that_looks_like_a_document_end() {
+    checks::hosts_yml(b"?\n >\n ... true >\n >\n V \n V ee");
+    checks::hosts_yml(b"'...': 1\n");
+}
