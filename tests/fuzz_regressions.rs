@@ -81,3 +81,13 @@ fn root_key_that_looks_like_a_document_end() {
     checks::hosts_yml(b"?\n >\n ... true >\n >\n V \n V ee");
     checks::hosts_yml(b"'...': 1\n");
 }
+
+/// hosts.yml with an unknown key whose value is the float 5.56e37: it was
+/// written as 38 digits, which reads back as an integer too large for any YAML
+/// value, so the file we wrote could not be loaded. Integral floats beyond
+/// i64/u64 are now written with an exponent, as JS writes them.
+#[test]
+fn float_too_large_for_an_integer() {
+    checks::hosts_yml(b"55555555555555555555555null51111111111111110: 55555555555555555555554e15");
+    checks::hosts_yml(b"a: 1e20\nb: -1e19\nc: 1e-7\n");
+}

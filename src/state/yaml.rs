@@ -114,11 +114,25 @@ fn number(n: &serde_yaml::Number) -> String {
         if f > 0.0 { ".inf" } else { "-.inf" }.to_owned()
     } else if f == 0.0 && f.is_sign_negative() {
         "-0.0".to_owned()
-    } else if f.fract() == 0.0 && f.abs() < 1e21 {
+    } else if f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(64) {
         format!("{f:.0}")
+    } else if f.fract() == 0.0 || f.abs() < 1e-6 {
+        // JS writes 1e21 and up, and below 1e-6, with an exponent; digits
+        // beyond what an i64/u64 holds would not read back as a number.
+        exponential(f)
     } else {
         f.to_string()
     }
+}
+
+/// JS `Number.prototype.toString` with an exponent (`5.5e+37`, `1e-7`), with
+/// js-yaml's `.` added to a bare mantissa (`1.e-7`) so YAML reads a float.
+fn exponential(f: f64) -> String {
+    let s = format!("{f:e}");
+    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let dot = if mantissa.contains('.') { "" } else { "." };
+    let sign = if exp.starts_with('-') { "" } else { "+" };
+    format!("{mantissa}{dot}e{sign}{exp}")
 }
 
 #[derive(PartialEq)]
@@ -713,6 +727,27 @@ mod tests {
 
     fn q(s: &str) -> String {
         scalar(s, 1, false)
+    }
+
+    #[test]
+    fn numbers_read_back_as_the_same_number() {
+        for (f, text) in [
+            (5.555555555555555e37, "5.555555555555555e+37"),
+            (1e20, "1.e+20"),
+            (-1e19, "-1.e+19"),
+            (1e21, "1.e+21"),
+            (1e-7, "1.e-7"),
+            (-2.5e-9, "-2.5e-9"),
+            (1.5, "1.5"),
+            (0.000001, "0.000001"),
+            (1e19, "10000000000000000000"),
+            (-9.223372036854776e18, "-9223372036854775808"),
+        ] {
+            let n = serde_yaml::Number::from(f);
+            assert_eq!(number(&n), text);
+            let back: Value = serde_yaml::from_str(text).unwrap();
+            assert_eq!(back.as_f64(), Some(f), "{text}");
+        }
     }
 
     #[test]
