@@ -91,3 +91,12 @@ fn float_too_large_for_an_integer() {
     checks::hosts_yml(b"55555555555555555555555null51111111111111110: 55555555555555555555554e15");
     checks::hosts_yml(b"a: 1e20\nb: -1e19\nc: 1e-7\n");
 }
+
+/// A preserved string `+.5`: js-yaml writes it plain and reads it back as a
+/// string, but a YAML 1.2 reader (serde_norway, ours) reads `+.5` as 0.5, so
+/// the value changed type on the next load. Found while checking number-like
+/// strings against the hosts_yml properties; such text is now quoted.
+#[test]
+fn number_like_string_stays_a_string() {
+    checks::hosts_yml(b"x: '+.5'\n'+1.5e3': y\n");
+}

@@ -155,7 +155,11 @@ pub(crate) fn scalar(s: &str, level: usize, is_key: bool) -> String {
     match choose_style(s, is_key) {
         // A root key starts its line, where `... ` would end the document:
         // js-yaml writes it plain (and then cannot read the file); we quote it.
-        Style::Plain if !(is_key && level == 1 && ends_document(s)) => s.to_owned(),
+        // And a plain scalar js-yaml reads as a string but our reader as a
+        // number (`+.5`) is quoted, so the value reads back the same.
+        Style::Plain if !(is_key && level == 1 && ends_document(s)) && !reads_as_non_string(s) => {
+            s.to_owned()
+        }
         Style::Plain | Style::Single => format!("'{}'", s.replace('\'', "''")),
         Style::Double => format!("\"{}\"", escape_double(s)),
         Style::Literal => {
@@ -193,6 +197,13 @@ fn choose_style(s: &str, single_line_only: bool) -> Style {
     } else {
         Style::Literal
     }
+}
+
+/// Would serde_norway read this plain scalar as something other than a string?
+/// Only number-like text is asked.
+fn reads_as_non_string(s: &str) -> bool {
+    s.starts_with(|c: char| c == '+' || c.is_ascii_digit())
+        && !matches!(serde_yaml::from_str::<Value>(s), Ok(Value::String(_)))
 }
 
 /// `...` alone or followed by a blank: the document end marker at a line start.
@@ -941,8 +952,13 @@ mod tests {
             );
             let input = case["input"].as_str().unwrap();
             let mut expected = case["expected"].as_str().unwrap().to_owned();
-            // The one deliberate difference: js-yaml writes such a root key
-            // plain, where it ends the document (it cannot read that back).
+            // Deliberate differences: js-yaml writes such a root key plain,
+            // where it ends the document (it cannot read that back).
+            // And number-like text js-yaml writes plain, reads as a string, but
+            // a YAML 1.2 reader (ours) reads as a number: we quote it.
+            if reads_as_non_string(input) && expected.starts_with(input) {
+                expected = expected.replace(input, &format!("'{input}'"));
+            }
             if ends_document(input) {
                 expected = format!(
                     "'{}'{}",
