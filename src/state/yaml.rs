@@ -157,7 +157,7 @@ pub(crate) fn scalar(s: &str, level: usize, is_key: bool) -> String {
         // js-yaml writes it plain (and then cannot read the file); we quote it.
         // And a plain scalar js-yaml reads as a string but our reader as a
         // number (`+.5`) is quoted, so the value reads back the same.
-        Style::Plain if !(is_key && level == 1 && ends_document(s)) && !reads_as_non_string(s) => {
+        Style::Plain if !(reads_as_non_string(s) || is_key && level == 1 && ends_document(s)) => {
             s.to_owned()
         }
         Style::Plain | Style::Single => format!("'{}'", s.replace('\'', "''")),
