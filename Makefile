@@ -8,6 +8,7 @@
 #                   (BIN=path installs that binary instead of the release build)
 #   make uninstall  removes exactly what install put there
 #   make man        lints the man pages with mandoc
+#   make fuzz       every cargo-fuzz target for FUZZ_SECONDS each (nightly, cargo-fuzz)
 
 CARGO     ?= cargo
 TARGET    ?= x86_64-unknown-linux-gnu
@@ -24,7 +25,7 @@ MANPAGES  := $(sort $(wildcard man/*.1))
 # Installed completion files: shell, then path.
 COMPLETIONS := bash:$(BASHCOMPDIR)/difyctl zsh:$(ZSHCOMPDIR)/_difyctl fish:$(FISHCOMPDIR)/difyctl.fish
 
-.PHONY: all release build test lint demo bench clean install uninstall man
+.PHONY: all release build test lint demo bench clean install uninstall man fuzz
 
 all: release
 
@@ -103,3 +104,30 @@ uninstall:
 
 man:
 	mandoc -T lint -W warning $(MANPAGES)
+
+# Fuzzing (nightly + `cargo install cargo-fuzz`): builds every target in fuzz/
+# with debug assertions, then runs each in turn for FUZZ_SECONDS on one core
+# (-jobs=1 -workers=1: libFuzzer logs to fuzz/fuzz-0.log, shown afterwards),
+# starting from fuzz/seeds/<target> and keeping what it learns in
+# fuzz/corpus/<target>; a crash lands in fuzz/artifacts/<target>/ and stops
+# the run. Figures per target: runs, exec/s, coverage (cov/ft), corpus size.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= hosts_yml tokens_yml server_responses cli_args sanitize
+FUZZ_ARGS    ?=
+fuzz:
+	cd fuzz && $(CARGO) +nightly fuzz build -a
+	@set -e; cd fuzz; for t in $(FUZZ_TARGETS); do \
+		case $$t in hosts_yml|tokens_yml) dict=yaml;; server_responses) dict=json;; cli_args) dict=cli;; *) dict=sanitize;; esac; \
+		mkdir -p corpus/$$t; rm -f fuzz-0.log; \
+		echo "== $$t: $(FUZZ_SECONDS) s"; \
+		status=0; $(CARGO) +nightly fuzz run -a $$t corpus/$$t seeds/$$t -- \
+			-dict=dicts/$$dict.dict -max_len=4096 -max_total_time=$(FUZZ_SECONDS) \
+			-jobs=1 -workers=1 -print_final_stats=1 $(FUZZ_ARGS) || status=$$?; \
+		if [ -f fuzz-0.log ]; then \
+			grep -E 'panicked|ERROR|^SUMMARY|^artifact_prefix|Test unit written' fuzz-0.log || true; \
+			grep -E '^#[0-9]+' fuzz-0.log | tail -n 1; \
+			grep -E '^stat::' fuzz-0.log; \
+		fi; \
+		echo "corpus/$$t: $$(ls corpus/$$t | wc -l) entries"; \
+		[ $$status -eq 0 ] && ! ls artifacts/$$t/crash-* artifacts/$$t/leak-* artifacts/$$t/timeout-* artifacts/$$t/oom-* >/dev/null 2>&1 || { echo "$$t: FOUND A PROBLEM (fuzz/artifacts/$$t)"; exit 1; }; \
+	done

@@ -123,7 +123,12 @@ pub fn get_account(client: &Client, bearer: &Secret) -> Result<AccountInfo> {
         client,
         &Request::new(Method::Get, "account").bearer(Some(bearer)),
     )?;
-    let value: serde_json::Value = resp.json().map_err(|e| decode_error("account", &resp, e))?;
+    decode_account(&resp)
+}
+
+/// A 2xx answer of `GET account`. Pure, so it can be fuzzed.
+pub fn decode_account(resp: &Response) -> Result<AccountInfo> {
+    let value: serde_json::Value = resp.json().map_err(|e| decode_error("account", resp, e))?;
     // Every field has a default and serde reads a struct from an array too:
     // without this, `{}` or `[]` would read as a valid session of nobody.
     let names_someone = value.get("account").is_some_and(|a| a.is_object())
@@ -132,9 +137,9 @@ pub fn get_account(client: &Client, bearer: &Secret) -> Result<AccountInfo> {
             .and_then(|e| e.as_str())
             .is_some_and(|e| !e.is_empty());
     if !names_someone {
-        return Err(decode_error("account", &resp, "it names no account"));
+        return Err(decode_error("account", resp, "it names no account"));
     }
-    serde_json::from_value(value).map_err(|e| decode_error("account", &resp, e))
+    serde_json::from_value(value).map_err(|e| decode_error("account", resp, e))
 }
 
 pub fn list_sessions(
@@ -148,18 +153,21 @@ pub fn list_sessions(
         client,
         &Request::new(Method::Get, path).bearer(Some(bearer)),
     )?;
-    let raw: serde_json::Value = resp
-        .json()
-        .map_err(|e| decode_error("sessions", &resp, e))?;
+    decode_sessions(&resp)
+}
+
+/// A 2xx answer of `GET account/sessions`. Pure, so it can be fuzzed.
+pub fn decode_sessions(resp: &Response) -> Result<SessionsPage> {
+    let raw: serde_json::Value = resp.json().map_err(|e| decode_error("sessions", resp, e))?;
     if !raw.is_object() {
-        return Err(decode_error("sessions", &resp, "expected a JSON object"));
+        return Err(decode_error("sessions", resp, "expected a JSON object"));
     }
     // Without its list a page would read as "no sessions at all".
     if !raw.get("data").is_some_and(serde_json::Value::is_array) {
-        return Err(decode_error("sessions", &resp, "it has no data list"));
+        return Err(decode_error("sessions", resp, "it has no data list"));
     }
     let f: PageFields =
-        serde_json::from_value(raw.clone()).map_err(|e| decode_error("sessions", &resp, e))?;
+        serde_json::from_value(raw.clone()).map_err(|e| decode_error("sessions", resp, e))?;
     Ok(SessionsPage {
         page: f.page,
         limit: f.limit,
@@ -198,9 +206,14 @@ pub fn list_workspaces(client: &Client, bearer: &Secret) -> Result<Vec<Workspace
         client,
         &Request::new(Method::Get, "workspaces").bearer(Some(bearer)),
     )?;
+    decode_workspaces(&resp)
+}
+
+/// A 2xx answer of `GET workspaces`. Pure, so it can be fuzzed.
+pub fn decode_workspaces(resp: &Response) -> Result<Vec<Workspace>> {
     let raw: serde_json::Value = resp
         .json()
-        .map_err(|e| decode_error("workspaces", &resp, e))?;
+        .map_err(|e| decode_error("workspaces", resp, e))?;
     let list = match &raw {
         serde_json::Value::Array(_) => raw.clone(),
         serde_json::Value::Object(o) => o
@@ -211,9 +224,9 @@ pub fn list_workspaces(client: &Client, bearer: &Secret) -> Result<Vec<Workspace
         _ => serde_json::Value::Null,
     };
     if !list.is_array() {
-        return Err(decode_error("workspaces", &resp, "expected a list"));
+        return Err(decode_error("workspaces", resp, "expected a list"));
     }
-    serde_json::from_value(list).map_err(|e| decode_error("workspaces", &resp, e))
+    serde_json::from_value(list).map_err(|e| decode_error("workspaces", resp, e))
 }
 
 /// `POST /workspaces/<id>/switch`: makes it the account's current workspace
@@ -224,11 +237,16 @@ pub fn switch_workspace(client: &Client, bearer: &Secret, id: &str) -> Result<Wo
         client,
         &Request::new(Method::Post, path).bearer(Some(bearer)),
     )?;
+    decode_switched_workspace(&resp)
+}
+
+/// A 2xx answer of `POST workspaces/<id>/switch`. Pure, so it can be fuzzed.
+pub fn decode_switched_workspace(resp: &Response) -> Result<Workspace> {
     let ws: Workspace = resp
         .json()
-        .map_err(|e| decode_error("workspace switch", &resp, e))?;
+        .map_err(|e| decode_error("workspace switch", resp, e))?;
     if ws.id.is_empty() {
-        return Err(decode_error("workspace switch", &resp, "no workspace id"));
+        return Err(decode_error("workspace switch", resp, "no workspace id"));
     }
     Ok(ws)
 }

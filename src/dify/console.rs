@@ -220,10 +220,15 @@ pub fn password_login(client: &Client, email: &str, password_b64: &Secret) -> Re
 /// the token that goes with it.
 pub fn send_email_code(client: &Client, email: &str) -> Result<Secret> {
     let body = json!({ "email": email, "language": "en-US" });
-    let resp = post(client, Step::SendCode, &body, None)?;
+    decode_email_code_token(&post(client, Step::SendCode, &body, None)?)
+}
+
+/// The token of a 2xx answer of `POST console/api/email-code-login`. Pure, so
+/// it can be fuzzed.
+pub fn decode_email_code_token(resp: &Response) -> Result<Secret> {
     let value: Value = resp.json().map_err(|e| {
         CliError::new("unknown", format!("decode email-code-login response: {e}"))
-            .with_http(http_context(&resp))
+            .with_http(http_context(resp))
     })?;
     match value.get("data").and_then(Value::as_str) {
         Some(token) if !token.is_empty() => Ok(Secret::new(token)),
@@ -231,7 +236,7 @@ pub fn send_email_code(client: &Client, email: &str) -> Result<Secret> {
             "unknown",
             "the server sent no email-code token (expected {\"result\":\"success\",\"data\":\"…\"})",
         )
-        .with_http(http_context(&resp))),
+        .with_http(http_context(resp))),
     }
 }
 
@@ -258,8 +263,8 @@ pub fn logout(client: &Client, jar: &CookieJar) -> Result<()> {
 
 /// A 2xx sign-in answer must carry the session cookie; a self-hosted server
 /// answers `{"result":"fail","data":"<why>"}` without one when the account
-/// has no workspace.
-fn signed_in(resp: &Response) -> Result<CookieJar> {
+/// has no workspace. Pure, so it can be fuzzed.
+pub fn signed_in(resp: &Response) -> Result<CookieJar> {
     let jar = CookieJar::from_set_cookie(resp.header_all("set-cookie"));
     if jar.get("access_token").is_some() {
         return Ok(jar);
@@ -293,7 +298,8 @@ pub fn approve(client: &Client, jar: &CookieJar, user_code: &str) -> Result<()> 
     Err(approve_error(&resp))
 }
 
-fn approve_error(resp: &Response) -> CliError {
+/// The error for a non-2xx answer of device approval. Pure, so it can be fuzzed.
+pub fn approve_error(resp: &Response) -> CliError {
     let oauth_error = resp
         .json::<Value>()
         .ok()

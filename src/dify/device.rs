@@ -156,15 +156,21 @@ fn unsupported(resp: &Response) -> CliError {
 pub fn request_code(client: &Client, label: &str) -> Result<DeviceCode> {
     let body = json!({ "client_id": CLIENT_ID, "device_label": label });
     let resp = client.send(&Request::new(Method::Post, "oauth/device/code").json(&body)?)?;
+    decode_device_code(&resp)
+}
+
+/// The answer to `POST oauth/device/code`: the code, or the error its status
+/// and body mean. Pure, so it can be fuzzed.
+pub fn decode_device_code(resp: &Response) -> Result<DeviceCode> {
     let status = resp.status;
     let code = match status {
-        200..=299 => return parse_device_code(&resp),
-        404 => return Err(unsupported(&resp)),
-        300..=399 | 426 | 429 => return Err(status_error(&resp)),
+        200..=299 => return parse_device_code(resp),
+        404 => return Err(unsupported(resp)),
+        300..=399 | 426 | 429 => return Err(status_error(resp)),
         500.. => "server_5xx",
         _ => "server_4xx_other",
     };
-    Err(CliError::new(code, format!("device/code: HTTP {status}")).with_http(http_context(&resp)))
+    Err(CliError::new(code, format!("device/code: HTTP {status}")).with_http(http_context(resp)))
 }
 
 fn parse_device_code(resp: &Response) -> Result<DeviceCode> {
@@ -189,21 +195,26 @@ fn parse_device_code(resp: &Response) -> Result<DeviceCode> {
 pub fn poll_once(client: &Client, device_code: &Secret) -> Result<PollOutcome> {
     let body = json!({ "client_id": CLIENT_ID, "device_code": device_code.expose() });
     let resp = client.send(&Request::new(Method::Post, "oauth/device/token").json(&body)?)?;
+    decode_poll(&resp)
+}
+
+/// What one answer of `POST oauth/device/token` means: pending, slow down, the
+/// token, or an error. Pure, so it can be fuzzed.
+pub fn decode_poll(resp: &Response) -> Result<PollOutcome> {
     let status = resp.status;
     match status {
-        300..=399 | 429 => return Err(status_error(&resp)),
-        404 => return Err(unsupported(&resp)),
+        300..=399 | 429 => return Err(status_error(resp)),
+        404 => return Err(unsupported(resp)),
         500.. => {
             return Err(CliError::new(
                 "server_5xx",
                 format!("device-flow poll failed (HTTP {status})"),
             )
-            .with_http(http_context(&resp)));
+            .with_http(http_context(resp)));
         }
         _ => {}
     }
-    let unknown =
-        |message: String| CliError::new("unknown", message).with_http(http_context(&resp));
+    let unknown = |message: String| CliError::new("unknown", message).with_http(http_context(resp));
     let value: serde_json::Value = resp
         .json()
         .map_err(|e| unknown(format!("decode poll response: {e}")))?;

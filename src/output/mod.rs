@@ -182,8 +182,15 @@ fn bounded(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The error text for stderr, ending with a newline.
+/// The error text for stderr, ending with a newline. Tokens never show:
+/// server text (an error body's message, a field quoted by a decode error, a
+/// redirect target) can hold one, so the whole text is redacted last, after
+/// sanitising (which could join a token split by a control character).
 pub fn render_error(err: &CliError, style: ErrorStyle) -> String {
+    crate::dify::errors::redact(&render_error_unredacted(err, style))
+}
+
+fn render_error_unredacted(err: &CliError, style: ErrorStyle) -> String {
     if err.plain {
         return format!("{}\n", sanitize(&bounded(&err.message)));
     }
@@ -380,6 +387,38 @@ mod tests {
             render_error(&e, style),
             "{\"error\":{\"code\":\"unknown\",\"message\":\"bad \\u009b2J name\"}}\n"
         );
+    }
+
+    #[test]
+    fn tokens_in_server_text_never_show() {
+        let e = CliError::new(
+            "unknown",
+            "decode poll response: invalid type: string \"dfoa_abc\"",
+        )
+        .with_http(HttpContext {
+            server: Some(ErrorBody {
+                code: "bad".into(),
+                message: "got Bearer xyz==".into(),
+                hint: Some("dfoa\u{7}_split".into()),
+                ..Default::default()
+            }),
+            ..HttpContext::default()
+        });
+        let text = render_error(&e, ErrorStyle::default());
+        assert_eq!(
+            text,
+            "bad: decode poll response: invalid type: string \"dfoa_[redacted]\"\nhint: dfoa_[redacted]\n"
+        );
+        let json = render_error(
+            &e,
+            ErrorStyle {
+                json: true,
+                verbose: true,
+            },
+        );
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["error"]["server"]["message"], "got Bearer [redacted]");
+        assert!(!json.contains("dfoa_abc"), "{json}");
     }
 
     #[test]

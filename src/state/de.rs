@@ -10,7 +10,9 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
-use serde_yaml::{Mapping, Value};
+use serde_yaml::{Mapping, Number, Value};
+
+use super::yaml::key_string;
 
 use super::omap::OrderedMap;
 
@@ -59,8 +61,7 @@ impl<'de, T: Object> Visitor<'de> for ObjectVisitor<T> {
             if T::FIELDS.contains(&key.as_str()) {
                 obj.field(&key, &mut map)?;
             } else {
-                let value: Value = map.next_value()?;
-                reject_tags(&value)?;
+                let value = normalize(map.next_value()?)?;
                 obj.extra().push((key.clone(), value));
             }
             seen.push(key);
@@ -84,15 +85,56 @@ macro_rules! deserialize_object {
 }
 pub(crate) use deserialize_object;
 
-// js-yaml refuses unknown tags, so the official tool could not read such a file.
-fn reject_tags<E: de::Error>(value: &Value) -> Result<(), E> {
-    match value {
-        Value::Tagged(t) => Err(E::custom(format_args!("unsupported YAML tag {}", t.tag))),
-        Value::Sequence(s) => s.iter().try_for_each(reject_tags),
-        Value::Mapping(m) => m
-            .iter()
-            .try_for_each(|(k, v)| reject_tags(k).and(reject_tags(v))),
-        _ => Ok(()),
+/// A preserved value as the official tool holds it, so that what we write
+/// reads back as the same value: js-yaml refuses unknown tags (so could not
+/// read such a file); JS object keys are strings (`1:`, `~:` or a `? {a: 1}`
+/// key become the string we write, and two keys that become the same string
+/// are a duplicate, as in js-yaml); a JS number has no separate integer type,
+/// so an integral float that an integer holds exactly (`1.0`, written `1`) is
+/// that integer.
+fn normalize<E: de::Error>(value: Value) -> Result<Value, E> {
+    Ok(match value {
+        Value::Tagged(t) => {
+            return Err(E::custom(format_args!("unsupported YAML tag {}", t.tag)));
+        }
+        Value::Sequence(s) => {
+            Value::Sequence(s.into_iter().map(normalize).collect::<Result<_, E>>()?)
+        }
+        Value::Mapping(m) => {
+            let mut out = Mapping::with_capacity(m.len());
+            for (k, v) in m {
+                if let Value::Tagged(t) = &k {
+                    return Err(E::custom(format_args!("unsupported YAML tag {}", t.tag)));
+                }
+                normalize::<E>(k.clone())?;
+                let key = key_string(&k);
+                if out.contains_key(key.as_str()) {
+                    return Err(E::custom(format_args!("duplicated mapping key `{key}`")));
+                }
+                out.insert(Value::String(key), normalize(v)?);
+            }
+            Value::Mapping(out)
+        }
+        Value::Number(n) => Value::Number(integral(&n).unwrap_or(n)),
+        other => other,
+    })
+}
+
+/// The integer an integral float holds exactly, if any.
+fn integral(n: &Number) -> Option<Number> {
+    if !n.is_f64() {
+        return None;
+    }
+    let f = n.as_f64()?;
+    if f.fract() != 0.0 || f.is_sign_negative() && f == 0.0 {
+        return None;
+    }
+    if f >= -(2f64.powi(63)) && f < 2f64.powi(63) {
+        Some(Number::from(f as i64))
+    } else if f >= 0.0 && f < 2f64.powi(64) {
+        Some(Number::from(f as u64))
+    } else {
+        None
     }
 }
 

@@ -607,6 +607,25 @@ mod tests {
     }
 
     #[test]
+    fn preserved_values_load_as_js_yaml_holds_them() {
+        // Keys are strings, integral floats integers: what is written reads back the same.
+        let reg = parse("x:\n  1: one\n  ~: n\n  ? {a: 1}\n  : m\n  f: 2.0\n  g: 2.5\n").unwrap();
+        assert_eq!(
+            reg.render(),
+            "token_storage: file\nhosts: {}\nx:\n  '1': one\n  'null': 'n'\n  'a: 1': m\n  f: 2\n  g: 2.5\n"
+        );
+        assert_eq!(parse(&reg.render()).unwrap(), reg);
+        round_trip(&reg.render());
+        // Two keys that become the same string are a duplicate, as in js-yaml.
+        let err = parse("x:\n  1: a\n  '1': b\n").unwrap_err();
+        assert!(
+            err.message.contains("duplicated mapping key `1`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
     fn ambiguous_strings_are_quoted_and_read_back() {
         let mut reg = Registry::default();
         let ctx = Context {
