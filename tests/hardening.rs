@@ -908,6 +908,73 @@ fn a_server_echoing_the_bearer_back_never_gets_it_shown() {
     }
 }
 
+/// Server text that holds some other token (not the request's own bearer,
+/// so only the pattern redaction can catch it): in an error body, an
+/// unreadable poll answer and a decode error, with and without `-v`/`--json`.
+#[test]
+fn tokens_the_server_leaks_are_redacted_wherever_they_show() {
+    let leak = json!({
+        "code": "internal_error",
+        "message": "session dfoa_LeakedOne1 belongs to Bearer LeakedTwo2",
+        "hint": "retry with dfoe_LeakedThree3",
+        "status": 500,
+    });
+    let leaked = ["LeakedOne1", "LeakedTwo2", "LeakedThree3", "LeakedPoll4"];
+    let kept = |out: &Outcome, args: &[&str]| {
+        for secret in leaked {
+            assert_secret_kept(out, args, secret);
+        }
+    };
+
+    let mock = MockDify::with(MockConfig::default().hostile(
+        "/openapi/v1/account",
+        Hostile::Body {
+            status: 500,
+            content_type: "application/json".into(),
+            body: leak.to_string(),
+        },
+    ));
+    let (t, _) = signed_in(&mock);
+    for args in [
+        &["auth", "status"][..],
+        &["auth", "status", "-v"],
+        &["auth", "status", "--json", "-v"],
+        &["api", "account", "-v"],
+    ] {
+        let out = t.run_args(args);
+        assert_ne!(out.code, Some(0), "{args:?}: {}", out.stderr);
+        kept(&out, args);
+        assert!(
+            out.stderr.contains("[redacted]") || out.stdout.contains("[redacted]"),
+            "{args:?} shows the server's text, redacted:\n{}{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+
+    // A poll answer that carries a token in a shape we cannot read.
+    let poll = "/openapi/v1/oauth/device/token";
+    for body in [
+        json!({"token": "dfoa_LeakedPoll4", "expires_at": "tomorrow", "account": 7}),
+        json!({"access_token": "dfoa_LeakedPoll4", "token_type": 42}),
+    ] {
+        let mock = MockDify::with(
+            MockConfig::default()
+                .auto_approve()
+                .hostile(poll, Hostile::json(&body)),
+        );
+        let t = with_other_context();
+        let mut args = login_args(&mock);
+        args.push("-v".into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let before = t.snapshot();
+        let out = t.run_args(&args);
+        assert_eq!(out.code, Some(1), "{}", out.stderr);
+        kept(&out, &args);
+        assert_eq!(t.snapshot(), before);
+    }
+}
+
 #[test]
 fn a_dify_token_of_any_form_is_never_shown_either() {
     // DIFY_TOKEN takes any bearer, not only dfoa_ ones that redaction knows.
