@@ -100,3 +100,12 @@ fn float_too_large_for_an_integer() {
 fn number_like_string_stays_a_string() {
     checks::hosts_yml(b"x: '+.5'\n'+1.5e3': y\n");
 }
+
+/// A 401 whose body holds the request's own bearer split by BEL characters:
+/// the exact-bearer redaction looked at the raw text, and sanitising for the
+/// terminal then removed the BELs and joined the bearer back together in
+/// `raw_response`. Server text is now sanitised before it is redacted.
+#[test]
+fn bearer_split_by_control_characters() {
+    checks::server_responses(b"\x07\x01\x91opaque-fuzz\x07\x07\x07-bearer mismatch\"}");
+}

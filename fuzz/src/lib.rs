@@ -224,10 +224,14 @@ fn check_http_error(err: &CliError) {
     check_error(err);
     for (json, verbose) in [(false, false), (false, true), (true, false), (true, true)] {
         let text = render_error(err, ErrorStyle { json, verbose });
-        assert_eq!(errors::redact(&text), text, "an error shows a token");
+        assert_eq!(
+            errors::redact(&text),
+            text,
+            "an error shows a token: {text:?}"
+        );
         assert!(
             !text.contains(FUZZ_BEARER),
-            "an error shows the request's bearer"
+            "an error shows the request's bearer: {text:?}"
         );
     }
 }

@@ -57,7 +57,9 @@ fn is_token_char(c: char) -> bool {
 /// [`redact`], and also the exact bearer the request carried (a `DIFY_TOKEN`
 /// need not look like a Dify token), as is or JSON-escaped.
 fn redact_in(text: &str, resp: &Response) -> String {
-    let mut text = text.to_owned();
+    // Sanitised first, as it will be shown: dropping control characters and
+    // escape sequences later could join a bearer the server split with them.
+    let mut text = crate::output::term::sanitize(text).into_owned();
     if let Some(bearer) = resp.bearer.as_ref().map(Secret::expose)
         && !bearer.is_empty()
     {
@@ -319,6 +321,13 @@ mod tests {
             moved.message,
             "unexpected redirect (HTTP 302) to https://x.test/?t=[redacted]"
         );
+        // Split by characters that are removed when shown (fuzz: server_responses).
+        let split = status_error(&Response {
+            bearer: Some(Secret::new("opaque-bearer")),
+            ..resp(401, "opaque\u{7}\u{7}-bea\u{1b}[31mrer!")
+        });
+        let raw = split.http.unwrap().raw_response.unwrap();
+        assert_eq!(raw, "[redacted]!");
     }
 
     #[test]
