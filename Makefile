@@ -107,7 +107,8 @@ man:
 
 # Fuzzing (nightly + `cargo install cargo-fuzz`): builds every target in fuzz/
 # with debug assertions, then runs each in turn for FUZZ_SECONDS on one core
-# (-jobs=1 -workers=1: libFuzzer logs to fuzz/fuzz-0.log, shown afterwards),
+# (-jobs=1 -workers=1: libFuzzer logs to fuzz/fuzz-0.log, summed up afterwards;
+# cargo-fuzz's own output goes to fuzz/run-<target>.out),
 # starting from fuzz/seeds/<target> and keeping what it learns in
 # fuzz/corpus/<target>; a crash lands in fuzz/artifacts/<target>/ and stops
 # the run. Figures per target: runs, exec/s, coverage (cov/ft), corpus size.
@@ -122,7 +123,8 @@ fuzz:
 		echo "== $$t: $(FUZZ_SECONDS) s"; \
 		status=0; $(CARGO) +nightly fuzz run -a $$t corpus/$$t seeds/$$t -- \
 			-dict=dicts/$$dict.dict -max_len=4096 -max_total_time=$(FUZZ_SECONDS) \
-			-jobs=1 -workers=1 -print_final_stats=1 $(FUZZ_ARGS) || status=$$?; \
+			-jobs=1 -workers=1 -print_final_stats=1 $(FUZZ_ARGS) >run-$$t.out 2>&1 || status=$$?; \
+		[ $$status -eq 0 ] || tail -n 40 run-$$t.out; \
 		if [ -f fuzz-0.log ]; then \
 			grep -E 'panicked|ERROR|^SUMMARY|^artifact_prefix|Test unit written' fuzz-0.log || true; \
 			grep -E '^#[0-9]+' fuzz-0.log | tail -n 1; \
