@@ -109,3 +109,12 @@ fn number_like_string_stays_a_string() {
 fn bearer_split_by_control_characters() {
     checks::server_responses(b"\x07\x01\x91opaque-fuzz\x07\x07\x07-bearer mismatch\"}");
 }
+
+/// A workspace-switch answer that is a JSON string holding the request's own
+/// bearer: serde's decode error quoted it, and the message only had the
+/// pattern redaction, which does not know a non-`dfoa_` bearer. Decode
+/// messages are now redacted like the server's own text.
+#[test]
+fn bearer_quoted_by_a_decode_error() {
+    checks::server_responses(b"\x05\x00\xc8\"x opaque-fuzz-bearer y\"");
+}

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::output::{CliError, Result};
 
 use super::client::{Client, Method, Request, Response};
-use super::errors::{http_context, status_error};
+use super::errors::{http_context, redact_in, status_error};
 use super::secret::Secret;
 
 /// The session cookies a console sign-in sets; other cookies are ignored.
@@ -227,8 +227,8 @@ pub fn send_email_code(client: &Client, email: &str) -> Result<Secret> {
 /// it can be fuzzed.
 pub fn decode_email_code_token(resp: &Response) -> Result<Secret> {
     let value: Value = resp.json().map_err(|e| {
-        CliError::new("unknown", format!("decode email-code-login response: {e}"))
-            .with_http(http_context(resp))
+        let message = format!("decode email-code-login response: {e}");
+        CliError::new("unknown", redact_in(&message, resp)).with_http(http_context(resp))
     })?;
     match value.get("data").and_then(Value::as_str) {
         Some(token) if !token.is_empty() => Ok(Secret::new(token)),

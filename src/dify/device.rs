@@ -9,7 +9,7 @@ use crate::output::{CliError, Result};
 
 use super::account::{Account, Workspace, decode_error, null_as_default};
 use super::client::{Client, Method, Request, Response};
-use super::errors::{http_context, status_error};
+use super::errors::{http_context, redact_in, status_error};
 use super::secret::Secret;
 
 /// The only `client_id` the server knows.
@@ -214,7 +214,10 @@ pub fn decode_poll(resp: &Response) -> Result<PollOutcome> {
         }
         _ => {}
     }
-    let unknown = |message: String| CliError::new("unknown", message).with_http(http_context(resp));
+    // The message can quote the server's text (serde does): redacted like it.
+    let unknown = |message: String| {
+        CliError::new("unknown", redact_in(&message, resp)).with_http(http_context(resp))
+    };
     let value: serde_json::Value = resp
         .json()
         .map_err(|e| unknown(format!("decode poll response: {e}")))?;

@@ -56,7 +56,7 @@ fn is_token_char(c: char) -> bool {
 
 /// [`redact`], and also the exact bearer the request carried (a `DIFY_TOKEN`
 /// need not look like a Dify token), as is or JSON-escaped.
-fn redact_in(text: &str, resp: &Response) -> String {
+pub(crate) fn redact_in(text: &str, resp: &Response) -> String {
     // Sanitised first, as it will be shown: dropping control characters and
     // escape sequences later could join a bearer the server split with them.
     let mut text = crate::output::term::sanitize(text).into_owned();
