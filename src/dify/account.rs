@@ -6,7 +6,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::output::{CliError, Result};
 
 use super::client::{Client, Method, Request, Response, encode_segment};
-use super::errors::{http_context, redact_in};
 use super::secret::Secret;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,10 +114,7 @@ fn bearer_call(client: &Client, req: &Request) -> Result<Response> {
 
 /// A 2xx body that is not what the route promises.
 pub(crate) fn decode_error(what: &str, resp: &Response, err: impl std::fmt::Display) -> CliError {
-    // serde quotes the text it could not read, which may hold the bearer the
-    // server echoed (in any form, so the pattern redaction alone is not enough).
-    let message = redact_in(&format!("decode {what} response: {err}"), resp);
-    CliError::new("unknown", message).with_http(http_context(resp))
+    CliError::new("unknown", format!("decode {what} response: {err}")).about(resp)
 }
 
 pub fn get_account(client: &Client, bearer: &Secret) -> Result<AccountInfo> {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::output::{CliError, Result};
 
 use super::client::{Client, Method, Request, Response};
-use super::errors::{http_context, redact_in, status_error};
+use super::errors::{http_context, status_error};
 use super::secret::Secret;
 
 /// The session cookies a console sign-in sets; other cookies are ignored.
@@ -227,8 +227,7 @@ pub fn send_email_code(client: &Client, email: &str) -> Result<Secret> {
 /// it can be fuzzed.
 pub fn decode_email_code_token(resp: &Response) -> Result<Secret> {
     let value: Value = resp.json().map_err(|e| {
-        let message = format!("decode email-code-login response: {e}");
-        CliError::new("unknown", redact_in(&message, resp)).with_http(http_context(resp))
+        CliError::new("unknown", format!("decode email-code-login response: {e}")).about(resp)
     })?;
     match value.get("data").and_then(Value::as_str) {
         Some(token) if !token.is_empty() => Ok(Secret::new(token)),
@@ -236,7 +235,7 @@ pub fn decode_email_code_token(resp: &Response) -> Result<Secret> {
             "unknown",
             "the server sent no email-code token (expected {\"result\":\"success\",\"data\":\"…\"})",
         )
-        .with_http(http_context(resp))),
+        .about(resp)),
     }
 }
 
@@ -277,14 +276,14 @@ pub fn signed_in(resp: &Response) -> Result<CookieJar> {
             .and_then(Value::as_str)
             .filter(|s| !s.trim().is_empty())
             .unwrap_or("the server refused the sign-in");
-        return Err(CliError::new("access_denied", why).with_http(http_context(resp)));
+        return Err(CliError::new("access_denied", why).about(resp));
     }
     Err(CliError::new(
         "unknown",
         "the console sign-in answered without a session cookie",
     )
     .with_hint("this server may be too old for a headless sign-in; use the device flow ('difyctl auth login')")
-    .with_http(http_context(resp)))
+    .about(resp))
 }
 
 /// `POST /openapi/v1/oauth/device/approve` with the console session (§6.3, §13).
@@ -304,7 +303,6 @@ pub fn approve_error(resp: &Response) -> CliError {
         .json::<Value>()
         .ok()
         .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned));
-    let http = http_context(resp);
     match (resp.status, oauth_error.as_deref()) {
         (404, Some("expired_or_unknown")) => CliError::new(
             "expired_token",
@@ -336,7 +334,7 @@ pub fn approve_error(resp: &Response) -> CliError {
         .with_hint("wait a while before signing in again"),
         _ => return status_error(resp),
     }
-    .with_http(http)
+    .about(resp)
 }
 
 /// The CLI error for a failed console sign-in step: refused credentials exit

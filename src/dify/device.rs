@@ -9,7 +9,7 @@ use crate::output::{CliError, Result};
 
 use super::account::{Account, Workspace, decode_error, null_as_default};
 use super::client::{Client, Method, Request, Response};
-use super::errors::{http_context, redact_in, status_error};
+use super::errors::status_error;
 use super::secret::Secret;
 
 /// The only `client_id` the server knows.
@@ -149,7 +149,7 @@ fn unsupported(resp: &Response) -> CliError {
         "this Dify host does not implement the OAuth device flow",
     )
     .with_hint("the host needs OPENAPI_ENABLED=true; use the Dify API URL as --host")
-    .with_http(http_context(resp))
+    .about(resp)
 }
 
 /// Starts a sign-in: `POST oauth/device/code`.
@@ -170,7 +170,7 @@ pub fn decode_device_code(resp: &Response) -> Result<DeviceCode> {
         500.. => "server_5xx",
         _ => "server_4xx_other",
     };
-    Err(CliError::new(code, format!("device/code: HTTP {status}")).with_http(http_context(resp)))
+    Err(CliError::new(code, format!("device/code: HTTP {status}")).about(resp))
 }
 
 fn parse_device_code(resp: &Response) -> Result<DeviceCode> {
@@ -210,14 +210,11 @@ pub fn decode_poll(resp: &Response) -> Result<PollOutcome> {
                 "server_5xx",
                 format!("device-flow poll failed (HTTP {status})"),
             )
-            .with_http(http_context(resp)));
+            .about(resp));
         }
         _ => {}
     }
-    // The message can quote the server's text (serde does): redacted like it.
-    let unknown = |message: String| {
-        CliError::new("unknown", redact_in(&message, resp)).with_http(http_context(resp))
-    };
+    let unknown = |message: String| CliError::new("unknown", message).about(resp);
     let value: serde_json::Value = resp
         .json()
         .map_err(|e| unknown(format!("decode poll response: {e}")))?;

@@ -56,7 +56,7 @@ fn is_token_char(c: char) -> bool {
 
 /// [`redact`], and also the exact bearer the request carried (a `DIFY_TOKEN`
 /// need not look like a Dify token), as is or JSON-escaped.
-pub(crate) fn redact_in(text: &str, resp: &Response) -> String {
+fn redact_in(text: &str, resp: &Response) -> String {
     // Sanitised first, as it will be shown: dropping control characters and
     // escape sequences later could join a bearer the server split with them.
     let mut text = crate::output::term::sanitize(text).into_owned();
@@ -139,6 +139,17 @@ pub fn error_body(body: &[u8]) -> Option<ErrorBody> {
     })
 }
 
+impl CliError {
+    /// Attaches the context of `resp` to an error about it. The message and
+    /// hint may quote the server's text (serde's decode errors do, and so do
+    /// the console's refusals), so they get the same redaction as that text.
+    pub fn about(mut self, resp: &Response) -> CliError {
+        self.message = redact_in(&self.message, resp);
+        self.hint = self.hint.map(|h| redact_in(&h, resp));
+        self.with_http(http_context(resp))
+    }
+}
+
 /// The error for a non-2xx response, per the status table of PROTOCOL.md §3.3.
 /// A server `ErrorBody` message replaces the fallback message.
 pub fn status_error(resp: &Response) -> CliError {
@@ -179,15 +190,12 @@ pub fn status_error(resp: &Response) -> CliError {
 fn redirect_error(resp: &Response) -> CliError {
     let status = resp.status;
     let message = match resp.header("location") {
-        Some(to) => format!(
-            "unexpected redirect (HTTP {status}) to {}",
-            redact_in(to, resp)
-        ),
+        Some(to) => format!("unexpected redirect (HTTP {status}) to {to}"),
         None => format!("unexpected redirect (HTTP {status})"),
     };
     CliError::new("server_4xx_other", message)
         .with_hint("difyctl does not follow redirects; use the final API URL as the host")
-        .with_http(http_context(resp))
+        .about(resp)
 }
 
 /// A transport failure (refused, DNS, timeout, TLS): `network_connection`.
