@@ -39,9 +39,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use difyctl::cli::spec::{self, GLOBAL_FLAGS, Node};
 use serde_json::{Value, json};
-use support::fixtures::signed_in;
+use support::fixtures::{OTHER_HOSTS, OTHER_TOKENS, signed_in, with_other_context};
 use support::mock::{DEFAULT_WORKSPACE_ID, Hostile, MockConfig, MockDify};
-use support::runner::{BIN, Outcome, Test, assert_no_crash, mode, set_mode};
+use support::runner::{Outcome, Test, assert_no_crash, mode, output_with_stdin, set_mode};
 use support::tools;
 
 // ---------------------------------------------------------------------------
@@ -104,28 +104,6 @@ impl Rng {
     }
 }
 
-/// A context on another host that every scenario starts from, so "nothing
-/// written" means more than "still empty".
-const OTHER_HOSTS: &str = "token_storage: file
-current_host: cloud.dify.ai
-hosts:
-  cloud.dify.ai:
-    current_account: alice@example.com
-    accounts:
-      alice@example.com:
-        account:
-          id: acc-1
-          email: alice@example.com
-          name: Alice
-        token_id: tok-1
-";
-const OTHER_TOKENS: &str =
-    "version: 1\ntokens:\n  cloud.dify.ai:\n    alice@example.com: dfoa_alice\n";
-
-fn with_other_context() -> Test {
-    Test::new().hosts(OTHER_HOSTS).tokens(OTHER_TOKENS)
-}
-
 // ---------------------------------------------------------------------------
 // Concurrency
 
@@ -140,7 +118,7 @@ fn twenty_parallel_sign_ins_with_switches_and_reads_lose_nothing() {
             )
         })
         .collect();
-    let t = with_other_context();
+    let t = with_other_context(Test::new());
     let hosts_file = t.config_dir().join("hosts.yml");
     let done = AtomicBool::new(false);
     let reads = AtomicUsize::new(0);
@@ -203,18 +181,7 @@ fn twenty_parallel_sign_ins_with_switches_and_reads_lose_nothing() {
     assert!(reads.load(Ordering::SeqCst) >= 3);
 
     // Every context is there, with the token its server handed out.
-    let list = t.run_args(["auth", "list", "-o", "json"]).code(0).json();
-    let got: BTreeSet<(String, String)> = list["contexts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["host"].as_str().unwrap().into(),
-                c["account"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let got: BTreeSet<(String, String)> = t.contexts().into_iter().collect();
     let mut want: BTreeSet<(String, String)> = mocks
         .iter()
         .enumerate()
@@ -268,30 +235,10 @@ fn run_killed_at(t: &Test, args: &[String], stdin: &[u8], call: &str, n: usize) 
     if !tools::available("strace") {
         return None;
     }
-    let inner = t.command();
-    let mut cmd = Command::new("strace");
-    cmd.env_clear();
-    for (k, v) in inner.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
     let inject = format!("inject={call}:signal=KILL:when={n}");
-    cmd.args(["-f", "-qq", "-o", "/dev/null", "-e", &inject, BIN])
-        .args(args)
-        .current_dir(t.dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn strace");
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        use std::io::Write;
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let mut cmd = t.command_under("strace", &["-f", "-qq", "-o", "/dev/null", "-e", &inject]);
+    cmd.args(args);
+    let out = output_with_stdin(cmd, stdin);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_no_crash(out.status, &stderr);
     // strace ends by the signal that killed its tracee.
@@ -440,7 +387,7 @@ fn a_sign_in_killed_at_any_file_system_call_never_stores_half_of_it() {
     ]
     .map(String::from);
     let stdin = format!("{}\n", session.token);
-    let t = with_other_context().stdin(stdin.clone());
+    let t = with_other_context(Test::new()).stdin(stdin.clone());
     let reset = |t: &Test| {
         for name in leftovers(t) {
             fs::remove_file(t.config_dir().join(name)).unwrap();
@@ -616,7 +563,7 @@ fn a_broken_device_flow_server_gives_a_clear_error_and_writes_nothing() {
     ] {
         for (what, answer) in broken_answers(&trap) {
             let mock = MockDify::with(MockConfig::default().auto_approve().hostile(path, answer));
-            let t = with_other_context();
+            let t = with_other_context(Test::new());
             let args = login_args(&mock);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let stderr = fails_cleanly(&t, &args, 1, &trap);
@@ -813,7 +760,7 @@ fn a_server_that_never_answers_or_drips_times_out_after_30_s() {
     );
     let tests: Vec<(Test, &MockDify)> = [&hang, &drip]
         .into_iter()
-        .map(|m| (with_other_context().args(login_args(m)), m))
+        .map(|m| (with_other_context(Test::new()).args(login_args(m)), m))
         .collect();
     let before = tests[0].0.snapshot();
     let running: Vec<_> = tests.iter().map(|(t, _)| t.spawn()).collect();
@@ -963,7 +910,7 @@ fn tokens_the_server_leaks_are_redacted_wherever_they_show() {
                 .auto_approve()
                 .hostile(poll, Hostile::json(&body)),
         );
-        let t = with_other_context();
+        let t = with_other_context(Test::new());
         let mut args = login_args(&mock);
         args.push("-v".into());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -1030,33 +977,10 @@ fn a_token_file_others_can_read_is_reported_then_tightened() {
         &other.url(),
         "--insecure",
     ]);
-    let out = pipe_in(cmd, &s2.token);
-    assert_eq!(out.0, Some(0), "{}", out.2);
+    let out = t.run_command(cmd, s2.token.as_bytes());
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(mode(&tokens), 0o600);
     t.run_args(["auth", "token"]).code(0).stderr("");
-}
-
-/// Runs `cmd` with `input` on stdin: (exit code, stdout, stderr).
-fn pipe_in(mut cmd: Command, input: &str) -> (Option<i32>, String, String) {
-    use std::io::Write;
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_no_crash(out.status, &stderr);
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
 }
 
 #[test]
@@ -1066,26 +990,17 @@ fn the_config_dir_and_its_parents_are_created_private_whatever_the_umask() {
     let t = Test::new();
     let base = t.dir.path().join("deep");
     let config = base.join("a").join("difyctl");
-    let inner = t.command();
-    let mut cmd = Command::new("sh");
-    cmd.env_clear();
-    for (k, v) in inner.get_envs() {
-        if let Some(v) = v {
-            cmd.env(k, v);
-        }
-    }
-    cmd.env("DIFY_CONFIG_DIR", &config)
-        .args(["-c", "umask 000; exec \"$0\" \"$@\"", BIN])
-        .args([
-            "auth",
-            "login",
-            "--with-token",
-            "--host",
-            &mock.url(),
-            "--insecure",
-        ]);
-    let (code, _, stderr) = pipe_in(cmd, &session.token);
-    assert_eq!(code, Some(0), "{stderr}");
+    let mut cmd = t.command_under("sh", &["-c", "umask 000; exec \"$0\" \"$@\""]);
+    cmd.env("DIFY_CONFIG_DIR", &config).args([
+        "auth",
+        "login",
+        "--with-token",
+        "--host",
+        &mock.url(),
+        "--insecure",
+    ]);
+    let out = t.run_command(cmd, session.token.as_bytes());
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     for dir in [&base, &base.join("a"), &config] {
         assert_eq!(mode(dir), 0o700, "{}", dir.display());
     }
@@ -1324,18 +1239,18 @@ fn broken_store_files_give_clear_errors() {
         // Names only: reading a FIFO would block the test itself.
         let before = names(t);
         let out = run_bounded(t, args);
-        assert_eq!(out.0, Some(1), "{args:?}: {}", out.2);
-        assert_eq!(out.1, "");
+        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        assert_eq!(out.stdout, "");
         assert!(
-            out.2.starts_with(first),
+            out.stderr.starts_with(first),
             "{args:?}:\n{}\nwanted: {first}",
-            out.2
+            out.stderr
         );
-        assert!(out.2.len() < 2000, "{}", out.2);
-        assert_clean(&out.2);
+        assert!(out.stderr.len() < 2000, "{}", out.stderr);
+        assert_clean(&out.stderr);
         assert_eq!(names(t), before);
     };
-    let t = with_other_context();
+    let t = with_other_context(Test::new());
     let p = hosts(&t).display().to_string();
     let read_fail = format!("client_error: Failed to read {p}: ");
 
@@ -1471,8 +1386,8 @@ fn broken_store_files_give_clear_errors() {
     fs::write(&tokens, "version: 1\ntokens: [dfoa_secret]\n").unwrap();
     set_mode(&tokens, 0o600);
     let out = run_bounded(&t, &["auth", "token"]);
-    assert_eq!(out.0, Some(1), "{}", out.2);
-    assert!(!out.2.contains("dfoa_secret"), "{}", out.2);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(!out.stderr.contains("dfoa_secret"), "{}", out.stderr);
 }
 
 fn names(t: &Test) -> BTreeSet<String> {
@@ -1482,36 +1397,15 @@ fn names(t: &Test) -> BTreeSet<String> {
         .collect()
 }
 
-/// Runs `args` in `t`, failing the test if it has not ended after 60 s:
-/// (exit code, stdout, stderr).
-fn run_bounded(t: &Test, args: &[&str]) -> (Option<i32>, String, String) {
-    let mut cmd = t.command();
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{args:?} still running after 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_no_crash(out.status, &stderr);
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
+/// Runs `args` in `t`, failing the test if it has not ended after 60 s (a
+/// FIFO or a quadratic parse would hang).
+fn run_bounded<'t>(t: &'t Test, args: &[&str]) -> Outcome<'t> {
+    t.spawn_args(args).finish_within(Duration::from_secs(60))
 }
 
 #[test]
 fn a_symlinked_hosts_file_is_followed_and_kept() {
-    let t = with_other_context();
+    let t = with_other_context(Test::new());
     let dotfiles = t.dir.path().join("dotfiles");
     fs::create_dir(&dotfiles).unwrap();
     let real = dotfiles.join("difyctl-hosts.yml");
@@ -1548,8 +1442,8 @@ fn a_symlinked_hosts_file_is_followed_and_kept() {
         &mock.url(),
         "--insecure",
     ]);
-    let (code, _, stderr) = pipe_in(cmd, &s.token);
-    assert_eq!(code, Some(0), "{stderr}");
+    let out = t.run_command(cmd, s.token.as_bytes());
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
         fs::symlink_metadata(&link)
             .unwrap()
@@ -1588,9 +1482,9 @@ fn api_reads_a_bounded_request_body() {
     let mock = MockDify::start();
     let (t, _) = signed_in(&mock);
     let out = run_bounded(&t, &["api", "--input", "/dev/zero", "account"]);
-    assert_eq!(out.0, Some(2), "{}", out.2);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert_eq!(
-        out.2,
+        out.stderr,
         "usage_invalid_flag: --input /dev/zero holds more than 64 MiB\n"
     );
     assert!(mock.requests().is_empty());

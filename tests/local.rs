@@ -1280,18 +1280,7 @@ fn twenty_concurrent_switches_keep_every_context() {
     }
 
     // The file parses, and has every context in its place.
-    let list = t.run_args(["auth", "list", "-o", "json"]).code(0).json();
-    let pairs: Vec<(String, String)> = list["contexts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["host"].as_str().unwrap().to_string(),
-                c["account"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let pairs = t.contexts();
     let expected: Vec<(String, String)> = hosts
         .iter()
         .flat_map(|h| emails.iter().map(|e| (h.to_string(), e.to_string())))

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::net::TcpListener;
 
 use serde_json::json;
+use support::fixtures::{OTHER_TOKENS, with_other_context};
 use support::mock::{
     DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, DeviceFlow, MockConfig, MockDify, SessionInfo,
 };
@@ -105,27 +106,6 @@ const SUCCESS: &str = "✓ Logged in to {host} as tester@dify.ai (Tester)\n  Wor
 
 fn success(mock: &MockDify) -> String {
     SUCCESS.replace("{host}", &mock.host())
-}
-
-/// Another context (https, another host) already signed in.
-const OTHER_HOSTS: &str = "token_storage: file
-current_host: cloud.dify.ai
-hosts:
-  cloud.dify.ai:
-    current_account: alice@example.com
-    accounts:
-      alice@example.com:
-        account:
-          id: acc-1
-          email: alice@example.com
-          name: Alice
-        token_id: tok-1
-";
-const OTHER_TOKENS: &str =
-    "version: 1\ntokens:\n  cloud.dify.ai:\n    alice@example.com: dfoa_alice\n";
-
-fn with_other_context(t: Test) -> Test {
-    t.hosts(OTHER_HOSTS).tokens(OTHER_TOKENS)
 }
 
 /// The config dir's files as text, for readable comparisons.

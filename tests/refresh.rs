@@ -418,23 +418,30 @@ fn a_stored_expiry_in_the_past_is_refreshed() {
     assert_eq!(requests(&mock), [CHECK, SIGN_IN[0], SIGN_IN[1]]);
 }
 
+/// `auth refresh` on a context whose token the server no longer accepts:
+/// one check, then a new sign-in whose token is stored.
+#[track_caller]
+fn signs_in_again_for_a_dead_token(t: &Test, mock: &MockDify) {
+    let out = t
+        .run_args(refresh(&["--if-expiring-within", "2d", "--no-browser"]))
+        .code(0);
+    let new = only_session(mock);
+    out.stderr(&format!(
+        "The server no longer accepts the token for tester@dify.ai on {}; signing in again\n{}",
+        mock.host(),
+        code_lines(mock)
+    ))
+    .stdout(&refreshed(mock, &new, "14d 0h"))
+    .file("tokens.yml", &tokens_yml(mock, &new.token));
+    assert_eq!(requests(mock), [CHECK, SIGN_IN[0], SIGN_IN[1]]);
+}
+
 #[test]
 fn a_token_the_server_refuses_is_refreshed() {
     let mock = mock(TTL, true);
     let (t, old) = signed_in(&mock, true);
     mock.expire_session(&old.id);
-    let out = t
-        .run_args(refresh(&["--if-expiring-within", "2d", "--no-browser"]))
-        .code(0);
-    let new = only_session(&mock);
-    out.stderr(&format!(
-        "The server no longer accepts the token for tester@dify.ai on {}; signing in again\n{}",
-        mock.host(),
-        code_lines(&mock)
-    ))
-    .stdout(&refreshed(&mock, &new, "14d 0h"))
-    .file("tokens.yml", &tokens_yml(&mock, &new.token));
-    assert_eq!(requests(&mock), [CHECK, SIGN_IN[0], SIGN_IN[1]]);
+    signs_in_again_for_a_dead_token(&t, &mock);
 }
 
 #[test]
@@ -445,18 +452,7 @@ fn an_old_servers_500_for_a_dead_token_is_refreshed() {
     let (t, old) = signed_in(&mock, true);
     mock.revoke_session(&old.id);
     let t = t.env("DIFYCTL_HTTP_RETRY", "1");
-    let out = t
-        .run_args(refresh(&["--if-expiring-within", "2d", "--no-browser"]))
-        .code(0);
-    let new = only_session(&mock);
-    out.stderr(&format!(
-        "The server no longer accepts the token for tester@dify.ai on {}; signing in again\n{}",
-        mock.host(),
-        code_lines(&mock)
-    ))
-    .stdout(&refreshed(&mock, &new, "14d 0h"))
-    .file("tokens.yml", &tokens_yml(&mock, &new.token));
-    assert_eq!(requests(&mock), [CHECK, SIGN_IN[0], SIGN_IN[1]]);
+    signs_in_again_for_a_dead_token(&t, &mock);
 }
 
 #[test]

@@ -6,14 +6,13 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Stdio;
 
 use support::fixtures::{hosts_yml, signed_in, tokens_yml};
 use support::mock::{
     DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, MockConfig, MockDify, SessionInfo, Workspace,
 };
 use support::pty::on_a_terminal;
-use support::runner::{Outcome, Test, assert_no_crash};
+use support::runner::{Outcome, Test};
 
 const NOT_LOGGED_IN: &str = "not_logged_in: not logged in\nhint: run 'difyctl auth login'\n";
 const RELOGIN_HINT: &str = "hint: run 'difyctl auth login' to sign in again\n";
@@ -22,28 +21,8 @@ const BETA_ID: &str = "0c5e7a1d-3b2f-4e6a-9d8c-7b6a5f4e3d2c";
 /// Runs `args` in `t`'s directories with extra environment and stdin.
 fn run<'t>(t: &'t Test, env: &[(&str, &str)], args: &[&str], stdin: &[u8]) -> Outcome<'t> {
     let mut cmd = t.command();
-    cmd.args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn difyctl");
-    let mut pipe = child.stdin.take().unwrap();
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
-    let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
-    assert_no_crash(out.status, &stderr);
-    Outcome {
-        test: t,
-        code: out.status.code(),
-        stdout,
-        stderr,
-    }
+    cmd.args(args).envs(env.iter().copied());
+    t.run_command(cmd, stdin)
 }
 
 /// A test whose config dir exists and is empty.

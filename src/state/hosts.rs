@@ -742,14 +742,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn upsert_replaces_in_place_and_tracks_scheme() {
+    /// h/a and h/b over http, g/c over https (g active), and a new version
+    /// of h/a with another token_id.
+    fn two_hosts_and_a_new_a() -> (Registry, Context) {
         let mut reg = Registry::default();
         reg.upsert("h", "http", "a", ctx("a"));
         reg.upsert("h", "http", "b", ctx("b"));
         reg.upsert("g", "https", "c", ctx("c"));
         let mut again = ctx("a");
         again.token_id = Some("new".into());
+        (reg, again)
+    }
+
+    #[test]
+    fn upsert_replaces_in_place_and_tracks_scheme() {
+        let (mut reg, again) = two_hosts_and_a_new_a();
         reg.upsert("h", "https", "a", again);
         let order: Vec<_> = reg.contexts().map(|(h, e, _)| format!("{h}/{e}")).collect();
         assert_eq!(order, ["h/a", "h/b", "g/c"]);
@@ -762,12 +769,7 @@ mod tests {
 
     #[test]
     fn replace_keeps_the_active_context() {
-        let mut reg = Registry::default();
-        reg.upsert("h", "http", "a", ctx("a"));
-        reg.upsert("h", "http", "b", ctx("b"));
-        reg.upsert("g", "https", "c", ctx("c"));
-        let mut again = ctx("a");
-        again.token_id = Some("new".into());
+        let (mut reg, again) = two_hosts_and_a_new_a();
         reg.replace("h", "http", "a", again);
         let order: Vec<_> = reg.contexts().map(|(h, e, _)| format!("{h}/{e}")).collect();
         assert_eq!(order, ["h/a", "h/b", "g/c"]);

@@ -53,3 +53,29 @@ pub fn signed_in_as(mock: &MockDify, label: &str) -> (Test, SessionInfo) {
 pub fn signed_in(mock: &MockDify) -> (Test, SessionInfo) {
     signed_in_as(mock, "difyctl on me")
 }
+
+/// A context on another (https) host, already signed in: what a test starts
+/// from so that "nothing written" or "added next to it" means more than
+/// "still empty".
+pub const OTHER_HOSTS: &str = "token_storage: file
+current_host: cloud.dify.ai
+hosts:
+  cloud.dify.ai:
+    current_account: alice@example.com
+    accounts:
+      alice@example.com:
+        account:
+          id: acc-1
+          email: alice@example.com
+          name: Alice
+        token_id: tok-1
+";
+
+/// The `tokens.yml` of [`OTHER_HOSTS`].
+pub const OTHER_TOKENS: &str =
+    "version: 1\ntokens:\n  cloud.dify.ai:\n    alice@example.com: dfoa_alice\n";
+
+/// `t` with the context of [`OTHER_HOSTS`] in its config dir.
+pub fn with_other_context(t: Test) -> Test {
+    t.hosts(OTHER_HOSTS).tokens(OTHER_TOKENS)
+}

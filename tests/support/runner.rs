@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -163,6 +163,19 @@ impl Test {
         cmd
     }
 
+    /// The binary run under `wrapper` (`strace`, `sh -c` setting a umask):
+    /// `wrapper wrapper_args… BIN args…` with this test's environment and dir.
+    pub fn command_under(&self, wrapper: &str, wrapper_args: &[&str]) -> Command {
+        let mut cmd = Command::new(wrapper);
+        cmd.env_clear()
+            .envs(&self.env)
+            .args(wrapper_args)
+            .arg(BIN)
+            .args(&self.args)
+            .current_dir(self.dir.path());
+        cmd
+    }
+
     /// Run with the given args (keeping the dir), for several steps in one test.
     pub fn run_args<I, S>(&self, args: I) -> Outcome<'_>
     where
@@ -182,7 +195,21 @@ impl Test {
     /// captured), for a test that acts while it runs (approve a code, send a
     /// signal, sample its CPU time). [`Running::finish`] collects the outcome.
     pub fn spawn(&self) -> Running<'_> {
+        self.spawn_command(self.command())
+    }
+
+    /// [`Test::spawn`] with the given args (keeping the dir).
+    pub fn spawn_args<I, S>(&self, args: I) -> Running<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
         let mut cmd = self.command();
+        cmd.args(args.into_iter().map(Into::into).collect::<Vec<_>>());
+        self.spawn_command(cmd)
+    }
+
+    fn spawn_command(&self, mut cmd: Command) -> Running<'_> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -199,18 +226,13 @@ impl Test {
         }
     }
 
-    fn execute(&self, mut cmd: Command) -> Outcome<'_> {
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn difyctl");
-        let input = self.stdin.clone().unwrap_or_default();
-        let mut pipe = child.stdin.take().unwrap();
-        let writer = std::thread::spawn(move || {
-            let _ = pipe.write_all(&input);
-        });
-        let out = child.wait_with_output().expect("wait for difyctl");
-        writer.join().unwrap();
+    fn execute(&self, cmd: Command) -> Outcome<'_> {
+        self.run_command(cmd, self.stdin.as_deref().unwrap_or_default())
+    }
+
+    /// Runs `cmd` (made by [`Test::command`], then changed) with `stdin`.
+    pub fn run_command(&self, cmd: Command, stdin: &[u8]) -> Outcome<'_> {
+        let out = output_with_stdin(cmd, stdin);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_no_crash(out.status, &stderr);
         let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
@@ -221,6 +243,23 @@ impl Test {
             stdout,
             stderr,
         }
+    }
+
+    /// The (host, account) of every context, in `auth list` order (which
+    /// must succeed, so the files parse).
+    pub fn contexts(&self) -> Vec<(String, String)> {
+        let list = self.run_args(["auth", "list", "-o", "json"]).code(0).json();
+        list["contexts"]
+            .as_array()
+            .expect("a contexts list")
+            .iter()
+            .map(|c| {
+                (
+                    c["host"].as_str().unwrap().to_owned(),
+                    c["account"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
     }
 
     /// The bytes of a file in the config dir, if it exists.
@@ -239,6 +278,23 @@ impl Test {
         }
         out
     }
+}
+
+/// Runs `cmd` with `stdin` written from a thread (a child that stops reading
+/// early cannot block us), stdout and stderr captured.
+pub fn output_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut pipe = child.stdin.take().unwrap();
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait for the child");
+    writer.join().unwrap();
+    out
 }
 
 pub fn set_mode(path: &Path, mode: u32) {
@@ -289,13 +345,18 @@ impl<'t> Running<'t> {
     /// Wait for the exit and collect the outcome. A binary still running after
     /// a generous timeout is killed and the test fails (instead of hanging).
     pub fn finish(self) -> Outcome<'t> {
-        let out = match self.done.recv_timeout(FINISH_TIMEOUT) {
+        self.finish_within(FINISH_TIMEOUT)
+    }
+
+    /// [`Running::finish`] with a timeout of its own.
+    pub fn finish_within(self, limit: Duration) -> Outcome<'t> {
+        let out = match self.done.recv_timeout(limit) {
             Ok(out) => out.expect("wait for difyctl"),
             Err(_) => {
                 let _ = Command::new("kill")
                     .args(["-KILL", &self.pid.to_string()])
                     .status();
-                panic!("difyctl still running after {FINISH_TIMEOUT:?}; killed");
+                panic!("difyctl still running after {limit:?}; killed");
             }
         };
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
