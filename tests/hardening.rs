@@ -47,6 +47,20 @@ use support::tools;
 // ---------------------------------------------------------------------------
 // Helpers
 
+/// `auth login --with-token` for `mock` (the token comes on stdin).
+fn with_token_args(mock: &MockDify) -> Vec<String> {
+    [
+        "auth",
+        "login",
+        "--with-token",
+        "--host",
+        &mock.url(),
+        "--insecure",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 fn login_args(mock: &MockDify) -> Vec<String> {
     [
         "auth",
@@ -377,15 +391,7 @@ fn leftover_temp_files_are_read_past_and_cleaned(t: &Test) {
 fn a_sign_in_killed_at_any_file_system_call_never_stores_half_of_it() {
     let mock = MockDify::start();
     let session = mock.add_session("difyctl on ci");
-    let args = [
-        "auth",
-        "login",
-        "--with-token",
-        "--host",
-        &mock.url(),
-        "--insecure",
-    ]
-    .map(String::from);
+    let args = with_token_args(&mock);
     let stdin = format!("{}\n", session.token);
     let t = with_other_context(Test::new()).stdin(stdin.clone());
     let reset = |t: &Test| {
@@ -840,16 +846,10 @@ fn a_server_echoing_the_bearer_back_never_gets_it_shown() {
         }));
         // Pasted in: the same for --with-token.
         let t = Test::new().stdin(session.token.clone());
-        let args = [
-            "auth",
-            "login",
-            "--with-token",
-            "--host",
-            &mock.url(),
-            "--insecure",
-            "-v",
-        ];
-        let out = t.run_args(args);
+        let mut args = with_token_args(&mock);
+        args.push("-v".into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = t.run_args(&args);
         assert_ne!(out.code, Some(0));
         assert_secret_kept(&out, &args, secret);
     }
@@ -969,14 +969,7 @@ fn a_token_file_others_can_read_is_reported_then_tightened() {
     let other = MockDify::start();
     let s2 = other.add_session("difyctl on ci");
     let mut cmd = t.command();
-    cmd.args([
-        "auth",
-        "login",
-        "--with-token",
-        "--host",
-        &other.url(),
-        "--insecure",
-    ]);
+    cmd.args(with_token_args(&other));
     let out = t.run_command(cmd, s2.token.as_bytes());
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(mode(&tokens), 0o600);
@@ -991,14 +984,8 @@ fn the_config_dir_and_its_parents_are_created_private_whatever_the_umask() {
     let base = t.dir.path().join("deep");
     let config = base.join("a").join("difyctl");
     let mut cmd = t.command_under("sh", &["-c", "umask 000; exec \"$0\" \"$@\""]);
-    cmd.env("DIFY_CONFIG_DIR", &config).args([
-        "auth",
-        "login",
-        "--with-token",
-        "--host",
-        &mock.url(),
-        "--insecure",
-    ]);
+    cmd.env("DIFY_CONFIG_DIR", &config)
+        .args(with_token_args(&mock));
     let out = t.run_command(cmd, session.token.as_bytes());
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     for dir in [&base, &base.join("a"), &config] {
@@ -1434,14 +1421,7 @@ fn a_symlinked_hosts_file_is_followed_and_kept() {
     let mock = MockDify::start();
     let s = mock.add_session("difyctl on ci");
     let mut cmd = t.command();
-    cmd.args([
-        "auth",
-        "login",
-        "--with-token",
-        "--host",
-        &mock.url(),
-        "--insecure",
-    ]);
+    cmd.args(with_token_args(&mock));
     let out = t.run_command(cmd, s.token.as_bytes());
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
