@@ -182,6 +182,11 @@ fn bounded(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// One field of a human-readable error as shown: cut, then sanitised.
+fn shown(s: &str) -> String {
+    sanitize(&bounded(s)).into_owned()
+}
+
 /// The error text for stderr, ending with a newline. Tokens never show:
 /// server text (an error body's message, a field quoted by a decode error, a
 /// redirect target) can hold one, so the whole text is redacted last, after
@@ -192,7 +197,7 @@ pub fn render_error(err: &CliError, style: ErrorStyle) -> String {
 
 fn render_error_unredacted(err: &CliError, style: ErrorStyle) -> String {
     if err.plain {
-        return format!("{}\n", sanitize(&bounded(&err.message)));
+        return format!("{}\n", shown(&err.message));
     }
     let http = err.http.as_deref();
     let server = http.and_then(|h| h.server.as_ref());
@@ -222,11 +227,7 @@ fn render_error_unredacted(err: &CliError, style: ErrorStyle) -> String {
     }
 
     let code = server.map_or(err.code, |s| s.code.as_str());
-    let mut out = format!(
-        "{}: {}\n",
-        sanitize(&bounded(code)),
-        sanitize(&bounded(&err.message))
-    );
+    let mut out = format!("{}: {}\n", shown(code), shown(&err.message));
     for d in server
         .and_then(|s| s.details.as_ref())
         .into_iter()
@@ -237,23 +238,23 @@ fn render_error_unredacted(err: &CliError, style: ErrorStyle) -> String {
             .iter()
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
             .collect();
-        out.push_str(&sanitize(&bounded(&format!(
+        out.push_str(&shown(&format!(
             "  - {}: {} ({})",
             loc.join("."),
             d.msg,
             d.kind
-        ))));
+        )));
         out.push('\n');
     }
     if let Some(h) = hint {
-        out.push_str(&format!("hint: {}\n", sanitize(&bounded(h))));
+        out.push_str(&format!("hint: {}\n", shown(h)));
     }
     if let Some(h) = http {
         if !h.method.is_empty() {
             out.push_str(&format!(
                 "request: {} {}\n",
-                sanitize(&bounded(&h.method)),
-                sanitize(&bounded(&h.url))
+                shown(&h.method),
+                shown(&h.url)
             ));
         }
         if let Some(s) = h.status {
