@@ -9,7 +9,7 @@
 //! (or until stdin reaches EOF with `--exit-on-stdin-eof`).
 
 #[allow(dead_code)] // the binary uses only part of the tests' API
-#[path = "mock.rs"]
+#[path = "mock/mod.rs"]
 mod mock;
 
 use std::io::{Read, Write};

@@ -1,0 +1,172 @@
+//! The bearer-authenticated endpoints: account, sessions, revoke.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::RATE_LIMIT_MESSAGE;
+use super::http::{Request, Response};
+use super::state::{Session, State};
+use super::util::{error_body, is_uuid, iso, now_unix};
+
+impl State {
+    // --- bearer endpoints ------------------------------------------------------------
+
+    /// Authenticate an account bearer; the caller's session index or the error answer.
+    pub(super) fn bearer(&mut self, req: &Request) -> Result<usize, Response> {
+        let token = req
+            .header("authorization")
+            .and_then(|h| {
+                let (scheme, rest) = h.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            })
+            .filter(|t| !t.is_empty());
+        let Some(token) = token else {
+            return Err(self.error(401, None, "bearer required"));
+        };
+        let now = now_unix();
+        let found = if self.cfg.invalid_bearer
+            || !(token.starts_with("dfoa_") || token.starts_with("dfoe_"))
+        {
+            None
+        } else {
+            self.by_token
+                .get(token)
+                .copied()
+                .filter(|&i| self.sessions[i].live(now))
+        };
+        let Some(idx) = found else {
+            return Err(if self.cfg.baseline_invalid_bearer_500 {
+                self.error(500, None, "")
+            } else {
+                self.error(401, None, "invalid bearer")
+            });
+        };
+        if self.sessions[idx].sso {
+            return Err(self.error(403, None, "unsupported_token_type"));
+        }
+        if let Some(limit) = self.cfg.rate_limit_per_min {
+            let t = Instant::now();
+            let entry = self.rate.entry(token.to_string()).or_insert((t, 0));
+            if t.duration_since(entry.0) >= Duration::from_secs(60) {
+                *entry = (t, 0);
+            }
+            entry.1 += 1;
+            if entry.1 > limit {
+                let resp = self.error(429, None, RATE_LIMIT_MESSAGE);
+                return Err(match self.cfg.rate_limit_retry_after {
+                    Some(secs) => resp.with_header("Retry-After", &secs.to_string()),
+                    None => resp,
+                });
+            }
+        }
+        Ok(idx)
+    }
+
+    pub(super) fn get_account(&self) -> Response {
+        let a = &self.cfg.account;
+        self.json(
+            200,
+            &json!({
+                "subject_type": "account",
+                "subject_email": a.email,
+                "subject_issuer": null,
+                "account": self.account_json(),
+                "workspaces": self.workspaces_json(),
+                "default_workspace_id": self.cfg.default_workspace_id,
+            }),
+        )
+    }
+
+    pub(super) fn list_sessions(&self, req: &Request, caller: usize) -> Response {
+        let mut details = Vec::new();
+        let mut page: Option<u64> = None;
+        let mut limit: Option<u64> = None;
+        for (k, v) in &req.query {
+            let (slot, max) = match k.as_str() {
+                "page" => (&mut page, None),
+                "limit" => (&mut limit, Some(200)),
+                _ => {
+                    details.push(json!({"type": "extra_forbidden", "loc": [k], "msg": "Extra inputs are not permitted"}));
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                continue; // first value wins, as Flask's args.to_dict()
+            }
+            match v.trim().parse::<i64>() {
+                Err(_) => details.push(json!({"type": "int_parsing", "loc": [k], "msg": "Input should be a valid integer, unable to parse string as an integer"})),
+                Ok(n) if n < 1 => details.push(json!({"type": "greater_than_equal", "loc": [k], "msg": "Input should be greater than or equal to 1"})),
+                Ok(n) if max.is_some_and(|m| n > m) => details.push(json!({"type": "less_than_equal", "loc": [k], "msg": "Input should be less than or equal to 200"})),
+                Ok(n) => *slot = Some(n as u64),
+            }
+        }
+        if !details.is_empty() {
+            let mut body = error_body(422, None, "Request validation failed");
+            body["details"] = Value::Array(details);
+            return self.json(422, &body);
+        }
+        let (page, limit) = (page.unwrap_or(1), limit.unwrap_or(100));
+        let now = now_unix();
+        let me = &self.sessions[caller];
+        let mine: Vec<&Session> = self
+            .sessions
+            .iter()
+            .rev()
+            .filter(|s| s.live(now) && s.same_owner(me))
+            .collect();
+        let total = mine.len() as u64;
+        let start = ((page - 1).saturating_mul(limit)).min(total) as usize;
+        let data: Vec<Value> = mine
+            .iter()
+            .skip(start)
+            .take(limit as usize)
+            .map(|s| {
+                json!({
+                    "id": s.id,
+                    "prefix": if s.sso { "dfoe_" } else { "dfoa_" },
+                    "client_id": s.client_id,
+                    "device_label": s.device_label,
+                    "created_at": iso(s.created_at, "Z"),
+                    "last_used_at": null,
+                    "expires_at": iso(s.expires_at, "Z"),
+                })
+            })
+            .collect();
+        self.json(
+            200,
+            &json!({
+                "page": page,
+                "limit": limit,
+                "total": total,
+                "has_more": page.saturating_mul(limit) < total,
+                "data": data,
+            }),
+        )
+    }
+
+    pub(super) fn revoke_by_id(&mut self, caller: usize, id: &str) -> Response {
+        if let Some(n) = self.cfg.fail_revoke_after {
+            self.revoke_deletes += 1;
+            if self.revoke_deletes > n {
+                return self.error(500, None, "");
+            }
+        }
+        if !is_uuid(id) {
+            // The 1.14-era server does not validate the id before the UUID column query.
+            return self.error(500, None, "");
+        }
+        let target = self
+            .by_id
+            .get(id)
+            .copied()
+            .filter(|&i| self.sessions[i].same_owner(&self.sessions[caller]));
+        match target {
+            Some(i) => {
+                self.revoke(i);
+                self.json(200, &json!({"status": "revoked"}))
+            }
+            None => self.error(404, None, "session not found"),
+        }
+    }
+}
