@@ -3,8 +3,6 @@
 //!
 //! * Concurrency: twenty sign-ins to twenty hosts at once, with switches and
 //!   reads running all the while.
-//! * Crash safety: SIGKILL at every file-system call a write makes (strace
-//!   fault injection) and at random moments; leftover locks and temp files.
 //! * Hostile or broken servers (the mock's `hostile` and `hang` switches):
 //!   oversized, non-JSON and wrong-shape bodies, redirects, escape sequences in
 //!   every server string, a server that never answers, a slow drip.
@@ -12,6 +10,9 @@
 //!   config dir's mode.
 //! * Bad local input: every flag and argument with wrong, empty, huge and
 //!   non-UTF-8 values, bad environment values, broken or odd store files.
+//!
+//! Crash safety (SIGKILL at every file-system call and at random moments)
+//! is in crash.rs.
 //!
 //! A panic anywhere fails every test (support::runner::assert_no_crash).
 //!
@@ -31,48 +32,20 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::ffi::OsStringExt;
-use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use difyctl::cli::spec::{self, GLOBAL_FLAGS, Node};
 use serde_json::{Value, json};
-use support::fixtures::{OTHER_HOSTS, OTHER_TOKENS, signed_in, with_other_context};
+use support::fixtures::{
+    OTHER_HOSTS, login_args, signed_in, two_hosts, with_other_context, with_token_args,
+};
 use support::mock::{DEFAULT_WORKSPACE_ID, Hostile, MockConfig, MockDify};
-use support::runner::{Outcome, Test, assert_no_crash, mode, output_with_stdin, set_mode};
-use support::tools;
+use support::runner::{Outcome, Test, assert_no_crash, mode, set_mode};
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-/// `auth login --with-token` for `mock` (the token comes on stdin).
-fn with_token_args(mock: &MockDify) -> Vec<String> {
-    [
-        "auth",
-        "login",
-        "--with-token",
-        "--host",
-        &mock.url(),
-        "--insecure",
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-fn login_args(mock: &MockDify) -> Vec<String> {
-    [
-        "auth",
-        "login",
-        "--host",
-        &mock.url(),
-        "--insecure",
-        "--no-browser",
-    ]
-    .map(String::from)
-    .to_vec()
-}
 
 /// Nothing that could drive a terminal: no control character but newline
 /// and tab (escape sequences start with one), no bidi override.
@@ -86,36 +59,6 @@ fn assert_clean(text: &str) {
         })
         .collect();
     assert!(bad.is_empty(), "unsanitised {bad:?} in:\n{text}");
-}
-
-fn set_mtime(path: &Path, ago: Duration) {
-    fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(SystemTime::now() - ago)
-        .unwrap();
-}
-
-/// The names in the config dir other than the two stores.
-fn leftovers(t: &Test) -> Vec<String> {
-    t.snapshot()
-        .into_keys()
-        .filter(|n| n != "hosts.yml" && n != "tokens.yml")
-        .collect()
-}
-
-/// A small seeded PRNG (xorshift64*): the test's fault injection is
-/// reproducible in what it asks for, if not in what the scheduler does.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -220,290 +163,10 @@ fn twenty_parallel_sign_ins_with_switches_and_reads_lose_nothing() {
             .stdout(&format!("{}\n", sessions[0].token));
     }
     assert_eq!(
-        leftovers(&t),
+        t.leftovers(),
         Vec::<String>::new(),
         "no lock or temp file left"
     );
-}
-
-// ---------------------------------------------------------------------------
-// Crash safety
-
-/// The system calls through which a process changes files, or that separate
-/// such changes: a SIGKILL on entering one of them is a crash at a point
-/// where the files on disk could be caught half way.
-const FS_CALLS: [&str; 9] = [
-    "openat", "write", "close", "fsync", "rename", "unlink", "mkdir", "fchmod", "chmod",
-];
-
-/// How a run under [`run_killed_at`] ended.
-enum Run {
-    Killed,
-    Completed(Option<i32>, String),
-}
-
-/// Runs difyctl with `args` and `stdin` under strace, killed with SIGKILL on
-/// entering its `n`-th `call` (or completing when it makes fewer). `None` (a
-/// skip) without strace.
-fn run_killed_at(t: &Test, args: &[String], stdin: &[u8], call: &str, n: usize) -> Option<Run> {
-    if !tools::available("strace") {
-        return None;
-    }
-    let inject = format!("inject={call}:signal=KILL:when={n}");
-    let mut cmd = t.command_under("strace", &["-f", "-qq", "-o", "/dev/null", "-e", &inject]);
-    cmd.args(args);
-    let out = output_with_stdin(cmd, stdin);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_no_crash(out.status, &stderr);
-    // strace ends by the signal that killed its tracee.
-    Some(if out.status.signal() == Some(9) {
-        Run::Killed
-    } else {
-        Run::Completed(out.status.code(), stderr)
-    })
-}
-
-/// What a crash may leave: `file` is one of `versions`; a leftover lock
-/// (only a process killed while holding it leaves one) and leftover private
-/// temp files. The lock is aged past 30 s, as time would age it, so the next
-/// run must take it over. Returns (a lock was left, temp files left).
-#[track_caller]
-fn check_after_crash(t: &Test, file: &str, versions: &[&str]) -> (bool, usize) {
-    let text = t.read(file);
-    assert!(
-        versions.iter().any(|v| text.as_deref() == Some(v)),
-        "{file} is neither the old nor the new version:\n{text:?}"
-    );
-    let mut lock = false;
-    let mut temps = 0;
-    for name in leftovers(t) {
-        let path = t.config_dir().join(&name);
-        // A killed takeover leaves its guard, which goes stale like a lock.
-        if name.ends_with(".lock") || name.ends_with(".lock.takeover") {
-            lock = true;
-            set_mtime(&path, Duration::from_secs(31));
-        } else if name.contains(".yml.tmp.") {
-            temps += 1;
-            assert_eq!(mode(&path), 0o600, "{name}");
-        } else {
-            panic!("unexpected leftover {name}");
-        }
-    }
-    (lock, temps)
-}
-
-/// hosts.yml with a second host to switch to, active on `active`.
-fn two_hosts(active: &str) -> String {
-    format!(
-        "{OTHER_HOSTS}  two.example:\n    current_account: bob@x.io\n    accounts:\n      bob@x.io:\n        \
-         account:\n          id: b\n          email: bob@x.io\n          name: Bob\n"
-    )
-    .replace("current_host: cloud.dify.ai", &format!("current_host: {active}"))
-}
-
-#[test]
-fn a_switch_killed_at_any_file_system_call_leaves_the_old_or_the_new_file() {
-    let versions = [two_hosts("cloud.dify.ai"), two_hosts("two.example")];
-    let t = Test::new().hosts(&versions[0]).tokens(OTHER_TOKENS);
-    let (mut locks, mut temps, mut changed) = (0, 0, 0);
-    for call in FS_CALLS {
-        // Every kill point of this kind is reached from the same file; a
-        // crash that got as far as the rename is undone before the next one.
-        let start = t.read("hosts.yml").unwrap();
-        let target = if start == versions[0] {
-            "two.example"
-        } else {
-            "cloud.dify.ai"
-        };
-        let args = ["use", "host", "--domain", target].map(String::from);
-        for n in 1.. {
-            assert!(n < 300, "{call} is called without end");
-            match run_killed_at(&t, &args, b"", call, n) {
-                None => return,
-                Some(Run::Completed(code, stderr)) => {
-                    assert_eq!(code, Some(0), "{stderr}");
-                    break;
-                }
-                Some(Run::Killed) => {
-                    let (lock, tmp) =
-                        check_after_crash(&t, "hosts.yml", &[&versions[0], &versions[1]]);
-                    if lock && locks == 0 {
-                        // The first lock left by a killed run, now stale, is
-                        // taken over by a plain read (at once, not after the
-                        // 10 s a held lock is waited for). Later ones are left
-                        // for the next killed run, to crash in the takeover.
-                        t.run_args(["auth", "list", "-o", "name"]).code(0);
-                        assert!(leftovers(&t).iter().all(|n| !n.ends_with(".lock")));
-                    }
-                    locks += usize::from(lock);
-                    temps += tmp;
-                    if t.read("hosts.yml").unwrap() != start {
-                        changed += 1;
-                        fs::write(t.config_dir().join("hosts.yml"), &start).unwrap();
-                    }
-                }
-            }
-        }
-        assert_ne!(t.read("hosts.yml").unwrap(), start, "the switch completed");
-    }
-    // Kills landed while the lock was held, after the temp file was made, and
-    // after the rename: the sweep went through every stage of the write.
-    eprintln!(
-        "switch: {locks} crashes left a lock, {temps} a temp file, {changed} came after the rename"
-    );
-    assert!(
-        locks > 0 && temps > 0 && changed > 0,
-        "{locks} {temps} {changed}"
-    );
-    assert_eq!(t.read("tokens.yml").as_deref(), Some(OTHER_TOKENS));
-    leftover_temp_files_are_read_past_and_cleaned(&t);
-}
-
-/// With temp files of killed writers lying around every command works, and
-/// those older than a minute are removed by the next write.
-#[track_caller]
-fn leftover_temp_files_are_read_past_and_cleaned(t: &Test) {
-    t.run_args(["auth", "list", "-o", "name"]).code(0);
-    let stray = leftovers(t);
-    assert!(stray.iter().any(|n| n.contains(".yml.tmp.")), "{stray:?}");
-    for name in &stray {
-        set_mtime(&t.config_dir().join(name), Duration::from_secs(120));
-    }
-    let to = if t
-        .read("hosts.yml")
-        .unwrap()
-        .contains("current_host: two.example")
-    {
-        "cloud.dify.ai"
-    } else {
-        "two.example"
-    };
-    t.run_args(["use", "host", "--domain", to]).code(0);
-    let left = leftovers(t);
-    // The tokens.yml temp files go with the next tokens.yml write.
-    assert!(
-        left.iter().all(|n| n.starts_with("tokens.yml.tmp.")),
-        "{left:?}"
-    );
-}
-
-#[test]
-fn a_sign_in_killed_at_any_file_system_call_never_stores_half_of_it() {
-    let mock = MockDify::start();
-    let session = mock.add_session("difyctl on ci");
-    let args = with_token_args(&mock);
-    let stdin = format!("{}\n", session.token);
-    let t = with_other_context(Test::new()).stdin(stdin.clone());
-    let reset = |t: &Test| {
-        for name in leftovers(t) {
-            fs::remove_file(t.config_dir().join(name)).unwrap();
-        }
-        fs::write(t.config_dir().join("hosts.yml"), OTHER_HOSTS).unwrap();
-        fs::write(t.config_dir().join("tokens.yml"), OTHER_TOKENS).unwrap();
-    };
-    // The files a complete sign-in writes.
-    t.run_args(&args).code(0);
-    let (new_hosts, new_tokens) = (t.read("hosts.yml").unwrap(), t.read("tokens.yml").unwrap());
-    assert!(new_tokens.contains(&session.token));
-
-    let (mut crashes, mut halfway) = (0, 0);
-    for call in FS_CALLS {
-        for n in 1.. {
-            assert!(n < 300, "{call} is called without end");
-            reset(&t);
-            match run_killed_at(&t, &args, stdin.as_bytes(), call, n) {
-                None => return,
-                Some(Run::Completed(code, stderr)) => {
-                    assert_eq!(code, Some(0), "{stderr}");
-                    break;
-                }
-                Some(Run::Killed) => {
-                    crashes += 1;
-                    check_after_crash(&t, "hosts.yml", &[OTHER_HOSTS, &new_hosts]);
-                    check_after_crash(&t, "tokens.yml", &[OTHER_TOKENS, &new_tokens]);
-                    let hosts_new = t.read("hosts.yml").unwrap() == new_hosts;
-                    let tokens_new = t.read("tokens.yml").unwrap() == new_tokens;
-                    // The token is stored first: a context never lacks it.
-                    assert!(
-                        !hosts_new || tokens_new,
-                        "hosts.yml has the context, tokens.yml not"
-                    );
-                    halfway += usize::from(tokens_new && !hosts_new);
-                }
-            }
-        }
-    }
-    eprintln!(
-        "sign-in: {crashes} crashes, {halfway} with the token stored and the context not yet"
-    );
-    assert!(crashes > 0 && halfway > 0, "{crashes} {halfway}");
-}
-
-#[test]
-fn switches_killed_at_random_moments_leave_a_whole_file() {
-    const RUNS: usize = 150;
-    let versions = [two_hosts("cloud.dify.ai"), two_hosts("two.example")];
-    let t = Test::new().hosts(&versions[0]).tokens(OTHER_TOKENS);
-    let switch = |t: &Test| {
-        let to = if t.read("hosts.yml").unwrap() == versions[0] {
-            "two.example"
-        } else {
-            "cloud.dify.ai"
-        };
-        let mut cmd = t.command();
-        cmd.args(["use", "host", "--domain", to])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        cmd.spawn().unwrap()
-    };
-    // How long one switch takes here: kills are spread over that span (a
-    // measurement to aim the faults, not an assertion).
-    let span = (0..3)
-        .map(|_| {
-            let started = Instant::now();
-            let out = switch(&t).wait_with_output().unwrap();
-            assert_eq!(out.status.code(), Some(0));
-            started.elapsed()
-        })
-        .max()
-        .unwrap();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let (mut killed, mut locks) = (0, 0);
-    for _ in 0..RUNS {
-        let mut child = switch(&t);
-        std::thread::sleep(Duration::from_micros(
-            rng.below(span.as_micros() as u64 + 1),
-        ));
-        let _ = child.kill();
-        let out = child.wait_with_output().unwrap();
-        assert_no_crash(out.status, &String::from_utf8_lossy(&out.stderr));
-        if out.status.signal() == Some(9) {
-            killed += 1;
-        } else {
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let (lock, _) = check_after_crash(&t, "hosts.yml", &[&versions[0], &versions[1]]);
-        locks += usize::from(lock);
-    }
-    eprintln!("{killed} of {RUNS} switches killed, {locks} locks left and taken over");
-    // Whatever was left behind, the next switch works.
-    for name in leftovers(&t) {
-        set_mtime(&t.config_dir().join(name), Duration::from_secs(120));
-    }
-    let out = switch(&t).wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(leftovers(&t), Vec::<String>::new());
 }
 
 // ---------------------------------------------------------------------------
@@ -1412,7 +1075,7 @@ fn a_symlinked_hosts_file_is_followed_and_kept() {
     t.run_args(["auth", "whoami"])
         .code(0)
         .stdout("bob@x.io (Bob)\n");
-    assert_eq!(leftovers(&t), Vec::<String>::new());
+    assert_eq!(t.leftovers(), Vec::<String>::new());
     assert_eq!(fs::read_dir(&dotfiles).unwrap().count(), 1);
 
     // A dangling link reads as no contexts; a sign-in creates its target.

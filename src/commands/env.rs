@@ -58,6 +58,11 @@ pub const VARIABLES: &[(&str, &str, bool)] = &[
         "Where login keeps the token: keychain or file (overridden by --token-storage).",
         false,
     ),
+    (
+        "DIFYCTL_LOCK_TIMEOUT",
+        "Seconds a write waits for another process's lock on a file (default 10; 0: fail at once).",
+        false,
+    ),
 ];
 
 #[derive(Serialize)]

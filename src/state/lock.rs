@@ -1,20 +1,60 @@
-//! `<file>.lock`: the official tool's mutual exclusion for its YAML stores.
+//! `<file>.lock`: the official tool's mutual exclusion between the writers of
+//! one YAML store. Readers never take it (see `Store::load`).
 //!
-//! The lock is a file created exclusively (`O_EXCL`) next to the store and
-//! removed on release. A held lock is waited for (the official tool fails at
-//! once); a lock older than `stale_after` was left by a dead process and is taken
-//! over, as the official `lockfile` package does.
+//! # Who holds a lock
+//! Our lock file names its holder, so that a lock left by a killed process
+//! is recognised at once instead of after a timeout:
+//!
+//! ```text
+//! difyctl-lock 1
+//! pid 1234
+//! start 56789
+//! machine 8c1c…/pid:[4026531836]/myhost
+//! ```
+//!
+//! `start` is the process's start time (clock ticks after boot, so a reused
+//! pid is told apart) and `machine` the boot id, pid namespace and node name:
+//! a pid means something only on the same machine, boot and namespace. The
+//! file is created complete: the text goes to a private `<lock>.new.<pid>.<n>`
+//! first, which is then hard-linked to the lock's name (a link, like an
+//! exclusive create, fails when the lock exists), so no lock of ours is ever
+//! empty, whenever the process is killed.
+//!
+//! # Judging a lock ([`judge`])
+//! * Ours, from this machine: held while that process runs; once it has
+//!   ended, the lock is taken over at once, whatever its modification time
+//!   says (a clock step, a date in the future).
+//! * Anything else (the official tool's empty lock files, a lock from another
+//!   machine sharing the directory, one of an older difyctl-rs holding only a
+//!   pid, an unreadable one): held for `stale_after` (30 s) after its
+//!   modification time, as the official tool rules. A time more than that in
+//!   the future counts as stale too, so a clock step cannot block anyone.
+//!
+//! Every wait is bounded by [`LockOptions::wait`] (default 10 s, the
+//! environment variable [`WAIT_ENV`] changes it), taking over included.
 
 use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::output::error::CliError;
+use crate::output::error::{CliError, Result};
 use crate::output::interrupt::Critical;
 
-/// How long to wait for a held lock and when a lock counts as abandoned.
+/// Seconds a writer waits for a lock another live process holds.
+pub const WAIT_ENV: &str = "DIFYCTL_LOCK_TIMEOUT";
+
+/// The first line of our lock files.
+const MAGIC: &str = "difyctl-lock 1";
+
+/// A lock file is small; more than this is not one of ours.
+const MAX_LOCK_SIZE: u64 = 4096;
+
+/// How long to wait for a held lock and when a lock without a known holder
+/// counts as abandoned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LockOptions {
     pub wait: Duration,
@@ -30,13 +70,37 @@ impl Default for LockOptions {
     }
 }
 
+impl LockOptions {
+    /// The defaults, with the wait from [`WAIT_ENV`] when it is set: whole
+    /// seconds, 0 meaning "fail at once when another process holds the lock".
+    pub fn from_env() -> Result<LockOptions> {
+        let value = match std::env::var(WAIT_ENV) {
+            Ok(v) if !v.trim().is_empty() => v,
+            Ok(_) | Err(std::env::VarError::NotPresent) => return Ok(LockOptions::default()),
+            Err(std::env::VarError::NotUnicode(_)) => String::new(),
+        };
+        let secs = value.trim().parse::<u32>().map_err(|_| {
+            CliError::usage_invalid(format!(
+                "{WAIT_ENV}: {:?} is not a whole number of seconds",
+                value.trim()
+            ))
+            .with_hint(format!(
+                "set {WAIT_ENV} to e.g. 10 (0: do not wait), or unset it"
+            ))
+        })?;
+        Ok(LockOptions {
+            wait: Duration::from_secs(u64::from(secs)),
+            ..LockOptions::default()
+        })
+    }
+}
+
 /// A held lock; released (the lock file removed) on drop.
 #[derive(Debug)]
 pub struct LockGuard {
     path: PathBuf,
     /// Ctrl-C waits while the lock is held, so an interrupt never strands a
-    /// fresh lock that would stall the next command. Dropped after the file
-    /// is removed (fields drop after `Drop::drop`).
+    /// lock. Dropped after the file is removed (fields drop after `drop`).
     _no_interrupt: Critical,
 }
 
@@ -57,13 +121,19 @@ pub(crate) fn suffixed(file: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The official message for a lock that stays held.
-pub fn held_error(file: &Path) -> CliError {
-    let file = file.display();
-    CliError::client(format!(
-        "Another process is modifying the file {file}. remove {file}.lock to reset lock."
-    ))
-    .with_hint(format!("remove {file}.lock to reset lock."))
+/// The official error for a lock that stays held: its message, then the
+/// official hint (once), with the holder when it is known.
+pub fn held_error(file: &Path, holder: Option<&Holder>) -> CliError {
+    let f = file.display();
+    let (who, stop) = match holder {
+        Some(h) => (
+            format!(" (difyctl, process {} on this machine)", h.pid),
+            format!("if process {} is stuck, end it; otherwise ", h.pid),
+        ),
+        None => (String::new(), String::new()),
+    };
+    CliError::client(format!("Another process is modifying the file {f}{who}."))
+        .with_hint(format!("{stop}remove {f}.lock to reset lock."))
 }
 
 /// Why a lock could not be taken at all (as opposed to being held by someone).
@@ -73,22 +143,248 @@ pub(crate) enum Unlockable {
     Other(CliError),
 }
 
-/// Takes the lock for `file`, waiting up to `opts.wait` while another process
-/// holds it.
+// ---------------------------------------------------------------------------
+// Holders
+// ---------------------------------------------------------------------------
+
+/// The process named in one of our lock files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    pub pid: u32,
+    /// Start time in clock ticks after boot (Linux), to tell a reused pid apart.
+    pub start: Option<u64>,
+    /// Boot id, pid namespace and node name; see [`this_machine`].
+    pub machine: String,
+}
+
+impl Holder {
+    /// The lock file's text.
+    pub fn render(&self) -> String {
+        let mut s = format!("{MAGIC}\npid {}\n", self.pid);
+        if let Some(start) = self.start {
+            s.push_str(&format!("start {start}\n"));
+        }
+        s.push_str(&format!("machine {}\n", self.machine));
+        s
+    }
+
+    /// One of our lock files' text; `None` for anything else (an empty file,
+    /// a bare pid, a torn or foreign text).
+    pub fn parse(bytes: &[u8]) -> Option<Holder> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut lines = text.strip_suffix('\n')?.split('\n');
+        if lines.next()? != MAGIC {
+            return None;
+        }
+        let (mut pid, mut start, mut machine) = (None, None, None);
+        for line in lines {
+            let (key, value) = line.split_once(' ')?;
+            let digits = || value.bytes().all(|b| b.is_ascii_digit()).then_some(value);
+            match key {
+                "pid" if pid.is_none() => pid = Some(digits()?.parse::<u32>().ok()?),
+                "start" if start.is_none() => start = Some(digits()?.parse::<u64>().ok()?),
+                "machine" if machine.is_none() && !value.is_empty() => {
+                    machine = Some(value.to_owned())
+                }
+                _ => return None,
+            }
+        }
+        Some(Holder {
+            pid: pid.filter(|p| *p > 0)?,
+            start,
+            machine: machine?,
+        })
+    }
+
+    /// This process, when the machine can be identified.
+    fn me() -> Option<Holder> {
+        let pid = std::process::id();
+        Some(Holder {
+            pid,
+            start: process_start(pid),
+            machine: this_machine()?.to_owned(),
+        })
+    }
+}
+
+/// What identifies this machine, boot and pid namespace, so that a pid in a
+/// lock file is only trusted where it means the same process: the kernel's
+/// boot id, the pid namespace and the node name. `None` where they cannot be
+/// read (not Linux): every lock is then judged by its age.
+pub fn this_machine() -> Option<&'static str> {
+    static MACHINE: OnceLock<Option<String>> = OnceLock::new();
+    MACHINE
+        .get_or_init(|| {
+            let read = |p: &str| fs::read_to_string(p).ok().map(|s| s.trim().to_owned());
+            let boot = read("/proc/sys/kernel/random/boot_id").filter(|s| !s.is_empty())?;
+            let ns = fs::read_link("/proc/self/ns/pid").ok()?;
+            let node = read("/proc/sys/kernel/hostname").unwrap_or_default();
+            let id = format!("{boot}/{}/{node}", ns.to_string_lossy());
+            // One line, or it could not be read back.
+            (!id.contains(['\n', '\r'])).then_some(id)
+        })
+        .as_deref()
+}
+
+/// Field 22 of `/proc/<pid>/stat`: when the process started. `None` when
+/// there is no such process (or no /proc).
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold anything.
+    let after = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // `after` starts at field 3 (the state).
+    if matches!(fields.first(), Some(&"Z" | &"X")) {
+        return None; // a zombie holds nothing
+    }
+    fields.get(22 - 3)?.parse().ok()
+}
+
+/// Whether the process a lock names still runs on this machine.
+fn running(pid: u32, start: Option<u64>) -> bool {
+    match process_start(pid) {
+        None => !Path::new("/proc/self/stat").exists(), // no /proc: cannot tell
+        Some(now) => start.is_none_or(|s| s == now),
+    }
+}
+
+/// What a lock file means for someone who wants it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Held by a live process (ours, when the holder is known) or too young
+    /// to be called abandoned.
+    Held(Option<Holder>),
+    /// Left by a process that has ended, or older than the staleness rule.
+    Gone,
+}
+
+/// Judges a lock file by its text and modification time (see the module
+/// docs). `here` is [`this_machine`]; `running` says whether a pid with that
+/// start time runs here. Pure, so it can be tested and fuzzed.
+pub fn judge(
+    text: &[u8],
+    mtime: Option<SystemTime>,
+    now: SystemTime,
+    here: Option<&str>,
+    stale_after: Duration,
+    running: &dyn Fn(u32, Option<u64>) -> bool,
+) -> Verdict {
+    if let Some(holder) = Holder::parse(text)
+        && here == Some(holder.machine.as_str())
+    {
+        return if running(holder.pid, holder.start) {
+            Verdict::Held(Some(holder))
+        } else {
+            Verdict::Gone
+        };
+    }
+    let age = mtime.map(|t| match now.duration_since(t) {
+        Ok(past) => past,
+        Err(future) => future.duration(),
+    });
+    match age {
+        Some(age) if age <= stale_after => Verdict::Held(None),
+        // No time at all: it vanished under us; try again.
+        _ => Verdict::Gone,
+    }
+}
+
+/// The verdict on the file at `path` now; `None` when there is none.
+fn look(path: &Path, stale_after: Duration) -> Option<(Verdict, Vec<u8>)> {
+    let mut text = Vec::new();
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+        Err(_) => return Some((Verdict::Held(None), text)),
+    };
+    let mtime = meta.modified().ok();
+    // Only a regular file is read (a FIFO would block); anything else, or an
+    // unreadable file, is judged by its age alone.
+    if meta.is_file()
+        && let Ok(file) = fs::File::open(path)
+    {
+        let _ = file.take(MAX_LOCK_SIZE).read_to_end(&mut text);
+    }
+    let verdict = judge(
+        &text,
+        mtime,
+        SystemTime::now(),
+        this_machine(),
+        stale_after,
+        &running,
+    );
+    Some((verdict, text))
+}
+
+// ---------------------------------------------------------------------------
+// Taking and waiting for locks
+// ---------------------------------------------------------------------------
+
+/// Creates `path` holding `text`, failing with `AlreadyExists` when it exists:
+/// the text is written to `<path>.new.<pid>.<n>` and hard-linked to `path`, so the
+/// file never exists without its text. Where the file system has no hard
+/// links, an exclusive create and a write.
+fn create_complete(path: &Path, text: &str) -> io::Result<()> {
+    // Unique per thread too: the tests take locks from many threads.
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let tmp = suffixed(path, &format!(".new.{}.{n}", std::process::id()));
+    let open = || {
+        let mut o = OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        o.open(&tmp)
+    };
+    let mut file = match open() {
+        // Left by a killed process that had our pid.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            fs::remove_file(&tmp)?;
+            open()?
+        }
+        other => other?,
+    };
+    let written = file.write_all(text.as_bytes());
+    drop(file);
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    let linked = fs::hard_link(&tmp, path);
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Err(e) if no_hard_links(&e) => {
+            let mut f = OpenOptions::new().write(true).create_new(true).open(path)?;
+            f.write_all(text.as_bytes())
+        }
+        other => other,
+    }
+}
+
+fn no_hard_links(e: &io::Error) -> bool {
+    // EPERM (some FUSE and FAT file systems), EOPNOTSUPP, ENOSYS.
+    cfg!(unix) && matches!(e.raw_os_error(), Some(1 | 95 | 38))
+}
+
+/// Takes the lock for `file`, waiting up to `opts.wait` while another live
+/// process holds it; a lock whose holder is gone is taken over at once.
 pub(crate) fn acquire(
     file: &Path,
     opts: LockOptions,
 ) -> std::result::Result<LockGuard, Unlockable> {
     let path = lock_path(file);
-    let started = Instant::now();
+    // Without a machine identity, an empty lock like the official tool's.
+    let text = Holder::me().map(|h| h.render()).unwrap_or_default();
+    let deadline = Instant::now() + opts.wait;
     let mut pause = Duration::from_millis(5);
+    // Takeovers without a pause; more (a stream of abandoned locks) wait.
+    let mut quick = 8;
     loop {
         // Entered before the file can exist, so no signal lands in between.
         let no_interrupt = Critical::enter();
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut f) => {
-                // The pid is informational (who to blame); only existence matters.
-                let _ = writeln!(f, "{}", std::process::id());
+        match create_complete(&path, &text) {
+            Ok(()) => {
+                sweep(&path, opts.stale_after);
                 return Ok(LockGuard {
                     path,
                     _no_interrupt: no_interrupt,
@@ -109,67 +405,128 @@ pub(crate) fn acquire(
                 ))));
             }
         }
-        if is_stale(&path, opts.stale_after) {
-            // A stale lock in a directory we cannot write (a read-only copy of a
-            // config dir) can never go away: read without it.
-            take_over(&path, opts.stale_after).map_err(Unlockable::CannotCreate)?;
-            continue;
+        drop(no_interrupt);
+        let holder = match look(&path, opts.stale_after) {
+            None => continue,
+            Some((Verdict::Gone, seen)) => match take_over(&path, &seen, &text, opts.stale_after) {
+                Ok(true) if quick > 0 => {
+                    quick -= 1;
+                    continue;
+                }
+                Ok(_) => None,
+                Err(e) => return Err(Unlockable::CannotCreate(e)),
+            },
+            Some((Verdict::Held(holder), _)) => holder,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Unlockable::Other(held_error(file, holder.as_ref())));
         }
-        if started.elapsed() >= opts.wait {
-            return Err(Unlockable::Other(held_error(file)));
-        }
-        thread::sleep(pause.min(opts.wait.saturating_sub(started.elapsed())));
+        thread::sleep(pause.min(left));
         pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
 
-fn is_stale(path: &Path, stale_after: Duration) -> bool {
-    fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|mtime| SystemTime::now().duration_since(mtime).ok())
-        .is_some_and(|age| age > stale_after)
+/// Waits until no live process holds the lock of `file` (without taking it),
+/// up to `opts.wait`. Returns whether it is free.
+pub(crate) fn wait_released(file: &Path, opts: LockOptions) -> bool {
+    let path = lock_path(file);
+    let deadline = Instant::now() + opts.wait;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match look(&path, opts.stale_after) {
+            None | Some((Verdict::Gone, _)) => return true,
+            Some((Verdict::Held(_), _)) => {}
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
 }
 
-/// Removes a stale lock so that only one of several waiting processes does it:
-/// the removal happens under a second exclusive file, after checking again that
-/// the lock is still stale (so a fresh lock another process just took is kept).
-fn take_over(path: &Path, stale_after: Duration) -> io::Result<()> {
-    let guard = suffixed(path, ".takeover");
-    match OpenOptions::new().write(true).create_new(true).open(&guard) {
-        Ok(_) => {
-            let removed = if is_stale(path, stale_after) {
-                fs::remove_file(path)
-            } else {
-                Ok(())
+/// Removes an abandoned lock whose text was `seen`, so that of several
+/// processes doing so only one does: the removal happens under a second
+/// exclusive file (`<lock>.takeover`, naming its holder like a lock), after
+/// checking that the lock still holds that text (a fresh lock someone just
+/// took is kept). `Ok(false)` when another process is taking over: the caller
+/// waits as for a held lock. An error when the directory cannot be written (a
+/// stale lock in a read-only copy of a config dir can never go away).
+fn take_over(lock: &Path, seen: &[u8], me: &str, stale_after: Duration) -> io::Result<bool> {
+    let guard = suffixed(lock, ".takeover");
+    match create_complete(&guard, me) {
+        Ok(()) => {
+            let still = look(lock, stale_after);
+            let removed = match still {
+                Some((Verdict::Gone, now)) if now == seen => fs::remove_file(lock),
+                _ => Ok(()),
             };
             let _ = fs::remove_file(&guard);
             match removed {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-                _ => Ok(()),
+                _ => Ok(true),
             }
         }
         Err(e) if is_read_only(&e) => Err(e),
-        // Someone else is taking over; a takeover file left by a process that died
-        // in those few microseconds would block everyone, so it goes stale too.
+        // Someone else is taking over. A guard left by a process killed in
+        // those few microseconds is judged like a lock.
         Err(_) => {
-            if is_stale(&guard, stale_after) {
+            if let Some((Verdict::Gone, _)) = look(&guard, stale_after) {
                 let _ = fs::remove_file(&guard);
+                return Ok(true);
             }
-            thread::sleep(Duration::from_millis(5));
-            Ok(())
+            Ok(false)
         }
     }
 }
 
-/// The takeover guard of a process killed in the middle of a takeover is only
-/// looked at when a lock next goes stale; until then it would lie around.
-/// Called while holding the lock: a guard older than twice `stale_after`
-/// belongs to no live takeover and is removed.
-pub(crate) fn remove_abandoned_takeover(file: &Path, stale_after: Duration) {
-    let guard = suffixed(&lock_path(file), ".takeover");
-    if is_stale(&guard, stale_after * 2) {
+/// Called holding the lock: a takeover guard or the `.new.<pid>` text of a
+/// process killed while taking a lock would lie around; those whose holder
+/// is gone are removed.
+fn sweep(lock: &Path, stale_after: Duration) {
+    let guard = suffixed(lock, ".takeover");
+    if let Some((Verdict::Gone, _)) = look(&guard, stale_after) {
         let _ = fs::remove_file(&guard);
+    }
+    let (Some(dir), Some(name)) = (lock.parent(), lock.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    let own_pid = std::process::id().to_string();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let entry_name = entry.file_name();
+        let entry_name = entry_name.to_string_lossy();
+        // `<lock>.new.<pid>.<n>` and `<lock>.takeover.new.<pid>.<n>`, not
+        // our own.
+        let pid = entry_name
+            .strip_prefix(&prefix)
+            .and_then(|rest| {
+                rest.strip_prefix("takeover.")
+                    .unwrap_or(rest)
+                    .strip_prefix("new.")
+            })
+            .and_then(|rest| rest.split_once('.'))
+            .filter(|(pid, n)| {
+                [pid, n]
+                    .iter()
+                    .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .map(|(pid, _)| pid);
+        if pid.is_some_and(|p| p != own_pid)
+            && let Some((Verdict::Gone, _)) = look(&entry.path(), stale_after)
+        {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -185,7 +542,6 @@ fn is_read_only(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::error::Result;
     use crate::state::testutil::TempDir;
     use std::sync::mpsc;
 
@@ -203,30 +559,155 @@ mod tests {
         })
     }
 
-    #[test]
-    fn lock_file_holds_the_pid_and_goes_away_on_drop() {
-        let dir = TempDir::new();
-        let file = dir.path().join("hosts.yml");
-        let guard = take(&file, opts(0)).unwrap();
-        let content = fs::read_to_string(lock_path(&file)).unwrap();
-        assert_eq!(content.trim(), std::process::id().to_string());
-        drop(guard);
-        assert!(!lock_path(&file).exists());
+    fn set_mtime(path: &Path, t: SystemTime) {
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+
+    /// A lock of ours held by a process that has ended: this machine, a pid
+    /// that cannot exist.
+    fn dead_holder() -> String {
+        Holder {
+            pid: u32::MAX - 1,
+            start: Some(1),
+            machine: this_machine().unwrap().to_owned(),
+        }
+        .render()
     }
 
     #[test]
-    fn held_lock_times_out_with_the_official_message() {
+    fn lock_file_names_its_holder_and_goes_away_on_drop() {
+        let dir = TempDir::new();
+        let file = dir.path().join("hosts.yml");
+        let guard = take(&file, opts(0)).unwrap();
+        let text = fs::read(lock_path(&file)).unwrap();
+        let holder = Holder::parse(&text).unwrap();
+        assert_eq!(holder, Holder::me().unwrap());
+        assert_eq!(holder.pid, std::process::id());
+        drop(guard);
+        assert!(!lock_path(&file).exists());
+        // Nothing else is left: not the `.new.<pid>` text either.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn holder_text_round_trips_and_nothing_else_parses() {
+        let h = Holder {
+            pid: 42,
+            start: Some(7),
+            machine: "boot/pid:[1]/node".into(),
+        };
+        assert_eq!(
+            h.render(),
+            "difyctl-lock 1\npid 42\nstart 7\nmachine boot/pid:[1]/node\n"
+        );
+        assert_eq!(Holder::parse(h.render().as_bytes()), Some(h.clone()));
+        let no_start = Holder { start: None, ..h };
+        assert_eq!(
+            Holder::parse(no_start.render().as_bytes()),
+            Some(no_start.clone())
+        );
+        for bad in [
+            "",
+            "4242\n",
+            "difyctl-lock 1\npid 42\nmachine m",
+            "difyctl-lock 1\npid 0\nmachine m\n",
+            "difyctl-lock 1\npid -1\nmachine m\n",
+            "difyctl-lock 1\npid +4\nmachine m\n",
+            "difyctl-lock 1\npid 4\nmachine \n",
+            "difyctl-lock 1\npid 4\n",
+            "difyctl-lock 1\nmachine m\n",
+            "difyctl-lock 1\npid 4\npid 5\nmachine m\n",
+            "difyctl-lock 2\npid 4\nmachine m\n",
+            "difyctl-lock 1\npid 4\nmachine m\nextra 1\n",
+            "difyctl-lock 1\npid 99999999999\nmachine m\n",
+        ] {
+            assert_eq!(Holder::parse(bad.as_bytes()), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn judging_by_holder_then_by_age() {
+        let now = SystemTime::now();
+        let stale = Duration::from_secs(30);
+        let here = Some("m1");
+        let ours = |pid| {
+            Holder {
+                pid,
+                start: Some(5),
+                machine: "m1".into(),
+            }
+            .render()
+        };
+        let alive = |pid: u32, _: Option<u64>| pid == 1;
+        let j = |text: &str, mtime: Option<SystemTime>, here: Option<&str>| {
+            judge(text.as_bytes(), mtime, now, here, stale, &alive)
+        };
+        let long_ago = Some(now - Duration::from_secs(3600));
+        let future = Some(now + Duration::from_secs(3600));
+        let fresh = Some(now - Duration::from_secs(1));
+        // Ours, here: the holder decides, never the time.
+        assert_eq!(j(&ours(2), fresh, here), Verdict::Gone);
+        assert_eq!(j(&ours(2), future, here), Verdict::Gone);
+        assert!(matches!(
+            j(&ours(1), long_ago, here),
+            Verdict::Held(Some(_))
+        ));
+        assert!(matches!(j(&ours(1), future, here), Verdict::Held(Some(_))));
+        // Another machine, an empty (official) or old lock: 30 s either way.
+        for (text, here) in [
+            (ours(2), Some("m2")),
+            (ours(2), None),
+            (String::new(), here),
+        ] {
+            assert_eq!(j(&text, fresh, here), Verdict::Held(None), "{text:?}");
+            assert_eq!(j(&text, long_ago, here), Verdict::Gone, "{text:?}");
+            assert_eq!(j(&text, future, here), Verdict::Gone, "{text:?}");
+            assert_eq!(
+                j(&text, Some(now + Duration::from_secs(10)), here),
+                Verdict::Held(None)
+            );
+        }
+        assert_eq!(j("4242\n", None, here), Verdict::Gone);
+    }
+
+    #[test]
+    fn held_lock_times_out_with_the_official_message_and_hint_once() {
         let dir = TempDir::new();
         let file = dir.path().join("hosts.yml");
         let _held = take(&file, opts(0)).unwrap();
         let err = take(&file, opts(100)).unwrap_err();
         let f = file.display();
+        let pid = std::process::id();
         assert_eq!(err.code, "client_error");
         assert_eq!(
             err.message,
-            format!("Another process is modifying the file {f}. remove {f}.lock to reset lock.")
+            format!(
+                "Another process is modifying the file {f} (difyctl, process {pid} on this machine)."
+            )
         );
-        assert_eq!(err.hint, Some(format!("remove {f}.lock to reset lock.")));
+        assert_eq!(
+            err.hint,
+            Some(format!(
+                "if process {pid} is stuck, end it; otherwise remove {f}.lock to reset lock."
+            ))
+        );
+        // An empty lock (the official tool's): the official words.
+        let other = dir.path().join("tokens.yml");
+        fs::write(lock_path(&other), "").unwrap();
+        let err = take(&other, opts(0)).unwrap_err();
+        let o = other.display();
+        assert_eq!(
+            (err.message, err.hint),
+            (
+                format!("Another process is modifying the file {o}."),
+                Some(format!("remove {o}.lock to reset lock."))
+            )
+        );
     }
 
     #[test]
@@ -252,47 +733,76 @@ mod tests {
     }
 
     #[test]
-    fn stale_lock_is_taken_over() {
+    fn a_dead_holders_lock_is_taken_over_at_once_whatever_its_date() {
         let dir = TempDir::new();
         let file = dir.path().join("hosts.yml");
         let lock = lock_path(&file);
-        fs::write(&lock, "999999\n").unwrap();
-        let old = SystemTime::now() - Duration::from_secs(31);
-        fs::File::options()
-            .write(true)
-            .open(&lock)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-        let guard = take(&file, opts(0)).unwrap();
-        assert_eq!(
-            fs::read_to_string(&lock).unwrap().trim(),
-            std::process::id().to_string()
-        );
-        drop(guard);
-        // A young foreign lock is respected.
-        fs::write(&lock, "999999\n").unwrap();
-        assert!(take(&file, opts(50)).is_err());
-        assert!(lock.exists());
+        for when in [
+            SystemTime::now(),
+            SystemTime::now() + Duration::from_secs(86_400),
+        ] {
+            fs::write(&lock, dead_holder()).unwrap();
+            set_mtime(&lock, when);
+            // No waiting at all allowed.
+            let guard = take(&file, opts(0)).unwrap();
+            assert_eq!(Holder::parse(&fs::read(&lock).unwrap()), Holder::me());
+            drop(guard);
+        }
     }
 
     #[test]
-    fn an_abandoned_takeover_guard_is_removed_once_old() {
+    fn an_unknown_holders_lock_goes_stale_after_30_s_either_way() {
         let dir = TempDir::new();
         let file = dir.path().join("hosts.yml");
-        let guard = suffixed(&lock_path(&file), ".takeover");
-        fs::write(&guard, "").unwrap();
-        let stale = Duration::from_secs(30);
-        remove_abandoned_takeover(&file, stale);
-        assert!(guard.exists(), "a young guard may be a live takeover");
-        fs::File::options()
-            .write(true)
-            .open(&guard)
-            .unwrap()
-            .set_modified(SystemTime::now() - Duration::from_secs(61))
-            .unwrap();
-        remove_abandoned_takeover(&file, stale);
-        assert!(!guard.exists());
+        let lock = lock_path(&file);
+        for text in ["", "999999\n"] {
+            fs::write(&lock, text).unwrap();
+            set_mtime(&lock, SystemTime::now() - Duration::from_secs(31));
+            drop(take(&file, opts(0)).unwrap());
+            fs::write(&lock, text).unwrap();
+            set_mtime(&lock, SystemTime::now() + Duration::from_secs(3600));
+            drop(take(&file, opts(0)).unwrap());
+            // A young one is respected.
+            fs::write(&lock, text).unwrap();
+            assert!(take(&file, opts(50)).is_err());
+            assert_eq!(fs::read_to_string(&lock).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn leftovers_of_killed_lockers_are_swept() {
+        let dir = TempDir::new();
+        let file = dir.path().join("hosts.yml");
+        let lock = lock_path(&file);
+        let guard = suffixed(&lock, ".takeover");
+        let new = suffixed(&lock, ".new.4000000000.3");
+        // A dead takeover (dated in the future) and a dead lock.
+        fs::write(&guard, dead_holder()).unwrap();
+        set_mtime(&guard, SystemTime::now() + Duration::from_secs(3600));
+        fs::write(&new, dead_holder()).unwrap();
+        fs::write(&lock, dead_holder()).unwrap();
+        drop(take(&file, opts(0)).unwrap());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+
+        // A live takeover makes us wait, within the bound.
+        fs::write(&guard, Holder::me().unwrap().render()).unwrap();
+        fs::write(&lock, dead_holder()).unwrap();
+        assert!(take(&file, opts(30)).is_err());
+        fs::remove_file(&guard).unwrap();
+        drop(take(&file, opts(0)).unwrap());
+    }
+
+    #[test]
+    fn waiting_for_release_does_not_take_the_lock() {
+        let dir = TempDir::new();
+        let file = dir.path().join("hosts.yml");
+        assert!(wait_released(&file, opts(0)));
+        let held = take(&file, opts(0)).unwrap();
+        assert!(!wait_released(&file, opts(20)));
+        drop(held);
+        fs::write(lock_path(&file), dead_holder()).unwrap();
+        assert!(wait_released(&file, opts(0)));
+        assert!(lock_path(&file).exists(), "only looked at");
     }
 
     #[test]

@@ -21,24 +21,26 @@ pub trait Document: Clone + PartialEq + Default {
     fn render(&self) -> String;
 }
 
-/// One YAML store at `path`. Every access takes `<path>.lock`; a process must
-/// not nest two accesses to the same store (the lock is not re-entrant).
+/// One YAML store at `path`. Every change takes `<path>.lock`; a process must
+/// not nest two changes of the same store (the lock is not re-entrant).
+/// Reads take no lock.
 #[derive(Clone, Debug)]
 pub struct Store {
     path: PathBuf,
-    lock: LockOptions,
+    /// `None`: [`LockOptions::from_env`] when a lock is needed.
+    lock: Option<LockOptions>,
 }
 
 impl Store {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Store {
             path: path.into(),
-            lock: LockOptions::default(),
+            lock: None,
         }
     }
 
     pub fn with_lock_options(mut self, lock: LockOptions) -> Self {
-        self.lock = lock;
+        self.lock = Some(lock);
         self
     }
 
@@ -47,18 +49,34 @@ impl Store {
     }
 
     /// Reads the document. A missing file (or directory) is an empty document
-    /// and nothing is created; where no lock can be created (a read-only config
-    /// directory) the file is read without one, since writers replace it
-    /// atomically.
+    /// and nothing is created. No lock is taken or waited for: writers
+    /// replace the file atomically, so a read sees a whole old or a whole new
+    /// file. Only when the text does not parse while another process holds
+    /// the lock (a tool that writes in place) is the lock waited for, once,
+    /// and the file read again.
     pub fn load<D: Document>(&self) -> Result<D> {
-        let _guard = match lock::acquire(&self.path, self.lock) {
-            Ok(guard) => Some(guard),
-            Err(Unlockable::CannotCreate(_)) => None,
-            Err(Unlockable::Other(e)) => return Err(e),
-        };
+        let parsed = self.read_and_parse();
+        if parsed.is_err() && lock::lock_path(&self.path).exists() {
+            let opts = self.lock_options()?;
+            if lock::wait_released(&self.path, opts) {
+                return self.read_and_parse();
+            }
+        }
+        parsed
+    }
+
+    fn read_and_parse<D: Document>(&self) -> Result<D> {
         match self.read_text()? {
             Some(text) => D::parse(&text, &self.path),
             None => Ok(D::default()),
+        }
+    }
+
+    /// The lock options given, else the defaults with the environment's wait.
+    fn lock_options(&self) -> Result<LockOptions> {
+        match self.lock {
+            Some(opts) => Ok(opts),
+            None => LockOptions::from_env(),
         }
     }
 
@@ -69,7 +87,8 @@ impl Store {
         if let Some(dir) = parent(&self.path) {
             create_private_dir(dir).map_err(|e| io_error("create the directory", dir, &e))?;
         }
-        let _guard: LockGuard = lock::acquire(&self.path, self.lock).map_err(|e| match e {
+        let opts = self.lock_options()?;
+        let _guard: LockGuard = lock::acquire(&self.path, opts).map_err(|e| match e {
             Unlockable::CannotCreate(e) => {
                 io_error("create the lock file", &lock::lock_path(&self.path), &e)
             }
@@ -93,7 +112,6 @@ impl Store {
                 write_atomic(&target, &text)?;
             }
             remove_old_temp_files(&target);
-            lock::remove_abandoned_takeover(&self.path, self.lock.stale_after);
         }
         Ok(out)
     }

@@ -79,3 +79,41 @@ pub const OTHER_TOKENS: &str =
 pub fn with_other_context(t: Test) -> Test {
     t.hosts(OTHER_HOSTS).tokens(OTHER_TOKENS)
 }
+
+/// [`OTHER_HOSTS`] with a second host (`two.example`, bob@x.io) to switch
+/// to, `active` being the current host.
+pub fn two_hosts(active: &str) -> String {
+    format!(
+        "{OTHER_HOSTS}  two.example:\n    current_account: bob@x.io\n    accounts:\n      bob@x.io:\n        \
+         account:\n          id: b\n          email: bob@x.io\n          name: Bob\n"
+    )
+    .replace("current_host: cloud.dify.ai", &format!("current_host: {active}"))
+}
+
+/// `auth login --with-token` for `mock` (the token comes on stdin).
+pub fn with_token_args(mock: &MockDify) -> Vec<String> {
+    [
+        "auth",
+        "login",
+        "--with-token",
+        "--host",
+        &mock.url(),
+        "--insecure",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// `auth login` (device flow) for `mock`, no browser.
+pub fn login_args(mock: &MockDify) -> Vec<String> {
+    [
+        "auth",
+        "login",
+        "--host",
+        &mock.url(),
+        "--insecure",
+        "--no-browser",
+    ]
+    .map(String::from)
+    .to_vec()
+}

@@ -267,6 +267,15 @@ impl Test {
         std::fs::read_to_string(self.config_dir().join(name)).ok()
     }
 
+    /// The names in the config dir other than the two stores (locks, temp
+    /// files), sorted.
+    pub fn leftovers(&self) -> Vec<String> {
+        self.snapshot()
+            .into_keys()
+            .filter(|n| n != "hosts.yml" && n != "tokens.yml")
+            .collect()
+    }
+
     /// Every file in the config dir with its contents (a snapshot to compare).
     pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
         let mut out = BTreeMap::new();
@@ -295,6 +304,29 @@ pub fn output_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
     let out = child.wait_with_output().expect("wait for the child");
     writer.join().unwrap();
     out
+}
+
+/// Dates the file `ago` in the past.
+pub fn set_mtime(path: &Path, ago: Duration) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - ago)
+        .unwrap();
+}
+
+/// A small seeded PRNG (xorshift64*): fault injection is reproducible in
+/// what it asks for, if not in what the scheduler does.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
 }
 
 pub fn set_mode(path: &Path, mode: u32) {
