@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod credentials;
 pub mod dify;
+pub mod host;
 pub mod output;
 pub mod state;
 

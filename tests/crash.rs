@@ -240,6 +240,19 @@ fn a_sign_in_killed_at_any_file_system_call_never_stores_half_of_it() {
                         "hosts.yml has the context, tokens.yml not"
                     );
                     halfway += usize::from(tokens_new && !hosts_new);
+                    if halfway == 1 && tokens_new && !hosts_new {
+                        // The next sign-in, to any host, finishes the job:
+                        // the token no context names is not left behind.
+                        let other = MockDify::start();
+                        let s = other.add_session("difyctl on ci");
+                        let mut next = t.command();
+                        next.args(with_token_args(&other));
+                        t.run_command(next, format!("{}\n", s.token).as_bytes())
+                            .code(0);
+                        let tokens = t.read("tokens.yml").unwrap();
+                        assert!(!tokens.contains(&session.token), "{tokens}");
+                        assert!(tokens.contains(&s.token), "{tokens}");
+                    }
                 }
             }
         }

@@ -593,7 +593,8 @@ fn a_dify_token_of_any_form_is_never_shown_either() {
         let mock = MockDify::with(MockConfig::default().hostile("", Hostile::EchoBearer(status)));
         let t = Test::new()
             .env("DIFY_TOKEN", secret)
-            .env("DIFY_HOST", mock.url());
+            .env("DIFY_HOST", mock.url())
+            .env("DIFY_INSECURE", "1");
         for args in bearer_commands() {
             if args[1] == "logout" {
                 continue; // refused for DIFY_TOKEN before any request

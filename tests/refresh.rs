@@ -625,6 +625,7 @@ fn dify_token_sessions_are_not_refreshed() {
     let t = Test::new()
         .env("DIFY_TOKEN", "dfoa_from_ci")
         .env("DIFY_HOST", mock.url())
+        .env("DIFY_INSECURE", "1")
         .args(refresh(&["--if-expiring-within", "2d"]));
     t.run().code(2).stdout("").stderr(expected);
     assert!(!t.config_dir().exists());

@@ -347,6 +347,8 @@ fn dify_token_and_host_alone_work_and_leave_the_config_dir_empty() {
     let env = [
         ("DIFY_TOKEN", s.token.as_str()),
         ("DIFY_HOST", &*mock.url()),
+        // The mock speaks http: the token may travel in clear text.
+        ("DIFY_INSECURE", "1"),
     ];
 
     run(&t, &env, &["auth", "status"], b"")
@@ -465,12 +467,13 @@ fn a_bare_dify_host_means_https() {
         "{}",
         out.stderr
     );
-    // An explicit http:// is honoured as typed.
+    // An explicit http:// is honoured as typed, when allowed.
     let url = format!("http://{host}/");
     let env = [
         ("DIFY_TOKEN", "dfoa_x"),
         ("DIFY_HOST", url.as_str()),
         ("DIFYCTL_HTTP_RETRY", "1"),
+        ("DIFY_INSECURE", "yes"),
     ];
     let out = run(&t, &env, &["auth", "status"], b"").code(1).stdout("");
     assert!(
@@ -612,7 +615,11 @@ fn status_of_a_revoked_or_expired_session_is_exit_4() {
     let t = empty_config();
     run(
         &t,
-        &[("DIFY_TOKEN", &s.token), ("DIFY_HOST", &mock.url())],
+        &[
+            ("DIFY_TOKEN", &s.token),
+            ("DIFY_HOST", &mock.url()),
+            ("DIFY_INSECURE", "1"),
+        ],
         &["auth", "status"],
         b"",
     )

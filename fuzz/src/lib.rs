@@ -11,9 +11,10 @@ use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use difyctl::cli;
-use difyctl::commands::auth::{devices, login};
+use difyctl::commands::auth::devices;
 use difyctl::dify::console::{self, CookieJar, Step};
 use difyctl::dify::{Response, Secret, account, client, device, errors, retry};
+use difyctl::host;
 use difyctl::output::error::{ErrorBody, ErrorDetail, HttpContext};
 use difyctl::output::{CliError, ErrorStyle, render_error, table, term};
 use difyctl::state::{Document, Registry, TokenFile};
@@ -450,27 +451,42 @@ pub fn cli_args(data: &[u8]) {
     }
 }
 
-/// `--host`: what is accepted is https (or http with --insecure), has a host
-/// and no credentials, and normalising its own result changes nothing.
+/// `--host`: what a sign-in accepts is https (or http with --insecure), has
+/// a host, a port in range, no credentials and no path, and normalising its
+/// own result changes nothing. What any host parse accepts keeps its path.
 fn check_host(raw: &str, insecure: bool) {
-    match login::normalize(raw, insecure) {
+    match host::for_sign_in(raw, insecure) {
         Ok(target) => {
             let url = &target.url;
             assert!(!target.bare.is_empty() && !target.bare.contains('@'));
             assert_eq!(url.host, target.bare);
             assert!(url.scheme == "https" || (url.scheme == "http" && insecure));
-            assert!(!url.path_prefix.ends_with('/'));
-            let again = format!("{}://{}{}", url.scheme, target.bare, url.path_prefix);
-            match login::normalize(&again, insecure) {
-                Ok(t) => assert!(
-                    t.url == *url && t.bare == target.bare,
-                    "{raw:?} -> {again:?} -> {:?}",
-                    t.url
-                ),
+            assert!(url.path_prefix.is_empty());
+            if let Some((_, port)) = target.bare.rsplit_once(':')
+                && !target.bare.ends_with(']')
+                && let Ok(n) = port.parse::<u32>()
+            {
+                assert!((1..=65535).contains(&n), "{raw:?} -> port {n}");
+            }
+            let again = format!("{}://{}", url.scheme, target.bare);
+            match host::for_sign_in(&again, insecure) {
+                Ok(t) => assert!(t == target, "{raw:?} -> {again:?} -> {:?}", t.url),
                 Err(e) => panic!("{raw:?} -> {again:?} is refused: {}", e.message),
             }
         }
         Err(e) => check_error(&e),
+    }
+    if let Ok(target) = host::parse(raw) {
+        assert!(!target.url.path_prefix.ends_with('/'));
+        let again = format!(
+            "{}://{}{}",
+            target.url.scheme, target.bare, target.url.path_prefix
+        );
+        assert_eq!(
+            host::parse(&again).ok(),
+            Some(target),
+            "{raw:?} -> {again:?}"
+        );
     }
 }
 

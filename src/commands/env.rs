@@ -59,6 +59,11 @@ pub const VARIABLES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "DIFY_INSECURE",
+        "Let DIFY_TOKEN go to an http:// host (clear text). Truthy values: 1, true, yes.",
+        false,
+    ),
+    (
         "DIFYCTL_LOCK_TIMEOUT",
         "Seconds a write waits for another process's lock on a file (default 10; 0: fail at once).",
         false,

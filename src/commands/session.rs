@@ -21,9 +21,9 @@ use std::ops::Deref;
 use std::path::PathBuf;
 
 use crate::cli::Selection;
-use crate::commands::auth::login;
 use crate::credentials;
 use crate::dify::{Client, ClientOptions, HostUrl, Secret};
+use crate::host;
 use crate::output::term::{Ui, sanitize_line};
 use crate::output::{CliError, Result};
 use crate::state::{self, Context, Registry, TokenStorage};
@@ -100,7 +100,12 @@ pub struct EnvSelection {
     pub token: Option<String>,
     pub host: Option<String>,
     pub account: Option<String>,
+    /// [`INSECURE_ENV`] is truthy: `DIFY_TOKEN` may go to an `http://` host.
+    pub insecure: bool,
 }
+
+/// The opt-in that lets `DIFY_TOKEN` travel to an `http://` host.
+pub const INSECURE_ENV: &str = "DIFY_INSECURE";
 
 impl EnvSelection {
     pub fn from_process() -> Result<EnvSelection> {
@@ -111,6 +116,7 @@ impl EnvSelection {
             token: get("DIFY_TOKEN")?,
             host: get("DIFY_HOST")?,
             account: get("DIFY_ACCOUNT")?,
+            insecure: crate::output::term::truthy(INSECURE_ENV),
         })
     }
 }
@@ -254,9 +260,16 @@ fn from(source: &str) -> String {
 
 /// The bare host a `--host`/`DIFY_HOST` value names: a bare host or a URL.
 fn bare_host(raw: &str, source: &str) -> Result<String> {
-    login::normalize(raw, true)
-        .map(|t| t.bare)
-        .map_err(|e| CliError::usage_invalid(format!("{source}: {}", e.message)))
+    let target = host::parse(raw)
+        .map_err(|e| CliError::usage_invalid(format!("{source}: {}", e.message)))?;
+    if target.has_path() {
+        return Err(CliError::usage_invalid(format!(
+            "{source}: stored contexts are named by host[:port], without a path ({})",
+            sanitize_line(&target.url.path_prefix)
+        ))
+        .with_hint(format!("pass {source} {}", target.bare)));
+    }
+    Ok(target.bare)
 }
 
 /// Step 1: `DIFY_TOKEN`. Nothing stored is used but, without any host given,
@@ -286,8 +299,18 @@ fn env_session(
         .or(env.host.as_deref().map(|h| (h, "DIFY_HOST")));
     let (host, url) = match given {
         Some((raw, source)) => {
-            let target = login::normalize(raw, true)
+            let target = host::parse(raw)
                 .map_err(|e| CliError::usage_invalid(format!("{source}: {}", e.message)))?;
+            if target.url.scheme == "http" && !env.insecure {
+                return Err(CliError::usage_invalid(format!(
+                    "DIFY_TOKEN would travel in clear text to http://{} ({source})",
+                    target.bare
+                ))
+                .with_hint(format!(
+                    "use an https:// host, or set {INSECURE_ENV}=1 to allow http:// \
+                     (local-dev only)"
+                )));
+            }
             (target.bare, target.url)
         }
         None => {
@@ -479,6 +502,7 @@ mod tests {
             token: token.map(str::to_string),
             host: host.map(str::to_string),
             account: account.map(str::to_string),
+            insecure: false,
         }
     }
 
@@ -647,7 +671,8 @@ mod tests {
         assert_eq!(s.read_token().unwrap().unwrap().expose(), "dfoa_t");
         s.forget().unwrap();
 
-        // Bare hosts are https; an explicit http:// is honoured; --host wins.
+        // Bare hosts are https; --host wins; an explicit http:// is honoured
+        // only with DIFY_INSECURE: the token would travel in clear text.
         let s = select_with(
             &sel(None, None),
             &env(Some("t"), Some("h.test:81"), None),
@@ -655,13 +680,36 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.url, HostUrl::new("https", "h.test:81"));
-        let s = select_with(
-            &sel(Some("http://127.0.0.1:5001"), None),
-            &env(Some("t"), Some("h.test"), None),
-            never,
-        )
-        .unwrap();
+        let plain = sel(Some("http://127.0.0.1:5001"), None);
+        let mut e = env(Some("t"), Some("h.test"), None);
+        let refused = select_with(&plain, &e, never).unwrap_err();
+        assert_eq!(
+            (refused.code, refused.message.as_str()),
+            (
+                "usage_invalid_flag",
+                "DIFY_TOKEN would travel in clear text to http://127.0.0.1:5001 (--host)"
+            )
+        );
+        e.insecure = true;
+        let s = select_with(&plain, &e, never).unwrap();
         assert_eq!(s.url, HostUrl::new("http", "127.0.0.1:5001"));
+        // A stored context's host: no path, and a port in range.
+        for (host, message) in [
+            (
+                "a.test/x",
+                "--host: stored contexts are named by host[:port], without a path (/x)",
+            ),
+            (
+                "a.test:70000",
+                "--host: host parse: port 70000 is out of range (1 to 65535)",
+            ),
+        ] {
+            let e = pick(sel(Some(host), None), env(None, None, None), HOSTS).unwrap_err();
+            assert_eq!(
+                (e.code, e.message.as_str()),
+                ("usage_invalid_flag", message)
+            );
+        }
 
         // Without a host: the active context's host (and scheme), else exit 2.
         let s = pick(sel(None, None), env(Some("t"), None, None), HOSTS).unwrap();

@@ -16,6 +16,7 @@ pub use keychain::Keychain;
 use std::path::Path;
 
 use crate::dify::Secret;
+use crate::output::term::sanitize_line;
 use crate::output::{CliError, Result};
 use crate::state::{self, TokenStorage};
 
@@ -163,6 +164,35 @@ impl Selection {
 /// A context: (bare host, email).
 pub type ContextKey = (String, String);
 
+/// Another of `contexts` whose keychain item has the name of `key`'s
+/// (`tokens.<host>.<email>` does not say where the host ends).
+pub fn collision<'a>(
+    contexts: impl Iterator<Item = (&'a str, &'a str)>,
+    key: &ContextKey,
+) -> Option<(&'a str, &'a str)> {
+    let name = keychain::user(&key.0, &key.1);
+    contexts
+        .filter(|(h, e)| (*h, *e) != (key.0.as_str(), key.1.as_str()))
+        .find(|(h, e)| keychain::user(h, e) == name)
+}
+
+/// Two contexts that would share one keychain item: refused, naming both.
+pub fn collision_error(key: &ContextKey, other: (&str, &str)) -> CliError {
+    let show = |h: &str, e: &str| format!("{} on {}", sanitize_line(e), sanitize_line(h));
+    CliError::usage_invalid(format!(
+        "{} and the stored {} would share the keychain item \"{}\"",
+        show(&key.0, &key.1),
+        show(other.0, other.1),
+        sanitize_line(&keychain::user(&key.0, &key.1)),
+    ))
+    .with_hint(format!(
+        "difyctl and the official tool name keychain items tokens.<host>.<email>; keep one of \
+         the two: log out of the other first ('difyctl auth logout --host {} --account {}')",
+        sanitize_line(other.0),
+        sanitize_line(other.1)
+    ))
+}
+
 /// What [`copy_all`] did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Copied {
@@ -247,13 +277,20 @@ pub struct Stored {
     pub unreadable: Vec<ContextKey>,
     /// What to delete from `from` once `hosts.yml` names `to`.
     leftovers: Vec<ContextKey>,
+    /// The context itself, and the token it had in `to` before (to undo).
+    key: ContextKey,
+    previous: Option<Secret>,
 }
 
 /// Stores the token of `key` in `to`. When the registry's store `from` is
 /// another one, the tokens of `others` are copied to `to` as well (a context
 /// whose token cannot be read stays, listed in `unreadable`). On an error
 /// nothing is left in `to`: every token is still where `hosts.yml` says.
-/// Call [`Stored::finish`] after saving `hosts.yml` with `to`.
+/// In `tokens.yml`, tokens of no context (neither `key` nor `others`: left
+/// by a sign-in or logout killed half way) are dropped with the write; the
+/// caller holds `hosts.yml`'s lock, so no other sign-in is half way now.
+/// Call [`Stored::finish`] after saving `hosts.yml` with `to`, or
+/// [`Stored::undo`] when that failed.
 pub fn store_login(
     dir: &Path,
     from: TokenStorage,
@@ -262,20 +299,42 @@ pub fn store_login(
     token: &Secret,
     others: &[ContextKey],
 ) -> Result<Stored> {
-    set(dir, to, &key.0, &key.1, token)?;
+    let previous = match to {
+        TokenStorage::File => {
+            let mut previous = None;
+            state::update_tokens(dir, |file| {
+                previous = file.get(&key.0, &key.1).map(Secret::new);
+                file.retain(|h, e| {
+                    (h, e) == (key.0.as_str(), key.1.as_str())
+                        || others
+                            .iter()
+                            .any(|o| (o.0.as_str(), o.1.as_str()) == (h, e))
+                });
+                file.set(&key.0, &key.1, token.expose());
+                Ok(())
+            })?;
+            previous
+        }
+        TokenStorage::Keychain => {
+            let keychain = Keychain::new();
+            let previous = keychain.get(&key.0, &key.1).ok().flatten().map(Secret::new);
+            keychain.set(&key.0, &key.1, token.expose())?;
+            previous
+        }
+    };
     let mut stored = Stored {
         from,
         to,
         moved: Vec::new(),
         unreadable: Vec::new(),
         leftovers: Vec::new(),
+        key: key.clone(),
+        previous,
     };
     if from == to {
         return Ok(stored);
     }
-    let copied = copy_all(dir, from, to, others).inspect_err(|_| {
-        let _ = remove(dir, to, &key.0, &key.1);
-    })?;
+    let copied = copy_all(dir, from, to, others).inspect_err(|_| stored.put_back(dir))?;
     stored.leftovers = copied.copied.clone();
     // An older token of this very context in the old store is stale now.
     stored.leftovers.push(key.clone());
@@ -288,6 +347,23 @@ impl Stored {
     /// Deletes the moved tokens from the old store (failures ignored).
     pub fn finish(&self, dir: &Path) {
         remove_all(dir, self.from, &self.leftovers);
+    }
+
+    /// `hosts.yml` could not be saved: `to` is put back as it was, this
+    /// context's earlier token (or none) and no copies of the others.
+    pub fn undo(&self, dir: &Path) {
+        if self.from != self.to {
+            remove_all(dir, self.to, &self.moved);
+        }
+        self.put_back(dir);
+    }
+
+    fn put_back(&self, dir: &Path) {
+        let (host, email) = (&self.key.0, &self.key.1);
+        let _ = match &self.previous {
+            Some(token) => set(dir, self.to, host, email, token),
+            None => remove(dir, self.to, host, email),
+        };
     }
 }
 

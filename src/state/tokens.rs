@@ -57,6 +57,19 @@ impl TokenFile {
         removed
     }
 
+    /// Keeps only the tokens of the contexts `keep(host, email)` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
+        let drop: Vec<(String, String)> = self
+            .tokens
+            .iter()
+            .flat_map(|(h, a)| a.keys().map(move |e| (h.to_owned(), e.to_owned())))
+            .filter(|(h, e)| !keep(h, e))
+            .collect();
+        for (host, email) in drop {
+            self.remove(&host, &email);
+        }
+    }
+
     /// The emails with a stored token on `host`, in file order.
     pub fn emails(&self, host: &str) -> Vec<&str> {
         self.tokens

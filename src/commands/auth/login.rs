@@ -16,16 +16,18 @@ use std::io::{self, BufRead, Read};
 use std::time::{Duration, Instant};
 
 use crate::cli::{LoginArgs, LoginMethod};
+use crate::commands::auth::persist;
 use crate::commands::{Ctx, session};
-use crate::credentials::{self, Choice, Keychain, Selection};
+use crate::credentials::{Keychain, Selection};
 use crate::dify::account::{self, AccountInfo};
 use crate::dify::console::{self, CookieJar};
 use crate::dify::device::{self, DeviceCode, PollOutcome, TokenPayload};
-use crate::dify::{Client, HostUrl, Secret};
+use crate::dify::{Client, Secret};
+use crate::host;
+pub use crate::host::Target;
 use crate::output::spinner::{self, Spinner};
 use crate::output::term::{Style, input_closed, sanitize_line};
 use crate::output::{CliError, Output, Result, browser, interrupt, noecho};
-use crate::state::{self, Account, Context, ExternalSubject, TokenStorage, Workspace};
 
 const DEFAULT_HOST: &str = "https://cloud.dify.ai";
 /// RFC 8628 §3.5: each `slow_down` adds 5 s; we never wait longer than a minute.
@@ -41,21 +43,36 @@ const COOKIE_HINT: &str = "pipe the Cookie header value of a signed-in console t
 const FRESH_COOKIE_HINT: &str = "copy fresh access_token and csrf_token cookies from a signed-in \
      console tab; the session may have expired or been signed out";
 
-/// A host as typed, normalised: where to send requests and the bare host
-/// (`host[:port]`) that names the context.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Target {
-    pub url: HostUrl,
-    pub bare: String,
-}
-
 pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Output> {
     check_inputs(ctx, args)?;
     let store = Selection::from_env(args.token_storage.as_deref())?;
     let target = resolve_host(ctx, args)?;
+    // Refused now rather than after the user approved the sign-in (and
+    // checked again when saving, under the lock).
+    persist::check_scheme(&session::registry()?, &target)?;
     store.check(&Keychain::new())?;
     let payload = sign_in(ctx, &target, args)?;
-    persist(ctx, &target, &payload, true, Some(store))
+    persist::persist(ctx, &target, &payload, true, Some(store))
+        .inspect_err(|_| discard(ctx, &target, args, &payload))
+}
+
+/// After a sign-in that could not be saved (no email, a refused or failed
+/// save): the session it minted is ended on the server rather than left
+/// live with nobody holding its token. A pasted token (`--with-token`) is
+/// the user's and is left alone.
+pub fn discard(ctx: &Ctx, target: &Target, args: &LoginArgs, payload: &TokenPayload) {
+    if args.method == LoginMethod::WithToken {
+        return;
+    }
+    let ended = session::client_for(&target.url, None, ctx.verbose)
+        .and_then(|client| account::revoke_self(&client, &payload.token));
+    if let Err(e) = ended {
+        ctx.ui.warn(&format!(
+            "nothing was stored, and the new session could not be ended on the server ({}); \
+             it expires on its own",
+            e.message
+        ));
+    }
 }
 
 /// Signs in to `target` with the method `args` name (the device flow by
@@ -70,11 +87,6 @@ pub fn sign_in(ctx: &Ctx, target: &Target, args: &LoginArgs) -> Result<TokenPayl
         LoginMethod::EmailCode => email_code(ctx, &client, args)?,
         LoginMethod::ConsoleCookie => console_cookie(ctx, &client)?,
     };
-    if payload.email().is_none() && args.method != LoginMethod::WithToken {
-        // The server minted a session that cannot be stored: end it rather
-        // than leave a live token nobody holds. (A pasted token is the user's.)
-        let _ = account::revoke_self(&client, &payload.token);
-    }
     Ok(payload)
 }
 
@@ -120,7 +132,7 @@ pub fn check_inputs(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
 fn resolve_host(ctx: &Ctx, args: &LoginArgs) -> Result<Target> {
     let given = args.host.as_deref().map(str::trim).unwrap_or("");
     if !given.is_empty() {
-        return normalize(given, args.insecure);
+        return host::for_sign_in(given, args.insecure);
     }
     if !ctx.ui.interactive() {
         return Err(
@@ -141,7 +153,7 @@ fn resolve_host(ctx: &Ctx, args: &LoginArgs) -> Result<Target> {
             "" | "y" | "yes" => DEFAULT_HOST.to_string(),
             _ => answer,
         };
-        match normalize(&answer, args.insecure) {
+        match host::for_sign_in(&answer, args.insecure) {
             Ok(target) => return Ok(target),
             Err(e) => {
                 let hint = e.hint.map(|h| format!(" — {h}")).unwrap_or_default();
@@ -153,56 +165,6 @@ fn resolve_host(ctx: &Ctx, args: &LoginArgs) -> Result<Target> {
             }
         }
     }
-}
-
-/// `https://` is prepended when there is no scheme; only https, or http with
-/// `--insecure`, is accepted; a path prefix is kept for this sign-in's
-/// requests but not stored (the context is named by the bare host).
-pub fn normalize(raw: &str, insecure: bool) -> Result<Target> {
-    let raw = raw.trim();
-    let with_scheme = if raw.contains("://") {
-        raw.to_string()
-    } else {
-        format!("https://{raw}")
-    };
-    let uri: ureq::http::Uri = with_scheme
-        .parse()
-        .map_err(|e| CliError::usage_invalid(format!("host parse: {e}")))?;
-    let scheme = uri.scheme_str().unwrap_or("").to_ascii_lowercase();
-    let host = uri.host().unwrap_or("").to_ascii_lowercase();
-    if host.is_empty() {
-        return Err(CliError::usage_invalid("host parse: the URL has no host"));
-    }
-    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-        return Err(CliError::usage_invalid(
-            "host parse: credentials in the host URL are not supported",
-        ));
-    }
-    match scheme.as_str() {
-        "https" => {}
-        "http" if insecure => {}
-        "http" => {
-            return Err(CliError::usage_invalid("only https:// hosts are accepted").with_hint(
-                "add --insecure to allow http:// (local-dev only; user_code/device_code travel plaintext)",
-            ));
-        }
-        other => {
-            return Err(CliError::usage_invalid(format!(
-                "only https:// hosts are accepted (got {other}://)"
-            )));
-        }
-    }
-    let default_port = if scheme == "https" { 443 } else { 80 };
-    let bare = match uri.port_u16() {
-        Some(p) if p != default_port => format!("{host}:{p}"),
-        _ => host,
-    };
-    let mut url = HostUrl::new(&scheme, &bare);
-    let prefix = uri.path().trim_end_matches('/');
-    if !prefix.is_empty() {
-        url = url.with_path_prefix(prefix);
-    }
-    Ok(Target { url, bare })
 }
 
 fn device_flow(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayload> {
@@ -595,211 +557,9 @@ fn read_stdin_all(what: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Store the token, then the context (PROTOCOL.md §4.1 step 10); print step 11.
-/// With `activate` the context becomes the active one (login); without, the
-/// active context stays what it was (refresh). `store` picks the token store
-/// (login); `None` keeps the registry's (refresh). A login that changes the
-/// store moves the other contexts' tokens along.
-pub fn persist(
-    ctx: &Ctx,
-    target: &Target,
-    payload: &TokenPayload,
-    activate: bool,
-    store: Option<Selection>,
-) -> Result<Output> {
-    let Some(email) = payload.email().map(str::to_string) else {
-        return Err(CliError::new(
-            "not_logged_in",
-            "account has no email; cannot store credential",
-        )
-        .with_hint("this Dify instance returned no email for the signed-in subject"));
-    };
-    let context = Context {
-        // When the token expires, for `auth status` (the schema has the field;
-        // the official tool never fills it).
-        token_expires_at: payload
-            .expires_at
-            .clone()
-            .filter(|at| !at.trim().is_empty()),
-        ..context_from(payload)
-    };
-    let dir = state::config_dir()?;
-    // Probed before hosts.yml is locked: a probe may use its whole time bound.
-    let choice = store.map(|s| s.choose(&Keychain::new()));
-    let key = (target.bare.clone(), email.clone());
-    let stored = {
-        // From here on Ctrl-C waits until the token and hosts.yml are written
-        // (and tokens moved by a change of store deleted from the old one).
-        let _critical = interrupt::Critical::enter();
-        // The token is stored once hosts.yml has been read and parsed under
-        // its lock, so a corrupt or locked hosts.yml fails the sign-in before
-        // tokens.yml is touched.
-        let stored = state::update_hosts(&dir, |r| {
-            let storage = choice.map_or(r.token_storage, Choice::storage);
-            let others: Vec<_> = r
-                .contexts()
-                .map(|(h, e, _)| (h.to_string(), e.to_string()))
-                .filter(|other| *other != key)
-                .collect();
-            let stored = credentials::store_login(
-                &dir,
-                r.token_storage,
-                storage,
-                &key,
-                &payload.token,
-                &others,
-            )?;
-            r.token_storage = storage;
-            if activate {
-                r.upsert(&target.bare, &target.url.scheme, &email, context.clone());
-            } else {
-                r.replace(&target.bare, &target.url.scheme, &email, context.clone());
-            }
-            Ok(stored)
-        })?;
-        stored.finish(&dir);
-        stored
-    };
-    report_store(ctx, &dir, choice, &stored);
-
-    // Names come from the server: a newline in one must not forge a line.
-    let host = &target.bare;
-    let email = sanitize_line(&email);
-    let first = match &context.external_subject {
-        Some(s) if s.issuer.is_empty() => format!("Logged in to {host} as {email} (external SSO)"),
-        Some(s) => format!(
-            "Logged in to {host} as {email} (external SSO, issuer: {})",
-            sanitize_line(&s.issuer)
-        ),
-        None => format!(
-            "Logged in to {host} as {}",
-            session::describe(&email, &sanitize_line(&context.account.name))
-        ),
-    };
-    let rest = context
-        .workspace
-        .iter()
-        .map(|w| format!("  Workspace: {}", sanitize_line(&w.name)))
-        .collect();
-    Ok(Output::Success(first, rest))
-}
-
-/// Where the token went (PRODUCT.md §3), on stderr, and what a change of
-/// store did to the other contexts.
-fn report_store(
-    ctx: &Ctx,
-    dir: &std::path::Path,
-    choice: Option<Choice>,
-    stored: &credentials::Stored,
-) {
-    let file = state::tokens_path(dir);
-    let file = file.display();
-    match choice {
-        Some(Choice::Keychain) => ctx.ui.say("Token stored in the system keychain"),
-        Some(Choice::File) => ctx.ui.say(&format!("Token stored in {file} (mode 0600)")),
-        Some(Choice::FileFallback) => ctx.ui.warn(&format!(
-            "No usable keychain; token stored in {file} (mode 0600)"
-        )),
-        Some(Choice::FileQuietly) | None => {}
-    }
-    let place = match stored.to {
-        TokenStorage::Keychain => "the system keychain".to_string(),
-        TokenStorage::File => file.to_string(),
-    };
-    match stored.moved.len() {
-        0 => {}
-        1 => ctx
-            .ui
-            .say(&format!("Moved the token of 1 other context to {place}")),
-        n => ctx.ui.say(&format!(
-            "Moved the tokens of {n} other contexts to {place}"
-        )),
-    }
-    for (host, email) in &stored.unreadable {
-        ctx.ui.warn(&format!(
-            "could not move the token of {} on {host}: OS keychain is unreachable; \
-             run 'difyctl auth login --host {host}' to sign in to it again",
-            sanitize_line(email)
-        ));
-    }
-}
-
-fn context_from(p: &TokenPayload) -> Context {
-    let account = p.account.as_ref().filter(|a| !a.id.is_empty());
-    let external = match (account, p.subject_email.as_deref()) {
-        (None, Some(email)) if !email.is_empty() => Some(ExternalSubject {
-            email: email.to_string(),
-            issuer: p.subject_issuer.clone().unwrap_or_default(),
-            ..Default::default()
-        }),
-        _ => None,
-    };
-    let account = match (account, &external) {
-        (Some(a), _) => Account {
-            id: Some(a.id.clone()),
-            email: a.email.clone(),
-            name: a.name.clone(),
-            ..Default::default()
-        },
-        (None, Some(_)) => Account {
-            id: Some(String::new()),
-            ..Default::default()
-        },
-        (None, None) => {
-            let a = p.account.clone().unwrap_or_default();
-            Account {
-                id: Some(a.id),
-                email: p.email().unwrap_or_default().to_string(),
-                name: a.name,
-                ..Default::default()
-            }
-        }
-    };
-    Context {
-        account,
-        workspace: p.default_workspace().map(|w| Workspace {
-            id: w.id.clone(),
-            name: w.name.clone(),
-            role: w.role.clone(),
-            ..Default::default()
-        }),
-        token_id: p.token_id.clone(),
-        external_subject: external,
-        ..Default::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bare(raw: &str, insecure: bool) -> String {
-        normalize(raw, insecure)
-            .map(|t| t.bare)
-            .unwrap_or_else(|e| format!("ERR {}: {}", e.code, e.message))
-    }
-
-    #[test]
-    fn host_normalisation() {
-        assert_eq!(bare("cloud.dify.ai", false), "cloud.dify.ai");
-        assert_eq!(bare("  https://Cloud.Dify.AI/  ", false), "cloud.dify.ai");
-        assert_eq!(bare("https://x.test:443", false), "x.test");
-        assert_eq!(bare("https://x.test:8443/", false), "x.test:8443");
-        assert_eq!(bare("http://localhost:5001", true), "localhost:5001");
-        assert_eq!(bare("http://localhost:80", true), "localhost");
-        assert_eq!(
-            bare("http://localhost:5001", false),
-            "ERR usage_invalid_flag: only https:// hosts are accepted"
-        );
-        assert!(bare("ftp://x", true).starts_with("ERR usage_invalid_flag"));
-        assert!(bare("https://", false).starts_with("ERR usage_invalid_flag: host parse"));
-        assert!(bare("https://user:pw@x.test", false).starts_with("ERR usage_invalid_flag"));
-        let t = normalize("https://x.test/dify/", false).unwrap();
-        assert_eq!(
-            (t.bare.as_str(), t.url.path_prefix.as_str()),
-            ("x.test", "/dify")
-        );
-    }
 
     #[test]
     fn verification_uri_rules() {

@@ -4,6 +4,7 @@ pub mod devices;
 pub mod list;
 pub mod login;
 pub mod logout;
+pub mod persist;
 pub mod refresh;
 pub mod status;
 pub mod token;

@@ -25,6 +25,7 @@
 use crate::cli::{LoginArgs, LoginMethod, Selection};
 use crate::commands::Ctx;
 use crate::commands::auth::login::{self, Target};
+use crate::commands::auth::persist;
 use crate::commands::auth::status;
 use crate::commands::session::{self, Selected, Session, describe};
 use crate::dify::account::{self, STALE_SESSION_HINT};
@@ -122,7 +123,9 @@ pub fn run(
         .map(|a| a.name.clone())
         .unwrap_or_default();
 
-    Ok(match login::persist(ctx, &target, &payload, false, None)? {
+    let saved = persist::persist(ctx, &target, &payload, false, None)
+        .inspect_err(|_| login::discard(ctx, &target, &args, &payload))?;
+    Ok(match saved {
         Output::Success(_, mut rest) => {
             if let Some(at) = expires {
                 let when = match status::parse_time(&at) {

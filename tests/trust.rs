@@ -1,0 +1,198 @@
+//! Trust (issue 13): no race, failure or look-alike sends a token to the
+//! wrong place or leaves one that nothing points at.
+//!
+//! * Hosts: a sign-in never changes the scheme of the contexts stored for a
+//!   host; ports out of range, and paths after the host, are refused before
+//!   anything is stored or sent; `DIFY_TOKEN` goes to an `http://` host only
+//!   with `DIFY_INSECURE`.
+//! * Writes: a sign-in whose `hosts.yml` cannot be written leaves no token
+//!   behind.
+//!
+//! Locks and crashes are in crash.rs.
+
+mod support;
+
+use support::fixtures::{OTHER_HOSTS, OTHER_TOKENS, signed_in, with_other_context};
+use support::mock::{MockConfig, MockDify};
+use support::runner::{Test, output_with_stdin};
+use support::tools;
+
+fn auto() -> MockDify {
+    MockDify::with(MockConfig::default().auto_approve())
+}
+
+fn login(host: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["auth", "login", "--host", host, "--no-browser"]
+        .map(String::from)
+        .to_vec();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+// ---------------------------------------------------------------------------
+// Hosts: scheme, port, path
+
+/// The mock's context stored as if it had been signed in to over https.
+fn stored_over_https(mock: &MockDify) -> String {
+    support::fixtures::hosts_yml(mock, Some("t-1")).replace("    scheme: http\n", "")
+}
+
+#[test]
+fn a_sign_in_never_switches_the_scheme_of_stored_contexts() {
+    let mock = auto();
+    let host = mock.host();
+    // Stored over https; a second account over http would drag it along.
+    let t = Test::new()
+        .hosts(&stored_over_https(&mock))
+        .tokens(&support::fixtures::tokens_yml(&mock, "dfoa_tls"));
+    let before = t.snapshot();
+    t.run_args(login(&mock.url(), &["--insecure"]))
+        .code(2)
+        .stdout("")
+        .stderr(&format!(
+            "usage_invalid_flag: {host} is stored with https:// (1 context); signing in over \
+             http:// would switch its context to http://\n\
+             hint: sign in with --host https://{host}, or first log out of every context on \
+             {host} ('difyctl auth logout --host {host} --account EMAIL', see 'difyctl auth list')\n"
+        ));
+    assert_eq!(t.snapshot(), before);
+    assert!(mock.requests().is_empty(), "refused before any request");
+
+    // The other way round: stored over http, signing in over https.
+    let (t, _) = signed_in(&mock);
+    let before = t.snapshot();
+    t.run_args(login(&format!("https://{host}"), &[]))
+        .code(2)
+        .stdout("")
+        .stderr(&format!(
+            "usage_invalid_flag: {host} is stored with http:// (1 context); signing in over \
+             https:// would switch its context to https://\n\
+             hint: sign in with --host http://{host}, or first log out of every context on \
+             {host} ('difyctl auth logout --host {host} --account EMAIL', see 'difyctl auth list')\n"
+        ));
+    assert_eq!(t.snapshot(), before);
+
+    // With the same scheme the sign-in goes through; with nothing stored on
+    // the host any scheme does.
+    t.run_args(login(&mock.url(), &["--insecure"])).code(0);
+    let t = with_other_context(Test::new());
+    t.run_args(login(&mock.url(), &["--insecure"])).code(0);
+}
+
+#[test]
+fn ports_out_of_range_and_paths_after_the_host_are_refused_before_anything_happens() {
+    let mock = auto();
+    let t = with_other_context(Test::new());
+    let before = t.snapshot();
+    for (host, message) in [
+        (
+            "https://h.example:99999".to_string(),
+            "host parse: port 99999 is out of range (1 to 65535)".to_string(),
+        ),
+        (
+            "h.example:0".to_string(),
+            "host parse: port 0 is out of range (1 to 65535)".to_string(),
+        ),
+        (
+            format!("{}/dify/", mock.url()),
+            "host parse: a path after the host (/dify) is not supported".to_string(),
+        ),
+    ] {
+        let out = t.run_args(login(&host, &["--insecure"])).code(2).stdout("");
+        assert!(
+            out.stderr
+                .starts_with(&format!("usage_invalid_flag: {message}\n")),
+            "{host}: {}",
+            out.stderr
+        );
+        assert_eq!(t.snapshot(), before, "{host}");
+    }
+    let out = t
+        .run_args(login(&format!("{}/dify", mock.url()), &["--insecure"]))
+        .code(2);
+    assert!(
+        out.stderr.ends_with(&format!(
+            "hint: difyctl talks to {0}/openapi/v1; pass --host {0} (the Dify API must be \
+             served at the root of its host)\n",
+            mock.url()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(mock.requests().is_empty());
+    // Selecting a stored context: the same port rule.
+    t.run_args(["auth", "token", "--host", "cloud.dify.ai:65536"])
+        .code(2)
+        .stdout("")
+        .stderr(
+            "usage_invalid_flag: --host: host parse: port 65536 is out of range (1 to 65535)\n",
+        );
+}
+
+#[test]
+fn dify_token_goes_to_an_http_host_only_when_allowed() {
+    let mock = MockDify::start();
+    let s = mock.add_session("ci runner");
+    let t = Test::new()
+        .env("DIFY_TOKEN", &s.token)
+        .env("DIFY_HOST", mock.url());
+    let host = mock.host();
+    t.run_args(["auth", "status"])
+        .code(2)
+        .stdout("")
+        .stderr(&format!(
+            "usage_invalid_flag: DIFY_TOKEN would travel in clear text to http://{host} \
+             (DIFY_HOST)\n\
+             hint: use an https:// host, or set DIFY_INSECURE=1 to allow http:// (local-dev only)\n"
+        ));
+    assert!(mock.requests().is_empty(), "nothing was sent");
+    t.run_args(["api", "account"]).code(2);
+    assert!(mock.requests().is_empty(), "nothing was sent");
+    let allowed = t.env("DIFY_INSECURE", "1");
+    allowed.run_args(["api", "account"]).code(0);
+    assert_eq!(mock.requests().len(), 1);
+    assert!(!allowed.config_dir().exists());
+}
+
+// ---------------------------------------------------------------------------
+// Writes
+
+/// A sign-in under strace with the `n`th rename failing with ENOSPC (the
+/// first is tokens.yml's, the second hosts.yml's). `None` without strace.
+fn sign_in_with_a_full_disk(t: &Test, mock: &MockDify, n: usize) -> Option<(i32, String)> {
+    if !tools::available("strace") {
+        return None;
+    }
+    let inject = format!("inject=rename:error=ENOSPC:when={n}");
+    let mut cmd = t.command_under("strace", &["-f", "-qq", "-o", "/dev/null", "-e", &inject]);
+    cmd.args(login(&mock.url(), &["--insecure"]));
+    let out = output_with_stdin(cmd, b"");
+    Some((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+#[test]
+fn a_sign_in_whose_hosts_yml_cannot_be_written_leaves_no_token() {
+    let mock = auto();
+    let t = with_other_context(Test::new());
+    let Some((code, stderr)) = sign_in_with_a_full_disk(&t, &mock, 2) else {
+        return;
+    };
+    let hosts = t.config_dir().join("hosts.yml").display().to_string();
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.ends_with(&format!(
+            "client_error: Failed to write {hosts}: No space left on device (os error 28)\n"
+        )),
+        "{stderr}"
+    );
+    // Both files as they were: the token went in, and out again.
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(OTHER_HOSTS));
+    assert_eq!(t.read("tokens.yml").as_deref(), Some(OTHER_TOKENS));
+    assert_eq!(t.leftovers(), Vec::<String>::new());
+    // And the session it minted does not live on with nobody holding it.
+    assert_eq!(mock.sessions(), vec![]);
+    assert_eq!(mock.revoked_ids().len(), 1);
+}
