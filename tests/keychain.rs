@@ -124,14 +124,20 @@ fn real_secret_service() {
     assert_eq!(items.len(), 1, "{items:?}");
     let item = &items[0];
     // gnome-keyring may add its own `xdg:schema` (the default item type) to an
-    // item; what we send is exactly `service` and `username`.
+    // item; what we send is `service` and `username`, which the official tool
+    // searches by, and the exact context, which the item name cannot say.
     let mut attributes = item.attributes.clone();
     attributes.remove("xdg:schema");
     assert_eq!(
         attributes,
-        [("service", SERVICE), ("username", USER)]
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .into()
+        [
+            ("service", SERVICE),
+            ("username", USER),
+            ("difyctl:host", HOST),
+            ("difyctl:email", EMAIL),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into()
     );
     assert_eq!(item.label, format!("keyring:{USER}@difyctl"));
     assert!(

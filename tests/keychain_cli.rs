@@ -382,6 +382,85 @@ fn locked_collection_falls_back_to_the_file() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Item names that do not say where the host ends
+// ---------------------------------------------------------------------------------------
+
+/// (`H`, `corp.me@x.io`) and (`H.corp`, `me@x.io`) name the same item,
+/// `tokens.H.corp.me@x.io`. The second context (say, of another config dir
+/// on this machine) has its token there; a server at `H` that answers the
+/// email `corp.me@x.io` must never get it, nor overwrite or delete it.
+#[test]
+fn an_item_of_another_context_is_never_read_overwritten_or_deleted() {
+    let Some(bus) = SecretBus::start(Kind::Unlocked) else {
+        return;
+    };
+    let mock = MockDify::with(MockConfig::default().email("corp.me@x.io"));
+    let host = mock.host();
+    let item = user(&host, "corp.me@x.io");
+    let theirs = "dfoa_the_other_contexts_token";
+    let out = bus.secret_tool(
+        &[
+            "store",
+            &format!("--label=keyring:{item}@difyctl"),
+            "service",
+            SERVICE,
+            "username",
+            &item,
+            "difyctl:host",
+            &format!("{host}.corp"),
+            "difyctl:email",
+            "me@x.io",
+        ],
+        Some(&quoted(theirs)),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let hosts =
+        fixtures::hosts_yml(&mock, None).replace("token_storage: file", "token_storage: keychain");
+    let t = on_bus(&bus.address).hosts(&hosts);
+    let refused = format!(
+        "client_error: the keychain item \"{item}\" holds the token of me@x.io on {host}.corp, \
+         not of corp.me@x.io on {host}\nhint: the two contexts name the same keychain item \
+         (tokens.<host>.<email>) and cannot both keep their token there: sign in with \
+         '--token-storage file' in the configuration directory of one of them\n"
+    );
+    t.run_args(["auth", "token"])
+        .code(1)
+        .stdout("")
+        .stderr(&refused);
+    t.run_args(["api", "account"]).code(1).stderr(&refused);
+    assert!(mock.requests().is_empty(), "the token was sent");
+
+    // A sign-in as that account does not take the item over.
+    let session = mock.add_session("difyctl on ci");
+    let mut login = login_args(&mock);
+    login.retain(|a| a != "--no-browser");
+    login.insert(2, "--with-token".into());
+    let out = t
+        .run_command(
+            {
+                let mut c = t.command();
+                c.args(&login);
+                c
+            },
+            session.token.as_bytes(),
+        )
+        .code(1)
+        .stdout("");
+    assert!(out.stderr.ends_with(&refused), "{}", out.stderr);
+    assert_eq!(bus.lookup(SERVICE, &item), Some(quoted(theirs)));
+
+    // Nor does a logout delete it.
+    t.run_args(["auth", "logout"]).code(0);
+    assert_eq!(bus.lookup(SERVICE, &item), Some(quoted(theirs)));
+    assert!(
+        mock.requests()
+            .iter()
+            .all(|r| r.header("authorization") != Some(&format!("Bearer {theirs}"))),
+        "the token was sent"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
 // The keychain going away later
 // ---------------------------------------------------------------------------------------
 

@@ -155,6 +155,61 @@ fn dify_token_goes_to_an_http_host_only_when_allowed() {
 }
 
 // ---------------------------------------------------------------------------
+// Keychain item names
+
+#[test]
+fn a_sign_in_whose_keychain_item_would_be_another_contexts_is_refused() {
+    let mock = MockDify::with(MockConfig::default().auto_approve().email("corp.me@x.io"));
+    let host = mock.host();
+    // `tokens.<host>.corp.me@x.io` is also the item of (`<host>.corp`, `me@x.io`).
+    let hosts = format!(
+        "token_storage: file\ncurrent_host: {host}.corp\nhosts:\n  {host}.corp:\n    \
+         current_account: me@x.io\n    accounts:\n      me@x.io:\n        account:\n          \
+         email: me@x.io\n"
+    );
+    let tokens = format!("version: 1\ntokens:\n  {host}.corp:\n    me@x.io: dfoa_corp\n");
+    let t = Test::new().hosts(&hosts).tokens(&tokens);
+    let before = t.snapshot();
+    t.run_args(login(&mock.url(), &["--insecure"]))
+        .code(2)
+        .stdout("")
+        .stderr(&format!(
+            "! Copy this one-time code: {code}\n  Open: {url}/device\n\
+             ! --no-browser requested — open the URL above manually\n\
+             usage_invalid_flag: corp.me@x.io on {host} and the stored me@x.io on {host}.corp \
+             would share the keychain item \"tokens.{host}.corp.me@x.io\"\n\
+             hint: difyctl and the official tool name keychain items tokens.<host>.<email>; keep \
+             one of the two: log out of the other first ('difyctl auth logout --host {host}.corp \
+             --account me@x.io')\n",
+            code = mock.codes()[0].1,
+            url = mock.url(),
+        ));
+    assert_eq!(t.snapshot(), before);
+    // The session the refused sign-in minted was ended.
+    assert_eq!(mock.sessions(), vec![]);
+    assert_eq!(mock.revoked_ids().len(), 1);
+}
+
+#[test]
+fn two_stored_contexts_sharing_a_keychain_item_read_neither_token() {
+    // As another tool could have written it: both contexts, one item.
+    let hosts = "token_storage: keychain\ncurrent_host: dify\nhosts:\n  dify:\n    \
+        current_account: corp.me@x.io\n    accounts:\n      corp.me@x.io:\n        account:\n          \
+        email: corp.me@x.io\n  dify.corp:\n    current_account: me@x.io\n    accounts:\n      \
+        me@x.io:\n        account:\n          email: me@x.io\n";
+    let t = Test::new().hosts(hosts);
+    t.run_args(["auth", "token"]).code(1).stdout("").stderr(
+        "client_error: corp.me@x.io on dify and me@x.io on dify.corp share the keychain item \
+         \"tokens.dify.corp.me@x.io\": whose token it holds cannot be told\n\
+         hint: log out of one of them ('difyctl auth logout --host dify.corp --account me@x.io') \
+         and sign in to the other again\n",
+    );
+    t.run_args(["auth", "token", "--host", "dify.corp"])
+        .code(1)
+        .stdout("");
+}
+
+// ---------------------------------------------------------------------------
 // Writes
 
 /// A sign-in under strace with the `n`th rename failing with ENOSPC (the

@@ -76,6 +76,10 @@ pub struct Stored {
     pub storage: TokenStorage,
     pub email: String,
     pub context: Context,
+    /// Another stored context whose keychain item has this one's name (a
+    /// registry written by another tool): in the keychain neither token can
+    /// be told apart, so neither is read or deleted there.
+    pub shares_item_with: Option<(String, String)>,
 }
 
 /// The context a command works on, before its token is read.
@@ -234,6 +238,10 @@ pub fn select_with(
         },
     };
     let context = entry.accounts.get(&email).cloned().unwrap_or_default();
+    let key = (host.clone(), email.clone());
+    let shares_item_with =
+        credentials::collision(registry.contexts().map(|(h, e, _)| (h, e)), &key)
+            .map(|(h, e)| (h.to_owned(), e.to_owned()));
     Ok(Selected {
         url: HostUrl::new(entry.scheme(), &host),
         host,
@@ -243,6 +251,7 @@ pub fn select_with(
             storage: registry.token_storage,
             email,
             context,
+            shares_item_with,
         }),
         env_token: None,
         explicit,
@@ -365,6 +374,10 @@ impl Selected {
                 if s.storage == TokenStorage::File {
                     warn_if_exposed(&s.dir);
                 }
+                if let (TokenStorage::Keychain, Some(other)) = (s.storage, &s.shares_item_with) {
+                    let key = (self.host.clone(), s.email.clone());
+                    return Err(credentials::shared_item_error(&key, (&other.0, &other.1)));
+                }
                 credentials::get(&s.dir, s.storage, &self.host, &s.email)
             }
             (None, None) => Ok(None),
@@ -381,7 +394,9 @@ impl Selected {
         let Some(s) = &self.stored else {
             return Ok(());
         };
-        let _ = credentials::remove(&s.dir, s.storage, &self.host, &s.email);
+        if !(s.storage == TokenStorage::Keychain && s.shares_item_with.is_some()) {
+            let _ = credentials::remove(&s.dir, s.storage, &self.host, &s.email);
+        }
         state::update_hosts(&s.dir, |r| {
             r.remove(&self.host, &s.email);
             Ok(())

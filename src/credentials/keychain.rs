@@ -9,6 +9,18 @@
 //! delete errors are ignored. The store probe writes, reads back and deletes
 //! `tokens.__difyctl_probe__.__difyctl_probe__` = `"probe-v1"`.
 //!
+//! # Whose item it is
+//! `tokens.<host>.<email>` does not say where the host ends: the contexts
+//! (`dify`, `corp.me@x.io`) and (`dify.corp`, `me@x.io`) name the same item.
+//! So every item we write also records its context exactly, in the
+//! attributes [`HOST_ATTR`] and [`EMAIL_ATTR`] (the official tool finds items
+//! by `service` and `username` alone, so it still shares them). An item that
+//! records another context is never read for, overwritten by or deleted for
+//! this one: reading it is an error naming both contexts, writing over it is
+//! refused. An item without the record (written by the official tool) is
+//! taken as this context's; `hosts.yml` never holds two contexts that share
+//! an item name (login refuses the second).
+//!
 //! # Backend
 //! The `keyring` crate family (the one the official tool uses underneath):
 //! `keyring-core` with the platform's store, opened here as keyring 4's `v1`
@@ -44,6 +56,7 @@ use std::time::Duration;
 use keyring_core::api::CredentialStore;
 use keyring_core::{Entry, Error as KeyringError};
 
+use crate::output::term::sanitize_line;
 use crate::output::{CliError, Result};
 
 /// The service name of every difyctl entry.
@@ -56,6 +69,10 @@ pub const PROBE_VALUE: &str = "probe-v1";
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one get, set or delete may take.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+/// The item attribute recording the exact bare host of its context.
+pub const HOST_ATTR: &str = "difyctl:host";
+/// The item attribute recording the exact email of its context.
+pub const EMAIL_ATTR: &str = "difyctl:email";
 
 /// The keychain user of a context: `tokens.<bare host>.<email>`.
 pub fn user(host: &str, email: &str) -> String {
@@ -67,6 +84,22 @@ pub fn unavailable() -> CliError {
     CliError::new("keyring_unavailable", "OS keychain is unreachable").with_hint(
         "credentials are stored in the system keychain but it could not be accessed; \
          unlock the keychain (or the login session) and retry",
+    )
+}
+
+/// An item that belongs to another context than the one asked for.
+pub fn foreign_item(ours: (&str, &str), theirs: (&str, &str)) -> CliError {
+    let show = |(h, e): (&str, &str)| format!("{} on {}", sanitize_line(e), sanitize_line(h));
+    CliError::client(format!(
+        "the keychain item \"{}\" holds the token of {}, not of {}",
+        sanitize_line(&user(ours.0, ours.1)),
+        show(theirs),
+        show(ours)
+    ))
+    .with_hint(
+        "the two contexts name the same keychain item (tokens.<host>.<email>) and cannot both \
+         keep their token there: sign in with '--token-storage file' in the configuration \
+         directory of one of them",
     )
 }
 
@@ -115,42 +148,41 @@ impl Keychain {
     }
 
     /// The token of a context: `Ok(None)` when there is none or the stored
-    /// secret is not a non-empty JSON string.
+    /// secret is not a non-empty JSON string; an error when the item records
+    /// another context.
     pub fn get(&self, host: &str, email: &str) -> Result<Option<String>> {
-        let user = user(host, email);
-        match bounded(self.call_timeout, move || read(&user)) {
+        let owner = (host.to_owned(), email.to_owned());
+        match bounded(self.call_timeout, move || read(&owner)) {
             Some(Ok(secret)) => Ok(secret.as_deref().and_then(decode)),
+            Some(Err(Fail::Foreign(h, e))) => Err(foreign_item((host, email), (&h, &e))),
             _ => Err(unavailable()),
         }
     }
 
-    /// Stores (or replaces) the token of a context.
+    /// Stores (or replaces) the token of a context, recording the context on
+    /// the item; refused when the item records another context.
     pub fn set(&self, host: &str, email: &str, token: &str) -> Result<()> {
-        let user = user(host, email);
+        let owner = (host.to_owned(), email.to_owned());
         let secret = encode(token);
-        match bounded(self.call_timeout, move || write(&user, &secret)) {
+        match bounded(self.call_timeout, move || write(&owner, &secret)) {
             Some(Ok(())) => Ok(()),
+            Some(Err(Fail::Foreign(h, e))) => Err(foreign_item((host, email), (&h, &e))),
             _ => Err(unavailable()),
         }
     }
 
-    /// Removes the token of a context; a missing entry or a failure is ignored.
+    /// Removes the token of a context; a missing entry, one that records
+    /// another context, or a failure is left alone.
     pub fn delete(&self, host: &str, email: &str) {
-        let user = user(host, email);
-        let _ = bounded(self.call_timeout, move || remove(&user));
+        let owner = (host.to_owned(), email.to_owned());
+        let _ = bounded(self.call_timeout, move || remove(&owner));
     }
 
     /// Whether the keychain works here: writes, reads back and deletes the
     /// probe entry within the probe's time bound.
     pub fn probe(&self) -> bool {
         bounded(self.probe_timeout, || {
-            let expected = encode(PROBE_VALUE);
-            write(PROBE_USER, &expected)?;
-            let read_back = read(PROBE_USER);
-            let removed = remove(PROBE_USER);
-            Ok::<_, KeyringError>(
-                read_back?.as_deref() == Some(expected.as_str()) && removed.is_ok(),
-            )
+            probe_round_trip(&encode(PROBE_VALUE))
         })
         .is_some_and(|r| r.unwrap_or(false))
     }
@@ -208,43 +240,135 @@ fn open_store() -> Result<Arc<CredentialStore>, KeyringError> {
     Err(KeyringError::NoDefaultStore)
 }
 
-/// The raw secret of `user`; `Ok(None)` when missing or not UTF-8. When several
-/// items match (e.g. in two collections) the first readable one wins.
-fn read(user: &str) -> Result<Option<String>, KeyringError> {
-    match entry(user)?.get_password() {
-        Ok(secret) => Ok(Some(secret)),
-        Err(KeyringError::NoEntry | KeyringError::BadEncoding(_)) => Ok(None),
-        Err(KeyringError::Ambiguous(entries)) => {
-            Ok(entries.iter().find_map(|e| e.get_password().ok()))
-        }
-        Err(e) => Err(e),
+/// Why a worker call failed.
+enum Fail {
+    /// The keychain failed (its error says nothing the user can act on
+    /// beyond `keyring_unavailable`).
+    Keyring,
+    /// The item records this other context (host, email).
+    Foreign(String, String),
+}
+
+impl From<KeyringError> for Fail {
+    fn from(_: KeyringError) -> Fail {
+        Fail::Keyring
     }
 }
 
-/// Sets the secret of `user`, creating the item when there is none. Several
-/// matching items are replaced by one.
-fn write(user: &str, secret: &str) -> Result<(), KeyringError> {
-    let entry = entry(user)?;
-    match entry.set_password(secret) {
+/// The context an item records, if it records one.
+fn recorded(entry: &Entry) -> Option<(String, String)> {
+    let attrs = entry.get_attributes().ok()?;
+    Some((
+        attrs.get(HOST_ATTR)?.clone(),
+        attrs.get(EMAIL_ATTR)?.clone(),
+    ))
+}
+
+/// `Err(Foreign)` when `entry` records another context than `owner`.
+fn check_owner(entry: &Entry, owner: &(String, String)) -> Result<(), Fail> {
+    match recorded(entry) {
+        Some(theirs) if theirs != *owner => Err(Fail::Foreign(theirs.0, theirs.1)),
+        _ => Ok(()),
+    }
+}
+
+/// The raw secret of `owner`'s item; `Ok(None)` when missing or not UTF-8.
+/// When several items match (e.g. in two collections) the first readable
+/// one that is not another context's wins.
+fn read(owner: &(String, String)) -> Result<Option<String>, Fail> {
+    let entry = entry(&user(&owner.0, &owner.1))?;
+    match entry.get_password() {
+        Ok(secret) => {
+            check_owner(&entry, owner)?;
+            Ok(Some(secret))
+        }
+        Err(KeyringError::NoEntry | KeyringError::BadEncoding(_)) => Ok(None),
+        Err(KeyringError::Ambiguous(entries)) => {
+            let mut foreign = None;
+            for e in &entries {
+                match check_owner(e, owner) {
+                    Err(f) => foreign = Some(f),
+                    Ok(()) => {
+                        if let Ok(secret) = e.get_password() {
+                            return Ok(Some(secret));
+                        }
+                    }
+                }
+            }
+            foreign.map_or(Ok(None), Err)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sets the secret of `owner`'s item and records `owner` on it, creating the
+/// item when there is none. Several matching items are replaced by one. An
+/// item of another context is left alone: `Err(Foreign)`.
+fn write(owner: &(String, String), secret: &str) -> Result<(), Fail> {
+    let entry = entry(&user(&owner.0, &owner.1))?;
+    match entry.get_attributes() {
+        Ok(_) => check_owner(&entry, owner)?,
+        Err(KeyringError::Ambiguous(entries)) => {
+            for e in &entries {
+                check_owner(e, owner)?;
+            }
+            for e in entries {
+                e.delete_credential()?;
+            }
+        }
+        Err(_) => {}
+    }
+    entry.set_password(secret)?;
+    let record = std::collections::HashMap::from([
+        (HOST_ATTR, owner.0.as_str()),
+        (EMAIL_ATTR, owner.1.as_str()),
+    ]);
+    match entry.update_attributes(&record) {
+        // A store without free attributes (macOS, Windows): hosts.yml's
+        // rule that no two contexts share an item name still holds.
+        Ok(()) | Err(KeyringError::NotSupportedByStore(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes `owner`'s items; none, or another context's, is not an error.
+fn remove(owner: &(String, String)) -> Result<(), Fail> {
+    let entry = entry(&user(&owner.0, &owner.1))?;
+    match entry.get_attributes() {
+        Ok(_) => {
+            check_owner(&entry, owner)?;
+            match entry.delete_credential() {
+                Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Err(KeyringError::NoEntry) => Ok(()),
+        Err(KeyringError::Ambiguous(entries)) => {
+            for e in entries.iter().filter(|e| check_owner(e, owner).is_ok()) {
+                e.delete_credential()?;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The probe's raw write, read and delete (no owner recorded).
+fn probe_round_trip(expected: &str) -> Result<bool, KeyringError> {
+    let entry = entry(PROBE_USER)?;
+    match entry.set_password(expected) {
+        // Probes of the past left twins behind: one item again.
         Err(KeyringError::Ambiguous(entries)) => {
             for e in entries {
                 e.delete_credential()?;
             }
-            entry.set_password(secret)
+            entry.set_password(expected)?;
         }
-        other => other,
+        other => other?,
     }
-}
-
-/// Deletes every item of `user`; none is not an error.
-fn remove(user: &str) -> Result<(), KeyringError> {
-    match entry(user)?.delete_credential() {
-        Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
-        Err(KeyringError::Ambiguous(entries)) => {
-            entries.iter().try_for_each(|e| e.delete_credential())
-        }
-        Err(e) => Err(e),
-    }
+    let read_back = entry.get_password();
+    let removed = entry.delete_credential();
+    Ok(read_back?.as_str() == expected && removed.is_ok())
 }
 
 // ---------------------------------------------------------------------------------------

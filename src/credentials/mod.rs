@@ -176,6 +176,24 @@ pub fn collision<'a>(
         .find(|(h, e)| keychain::user(h, e) == name)
 }
 
+/// Two stored contexts (written by another tool) that share one keychain
+/// item: neither token can be told apart, so neither is read.
+pub fn shared_item_error(key: &ContextKey, other: (&str, &str)) -> CliError {
+    let show = |h: &str, e: &str| format!("{} on {}", sanitize_line(e), sanitize_line(h));
+    CliError::client(format!(
+        "{} and {} share the keychain item \"{}\": whose token it holds cannot be told",
+        show(&key.0, &key.1),
+        show(other.0, other.1),
+        sanitize_line(&keychain::user(&key.0, &key.1)),
+    ))
+    .with_hint(format!(
+        "log out of one of them ('difyctl auth logout --host {} --account {}') and sign in to \
+         the other again",
+        sanitize_line(other.0),
+        sanitize_line(other.1)
+    ))
+}
+
 /// Two contexts that would share one keychain item: refused, naming both.
 pub fn collision_error(key: &ContextKey, other: (&str, &str)) -> CliError {
     let show = |h: &str, e: &str| format!("{} on {}", sanitize_line(e), sanitize_line(h));
