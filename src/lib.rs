@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod credentials;
 pub mod dify;
+pub mod harden;
 pub mod host;
 pub mod output;
 pub mod state;
@@ -16,6 +17,8 @@ use std::process::ExitCode;
 use output::ErrorStyle;
 
 pub fn run() -> ExitCode {
+    // Before any secret is read: no core file, no ptrace by the same user.
+    harden::non_dumpable();
     output::interrupt::install();
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let json = cli::wants_json_errors(&args);

@@ -13,8 +13,8 @@
 mod support;
 
 use support::fixtures::{OTHER_HOSTS, OTHER_TOKENS, signed_in, with_other_context};
-use support::mock::{MockConfig, MockDify};
-use support::runner::{Test, output_with_stdin};
+use support::mock::{Hostile, MockConfig, MockDify};
+use support::runner::{Test, output_with_stdin, set_mode};
 use support::tools;
 
 fn auto() -> MockDify {
@@ -155,6 +155,56 @@ fn dify_token_goes_to_an_http_host_only_when_allowed() {
 }
 
 // ---------------------------------------------------------------------------
+// Numbers from the server
+
+/// A device code answer with these `expires_in`/`interval` fields (raw JSON).
+fn code_with(fields: &str) -> MockDify {
+    let body = format!(
+        r#"{{"device_code":"dc_unknown_to_the_mock","user_code":"ABCD-3456",
+        "verification_uri":"http://127.0.0.1/device"{fields}}}"#
+    );
+    MockDify::with(MockConfig::default().hostile(
+        "/openapi/v1/oauth/device/code",
+        Hostile::body("application/json", &body),
+    ))
+}
+
+#[test]
+fn server_numbers_never_crash_or_stop_a_sign_in() {
+    // Huge, float, missing, zero and negative numbers: the sign-in goes on
+    // to poll (the mock knows no such code, so the poll says it expired).
+    for fields in [
+        r#","expires_in":9223372036854775807,"interval":5"#,
+        r#","expires_in":9223372036854775806.0,"interval":1e30"#,
+        r#","expires_in":900.0,"interval":5.0"#,
+        "",
+        r#","expires_in":0,"interval":0"#,
+        r#","expires_in":-9223372036854775808,"interval":-1"#,
+        r#","expires_in":"soon","interval":[5]"#,
+    ] {
+        let mock = code_with(fields);
+        let t = Test::new();
+        let out = t
+            .run_args(login(&mock.url(), &["--insecure"]))
+            .code(4)
+            .stdout("");
+        assert!(
+            out.stderr.ends_with(
+                "expired_token: code expired before authorization\n\
+                 hint: run 'difyctl auth login' again and approve the code within its lifetime\n"
+            ),
+            "{fields}: {}",
+            out.stderr
+        );
+        assert_eq!(
+            mock.requests_to("/openapi/v1/oauth/device/token").len(),
+            1,
+            "{fields}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Keychain item names
 
 #[test]
@@ -250,4 +300,111 @@ fn a_sign_in_whose_hosts_yml_cannot_be_written_leaves_no_token() {
     // And the session it minted does not live on with nobody holding it.
     assert_eq!(mock.sessions(), vec![]);
     assert_eq!(mock.revoked_ids().len(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// Foreign configuration directories
+
+#[test]
+fn a_config_dir_or_store_others_can_change_is_refused() {
+    let t = with_other_context(Test::new());
+    let dir = t.config_dir();
+    let hosts = dir.join("hosts.yml");
+    let refused = |t: &Test, path: &std::path::Path, mode: &str, fix: &str| {
+        let before = t.snapshot();
+        let p = path.display();
+        for args in [
+            &["auth", "list"][..],
+            &["use", "host", "--domain", "cloud.dify.ai"],
+            &["auth", "token"],
+        ] {
+            t.run_args(args).code(1).stdout("").stderr(&format!(
+                "client_error: {p} is writable by other users (mode {mode}); refusing to use it\n\
+                 hint: run 'chmod {fix} {p}'\n"
+            ));
+        }
+        assert_eq!(t.snapshot(), before);
+    };
+    set_mode(&dir, 0o777);
+    refused(&t, &dir, "0777", "700");
+    set_mode(&dir, 0o770);
+    refused(&t, &dir, "0770", "700");
+    set_mode(&dir, 0o700);
+    set_mode(&hosts, 0o620);
+    refused(&t, &hosts, "0620", "600");
+    set_mode(&hosts, 0o600);
+    set_mode(&dir.join("tokens.yml"), 0o666);
+    t.run_args(["auth", "token"]).code(1).stdout("");
+    set_mode(&dir.join("tokens.yml"), 0o600);
+    t.run_args(["auth", "token"]).code(0).stdout("dfoa_alice\n");
+    // Read-only is fine (a copied config dir handed to an agent).
+    set_mode(&hosts, 0o400);
+    set_mode(&dir, 0o500);
+    t.run_args(["auth", "list", "-o", "name"])
+        .code(0)
+        .stdout("alice@example.com\n");
+    set_mode(&dir, 0o700);
+}
+
+#[test]
+fn a_config_dir_owned_by_another_user_is_refused() {
+    use std::os::unix::fs::{MetadataExt, chown};
+    let t = with_other_context(Test::new());
+    let dir = t.config_dir();
+    if std::fs::metadata(&dir).unwrap().uid() != 0 {
+        eprintln!("skipping: only root can give a directory away");
+        return;
+    }
+    chown(&dir, Some(65534), None).unwrap();
+    let p = dir.display();
+    t.run_args(["auth", "list"])
+        .code(1)
+        .stdout("")
+        .stderr(&format!(
+            "client_error: {p} is owned by another user (uid 65534, not 0); refusing to use it\n\
+         hint: use a configuration directory of your own (DIFY_CONFIG_DIR), or 'chown 0 {p}'\n"
+        ));
+    chown(&dir, Some(0), None).unwrap();
+    chown(dir.join("hosts.yml"), Some(65534), None).unwrap();
+    t.run_args(["auth", "whoami"]).code(1).stdout("");
+}
+
+// ---------------------------------------------------------------------------
+// The process itself
+
+/// While it runs (here: waiting for a sign-in to be approved), difyctl is
+/// not dumpable: no core file, no ptrace or memory reading by the same
+/// user. The kernel shows it by giving its /proc/<pid> files to root, which
+/// a run as another user than root makes visible.
+#[test]
+fn the_process_is_not_dumpable() {
+    use std::os::unix::fs::MetadataExt;
+    use std::process::Stdio;
+    let mock = MockDify::start();
+    let t = Test::new().args(login(&mock.url(), &["--insecure"]));
+    let as_root = std::fs::metadata(t.dir.path()).unwrap().uid() == 0;
+    let mut cmd = if as_root {
+        if !tools::available("setpriv") {
+            return;
+        }
+        t.command_under(
+            "setpriv",
+            &["--reuid=65534", "--regid=65534", "--clear-groups"],
+        )
+    } else {
+        t.command()
+    };
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    mock.wait_for_polls(1);
+    let owner = std::fs::metadata(format!("/proc/{}/environ", child.id()))
+        .unwrap()
+        .uid();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(owner, 0, "its /proc files belong to its user: dumpable");
 }

@@ -137,7 +137,8 @@ pub fn server_responses(data: &[u8]) {
         0 => outcome(device::decode_device_code(&resp), |code| {
             assert!(!code.device_code.is_empty());
             assert!(code.poll_interval() >= Duration::from_secs(1));
-            let _ = code.expires_after();
+            let lifetime = code.expires_after();
+            assert!(lifetime >= Duration::from_secs(1) && lifetime <= device::MAX_CODE_LIFETIME);
         }),
         1 => outcome(device::decode_poll(&resp), |poll| {
             if let device::PollOutcome::Token(payload) = poll {

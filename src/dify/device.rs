@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
 use crate::output::{CliError, Result};
@@ -21,32 +21,65 @@ pub const MAX_LABEL_CHARS: usize = 255;
 /// Poll attempts when the token endpoint answers 5xx, and the waits between them.
 pub const POLL_5XX_ATTEMPTS: u32 = 5;
 
+/// The poll interval when the server gives no usable one.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A code's lifetime when the server gives no usable `expires_in` (missing,
+/// zero, negative, not a whole number): the server's own default, so polling
+/// always ends.
+pub const DEFAULT_CODE_LIFETIME: Duration = Duration::from_secs(900);
+
+/// The longest code lifetime believed (a day): no deadline is out of reach.
+pub const MAX_CODE_LIFETIME: Duration = Duration::from_secs(86_400);
+
 /// `POST /oauth/device/code` → 200.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct DeviceCode {
     pub device_code: Secret,
     pub user_code: String,
     pub verification_uri: String,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub expires_in: i64,
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub interval: i64,
+    /// Seconds; `None` when missing or unusable (see [`seconds`]).
+    #[serde(default, deserialize_with = "seconds")]
+    pub expires_in: Option<u64>,
+    #[serde(default, deserialize_with = "seconds")]
+    pub interval: Option<u64>,
 }
 
 impl DeviceCode {
-    /// The server's interval, or 5 s when it gives none (or ≤ 0).
+    /// The server's interval, or 5 s when it gives none that is usable.
     pub fn poll_interval(&self) -> Duration {
-        if self.interval > 0 {
-            Duration::from_secs(self.interval.unsigned_abs())
-        } else {
-            Duration::from_secs(5)
-        }
+        self.interval.map_or(DEFAULT_INTERVAL, Duration::from_secs)
     }
 
-    /// How long the code lives, when the server says.
-    pub fn expires_after(&self) -> Option<Duration> {
-        (self.expires_in > 0).then(|| Duration::from_secs(self.expires_in.unsigned_abs()))
+    /// How long the code lives: the server's `expires_in`, at most a day,
+    /// else [`DEFAULT_CODE_LIFETIME`].
+    pub fn expires_after(&self) -> Duration {
+        self.expires_in.map_or(DEFAULT_CODE_LIFETIME, |n| {
+            Duration::from_secs(n).min(MAX_CODE_LIFETIME)
+        })
     }
+}
+
+/// A positive whole number of seconds as the server sends it: an integer of
+/// any size (saturated), or a float with no fraction (`5.0`). Anything else
+/// (missing, null, zero, negative, `5.5`, a string) is `None`: unusable, and
+/// the caller's default applies rather than an error.
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    let n = match value {
+        serde_json::Value::Number(n) => n,
+        _ => return Ok(None),
+    };
+    if let Some(u) = n.as_u64() {
+        return Ok((u > 0).then_some(u));
+    }
+    if n.as_i64().is_some() {
+        return Ok(None); // negative
+    }
+    Ok(n.as_f64()
+        .filter(|f| f.is_finite() && f.fract() == 0.0 && *f >= 1.0)
+        // `as` saturates: 1e300 is u64::MAX seconds, capped by the caller.
+        .map(|f| f as u64))
 }
 
 /// The approved poll's payload (§6.3 step 5). Only `token` is required.
@@ -299,6 +332,43 @@ mod tests {
     }
 
     #[test]
+    fn server_numbers_are_range_checked() {
+        let code = |fields: &str| -> DeviceCode {
+            serde_json::from_str(&format!(
+                r#"{{"device_code":"dc","user_code":"U","verification_uri":"https://x/d"{fields}}}"#
+            ))
+            .unwrap()
+        };
+        let d = Duration::from_secs;
+        for (fields, interval, lifetime) in [
+            (r#","expires_in":900,"interval":5"#, d(5), d(900)),
+            (r#","expires_in":600.0,"interval":5.0"#, d(5), d(600)),
+            ("", d(5), d(900)),
+            (r#","expires_in":null,"interval":null"#, d(5), d(900)),
+            (r#","expires_in":0,"interval":0"#, d(5), d(900)),
+            (r#","expires_in":-1,"interval":-5"#, d(5), d(900)),
+            (r#","expires_in":9.5,"interval":2.5"#, d(5), d(900)),
+            (r#","expires_in":"900","interval":"5""#, d(5), d(900)),
+            (r#","expires_in":[1],"interval":true"#, d(5), d(900)),
+            (r#","expires_in":9223372036854775807"#, d(5), d(86_400)),
+            (r#","expires_in":18446744073709551615"#, d(5), d(86_400)),
+            (
+                r#","expires_in":1e300,"interval":1e300"#,
+                d(u64::MAX),
+                d(86_400),
+            ),
+            (r#","expires_in":-9223372036854775808"#, d(5), d(900)),
+        ] {
+            let c = code(fields);
+            assert_eq!(
+                (c.poll_interval(), c.expires_after()),
+                (interval, lifetime),
+                "{fields}"
+            );
+        }
+    }
+
+    #[test]
     fn requests_a_code() {
         let stub = serve(vec![Canned::json(200, CODE)]);
         let (opts, _) = test_options();
@@ -307,7 +377,7 @@ mod tests {
         assert_eq!(code.verification_uri, "https://dify.test/device");
         assert_eq!(
             (code.poll_interval(), code.expires_after()),
-            (Duration::from_secs(5), Some(Duration::from_secs(900)))
+            (Duration::from_secs(5), Duration::from_secs(900))
         );
         assert!(!format!("{code:?}").contains("dc_abc"));
         let req = &stub.requests()[0];

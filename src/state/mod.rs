@@ -11,6 +11,7 @@ mod dir;
 mod hosts;
 mod lock;
 mod omap;
+mod perm;
 mod store;
 mod tokens;
 mod yaml;

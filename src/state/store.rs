@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::lock::{self, LockGuard, LockOptions, Unlockable};
+use super::perm;
 use crate::output::error::{CliError, Result};
 
 /// A file format kept in a store: parsed from text, rendered back to text.
@@ -66,6 +67,7 @@ impl Store {
     }
 
     fn read_and_parse<D: Document>(&self) -> Result<D> {
+        perm::check_store(&self.path)?;
         match self.read_text()? {
             Some(text) => D::parse(&text, &self.path),
             None => Ok(D::default()),
@@ -87,6 +89,7 @@ impl Store {
         if let Some(dir) = parent(&self.path) {
             create_private_dir(dir).map_err(|e| io_error("create the directory", dir, &e))?;
         }
+        perm::check_store(&self.path)?;
         let opts = self.lock_options()?;
         let _guard: LockGuard = lock::acquire(&self.path, opts).map_err(|e| match e {
             Unlockable::CannotCreate(e) => {

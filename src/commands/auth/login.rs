@@ -237,37 +237,38 @@ fn check_verification_uri(uri: &str, insecure: bool) -> Result<()> {
 }
 
 /// Poll until approved: first at once, then every interval (RFC 8628), with
-/// `slow_down` adding 5 s up to a minute, until the code's `expires_in` ends.
+/// `slow_down` adding 5 s up to a minute, until the code's lifetime ends
+/// (the server's `expires_in`, else 900 s; see [`DeviceCode::expires_after`]).
+/// Time is what `sleep` waited, or more when the clock says so, so a test's
+/// sleep that returns at once still reaches the deadline.
 pub fn wait_for_token(
     client: &Client,
     code: &DeviceCode,
     sleep: &dyn Fn(Duration),
 ) -> Result<TokenPayload> {
     let mut interval = code.poll_interval().min(MAX_INTERVAL);
-    let deadline = code.expires_after().map(|d| Instant::now() + d);
+    let lifetime = code.expires_after();
+    let started = Instant::now();
+    let mut slept = Duration::ZERO;
     loop {
         match device::poll(client, &code.device_code, sleep)? {
             PollOutcome::Token(payload) => return Ok(*payload),
             PollOutcome::Pending => {}
-            PollOutcome::SlowDown => interval = (interval + SLOW_DOWN_STEP).min(MAX_INTERVAL),
-        }
-        let wait = match deadline {
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(CliError::new(
-                        "expired_token",
-                        "code expired before authorization",
-                    )
-                    .with_hint(
-                        "run 'difyctl auth login' again and approve the code within its lifetime",
-                    ));
-                }
-                interval.min(left)
+            PollOutcome::SlowDown => {
+                interval = interval.saturating_add(SLOW_DOWN_STEP).min(MAX_INTERVAL)
             }
-            None => interval,
-        };
+        }
+        let left = lifetime.saturating_sub(slept.max(started.elapsed()));
+        if left.is_zero() {
+            return Err(
+                CliError::new("expired_token", "code expired before authorization").with_hint(
+                    "run 'difyctl auth login' again and approve the code within its lifetime",
+                ),
+            );
+        }
+        let wait = interval.min(left);
         sleep(wait);
+        slept = slept.saturating_add(wait);
     }
 }
 
