@@ -103,7 +103,7 @@ uninstall:
 		$(foreach c,$(COMPLETIONS),"$(DESTDIR)$(lastword $(subst :, ,$(c)))")
 
 man:
-	mandoc -T lint -W warning $(MANPAGES)
+	mandoc -T lint -W style $(MANPAGES)
 
 # Fuzzing (nightly + `cargo install cargo-fuzz`): builds every target in fuzz/
 # with debug assertions, then runs each in turn for FUZZ_SECONDS on one core
