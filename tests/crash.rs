@@ -46,7 +46,7 @@ enum Run {
 /// entering its `n`-th `call` (or completing when it makes fewer). `None` (a
 /// skip) without strace.
 fn run_killed_at(t: &Test, args: &[String], stdin: &[u8], call: &str, n: usize) -> Option<Run> {
-    if !tools::available("strace") {
+    if !tools::strace() {
         return None;
     }
     let inject = format!("inject={call}:signal=KILL:when={n}");

@@ -1170,7 +1170,7 @@ fn a_read_only_config_dir_can_still_be_read() {
     let before = t.snapshot();
 
     let Some(cmd) = unprivileged(&t, &["auth", "whoami"]) else {
-        eprintln!("skipping: running as root and setpriv cannot drop privileges");
+        support::tools::lacking("running as root, and setpriv cannot drop privileges");
         return;
     };
     let (code, stdout, stderr) = output(cmd);
@@ -1406,15 +1406,7 @@ fn local_commands_touch_neither_network_nor_keychain() {
 
 #[test]
 fn local_commands_open_no_socket_under_strace() {
-    let usable = Command::new("strace")
-        .args(["-qq", "-o", "/dev/null", "true"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !usable {
-        eprintln!("skipping: strace is not installed or cannot trace here");
+    if !support::tools::strace() {
         return;
     }
     for (file, args) in local_invocations() {

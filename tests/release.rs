@@ -10,6 +10,7 @@ use std::process::Command;
 
 use support::mock::{MockConfig, MockDify};
 use support::secret_service::{Kind, SecretBus};
+use support::tools;
 
 const MAX_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -17,11 +18,7 @@ fn release_binary() -> Option<PathBuf> {
     match std::env::var_os("DIFYCTL_RELEASE_BIN") {
         Some(p) => Some(PathBuf::from(p)),
         None => {
-            assert!(
-                std::env::var_os("DIFYCTL_TEST_REQUIRE_TOOLS").is_none(),
-                "DIFYCTL_RELEASE_BIN is not set, and DIFYCTL_TEST_REQUIRE_TOOLS is"
-            );
-            eprintln!("skipping: DIFYCTL_RELEASE_BIN is not set (run `make release` first)");
+            tools::lacking("DIFYCTL_RELEASE_BIN is not set (`make release` first)");
             None
         }
     }
@@ -58,7 +55,7 @@ fn release_binary_is_static_pie_and_small() {
 fn release_binary_runs_and_signs_in_from_an_empty_chroot() {
     let Some(bin) = release_binary() else { return };
     if !is_root() {
-        eprintln!("skipping: chroot needs root");
+        tools::skip("chroot needs root");
         return;
     }
     let root = support::runner::TempDir::new();
@@ -128,7 +125,7 @@ fn release_binary_runs_and_signs_in_from_an_empty_chroot() {
 fn release_binary_uses_the_keychain_from_an_empty_chroot() {
     let Some(bin) = release_binary() else { return };
     if !is_root() {
-        eprintln!("skipping: chroot needs root");
+        tools::skip("chroot needs root");
         return;
     }
     let Some(bus) = SecretBus::start(Kind::Unlocked) else {

@@ -265,7 +265,7 @@ fn two_stored_contexts_sharing_a_keychain_item_read_neither_token() {
 /// A sign-in under strace with the `n`th rename failing with ENOSPC (the
 /// first is tokens.yml's, the second hosts.yml's). `None` without strace.
 fn sign_in_with_a_full_disk(t: &Test, mock: &MockDify, n: usize) -> Option<(i32, String)> {
-    if !tools::available("strace") {
+    if !tools::strace() {
         return None;
     }
     let inject = format!("inject=rename:error=ENOSPC:when={n}");
@@ -352,7 +352,7 @@ fn a_config_dir_owned_by_another_user_is_refused() {
     let t = with_other_context(Test::new());
     let dir = t.config_dir();
     if std::fs::metadata(&dir).unwrap().uid() != 0 {
-        eprintln!("skipping: only root can give a directory away");
+        tools::skip("only root can give a directory away");
         return;
     }
     chown(&dir, Some(65534), None).unwrap();

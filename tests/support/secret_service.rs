@@ -21,9 +21,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use super::runner::TempDir;
-
-/// Set (by CI) to make a missing program a failure instead of a skip.
-pub const REQUIRE_ENV: &str = "DIFYCTL_TEST_REQUIRE_TOOLS";
+use super::tools;
 
 /// The password of the test's `login` keyring.
 pub const PASSWORD: &str = "test-keyring-password";
@@ -43,12 +41,6 @@ pub struct SecretBus {
     keyring: Option<Child>,
 }
 
-/// Whether `program` can be run (found on PATH).
-pub fn have(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-}
-
 impl SecretBus {
     /// Starts the bus (and gnome-keyring for [`Kind::Unlocked`]), waiting until
     /// the Secret Service owns its name. `None`, after saying why on stderr,
@@ -58,16 +50,8 @@ impl SecretBus {
         if kind == Kind::Unlocked {
             needed.extend(["gnome-keyring-daemon", "secret-tool"]);
         }
-        if let Some(missing) = needed.iter().find(|p| !have(p)) {
-            let why = format!(
-                "{missing} is not installed (Debian: dbus, gnome-keyring, libsecret-tools)"
-            );
-            // CI installs them: there a skip would hide a broken setup.
-            assert!(
-                std::env::var_os(REQUIRE_ENV).is_none(),
-                "{REQUIRE_ENV} is set but {why}"
-            );
-            eprintln!("SKIPPED: {why}");
+        if let Some(program) = needed.iter().find(|p| !tools::on_path(p)) {
+            tools::missing(program, " (see the README's test tools)");
             return None;
         }
         let dir = TempDir::new();
