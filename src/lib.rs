@@ -3,6 +3,7 @@
 //! argv → [`cli::parse`] → [`commands::run`] → [`output::finish`] (rendering
 //! and the exit status, decided in one place).
 
+pub mod build_facts;
 pub mod cli;
 pub mod commands;
 pub mod credentials;

@@ -40,10 +40,16 @@ fn unknown_help_topic_exits_1() {
 
 #[test]
 fn version() {
-    let expected = format!("difyctl {}\n", env!("CARGO_PKG_VERSION"));
+    let version = env!("CARGO_PKG_VERSION");
+    // What build.rs gave this build (checked against git in tests/release.rs).
+    let commit = env!("DIFYCTL_COMMIT");
     let t = Test::new();
-    t.run_args(["--version"]).code(0).stdout(&expected);
-    t.run_args(["version"]).code(0).stdout(&expected);
+    t.run_args(["--version"])
+        .code(0)
+        .stdout(&format!("difyctl {version} ({commit})\n"));
+    t.run_args(["version"])
+        .code(0)
+        .stdout(&format!("difyctl {version}\n"));
 }
 
 #[test]

@@ -14,6 +14,11 @@ use support::tools;
 
 const MAX_BYTES: u64 = 4 * 1024 * 1024;
 
+/// The build script, for its pure functions.
+#[allow(dead_code)]
+#[path = "../build.rs"]
+mod build_script;
+
 fn release_binary() -> Option<PathBuf> {
     match std::env::var_os("DIFYCTL_RELEASE_BIN") {
         Some(p) => Some(PathBuf::from(p)),
@@ -82,7 +87,11 @@ fn release_binary_runs_and_signs_in_from_an_empty_chroot() {
         )
     };
 
-    let version = format!("difyctl {}\n", env!("CARGO_PKG_VERSION"));
+    let version = format!(
+        "difyctl {} ({})\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("DIFYCTL_COMMIT")
+    );
     assert_eq!(chroot(&["--version"]), (Some(0), version, String::new()));
 
     let mock = MockDify::with(MockConfig::default().auto_approve());
@@ -201,4 +210,67 @@ fn chroot_path() -> &'static str {
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())
         .expect("chroot is installed (coreutils)")
+}
+
+#[test]
+fn build_dates_are_iso_8601_utc() {
+    for (epoch, date) in [
+        ("0", "1970-01-01T00:00:00Z"),
+        ("951782400", "2000-02-29T00:00:00Z"),
+        ("1709251199", "2024-02-29T23:59:59Z"),
+        (" 4102444799\n", "2099-12-31T23:59:59Z"),
+    ] {
+        assert_eq!(build_script::iso_utc(build_script::epoch(epoch)), date);
+    }
+    for bad in ["", "-1", "1.5", "1e9", "yesterday"] {
+        let caught = std::panic::catch_unwind(|| build_script::epoch(bad));
+        assert!(caught.is_err(), "{bad:?} was taken for a date");
+    }
+    assert_eq!(build_script::checked_commit(" abc1234\n"), "abc1234");
+    for bad in ["", "abc 1234", "abc\u{7f}"] {
+        let caught = std::panic::catch_unwind(|| build_script::checked_commit(bad));
+        assert!(caught.is_err(), "{bad:?} was taken for a commit");
+    }
+}
+
+/// The commit and date built in are git's for this checkout (or
+/// SOURCE_DATE_EPOCH's date when the build had it).
+#[test]
+fn build_facts_come_from_git() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .env("TZ", "UTC")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())?;
+        Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    if !std::path::Path::new(root).join(".git").exists() {
+        tools::skip("not built from a git checkout");
+        return;
+    }
+    let Some(head) = git(&["rev-parse", "HEAD"]) else {
+        tools::missing("git", "");
+        return;
+    };
+    let commit = env!("DIFYCTL_COMMIT");
+    assert!(
+        commit == &head[..7] || commit == format!("{}-dirty", &head[..7]),
+        "{commit} is not {head}"
+    );
+    let date = match option_env!("SOURCE_DATE_EPOCH") {
+        Some(epoch) => build_script::iso_utc(build_script::epoch(epoch)),
+        None => git(&[
+            "show",
+            "-s",
+            "--format=%cd",
+            "--date=format-local:%Y-%m-%dT%H:%M:%SZ",
+            "HEAD",
+        ])
+        .unwrap(),
+    };
+    assert_eq!(env!("DIFYCTL_BUILD_DATE"), date);
 }

@@ -26,7 +26,10 @@ pub struct Invocation {
 pub enum Command {
     /// Help for the command at this path (empty = top level).
     Help(Vec<&'static str>),
+    /// `version`.
     Version,
+    /// `--version`: one line.
+    VersionLine,
     Login(LoginArgs),
     Logout {
         select: Selection,
@@ -164,7 +167,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation> {
         };
         match arg {
             Lx::Long("help") | Lx::Short('h') => return Ok(help(path)),
-            Lx::Long("version") if path.is_empty() => return Ok(plain(Command::Version)),
+            Lx::Long("version") if path.is_empty() => return Ok(plain(Command::VersionLine)),
             Lx::Value(word) => {
                 let word = word.to_string_lossy();
                 match node.child(&word) {
@@ -605,7 +608,7 @@ mod tests {
             cmd("auth whoami --json=false"),
             Command::Whoami { json: false }
         );
-        assert_eq!(cmd("--version"), Command::Version);
+        assert_eq!(cmd("--version"), Command::VersionLine);
         assert_eq!(cmd("version"), Command::Version);
         assert_eq!(cmd("help auth login"), Command::Help(vec!["auth", "login"]));
         assert_eq!(

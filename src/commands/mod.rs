@@ -10,6 +10,7 @@ pub mod env;
 pub mod session;
 pub mod use_;
 
+use crate::build_facts::{VERSION, version_line};
 use crate::cli::{Command, help};
 use crate::output::term::Ui;
 use crate::output::{Output, Result};
@@ -33,10 +34,8 @@ impl Ctx {
 pub fn run(command: Command, ctx: &Ctx) -> Result<Output> {
     match command {
         Command::Help(path) => Ok(Output::Text(help::render(&path))),
-        Command::Version => Ok(Output::Text(format!(
-            "difyctl {}\n",
-            env!("CARGO_PKG_VERSION")
-        ))),
+        Command::Version => Ok(Output::Text(format!("difyctl {VERSION}\n"))),
+        Command::VersionLine => Ok(Output::Text(version_line())),
         Command::EnvList { json } => env::list(json),
         Command::Login(args) => auth::login::run(ctx, &args),
         Command::Logout { select } => auth::logout::run(ctx, &select),
