@@ -650,3 +650,28 @@ fn a_token_that_cannot_be_moved_keeps_its_context() {
     assert!(hosts.contains(OTHER_EMAIL), "the context stays: {hosts}");
     assert_eq!(bus.items(SERVICE, &user(OTHER_HOST, OTHER_EMAIL)).len(), 1);
 }
+
+/// The binary these tests run links the libdbus its build chose: the one
+/// compiled from source by default, the system's shared one without the
+/// `vendored-libdbus` feature (`.ci/run` runs these tests both ways).
+#[test]
+fn the_binary_links_the_libdbus_its_build_chose() {
+    if !support::tools::available("readelf") {
+        return;
+    }
+    let out = std::process::Command::new("readelf")
+        .args(["--dynamic", support::runner::BIN])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    let shared = dynamic
+        .lines()
+        .any(|l| l.contains("(NEEDED)") && l.contains("[libdbus-1.so"));
+    assert_eq!(
+        shared,
+        cfg!(not(feature = "vendored-libdbus")),
+        "vendored-libdbus is {}, but:\n{dynamic}",
+        cfg!(feature = "vendored-libdbus")
+    );
+}
