@@ -1,19 +1,46 @@
-# difyctl — build, test, demo, install.
+# difyctl — build, test, demo, install, release.
 #
-#   make            the static release binary (target/x86_64-unknown-linux-gnu/release/difyctl)
-#   make test       every test (unit, integration, keychain when a Secret Service can be started)
-#   make demo       a real device-flow sign-in against the bundled mock server
-#   make bench      size, start-up time, peak memory, CPU of a pending sign-in
-#   make install    binary, man pages, completions under $(DESTDIR)$(PREFIX)
-#                   (BIN=path installs that binary instead of the release build)
-#   make uninstall  removes exactly what install put there
-#   make man        lints the man pages with mandoc
-#   make fuzz       every cargo-fuzz target for FUZZ_SECONDS each (nightly, cargo-fuzz)
+#   make              the static release binary (target/x86_64-unknown-linux-gnu/release/difyctl),
+#                     reproducible: no build path inside, dated by the commit
+#   make test         every test (unit, integration, keychain when a Secret Service can be started)
+#   make lint         rustfmt and clippy
+#   make demo         a real device-flow sign-in against the bundled mock server
+#   make bench        size, start-up time, peak memory, CPU of a pending sign-in
+#   make install      binary, man pages, completions under $(DESTDIR)$(PREFIX); rebuilds a stale
+#                     binary first, never runs it (BIN=path installs that file instead)
+#   make uninstall    removes exactly what install put there
+#   make dist         target/dist/difyctl-<version>-<target>.tar.gz and SHA256SUMS, reproducible
+#   make completions  regenerates man/completions/ from the command table (after a CLI change)
+#   make notices      regenerates THIRD-PARTY-NOTICES (cargo-about)
+#   make licenses     the licence policy check (cargo-deny)
+#   make man          lints the man pages with mandoc
+#   make fuzz         every cargo-fuzz target for FUZZ_SECONDS each (nightly, cargo-fuzz)
+#
+# LIBDBUS=system builds against the system's shared libdbus (pkg-config
+# dbus-1) instead of the vendored static one, into target/system-libdbus/;
+# that binary is dynamically linked (glibc too).
 
 CARGO     ?= cargo
 TARGET    ?= x86_64-unknown-linux-gnu
-RELEASE   := $(or $(CARGO_TARGET_DIR),target)/$(TARGET)/release/difyctl
+TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
+LIBDBUS   ?= vendored
+ifeq ($(LIBDBUS),vendored)
+RELEASE_DIR := $(TARGET_DIR)
+RELEASE_FEATURES :=
+# glibc with +crt-static gives one static-pie binary; the explicit --target
+# keeps the flags away from build scripts and proc-macros.
+LINKAGE   := -C target-feature=+crt-static
+else ifeq ($(LIBDBUS),system)
+RELEASE_DIR := $(TARGET_DIR)/system-libdbus
+RELEASE_FEATURES := --no-default-features
+LINKAGE   :=
+else
+$(error LIBDBUS is 'vendored' (the default) or 'system', not '$(LIBDBUS)')
+endif
+RELEASE   := $(RELEASE_DIR)/$(TARGET)/release/difyctl
 BIN       ?= $(RELEASE)
+DEBUG_DIR := $(TARGET_DIR)/debug
+VERSION   := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 DATADIR   ?= $(PREFIX)/share
@@ -22,28 +49,53 @@ BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 MANPAGES  := $(sort $(wildcard man/*.1))
-# Installed completion files: shell, then path.
-COMPLETIONS := bash:$(BASHCOMPDIR)/difyctl zsh:$(ZSHCOMPDIR)/_difyctl fish:$(FISHCOMPDIR)/difyctl.fish
+# Completion scripts, generated from the command table by `make completions`
+# and committed (tests/install.rs keeps them in sync), so neither install nor
+# dist runs the binary: shell:file in man/completions/.
+COMPLETIONS := bash:difyctl.bash zsh:_difyctl fish:difyctl.fish
+# What the release binary is built from: a newer file makes it stale.
+SOURCES   := Cargo.toml Cargo.lock build.rs $(shell find src -type f)
 
-.PHONY: all release build test lint demo bench clean install uninstall man fuzz
+.PHONY: all release build test lint demo bench clean install uninstall dist completions \
+	notices licenses man fuzz
 
 all: release
 
-# glibc with +crt-static gives one static-pie binary; the explicit --target
-# keeps the flags away from build scripts and proc-macros. Its relative
-# relocations are packed (DT_RELR: binutils 2.38+, glibc 2.36+ to link
-# against), about 150 KB less than plain RELA entries.
-RELEASE_RUSTFLAGS := -C target-feature=+crt-static -C link-arg=-Wl,-z,pack-relative-relocs
+# Reproducible: the paths of the cargo home, the toolchain and the target
+# directory are remapped, in the Rust code and in the C code of ring and
+# libdbus (cargo names this package's own files relative to the checkout, so
+# the checkout's path is not in the binary either, and the flags, being the
+# same for every checkout that shares a target directory, let such builds
+# share their compiled dependencies). build.rs dates the build by the commit
+# (or SOURCE_DATE_EPOCH), never the clock. Relative relocations are packed
+# (DT_RELR: binutils 2.38+, glibc 2.36+ to link against), about 150 KB less
+# than plain RELA entries.
+CARGO_HOME_DIR  := $(abspath $(or $(CARGO_HOME),$(HOME)/.cargo))
+RUSTUP_HOME_DIR := $(abspath $(or $(RUSTUP_HOME),$(HOME)/.rustup))
+REMAP := $(CARGO_HOME_DIR)=/cargo $(RUSTUP_HOME_DIR)=/rustup $(RELEASE_DIR)=/target
+RELEASE_RUSTFLAGS := $(LINKAGE) -C link-arg=-Wl,-z,pack-relative-relocs \
+	$(addprefix --remap-path-prefix=,$(REMAP))
+# cc appends CFLAGS_<target> to the C compiler's flags.
+RELEASE_CFLAGS_VAR := CFLAGS_$(subst -,_,$(TARGET))
+RELEASE_CFLAGS := $($(RELEASE_CFLAGS_VAR)) $(addprefix -ffile-prefix-map=,$(REMAP))
+
 release:
-	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(CARGO) build --release --locked --target $(TARGET)
+	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(RELEASE_CFLAGS_VAR)="$(RELEASE_CFLAGS)" \
+		$(CARGO) build --release --locked --target $(TARGET) --target-dir $(RELEASE_DIR) $(RELEASE_FEATURES)
 	@ls -l $(RELEASE)
+
+# The binary as a file: rebuilt when a source is newer (install and dist
+# depend on it). Touched because cargo leaves an up-to-date binary alone.
+$(RELEASE): $(SOURCES)
+	@$(MAKE) --no-print-directory release
+	@touch $@
 
 build:
 	$(CARGO) build --locked
 
 # The release-binary tests run when `make release` has produced it.
 test:
-	$(if $(wildcard $(RELEASE)),DIFYCTL_RELEASE_BIN=$(abspath $(RELEASE))) $(CARGO) test --locked --all-targets
+	$(if $(wildcard $(RELEASE)),DIFYCTL_RELEASE_BIN=$(RELEASE)) $(CARGO) test --locked --all-targets
 
 lint:
 	$(CARGO) fmt --check
@@ -55,11 +107,10 @@ clean:
 # Figures for this machine: size, start-up, memory, CPU of a pending sign-in.
 bench: release
 	@$(CARGO) build --quiet --locked --features mock-server --bin dify-mock
-	@tests/bench.sh $(RELEASE) $(or $(CARGO_TARGET_DIR),target)/debug/dify-mock
+	@tests/bench.sh $(RELEASE) $(DEBUG_DIR)/dify-mock
 
 # A real device-flow sign-in against the bundled mock Dify server (auto-approve
 # mode) on 127.0.0.1, in a throw-away config dir.
-DEBUG_DIR := $(or $(CARGO_TARGET_DIR),target)/debug
 demo:
 	@$(CARGO) build --quiet --locked --bin difyctl
 	@$(CARGO) build --quiet --locked --features mock-server --bin dify-mock
@@ -78,29 +129,72 @@ demo:
 	run auth logout; \
 	run auth list
 
-# Only built when missing; `make release` rebuilds.
-$(RELEASE):
-	$(MAKE) release
-
-# Completion scripts come from the binary itself, via a temporary file so a
-# failure never leaves a truncated script behind.
+# Copies files only: the binary is never run here (a cross build installs
+# like any other).
 install: $(BIN)
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" \
 		"$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
 	install -m 0755 "$(BIN)" "$(DESTDIR)$(BINDIR)/difyctl"
 	install -m 0644 $(MANPAGES) "$(DESTDIR)$(MANDIR)/man1/"
-	@set -e; for c in $(COMPLETIONS); do \
-		shell=$${c%%:*} dest="$(DESTDIR)$${c#*:}"; \
-		echo "$(BIN) completion $$shell > $$dest"; \
-		"$(BIN)" completion $$shell > "$$dest.tmp"; \
-		chmod 0644 "$$dest.tmp"; \
-		mv -f "$$dest.tmp" "$$dest"; \
-	done
+	install -m 0644 man/completions/difyctl.bash "$(DESTDIR)$(BASHCOMPDIR)/difyctl"
+	install -m 0644 man/completions/_difyctl "$(DESTDIR)$(ZSHCOMPDIR)/_difyctl"
+	install -m 0644 man/completions/difyctl.fish "$(DESTDIR)$(FISHCOMPDIR)/difyctl.fish"
 
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/difyctl" \
 		$(foreach page,$(notdir $(MANPAGES)),"$(DESTDIR)$(MANDIR)/man1/$(page)") \
-		$(foreach c,$(COMPLETIONS),"$(DESTDIR)$(lastword $(subst :, ,$(c)))")
+		"$(DESTDIR)$(BASHCOMPDIR)/difyctl" "$(DESTDIR)$(ZSHCOMPDIR)/_difyctl" \
+		"$(DESTDIR)$(FISHCOMPDIR)/difyctl.fish"
+
+# The committed completion scripts, from the dev build's command table (via
+# a temporary file, so a failure leaves no truncated script).
+completions:
+	$(CARGO) build --quiet --locked --bin difyctl
+	@set -e; for c in $(COMPLETIONS); do \
+		shell=$${c%%:*} file=man/completions/$${c#*:}; \
+		echo "difyctl completion $$shell > $$file"; \
+		$(DEBUG_DIR)/difyctl completion $$shell > "$$file.tmp"; \
+		mv -f "$$file.tmp" "$$file"; \
+	done
+
+# The release archive: binary, man pages, completions, licences, notices,
+# README and CHANGELOG under difyctl-<version>-<target>/, with SHA256SUMS
+# beside it. Reproducible (GNU tar): sorted entries, owner 0, modes set here,
+# every mtime the commit's date (or SOURCE_DATE_EPOCH), gzip without name or
+# time.
+DIST_DIR  := $(TARGET_DIR)/dist
+DIST_NAME := difyctl-$(VERSION)-$(TARGET)
+DIST_DOCS := README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE THIRD-PARTY-NOTICES
+dist: release
+	@test "$(LIBDBUS)" = vendored || { echo "make dist: the archive holds the static build (LIBDBUS=vendored)" >&2; exit 1; }
+	@set -e; \
+	epoch=$${SOURCE_DATE_EPOCH:-$(if $(wildcard .git),$$(git log -1 --format=%ct))}; \
+	[ -n "$$epoch" ] || { echo "make dist: set SOURCE_DATE_EPOCH (no git checkout to date the archive by)" >&2; exit 1; }; \
+	stage="$(DIST_DIR)/$(DIST_NAME)"; \
+	rm -rf "$$stage"; \
+	install -d -m 0755 "$$stage" "$$stage/man/man1" "$$stage/completions"; \
+	install -m 0755 "$(RELEASE)" "$$stage/difyctl"; \
+	install -m 0644 $(DIST_DOCS) "$$stage/"; \
+	install -m 0644 $(MANPAGES) "$$stage/man/man1/"; \
+	install -m 0644 man/completions/* "$$stage/completions/"; \
+	LC_ALL=C tar --sort=name --format=gnu --owner=0 --group=0 --numeric-owner \
+		--mtime="@$$epoch" -C "$(DIST_DIR)" -cf - "$(DIST_NAME)" \
+		| gzip -9 -n > "$$stage.tar.gz.tmp"; \
+	mv -f "$$stage.tar.gz.tmp" "$$stage.tar.gz"; \
+	rm -rf "$$stage"; \
+	cd "$(DIST_DIR)" && sha256sum "$(DIST_NAME).tar.gz" > SHA256SUMS && cat SHA256SUMS
+
+# Third-party notices and the licence policy: `cargo install --locked
+# cargo-about --features cli` and `cargo install --locked cargo-deny`. The
+# notices cover the crates of the release target with default features;
+# their C, assembly and data, glibc and the Rust standard library are
+# described in .ci/notices/notices.hbs.
+notices:
+	$(CARGO) about generate --locked --fail -c .ci/notices/about.toml -n notices .ci/notices \
+		-o THIRD-PARTY-NOTICES
+
+licenses:
+	$(CARGO) deny --locked --config .ci/deny.toml check --deny warnings licenses
 
 man:
 	mandoc -T lint -W style $(MANPAGES)
