@@ -274,3 +274,98 @@ fn build_facts_come_from_git() {
     };
     assert_eq!(env!("DIFYCTL_BUILD_DATE"), date);
 }
+
+fn repo_file(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// THIRD-PARTY-NOTICES names every crate the release binary is built from
+/// (as `cargo tree` sees the graph: `make notices` after a dependency
+/// change), and what is not a crate, each with its licence.
+#[test]
+fn notices_cover_every_crate_and_the_c_code() {
+    let notices = repo_file("THIRD-PARTY-NOTICES");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
+    let out = Command::new(cargo)
+        .args(["tree", "--locked", "--offline", "--edges", "normal"])
+        .args(["--target", "x86_64-unknown-linux-gnu", "--prefix", "none"])
+        .args(["--format", "{p}", "--manifest-path"])
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let mut crates: Vec<String> = tree
+        .lines()
+        .filter_map(|line| {
+            // `name vX.Y.Z`, then ` (proc-macro)`, ` (/path)` or ` (*)`.
+            let mut words = line.split(' ');
+            let (name, version) = (words.next()?, words.next()?.strip_prefix('v')?);
+            (name != "difyctl").then(|| format!("{name} {version}"))
+        })
+        .collect();
+    crates.sort();
+    crates.dedup();
+    assert!(crates.len() > 40, "{tree}");
+    let missing: Vec<&String> = crates
+        .iter()
+        .filter(|c| !notices.contains(&format!("\n{c}\n    Licence: ")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "THIRD-PARTY-NOTICES lacks {missing:?}: run `make notices`"
+    );
+
+    for (component, licence) in [
+        ("GNU C Library (glibc)", "LGPL-2.1-or-later"),
+        (
+            "GCC run-time support",
+            "GPL-3.0-or-later WITH GCC-exception-3.1",
+        ),
+        ("Rust standard library", "MIT OR Apache-2.0"),
+        ("libdbus 1.14.4", "AFL-2.1 OR GPL-2.0-or-later"),
+        ("ring's C and assembly", "Apache-2.0"),
+        ("Mozilla's root certificates", "CDLA-Permissive-2.0"),
+        ("libyaml", "MIT"),
+    ] {
+        let at = notices
+            .find(&format!("\n{component}"))
+            .unwrap_or_else(|| panic!("THIRD-PARTY-NOTICES lacks {component}"));
+        let entry = &notices[at..at + 300.min(notices.len() - at)];
+        assert!(entry.contains(licence), "{component}: {entry}");
+    }
+    for text in [
+        "GNU LESSER GENERAL PUBLIC LICENSE",
+        "The Academic Free License",
+        "Community Data License Agreement - Permissive - Version 2.0",
+    ] {
+        assert!(notices.contains(text), "THIRD-PARTY-NOTICES lacks {text}");
+    }
+    for crate_ in ["ring", "rustls", "libdbus-sys", "webpki-root-certs"] {
+        assert!(
+            notices
+                .lines()
+                .any(|l| l.starts_with("Used by:") && l.contains(&format!(" {crate_} "))),
+            "no licence text is used by {crate_}"
+        );
+    }
+}
+
+/// The changelog has a section for this version, and the licence files are
+/// there.
+#[test]
+fn changelog_and_licences_are_there() {
+    let changelog = repo_file("CHANGELOG.md");
+    let heading = format!("\n## [{}] - ", env!("CARGO_PKG_VERSION"));
+    assert!(
+        changelog.contains(&heading),
+        "CHANGELOG.md lacks {heading:?}"
+    );
+    assert!(repo_file("LICENSE-MIT").starts_with("MIT License\n"));
+    assert!(repo_file("LICENSE-APACHE").contains("Apache License\n"));
+}
