@@ -10,9 +10,9 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use support::runner::{BIN, TempDir, Test, mode};
+use support::runner::{BIN, TempDir, Test, mode, set_mtime};
 use support::tools::{self, available as have};
 
 fn root() -> &'static Path {
@@ -206,33 +206,20 @@ fn install_rebuilds_a_stale_release_binary_only() {
     };
     let builds = |plan: &str| plan.contains("build --release --locked");
 
-    set_mtime(
-        &release,
-        SystemTime::UNIX_EPOCH + Duration::from_secs(86_400),
-    );
+    // Older than the checkout's files, then newer.
+    let years = Duration::from_secs(10 * 365 * 86_400);
+    set_mtime(&release, years);
     let plan = dry_run(&[]);
     assert!(builds(&plan), "a stale binary is not rebuilt:\n{plan}");
     assert!(plan.contains(&format!("install -m 0755 \"{}\"", release.display())));
 
-    set_mtime(&release, SystemTime::now() + Duration::from_secs(3600));
+    set_mtime(&release, Duration::ZERO);
     let plan = dry_run(&[]);
     assert!(!builds(&plan), "an up-to-date binary is rebuilt:\n{plan}");
 
-    set_mtime(
-        &release,
-        SystemTime::UNIX_EPOCH + Duration::from_secs(86_400),
-    );
+    set_mtime(&release, years);
     let plan = dry_run(&[format!("BIN={BIN}")]);
     assert!(!builds(&plan), "BIN=… still builds:\n{plan}");
-}
-
-fn set_mtime(path: &Path, when: SystemTime) {
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(when)
-        .unwrap();
 }
 
 /// Each consumer finds the installed file through its usual search path
