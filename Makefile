@@ -54,7 +54,7 @@ MANPAGES  := $(sort $(wildcard man/*.1))
 # dist runs the binary: shell:file in man/completions/.
 COMPLETIONS := bash:difyctl.bash zsh:_difyctl fish:difyctl.fish
 # What the release binary is built from: a newer file makes it stale.
-SOURCES   := Cargo.toml Cargo.lock build.rs $(shell find src -type f)
+SOURCES   := Cargo.toml Cargo.lock $(shell find src -type f)
 
 .PHONY: all release build test lint demo bench clean install uninstall dist completions \
 	notices licenses man fuzz
@@ -66,7 +66,7 @@ all: release
 # libdbus (cargo names this package's own files relative to the checkout, so
 # the checkout's path is not in the binary either, and the flags, being the
 # same for every checkout that shares a target directory, let such builds
-# share their compiled dependencies). build.rs dates the build by the commit
+# share their compiled dependencies). src/build.rs dates the build by the commit
 # (or SOURCE_DATE_EPOCH), never the clock. Relative relocations are packed
 # (DT_RELR: binutils 2.38+, glibc 2.36+ to link against), about 150 KB less
 # than plain RELA entries.

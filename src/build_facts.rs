@@ -1,5 +1,5 @@
 //! Facts about this build, fixed at compile time: the version from
-//! Cargo.toml, the commit and the build date from `build.rs` (which says
+//! Cargo.toml, the commit and the build date from `src/build.rs` (which says
 //! where they come from when there is no git checkout).
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -41,7 +41,7 @@ fn unknown_help_topic_exits_1() {
 #[test]
 fn version() {
     let version = env!("CARGO_PKG_VERSION");
-    // What build.rs gave this build (checked against git in tests/release.rs).
+    // What src/build.rs gave this build (checked against git in tests/release.rs).
     let commit = env!("DIFYCTL_COMMIT");
     let t = Test::new();
     t.run_args(["--version"])

@@ -16,7 +16,7 @@ const MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The build script, for its pure functions.
 #[allow(dead_code)]
-#[path = "../build.rs"]
+#[path = "../src/build.rs"]
 mod build_script;
 
 fn release_binary() -> Option<PathBuf> {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// What the binary is built from: a change here makes the build `-dirty`.
-const SOURCES: &[&str] = &["src", "build.rs", "Cargo.toml", "Cargo.lock"];
+const SOURCES: &[&str] = &["src", "Cargo.toml", "Cargo.lock"];
 
 fn main() {
     println!("cargo::rerun-if-env-changed=DIFYCTL_COMMIT");
