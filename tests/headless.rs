@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::process::Stdio;
 
 use support::mock::{DeviceFlow, MockConfig, MockDify, SessionInfo};
-use support::pty::{Pty, quote};
+use support::pty::{Pty, assert_echo_on, quote};
 use support::runner::{BIN, Test};
 
 const EMAIL: &str = "tester@dify.ai";
@@ -1072,18 +1072,6 @@ fn empty_secrets_on_stdin_exit_2() {
 // ---------------------------------------------------------------------------
 // On a terminal: prompts, no echo, echo restored (also after Ctrl-C)
 // ---------------------------------------------------------------------------
-
-/// `stty -a` shows `echo` (on), not `-echo`.
-#[track_caller]
-fn assert_echo_on(screen: &str) {
-    let flags: Vec<&str> = screen
-        .split(|c: char| c.is_whitespace() || c == ';')
-        .collect();
-    assert!(
-        flags.contains(&"echo") && !flags.contains(&"-echo"),
-        "echo is off after the prompt:\n{screen}"
-    );
-}
 
 #[test]
 fn password_prompt_on_a_terminal_hides_the_password() {

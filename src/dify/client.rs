@@ -82,7 +82,8 @@ impl Default for ClientOptions {
             user_agent: user_agent(),
             timeout: DEFAULT_TIMEOUT,
             body_limit: DEFAULT_BODY_LIMIT,
-            sleeper: Arc::new(std::thread::sleep),
+            // Cut short by a signal in a cleanup scope (see output::interrupt).
+            sleeper: Arc::new(|d| drop(crate::output::interrupt::sleep(d))),
             net: NetEnv::empty(),
         }
     }

@@ -289,7 +289,7 @@ pub fn poll_5xx_wait(n: u32) -> Duration {
 pub fn poll(
     client: &Client,
     device_code: &Secret,
-    sleep: &dyn Fn(Duration),
+    sleep: &dyn Fn(Duration) -> Result<()>,
 ) -> Result<PollOutcome> {
     let mut failures = 0;
     loop {
@@ -302,7 +302,7 @@ pub fn poll(
                         ..e
                     });
                 }
-                sleep(poll_5xx_wait(failures));
+                sleep(poll_5xx_wait(failures))?;
             }
             other => return other,
         }
@@ -590,7 +590,10 @@ mod tests {
         let (opts, _) = test_options();
         let client = stub.client(opts);
         let waits = Arc::new(Mutex::new(Vec::new()));
-        let record = |d: Duration| waits.lock().unwrap().push(d);
+        let record = |d: Duration| {
+            waits.lock().unwrap().push(d);
+            Ok(())
+        };
         assert_eq!(
             poll(&client, &Secret::new("dc"), &record).unwrap(),
             PollOutcome::Pending

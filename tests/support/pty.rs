@@ -107,6 +107,29 @@ impl Pty {
         self.wait_for_nth(needle, 1);
     }
 
+    /// Waits until the screen shows `prefix`, then `end`, and returns what
+    /// is between them (a pid a shell printed, say).
+    pub fn wait_for_value(&self, prefix: &str, end: &str) -> String {
+        let (text, cv) = &*self.screen;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut guard = text.lock().unwrap();
+        loop {
+            if let Some(value) = guard
+                .split_once(prefix)
+                .and_then(|(_, rest)| rest.split_once(end))
+                .map(|(value, _)| value.to_string())
+            {
+                return value;
+            }
+            let now = Instant::now();
+            assert!(
+                now < deadline && !guard.ends_with(END),
+                "the terminal never showed {prefix:?}…{end:?}:\n{guard}"
+            );
+            guard = cv.wait_timeout(guard, deadline - now).unwrap().0;
+        }
+    }
+
     pub fn type_in(&mut self, text: &str) {
         let stdin = self.child.stdin.as_mut().unwrap();
         stdin.write_all(text.as_bytes()).unwrap();
@@ -150,4 +173,17 @@ pub fn on_a_terminal(t: &Test, args: &[&str], input: &str) -> Option<(i32, Strin
     let mut pty = Pty::shell_env(t, &command_line(args), &[("NO_COLOR", "1")])?;
     pty.type_in(input);
     Some(pty.finish())
+}
+
+/// `stty -a` output on `screen` says echo is on (a hidden prompt, however it
+/// ended, gave the terminal back as it found it).
+#[track_caller]
+pub fn assert_echo_on(screen: &str) {
+    let flags: Vec<&str> = screen
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .collect();
+    assert!(
+        flags.contains(&"echo") && !flags.contains(&"-echo"),
+        "echo is off after the prompt:\n{screen}"
+    );
 }

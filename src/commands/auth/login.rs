@@ -202,7 +202,7 @@ fn device_flow(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayl
         "Waiting for authorization",
         spinner::allowed(ctx.ui.stderr_tty),
     );
-    let result = wait_for_token(client, &code, &|d| std::thread::sleep(d));
+    let result = wait_for_token(client, &code, &interrupt::sleep);
     spinner.stop();
     result
 }
@@ -244,7 +244,7 @@ fn check_verification_uri(uri: &str, insecure: bool) -> Result<()> {
 pub fn wait_for_token(
     client: &Client,
     code: &DeviceCode,
-    sleep: &dyn Fn(Duration),
+    sleep: &dyn Fn(Duration) -> Result<()>,
 ) -> Result<TokenPayload> {
     let mut interval = code.poll_interval().min(MAX_INTERVAL);
     let lifetime = code.expires_after();
@@ -267,7 +267,7 @@ pub fn wait_for_token(
             );
         }
         let wait = interval.min(left);
-        sleep(wait);
+        sleep(wait)?;
         slept = slept.saturating_add(wait);
     }
 }
@@ -468,15 +468,17 @@ fn console_cookie(ctx: &Ctx, client: &Client) -> Result<TokenPayload> {
 
 /// Opens (or borrows) a console session, approves our own device code with
 /// it and polls the token. A session this sign-in opened (`ours`) is signed
-/// out again whatever happened, and Ctrl-C waits until it is: an interrupted
-/// sign-in then exits 130 with nothing stored and no console session left.
+/// out again whatever happened. Ctrl-C (or SIGTERM/SIGHUP) stops the work at
+/// its next step or wait, signs that session out, ends a token that was
+/// minted meanwhile, and exits 130 with nothing stored; a second one quits
+/// at once.
 fn via_console(
     ctx: &Ctx,
     client: &Client,
     ours: bool,
     sign_in: impl FnOnce() -> Result<CookieJar>,
 ) -> Result<TokenPayload> {
-    let _critical = ours.then(interrupt::Critical::enter);
+    let _cleanup = ours.then(interrupt::Cleanup::enter);
     let spinner = Spinner::start("Signing in", spinner::allowed(ctx.ui.stderr_tty));
     let mut signed_out = Ok(());
     let result = sign_in().and_then(|jar| {
@@ -493,16 +495,26 @@ fn via_console(
             e.message
         ));
     }
+    if ours && interrupt::check().is_err() {
+        if let Ok(payload) = &result {
+            let _ = account::revoke_self(client, &payload.token);
+        }
+        return Err(interrupt::interrupted());
+    }
     result
 }
 
 /// A device code labelled like any other sign-in from this machine, approved
 /// with the console session; the first poll then gets the token.
+/// Interrupted before the approval, it stops; after it, the first poll still
+/// fetches the token the approval minted, so that it can be ended.
 fn approve_own_code(client: &Client, jar: &CookieJar) -> Result<TokenPayload> {
+    interrupt::check()?;
     let label = device::label_for_host(&device::local_hostname());
     let code = device::request_code(client, &label)?;
+    interrupt::check()?;
     console::approve(client, jar, &code.user_code)?;
-    wait_for_token(client, &code, &|d| std::thread::sleep(d))
+    wait_for_token(client, &code, &interrupt::sleep)
 }
 
 /// `--email` or, on a terminal, a prompt (check_inputs has made sure one of
@@ -527,7 +539,9 @@ fn email_for(ctx: &Ctx, args: &LoginArgs) -> Result<String> {
 /// A token or cookie: on a terminal a prompt that does not echo (one line),
 /// otherwise all of stdin; trimmed, and never empty.
 fn secret_input(ctx: &Ctx, question: &str, what: &str, hint: &str) -> Result<String> {
-    let bytes = if ctx.ui.interactive() {
+    // Stdin is a terminal even when stderr is not: the secret is typed or
+    // pasted there, and must not be echoed on the screen.
+    let bytes = if ctx.ui.stdin_tty {
         noecho::ask_hidden(question)?.unwrap_or_default()
     } else {
         read_stdin_all(what)?
