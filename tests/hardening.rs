@@ -407,9 +407,9 @@ fn escape_sequences_from_the_server_never_reach_the_terminal() {
             .iter()
             .any(|s| s["device_label"] == label.as_str())
     );
-    // The human forms keep the visible text.
+    // The human forms keep the visible text, and show the invisible.
     assert!(
-        outputs[0].stdout.contains("as ev@x.io (Eve!)"),
+        outputs[0].stdout.contains("as ev@x.io (Eve\\u{202e}!)"),
         "{}",
         outputs[0].stdout
     );

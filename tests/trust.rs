@@ -205,6 +205,66 @@ fn server_numbers_never_crash_or_stop_a_sign_in() {
 }
 
 // ---------------------------------------------------------------------------
+// Look-alikes
+
+#[test]
+fn values_that_differ_only_by_invisible_characters_never_look_the_same() {
+    let mock = MockDify::start();
+    let (t, _) = signed_in(&mock);
+    let plain = mock.add_session("build box");
+    let zero_width = mock.add_session("build\u{200b} box");
+    let no_break = mock.add_session("build\u{a0}box");
+    let bidi = mock.add_session("build\u{202e} box");
+    let out = t.run_args(["auth", "devices", "list"]).code(0).stderr("");
+    for shown in [
+        "build box ",
+        "build\\u{200b} box ",
+        "build\\u{a0}box ",
+        "build\\u{202e} box ",
+    ] {
+        assert!(out.stdout.contains(shown), "{shown:?} in\n{}", out.stdout);
+    }
+    // In errors as well (the ambiguous match lists them).
+    let out = t
+        .run_args(["auth", "devices", "revoke", "build"])
+        .code(2)
+        .stdout("");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "usage_invalid_flag: \"build\" matches multiple sessions: build\\u{{202e}} box ({}), \
+             build\\u{{a0}}box ({}), build\\u{{200b}} box ({}), build box ({}); pass an exact \
+             id to disambiguate\n",
+            bidi.id, no_break.id, zero_width.id, plain.id
+        )
+    );
+    // JSON keeps the value, escaped so that a terminal shows it too.
+    let out = t.run_args(["auth", "devices", "list", "--json"]).code(0);
+    assert!(out.stdout.contains(r"build\u200b box"), "{}", out.stdout);
+}
+
+#[test]
+fn verbose_lines_show_server_text_like_everything_else() {
+    let mock = MockDify::with(MockConfig::default().hostile(
+        "/openapi/v1/account",
+        Hostile::body("application/json\u{9b}2J\u{202e}", "{}"),
+    ));
+    let (t, _) = signed_in(&mock);
+    let out = t.run_args(["auth", "status", "-v"]);
+    assert!(
+        !out.stderr.contains(['\u{9b}', '\u{202e}']),
+        "raw in -v:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("< HTTP 200 (2 bytes, ")
+            && out.stderr.contains(" application/json\\u{202e}\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+// ---------------------------------------------------------------------------
 // Keychain item names
 
 #[test]

@@ -280,12 +280,13 @@ pub fn check_error(err: &CliError) {
 }
 
 /// No escape sequence or control character reaches the terminal: only `\n`
-/// and `\t` among C0, nothing of DEL/C1, no bidi overrides.
+/// and `\t` among C0, nothing of DEL/C1, no bidi override nor any other
+/// invisible character.
 pub fn assert_terminal_safe(text: &str) {
-    if let Some(c) = text.chars().find(|&c| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    }) {
+    if let Some(c) = text
+        .chars()
+        .find(|&c| (c.is_control() && c != '\n' && c != '\t') || term::is_invisible(c))
+    {
         panic!("control character {c:?} in terminal output {text:?}");
     }
 }
@@ -512,9 +513,20 @@ pub fn sanitize(data: &[u8]) {
     let clean = term::sanitize(&text);
     assert_terminal_safe(&clean);
     assert_eq!(term::sanitize(&clean), clean, "sanitize is not idempotent");
+    // Only removes characters, or shows an invisible one as `\u{…}`.
     let mut rest = text.chars();
-    for c in clean.chars() {
-        assert!(rest.any(|o| o == c), "sanitize added {c:?}");
+    let mut shown = clean.as_ref();
+    while let Some(c) = shown.chars().next() {
+        let escaped = shown
+            .strip_prefix("\\u{")
+            .and_then(|r| r.split_once('}'))
+            .and_then(|(hex, tail)| {
+                let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+                term::is_invisible(c).then_some((c, tail))
+            });
+        let (want, tail) = escaped.unwrap_or((c, &shown[c.len_utf8()..]));
+        assert!(rest.any(|o| o == want), "sanitize added {want:?}");
+        shown = tail;
     }
     let line = term::sanitize_line(&text);
     assert_terminal_safe(&line);

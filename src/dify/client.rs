@@ -629,6 +629,10 @@ impl Client {
         if !self.opts.verbose {
             return;
         }
+        // Header values, URLs and TLS errors (certificate names) come from
+        // the server: shown like any other server text.
+        let line = crate::output::term::sanitize_line(line);
+        let line = line.as_str();
         match &self.opts.log {
             Some(sink) => sink(line),
             // A closed stderr must not turn logging into a panic.

@@ -121,12 +121,12 @@ fn write_bytes(bytes: &[u8]) -> io::Result<()> {
 }
 
 /// serde_json escapes only the C0 controls; DEL, the C1 controls (U+009B is a
-/// CSI to some terminals) and the bidi overrides would still reach a terminal
-/// raw from a server-supplied string. They can only occur inside JSON strings,
+/// CSI to some terminals), bidi overrides and other invisible characters
+/// would still reach a terminal raw from a server-supplied string. They can only occur inside JSON strings,
 /// where `\uXXXX` means the same character, so the JSON stays equal.
 fn json_escape_controls(json: String) -> String {
     // Raw C0 characters are pretty-printing's own newlines, never string content.
-    let raw = |c: char| c >= '\u{7f}' && term::is_control(c);
+    let raw = |c: char| c >= '\u{7f}' && (term::is_control(c) || term::is_invisible(c));
     if !json.chars().any(raw) {
         return json;
     }

@@ -62,10 +62,17 @@ impl Style {
     }
 }
 
-/// Remove terminal escape sequences and control characters (keeping `\n` and
-/// `\t`), so text from a server or a file cannot drive the terminal.
+/// Makes text from a server or a file safe and unambiguous on a terminal:
+/// escape sequences and control characters are removed (keeping `\n` and
+/// `\t`), so they cannot drive the terminal; invisible and format
+/// characters (zero-width ones, bidi controls, spaces that look like a
+/// space, fillers, variation selectors, tags) are shown as `\u{200b}`, so
+/// two different values never look the same.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(|c| is_control(c) && c != '\n' && c != '\t') {
+    if !s
+        .chars()
+        .any(|c| (is_control(c) && c != '\n' && c != '\t') || is_invisible(c))
+    {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -83,6 +90,7 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
             '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
             '\n' | '\t' => out.push(c),
             c if is_control(c) => {}
+            c if is_invisible(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
     }
@@ -94,9 +102,31 @@ pub fn sanitize_line(s: &str) -> String {
     sanitize(s).replace(['\n', '\t'], " ")
 }
 
+/// C0 and C1 control characters and DEL: removed from what is shown.
 pub(crate) fn is_control(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that show nothing, or look like others (a space): made
+/// visible as `\u{…}` in what is shown.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        // Format characters (Unicode category Cf), bidi controls included.
+        '\u{ad}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{6dd}' | '\u{70f}'
+        | '\u{890}'..='\u{891}' | '\u{8e2}' | '\u{180e}' | '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}'
+        | '\u{feff}' | '\u{fff9}'..='\u{fffb}' | '\u{110bd}' | '\u{110cd}'
+        | '\u{13430}'..='\u{1343f}' | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0001}' | '\u{e0020}'..='\u{e007f}'
+        // Spaces other than the space, which look like it.
+        | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}'
+        | '\u{202f}' | '\u{205f}' | '\u{3000}'
+        // Invisible marks and fillers; variation selectors.
+        | '\u{34f}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+        | '\u{180b}'..='\u{180d}' | '\u{180f}' | '\u{2800}' | '\u{3164}' | '\u{ffa0}'
+        | '\u{fe00}'..='\u{fe0f}' | '\u{e0100}'..='\u{e01ef}'
+        // Not characters at all.
+        | '\u{fffe}' | '\u{ffff}')
 }
 
 fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
@@ -238,7 +268,15 @@ mod tests {
         assert_eq!(sanitize("a\rb\u{8}c\u{0}d\u{7f}e\u{9b}2Jf"), "abcdef");
         assert_eq!(sanitize("keep\nlines\tand tabs"), "keep\nlines\tand tabs");
         assert_eq!(sanitize_line("two\nlines"), "two lines");
-        assert_eq!(sanitize("rtl\u{202e}txt"), "rtltxt");
+        // Invisible and format characters are shown, not dropped: two
+        // different values never look the same.
+        assert_eq!(sanitize("rtl\u{202e}txt"), "rtl\\u{202e}txt");
+        assert_eq!(sanitize("a\u{200b}b"), "a\\u{200b}b");
+        assert_eq!(sanitize_line("a\u{a0}b\u{feff}"), "a\\u{a0}b\\u{feff}");
+        assert_eq!(sanitize("e\u{301}"), "e\u{301}", "a combining mark shows");
+        let once = sanitize("x\u{2066}\u{1b}[1my");
+        assert_eq!(once, "x\\u{2066}y");
+        assert_eq!(sanitize(&once), once);
     }
 
     #[test]
