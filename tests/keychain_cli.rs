@@ -490,10 +490,21 @@ fn a_keychain_unreadable_later_fails_token_commands_but_not_logout() {
     t.run_args(["auth", "whoami"]).code(0);
     t.run_args(["auth", "list"]).code(0);
 
-    // Logout cannot revoke (no token), but signs out locally all the same.
+    // Logout cannot revoke (no token), but signs out locally all the same,
+    // and says what that leaves behind.
     t.run_args(["auth", "logout"])
         .code(0)
-        .stdout(&format!("✓ Logged out of {host}\n"));
+        .stdout(&format!("✓ Logged out of {host}\n"))
+        .stderr(&format!(
+            "! could not read the token of {EMAIL} on {host} (OS keychain is unreachable), so \
+             the session was not revoked: it stays active on the server until {expires}\n  The \
+             keychain item \"{item}\" was left in place.\n  To end it: 'difyctl auth devices \
+             revoke {id}' from another context of {EMAIL}, a new sign-in from this machine \
+             ('difyctl auth login --host {host}' replaces it), or the Dify console.\n",
+            expires = session.expires_at.replace('Z', "+00:00"),
+            item = user(&host, EMAIL),
+            id = session.id,
+        ));
     assert_eq!(hosts_of(&t), "token_storage: keychain\nhosts: {}\n");
     assert!(mock.revoked_ids().is_empty());
     assert_eq!(mock.sessions(), vec![session]);

@@ -68,6 +68,28 @@ fn logged_out(mock: &MockDify) -> String {
     format!("✓ Logged out of {}\n", mock.host())
 }
 
+/// [`not_revoked`] after the server's 500.
+fn server_error(mock: &MockDify, session: &SessionInfo) -> String {
+    not_revoked(
+        "Internal Server Error",
+        "may still be active",
+        "it expires",
+        &session.id,
+        "tester@dify.ai",
+        &mock.host(),
+    )
+}
+
+/// The warning of a revoke that failed (`why`): the official line, then what
+/// lives on (`state`: is/may still be) until when, and how to end it.
+fn not_revoked(why: &str, state: &str, until: &str, id: &str, email: &str, host: &str) -> String {
+    format!(
+        "! server revoke failed ({why}); local credentials cleared anyway\n  The session {state} \
+         on the server until {until}. To end it: 'difyctl auth devices revoke {id}' from another \
+         context of {email}, a new sign-in from this machine ('difyctl auth login --host {host}' \
+         replaces it), or the Dify console.\n"
+    )
+}
 #[test]
 fn after_a_sign_in_logout_revokes_the_session_and_clears_it() {
     let mock = MockDify::with(MockConfig::default().auto_approve());
@@ -235,9 +257,10 @@ fn a_server_error_still_cleans_up_with_a_warning() {
     let session = mock.add_session("difyctl on box");
     mock.fail_next(SELF_PATH, 1, 500);
     let t = signed_in(&mock, &session);
-    t.run().code(0).stdout(&logged_out(&mock)).stderr(
-        "! server revoke failed (Internal Server Error); local credentials cleared anyway\n",
-    );
+    t.run()
+        .code(0)
+        .stdout(&logged_out(&mock))
+        .stderr(&server_error(&mock, &session));
     assert_cleared(&t);
     // One attempt, no retries; the session is still live on the server.
     assert_eq!(mock.requests_to(SELF_PATH).len(), 1);
@@ -255,14 +278,13 @@ fn a_session_revoked_elsewhere_still_cleans_up() {
         let session = mock.add_session("difyctl on box");
         mock.revoke_session(&session.id);
         let t = signed_in(&mock, &session);
-        let why = if baseline {
-            "Internal Server Error"
+        // A 401 says the session is over; a 500 cannot say.
+        let warning = if baseline {
+            server_error(&mock, &session)
         } else {
-            "invalid bearer"
+            "! server revoke failed (invalid bearer); local credentials cleared anyway\n".into()
         };
-        t.run().code(0).stdout(&logged_out(&mock)).stderr(&format!(
-            "! server revoke failed ({why}); local credentials cleared anyway\n"
-        ));
+        t.run().code(0).stdout(&logged_out(&mock)).stderr(&warning);
         assert_cleared(&t);
     }
 }
@@ -277,9 +299,13 @@ fn an_unreachable_server_still_cleans_up_with_a_warning() {
     t.run()
         .code(0)
         .stdout(&format!("✓ Logged out of {host}\n"))
-        .stderr(&format!(
-            "! server revoke failed (DELETE {url}{SELF_PATH}: Connection refused (os error 111)); \
-             local credentials cleared anyway\n"
+        .stderr(&not_revoked(
+            &format!("DELETE {url}{SELF_PATH}: Connection refused (os error 111)"),
+            "may still be active",
+            "it expires",
+            &session.id,
+            "tester@dify.ai",
+            &host,
         ));
     assert_cleared(&t);
 }
@@ -333,9 +359,14 @@ fn an_external_sso_session_is_revoked_too() {
     t.run_args(["auth", "logout"])
         .code(0)
         .stdout(&logged_out(&mock))
-        .stderr(
-            "! server revoke failed (unsupported_token_type); local credentials cleared anyway\n",
-        );
+        .stderr(&not_revoked(
+            "unsupported_token_type",
+            "is still active",
+            &session.expires_at.replace('Z', "+00:00"),
+            &session.id,
+            "sso@corp.test",
+            &mock.host(),
+        ));
     let deletes = mock.requests_to(SELF_PATH);
     assert_eq!(
         deletes[0].header("authorization"),

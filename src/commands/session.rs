@@ -388,19 +388,49 @@ impl Selected {
         client_for(&self.url, http_retry, verbose)
     }
 
-    /// Forget this context locally: its token and its hosts.yml entry. A
-    /// `DIFY_TOKEN` session has nothing stored, and nothing is written.
-    pub fn forget(&self) -> Result<()> {
+    /// Forgets this context locally, but only while it still holds `used`
+    /// (the token this command read and revoked; `None` when none could be
+    /// read): a sign-in of the same context that came in meanwhile is kept.
+    /// The `hosts.yml` entry goes first, then, under the same lock, the
+    /// token, so that neither a crash nor another command in between leaves
+    /// a context without its token (at worst a token no context names, which
+    /// the next sign-in drops). A `DIFY_TOKEN` session has nothing stored.
+    pub fn forget(&self, used: Option<&Secret>) -> Result<Forgot> {
         let Some(s) = &self.stored else {
-            return Ok(());
+            return Ok(Forgot::Nothing);
         };
-        if !(s.storage == TokenStorage::Keychain && s.shares_item_with.is_some()) {
-            let _ = credentials::remove(&s.dir, s.storage, &self.host, &s.email);
-        }
-        state::update_hosts(&s.dir, |r| {
-            r.remove(&self.host, &s.email);
-            Ok(())
-        })
+        let (host, email, dir) = (&self.host, &s.email, &s.dir);
+        // Two contexts sharing a keychain item: the item is neither's to delete.
+        let shared = s.shares_item_with.is_some();
+        state::update_hosts_then(
+            dir,
+            |r| {
+                let storage = r.token_storage;
+                if r.context(host, email).is_none() {
+                    return Ok(None);
+                }
+                if let Some(used) = used
+                    && !(shared && storage == TokenStorage::Keychain)
+                    && let Ok(Some(now)) = credentials::get(dir, storage, host, email)
+                    && now != *used
+                {
+                    return Ok(Some((storage, false)));
+                }
+                r.remove(host, email);
+                Ok(Some((storage, true)))
+            },
+            |outcome| match outcome {
+                None => Forgot::Gone { token_left: None },
+                Some((_, false)) => Forgot::SignedInAgain,
+                Some((storage, true)) => Forgot::Gone {
+                    token_left: if shared && storage == TokenStorage::Keychain {
+                        None
+                    } else {
+                        credentials::remove(dir, storage, host, email).err()
+                    },
+                },
+            },
+        )
     }
 
     /// `not_logged_in` for a context without a token.
@@ -415,6 +445,19 @@ impl Selected {
             _ => CliError::not_logged_in(),
         }
     }
+}
+
+/// What [`Selected::forget`] did.
+#[derive(Debug)]
+pub enum Forgot {
+    /// Nothing is stored for a `DIFY_TOKEN` session.
+    Nothing,
+    /// The context is gone. `token_left` says why its token could not be
+    /// deleted (a locked keychain, a damaged `tokens.yml`), when it could not.
+    Gone { token_left: Option<CliError> },
+    /// The context holds another token than the one used: it was signed in
+    /// again meanwhile, and is kept as it is.
+    SignedInAgain,
 }
 
 /// A selected context with its token: what a network command needs.
@@ -684,7 +727,7 @@ mod tests {
             (TokenSource::Env, "", true)
         );
         assert_eq!(s.read_token().unwrap().unwrap().expose(), "dfoa_t");
-        s.forget().unwrap();
+        assert!(matches!(s.forget(None).unwrap(), Forgot::Nothing));
 
         // Bare hosts are https; --host wins; an explicit http:// is honoured
         // only with DIFY_INSECURE: the token would travel in clear text.

@@ -174,8 +174,18 @@ impl Keychain {
     /// Removes the token of a context; a missing entry, one that records
     /// another context, or a failure is left alone.
     pub fn delete(&self, host: &str, email: &str) {
+        let _ = self.remove(host, email);
+    }
+
+    /// [`Keychain::delete`], saying why the item could not be deleted: the
+    /// keychain cannot be reached, or the item records another context.
+    pub fn remove(&self, host: &str, email: &str) -> Result<()> {
         let owner = (host.to_owned(), email.to_owned());
-        let _ = bounded(self.call_timeout, move || remove(&owner));
+        match bounded(self.call_timeout, move || remove(&owner)) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(Fail::Foreign(h, e))) => Err(foreign_item((host, email), (&h, &e))),
+            _ => Err(unavailable()),
+        }
     }
 
     /// Whether the keychain works here: writes, reads back and deletes the

@@ -47,14 +47,12 @@ pub fn set(
     }
 }
 
-/// Deletes the token; in the keychain a failure is ignored (as the official
-/// tool does), so local clean-up never fails for want of a keychain.
+/// Deletes the token. The error says why it could not be (a keychain that
+/// cannot be reached, a `tokens.yml` that cannot be read); callers that
+/// clean up regardless ignore it, as the official tool does.
 pub fn remove(dir: &Path, storage: TokenStorage, host: &str, email: &str) -> Result<()> {
     match storage {
-        TokenStorage::Keychain => {
-            Keychain::new().delete(host, email);
-            Ok(())
-        }
+        TokenStorage::Keychain => Keychain::new().remove(host, email),
         TokenStorage::File => file::remove(dir, host, email),
     }
 }

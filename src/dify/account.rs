@@ -1,11 +1,14 @@
 //! Bearer-authenticated account endpoints (PROTOCOL.md §6.4): the identity,
 //! the session list and revocation.
 
+use std::time::{Duration, SystemTime};
+
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::output::{CliError, Result};
 
 use super::client::{Client, Method, Request, Response, encode_segment};
+use super::errors::status_error;
 use super::secret::Secret;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,13 +106,16 @@ pub const STALE_SESSION_HINT: &str = "older Dify servers answer HTTP 500 for a r
      run 'difyctl auth status' to check it, or 'difyctl auth login' to sign in again";
 
 fn bearer_call(client: &Client, req: &Request) -> Result<Response> {
-    client.call(req).map_err(|mut e| {
-        let status = e.http.as_ref().and_then(|h| h.status);
-        if status == Some(500) && e.hint.is_none() {
-            e.hint = Some(STALE_SESSION_HINT.to_owned());
-        }
-        e
-    })
+    client.call(req).map_err(stale_hint)
+}
+
+/// A 500 from a bearer route gets the hint about older servers.
+fn stale_hint(mut e: CliError) -> CliError {
+    let status = e.http.as_ref().and_then(|h| h.status);
+    if status == Some(500) && e.hint.is_none() {
+        e.hint = Some(STALE_SESSION_HINT.to_owned());
+    }
+    e
 }
 
 /// A 2xx body that is not what the route promises.
@@ -192,10 +198,54 @@ pub fn revoke_session(client: &Client, bearer: &Secret, id: &str) -> Result<()> 
 
 /// Revokes the calling token itself: a single attempt, as logout wants.
 pub fn revoke_self(client: &Client, bearer: &Secret) -> Result<()> {
-    let req = Request::new(Method::Delete, "account/sessions/self")
+    bearer_call(client, &revoke_self_request(bearer)).map(drop)
+}
+
+fn revoke_self_request(bearer: &Secret) -> Request<'_> {
+    Request::new(Method::Delete, "account/sessions/self")
         .bearer(Some(bearer))
-        .no_retry();
-    bearer_call(client, &req).map(drop)
+        .no_retry()
+}
+
+/// How long a 429 without `Retry-After` is waited out.
+pub const RATE_LIMIT_PAUSE: Duration = Duration::from_secs(5);
+
+/// [`revoke_self`], but a 429 (the per-token rate limit, which also covers
+/// this route) is waited out as the server asks (`Retry-After`, else
+/// [`RATE_LIMIT_PAUSE`]) and tried again, while the waits fit in `budget`;
+/// one that does not is the `rate_limited` error, saying how long it asked.
+pub fn revoke_self_waiting(
+    client: &Client,
+    bearer: &Secret,
+    budget: Duration,
+    sleep: &dyn Fn(Duration) -> Result<()>,
+) -> Result<()> {
+    let req = revoke_self_request(bearer);
+    let mut left = budget;
+    loop {
+        let resp = client.send(&req)?;
+        if resp.status == 429 {
+            let wait = resp
+                .retry_after(SystemTime::now())
+                .unwrap_or(RATE_LIMIT_PAUSE);
+            if wait <= left {
+                sleep(wait)?;
+                left -= wait;
+                continue;
+            }
+            let e = status_error(&resp);
+            let message = format!(
+                "{} (the server asked to wait {} s more)",
+                e.message,
+                wait.as_secs()
+            );
+            return Err(e.with_message(message));
+        }
+        if resp.is_success() {
+            return Ok(());
+        }
+        return Err(stale_hint(status_error(&resp)));
+    }
 }
 
 /// `GET /workspaces`: the workspaces the account belongs to. The list is

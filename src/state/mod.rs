@@ -56,6 +56,16 @@ pub fn update_hosts<T>(
     Store::new(hosts_path(config_dir)).update(change)
 }
 
+/// [`update_hosts`], then `after` while `hosts.yml`'s lock is still held;
+/// see [`Store::update_then`].
+pub fn update_hosts_then<T, U>(
+    config_dir: &Path,
+    change: impl FnOnce(&mut Registry) -> Result<T>,
+    after: impl FnOnce(T) -> U,
+) -> Result<U> {
+    Store::new(hosts_path(config_dir)).update_then(change, after)
+}
+
 /// Reads `tokens.yml` (missing = no tokens; nothing is created).
 pub fn load_tokens(config_dir: &Path) -> Result<TokenFile> {
     Store::new(tokens_path(config_dir)).load()

@@ -86,6 +86,18 @@ impl Store {
     /// updaters never lose each other's changes. Nothing is written when `change`
     /// fails, when the file could not be parsed, or when the document is unchanged.
     pub fn update<D: Document, T>(&self, change: impl FnOnce(&mut D) -> Result<T>) -> Result<T> {
+        self.update_then(change, |out| out)
+    }
+
+    /// [`Store::update`], then `after` runs with what `change` returned once
+    /// the file is written but while its lock is still held: for what has to
+    /// change together with this file, after it (another store), so that no
+    /// other writer of this file comes in between.
+    pub fn update_then<D: Document, T, U>(
+        &self,
+        change: impl FnOnce(&mut D) -> Result<T>,
+        after: impl FnOnce(T) -> U,
+    ) -> Result<U> {
         if let Some(dir) = parent(&self.path) {
             create_private_dir(dir).map_err(|e| io_error("create the directory", dir, &e))?;
         }
@@ -116,7 +128,7 @@ impl Store {
             }
             remove_old_temp_files(&target);
         }
-        Ok(out)
+        Ok(after(out))
     }
 
     /// The file's text; `None` when it does not exist. Only a regular file

@@ -3,7 +3,7 @@
 
 use crate::cli::Selection;
 use crate::commands::Ctx;
-use crate::commands::session::Session;
+use crate::commands::session::{Forgot, Session};
 use crate::dify::account::{self, Session as Device};
 use crate::dify::{Client, Secret};
 use crate::output::term::sanitize_line;
@@ -191,12 +191,20 @@ pub fn revoke(
         }
     }
     if chosen.iter().any(|d| Some(d.id.as_str()) == current) {
-        session.forget()?;
-        ctx.ui.warn(&format!(
-            "this context's own session was revoked: signed out of {} on {}",
-            session.email(),
-            session.host
-        ));
+        let forgot = {
+            let _critical = crate::output::interrupt::Critical::enter();
+            session.forget(Some(&session.token))?
+        };
+        let who = format!("{} on {}", sanitize_line(session.email()), session.host);
+        match forgot {
+            Forgot::SignedInAgain => ctx.ui.warn(&format!(
+                "this context's own session was revoked; {who} was signed in again meanwhile, \
+                 and that new sign-in is kept"
+            )),
+            _ => ctx.ui.warn(&format!(
+                "this context's own session was revoked: signed out of {who}"
+            )),
+        }
     }
     Ok(Output::success(format!("Revoked {n} session(s)")))
 }

@@ -2,13 +2,24 @@
 //! (PROTOCOL.md §4.4). The local cleanup happens whatever the server says.
 //! `--host`/`--account` log out of another stored context; the active one
 //! then stays active.
+//!
+//! It never claims more than it did: when the token could not be read (a
+//! locked keychain, a damaged `tokens.yml`) or the server did not revoke it,
+//! stderr says that the session stays active (until when, when known), what
+//! was left where, and how to end it. A per-token 429 is waited out as the
+//! server asks, up to a minute in all. The exit status stays 0: the local
+//! cleanup happened. A context signed in again while the revoke was on its
+//! way is not forgotten.
 
 use crate::cli::Selection;
 use crate::commands::Ctx;
-use crate::commands::session;
-use crate::dify::account;
+use crate::commands::session::{self, Forgot, Selected};
+use crate::credentials::keychain;
+use crate::dify::{account, retry};
 use crate::output::spinner::{self, Spinner};
+use crate::output::term::sanitize_line;
 use crate::output::{CliError, Output, Result, interrupt};
+use crate::state::{self, TokenStorage};
 
 pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
     let selected = session::select(select)?;
@@ -24,28 +35,134 @@ pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
         ));
     }
     // A token that cannot be read (say, a locked keychain) only skips the revoke.
-    let token = selected.read_token().ok().flatten();
+    let token = selected.read_token();
 
     let spinner = Spinner::start("Signing out", spinner::allowed(ctx.ui.stderr_tty));
-    let revoke_error = token
-        .filter(|t| t.expose().starts_with("dfoa_") || t.expose().starts_with("dfoe_"))
-        .and_then(|token| {
+    let revoke_error = match &token {
+        Ok(Some(t)) if t.expose().starts_with("dfoa_") || t.expose().starts_with("dfoe_") => {
             selected
                 .client(None, ctx.verbose)
-                .and_then(|client| account::revoke_self(&client, &token))
+                .and_then(|client| {
+                    account::revoke_self_waiting(
+                        &client,
+                        t,
+                        retry::MAX_RETRY_AFTER,
+                        &interrupt::sleep,
+                    )
+                })
                 .err()
-        });
+        }
+        _ => None,
+    };
     spinner.stop();
-
+    if revoke_error
+        .as_ref()
+        .is_some_and(|e| e.code == "interrupted")
     {
+        return Err(interrupt::interrupted());
+    }
+
+    let used = token.as_ref().ok().and_then(Option::as_ref);
+    let forgot = {
         let _critical = interrupt::Critical::enter();
-        selected.forget()?;
+        selected.forget(used)?
+    };
+    let email = sanitize_line(selected.email());
+    let host = &selected.host;
+    let token_left = match forgot {
+        Forgot::SignedInAgain => {
+            ctx.ui.warn(&format!(
+                "{email} on {host} was signed in again meanwhile: that new sign-in is kept \
+                 (run 'difyctl auth logout' again to end it too)"
+            ));
+            return Ok(Output::success(format!(
+                "Revoked the earlier session of {email} on {host}"
+            )));
+        }
+        Forgot::Gone { token_left } => token_left,
+        Forgot::Nothing => None,
+    };
+
+    match (&token, revoke_error) {
+        (Err(unreadable), _) => {
+            // The first line: a parse error goes on with an excerpt.
+            let why = unreadable.message.lines().next().unwrap_or_default();
+            ctx.ui.warn(&format!(
+                "could not read the token of {email} on {host} ({why}), so the session was not \
+                 revoked: it stays active on the server{}",
+                until(&selected)
+            ));
+            if let Some(place) = left_where(&selected, token_left.as_ref()) {
+                ctx.ui.say(&format!("  {place}"));
+            }
+            ctx.ui.say(&format!("  {}", how_to_end(&selected)));
+        }
+        (Ok(_), Some(e)) => {
+            ctx.ui.warn(&format!(
+                "server revoke failed ({}); local credentials cleared anyway",
+                e.message
+            ));
+            // A 401 means the server no longer knows the token: nothing lives on.
+            if e.code != "auth_expired" {
+                let status = e.http.as_ref().and_then(|h| h.status);
+                let state = if status.is_some_and(|s| (400..500).contains(&s)) {
+                    "is still active"
+                } else {
+                    "may still be active"
+                };
+                ctx.ui.say(&format!(
+                    "  The session {state} on the server{}. {}",
+                    until(&selected),
+                    how_to_end(&selected)
+                ));
+            }
+        }
+        (Ok(_), None) => {}
     }
-    if let Some(e) = revoke_error {
-        ctx.ui.warn(&format!(
-            "server revoke failed ({}); local credentials cleared anyway",
-            e.message
-        ));
+    Ok(Output::success(format!("Logged out of {host}")))
+}
+
+/// ` until <expiry>`, or ` until it expires`.
+fn until(selected: &Selected) -> String {
+    let at = selected
+        .stored
+        .as_ref()
+        .and_then(|s| s.context.token_expires_at.as_deref())
+        .filter(|at| !at.trim().is_empty());
+    match at {
+        Some(at) => format!(" until {}", sanitize_line(at)),
+        None => " until it expires".to_string(),
     }
-    Ok(Output::success(format!("Logged out of {}", selected.host)))
+}
+
+/// Where the token that could not be deleted (`why`) is.
+fn left_where(selected: &Selected, why: Option<&CliError>) -> Option<String> {
+    why?;
+    let s = selected.stored.as_ref()?;
+    Some(match s.storage {
+        TokenStorage::Keychain => format!(
+            "The keychain item \"{}\" was left in place.",
+            sanitize_line(&keychain::user(&selected.host, &s.email))
+        ),
+        TokenStorage::File => format!(
+            "{} still holds the token: fix the file, then remove the entry of {} under {}.",
+            state::tokens_path(&s.dir).display(),
+            sanitize_line(&s.email),
+            selected.host
+        ),
+    })
+}
+
+/// What ends a session whose token this machine no longer uses.
+fn how_to_end(selected: &Selected) -> String {
+    let revoke = match selected.token_id() {
+        Some(id) => format!("'difyctl auth devices revoke {}'", sanitize_line(id)),
+        None => "'difyctl auth devices revoke' (see 'difyctl auth devices list')".to_string(),
+    };
+    format!(
+        "To end it: {revoke} from another context of {}, a new sign-in from this machine \
+         ('difyctl auth login --host {}' replaces it), or the Dify console.",
+        sanitize_line(selected.email()),
+        selected.host
+    )
 }

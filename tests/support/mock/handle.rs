@@ -56,6 +56,7 @@ impl MockDify {
             requests: Vec::new(),
             polls: Vec::new(),
             fail_rules: Vec::new(),
+            holds: Vec::new(),
             revoke_deletes: 0,
             rate: HashMap::new(),
             approve_attempts: 0,
@@ -278,7 +279,32 @@ impl MockDify {
             prefix: path_prefix.into(),
             remaining: n,
             status,
+            retry_after: None,
         });
+    }
+
+    /// The next `n` requests to `path_prefix` answer 429 `too_many_requests`,
+    /// with `Retry-After: <secs>` when given (the per-token limit's answer).
+    pub fn rate_limit_next(&self, path_prefix: &str, n: usize, retry_after: Option<u64>) {
+        let mut st = self.shared.lock();
+        st.fail_rules.push(FailRule {
+            prefix: path_prefix.into(),
+            remaining: n,
+            status: 429,
+            retry_after,
+        });
+    }
+
+    /// Requests to `path_prefix` are recorded but not answered until
+    /// [`MockDify::release`]: a slow server, for tests of what happens meanwhile.
+    pub fn hold(&self, path_prefix: &str) {
+        self.shared.lock().holds.push(path_prefix.into());
+    }
+
+    /// Answers the requests [`MockDify::hold`] kept waiting, and the next ones.
+    pub fn release(&self, path_prefix: &str) {
+        self.shared.lock().holds.retain(|p| p != path_prefix);
+        self.shared.cv.notify_all();
     }
 
     /// From now on, `DELETE /account/sessions/<id>` succeeds `n` times and then answers

@@ -74,6 +74,15 @@ pub(super) fn serve(shared: &Shared, mut stream: TcpStream) {
             headers: req.headers.clone(),
             body: String::from_utf8_lossy(&req.body).into_owned(),
         });
+        // A held path: the request is on record (tests may wait for it), the
+        // answer waits for the release.
+        while !st.shutdown && st.holds.iter().any(|p| req.path.starts_with(p.as_str())) {
+            shared.cv.notify_all();
+            st = shared.cv.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        if st.shutdown {
+            return;
+        }
         let outcome = st.dispatch(&req);
         if st.cfg.log_requests {
             let status = match &outcome {

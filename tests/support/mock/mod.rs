@@ -60,7 +60,8 @@
 //! | invalid bearer | `invalid_bearer`; `baseline_invalid_bearer_500` turns every invalid bearer into a 500 |
 //! | expired / revoked elsewhere | [`MockDify::expire_session`], [`MockDify::revoke_session`] |
 //! | revoke fails half way | [`MockDify::fail_revoke_after`]`(n)` |
-//! | per-token 429 | `rate_limit_per_min`, `rate_limit_retry_after` |
+//! | per-token 429 | `rate_limit_per_min`, `rate_limit_retry_after`; once on a path: [`MockDify::rate_limit_next`] |
+//! | slow server (answers held until released) | [`MockDify::hold`], [`MockDify::release`] |
 //! | many sessions, colliding labels | [`MockDify::add_session`] in a loop, same label allowed |
 //! | hang | `hang: Some(path_prefix)` (released when the mock is dropped) |
 //! | hostile strings | `account.name`, `user_code`, labels via [`MockDify::add_session`] |

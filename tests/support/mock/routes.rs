@@ -34,9 +34,13 @@ impl State {
             .find(|r| r.remaining > 0 && req.path.starts_with(&r.prefix))
         {
             rule.remaining -= 1;
-            let status = rule.status;
+            let (status, retry_after) = (rule.status, rule.retry_after);
             self.fail_rules.retain(|r| r.remaining > 0);
-            return Outcome::Respond(self.error(status, None, reason(status)));
+            let resp = self.error(status, None, reason(status));
+            return Outcome::Respond(match retry_after {
+                Some(secs) => resp.with_header("Retry-After", &secs.to_string()),
+                None => resp,
+            });
         }
         if let Some(prefix) = &self.cfg.hang
             && req.path.starts_with(prefix.as_str())

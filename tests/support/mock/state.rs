@@ -79,6 +79,8 @@ pub(super) struct FailRule {
     pub(super) prefix: String,
     pub(super) remaining: usize,
     pub(super) status: u16,
+    /// A `Retry-After` header (seconds) on the answer.
+    pub(super) retry_after: Option<u64>,
 }
 
 pub(super) struct State {
@@ -94,6 +96,8 @@ pub(super) struct State {
     pub(super) requests: Vec<Recorded>,
     pub(super) polls: Vec<Poll>,
     pub(super) fail_rules: Vec<FailRule>,
+    /// Path prefixes whose requests wait (recorded, unanswered) until released.
+    pub(super) holds: Vec<String>,
     pub(super) revoke_deletes: usize,
     pub(super) rate: HashMap<String, (Instant, u32)>,
     pub(super) approve_attempts: u32,
