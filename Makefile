@@ -207,7 +207,7 @@ man:
 # fuzz/corpus/<target>; a crash lands in fuzz/artifacts/<target>/ and stops
 # the run. Figures per target: runs, exec/s, coverage (cov/ft), corpus size.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= hosts_yml tokens_yml server_responses cli_args sanitize
+FUZZ_TARGETS ?= hosts_yml tokens_yml server_responses cli_args sanitize locks
 FUZZ_ARGS    ?=
 fuzz:
 	cd fuzz && $(CARGO) +nightly fuzz build -a

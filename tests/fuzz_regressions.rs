@@ -12,12 +12,13 @@ use std::path::Path;
 
 type Check = fn(&[u8]);
 
-const TARGETS: [(&str, Check); 5] = [
+const TARGETS: [(&str, Check); 6] = [
     ("hosts_yml", checks::hosts_yml),
     ("tokens_yml", checks::tokens_yml),
     ("server_responses", checks::server_responses),
     ("cli_args", checks::cli_args),
     ("sanitize", checks::sanitize),
+    ("locks", checks::locks),
 ];
 
 /// Runs every file under `dir/<target>/` through that target's checks;

@@ -17,7 +17,7 @@ use difyctl::dify::{Response, Secret, account, client, device, errors, retry};
 use difyctl::host;
 use difyctl::output::error::{ErrorBody, ErrorDetail, HttpContext};
 use difyctl::output::{CliError, ErrorStyle, render_error, table, term};
-use difyctl::state::{Document, Registry, TokenFile};
+use difyctl::state::{self, Document, Holder, Os, Registry, TokenFile, Verdict, config_dir_with};
 
 // ---------------------------------------------------------------- hosts.yml
 
@@ -573,4 +573,125 @@ pub fn sanitize(data: &[u8]) {
     check_error(&err);
     err.plain = true;
     check_error(&err);
+}
+
+// ------------------------------------------------- lock files and store paths
+
+/// Lock files (`[0, mtime offset (8 bytes), text…]`): a lock's text parses
+/// only as a whole holder, renders back to the same text, and is judged by
+/// its holder on this machine and by its age (30 s, both ways) otherwise.
+/// Ownership rules (`[1, owner, mode, me]`, 4 bytes each): a store is refused
+/// exactly when another user than root owns it or group/others may write it.
+/// Store paths (`[2, fields separated by NUL…]`: DIFY_CONFIG_DIR,
+/// XDG_CONFIG_HOME, APPDATA, LOCALAPPDATA, HOME): never empty,
+/// DIFY_CONFIG_DIR verbatim, and the lock of a store is `<store>.lock`.
+pub fn locks(data: &[u8]) {
+    let [selector, rest @ ..] = data else {
+        return;
+    };
+    match selector % 3 {
+        0 => check_lock_text(rest),
+        1 => check_ownership(rest),
+        _ => check_store_paths(rest),
+    }
+}
+
+fn check_lock_text(data: &[u8]) {
+    let Some((offset, text)) = data.split_first_chunk::<8>() else {
+        return;
+    };
+    let offset = i64::from_le_bytes(*offset);
+    let now = UNIX_EPOCH + Duration::from_secs(1_750_000_000);
+    let shift = Duration::from_secs(offset.unsigned_abs() % 1_000_000_000);
+    let mtime = if offset < 0 { now - shift } else { now + shift };
+    let stale = Duration::from_secs(30);
+    let alive = |pid: u32, _: Option<u64>| pid.is_multiple_of(2);
+    let verdict = state::judge(text, Some(mtime), now, Some("m1"), stale, &alive);
+    let holder = Holder::parse(text);
+    if let Some(h) = &holder {
+        assert_eq!(
+            h.render().as_bytes(),
+            text,
+            "a holder parses from its own text only"
+        );
+        assert_eq!(Holder::parse(h.render().as_bytes()).as_ref(), Some(h));
+        assert!(h.pid > 0);
+    }
+    match holder {
+        Some(h) if h.machine == "m1" => {
+            let want = if alive(h.pid, h.start) {
+                Verdict::Held(Some(h))
+            } else {
+                Verdict::Gone
+            };
+            assert_eq!(verdict, want, "ours, judged by its holder");
+        }
+        _ => {
+            let want = if shift <= stale {
+                Verdict::Held(None)
+            } else {
+                Verdict::Gone
+            };
+            assert_eq!(verdict, want, "judged by its age, {offset} s");
+            let undated = state::judge(text, None, now, Some("m1"), stale, &alive);
+            assert_eq!(undated, Verdict::Gone);
+        }
+    }
+}
+
+fn check_ownership(data: &[u8]) {
+    let Some((owner, rest)) = data.split_first_chunk::<4>() else {
+        return;
+    };
+    let Some((mode, rest)) = rest.split_first_chunk::<4>() else {
+        return;
+    };
+    let Some((me, _)) = rest.split_first_chunk::<4>() else {
+        return;
+    };
+    let (owner, mode, me) = (
+        u32::from_le_bytes(*owner),
+        u32::from_le_bytes(*mode),
+        u32::from_le_bytes(*me),
+    );
+    let verdict = state::ownership_verdict(Path::new("/cfg/hosts.yml"), owner, mode, me, "600");
+    let refused = (owner != me && owner != 0) || mode & 0o022 != 0;
+    assert_eq!(
+        verdict.is_err(),
+        refused,
+        "owner {owner} mode {mode:o} me {me}"
+    );
+    if let Err(e) = verdict {
+        check_error(&e);
+        assert_eq!(e.exit_code(), 1);
+    }
+}
+
+fn check_store_paths(data: &[u8]) {
+    let fields: Vec<&[u8]> = data.split(|&b| b == 0).collect();
+    let field = |i: usize| fields.get(i).map(|f| os_string(f));
+    let names = [
+        "DIFY_CONFIG_DIR",
+        "XDG_CONFIG_HOME",
+        "APPDATA",
+        "LOCALAPPDATA",
+    ];
+    let env = |name: &str| names.iter().position(|n| *n == name).and_then(field);
+    for os in [Os::Linux, Os::MacOs, Os::Windows, Os::Other] {
+        let home = field(4).map(std::path::PathBuf::from);
+        match config_dir_with(os, env, || home) {
+            Ok(dir) => {
+                assert!(!dir.as_os_str().is_empty());
+                if let Some(given) = field(0).filter(|v| !v.is_empty()) {
+                    assert_eq!(dir.as_os_str(), given.as_os_str());
+                }
+                let store = dir.join("hosts.yml");
+                let lock = state::lock_path(&store);
+                let mut want = store.into_os_string();
+                want.push(".lock");
+                assert_eq!(lock.as_os_str(), want.as_os_str());
+            }
+            Err(e) => check_error(&e),
+        }
+    }
 }

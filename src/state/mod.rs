@@ -28,8 +28,10 @@ pub use dir::{Os, config_dir, config_dir_with};
 pub use hosts::{
     Account, Context, ExternalSubject, HOSTS_FILE, HostEntry, Registry, TokenStorage, Workspace,
 };
-pub use lock::{LockOptions, lock_path};
+pub use lock::{Holder, LockOptions, Verdict, judge, lock_path};
 pub use omap::OrderedMap;
+/// The ownership and mode rule for the config dir and stores (pure).
+pub use perm::verdict as ownership_verdict;
 pub use store::{Document, Store};
 pub use tokens::{TOKENS_FILE, TokenFile};
 /// js-yaml-compatible YAML text for any value (e.g. `auth list -o yaml`).
