@@ -244,6 +244,26 @@ fn values_that_differ_only_by_invisible_characters_never_look_the_same() {
 }
 
 #[test]
+fn the_revoke_prompt_shows_invisible_characters_too() {
+    let mock = MockDify::start();
+    let (t, _) = signed_in(&mock);
+    let twin = mock.add_session("difyctl on\u{200b} box");
+    let Some((code, shown)) =
+        support::pty::on_a_terminal(&t, &["auth", "devices", "revoke", &twin.id], "n\n")
+    else {
+        return;
+    };
+    assert_eq!(code, 2, "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "  difyctl on\\u{{200b}} box ({})\nRevoke 1 session(s)? [y/N] ",
+            twin.id
+        )),
+        "{shown}"
+    );
+}
+
+#[test]
 fn verbose_lines_show_server_text_like_everything_else() {
     let mock = MockDify::with(MockConfig::default().hostile(
         "/openapi/v1/account",
