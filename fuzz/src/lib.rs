@@ -13,7 +13,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use difyctl::cli;
 use difyctl::commands::auth::devices;
 use difyctl::dify::console::{self, CookieJar, Step};
-use difyctl::dify::{Response, Secret, account, client, device, errors, retry};
+use difyctl::dify::{Response, Secret, account, device, errors, request, retry};
 use difyctl::host;
 use difyctl::output::error::{ErrorBody, ErrorDetail, HttpContext};
 use difyctl::output::{CliError, ErrorStyle, render_error, table, term};
@@ -364,7 +364,7 @@ fn check_cookies(resp: &Response, rest: &[u8]) {
 /// Path segments: only unreserved characters and `%XX` come out, never `.` or
 /// `..`, and decoding gives the segment back.
 fn check_encode_segment(segment: &str) {
-    let encoded = client::encode_segment(segment);
+    let encoded = request::encode_segment(segment);
     assert!(encoded != "." && encoded != "..");
     assert!(
         encoded

@@ -7,9 +7,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::output::{CliError, Result};
 
-use super::client::{Client, Method, Request, Response, encode_segment};
 use super::errors::status_error;
+use super::request::encode_segment;
 use super::secret::Secret;
+use super::{Client, Method, Request, Response};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {

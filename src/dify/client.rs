@@ -4,348 +4,21 @@
 use std::fmt;
 use std::io::Write;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use ureq::http;
 
 use crate::output::{CliError, Result};
 
 use super::errors::{error_body, redact, status_error, transport_error};
-use super::net::{self, NetEnv};
+use super::net;
+use super::options::ClientOptions;
+use super::origin::HostUrl;
+use super::request::{Method, Request, is_sensitive_header};
+use super::response::Response;
 use super::retry::{self, MAX_RETRY_AFTER, RETRY_STATUSES};
 use super::secret::Secret;
-
-/// Per-attempt timeout; every retry gets a fresh one.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The largest response body read into memory.
-pub const DEFAULT_BODY_LIMIT: u64 = 4 * 1024 * 1024;
-
-/// Waits between attempts; injectable so tests record the schedule instead of sleeping.
-pub type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
-
-/// Receives verbose log lines; the default writes them to stderr.
-pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
-
-/// `difyctl-rs/<version> (<os>; <arch>)` with Node's platform and arch names.
-/// Deliberately not `difyctl/…`: the server's minimum-version gate parses that.
-pub fn user_agent() -> String {
-    user_agent_for(
-        env!("CARGO_PKG_VERSION"),
-        std::env::consts::OS,
-        std::env::consts::ARCH,
-    )
-}
-
-fn user_agent_for(version: &str, os: &str, arch: &str) -> String {
-    let os = match os {
-        "macos" => "darwin",
-        "windows" => "win32",
-        other => other,
-    };
-    let arch = match arch {
-        "x86_64" => "x64",
-        "aarch64" => "arm64",
-        "x86" => "ia32",
-        "powerpc64" => "ppc64",
-        other => other,
-    };
-    format!("difyctl-rs/{version} ({os}; {arch})")
-}
-
-/// How a [`Client`] behaves. `Default` reads nothing from the environment;
-/// production code starts from [`ClientOptions::from_env`].
-#[derive(Clone)]
-pub struct ClientOptions {
-    /// Attempt budget for GET/PUT/DELETE (0 and 1 both mean a single attempt).
-    pub retries: u32,
-    /// Log each request and response line (bearer redacted).
-    pub verbose: bool,
-    /// Where verbose lines go; `None` means stderr.
-    pub log: Option<LogSink>,
-    pub user_agent: String,
-    pub timeout: Duration,
-    pub body_limit: u64,
-    pub sleeper: Sleeper,
-    pub net: NetEnv,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            retries: retry::DEFAULT_ATTEMPTS,
-            verbose: false,
-            log: None,
-            user_agent: user_agent(),
-            timeout: DEFAULT_TIMEOUT,
-            body_limit: DEFAULT_BODY_LIMIT,
-            // Cut short by a signal in a cleanup scope (see output::interrupt).
-            sleeper: Arc::new(|d| drop(crate::output::interrupt::sleep(d))),
-            net: NetEnv::empty(),
-        }
-    }
-}
-
-impl ClientOptions {
-    /// Defaults plus the process's proxy and `SSL_CERT_FILE` variables.
-    pub fn from_env() -> Self {
-        ClientOptions {
-            net: NetEnv::from_process(),
-            ..ClientOptions::default()
-        }
-    }
-}
-
-impl fmt::Debug for ClientOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientOptions")
-            .field("retries", &self.retries)
-            .field("verbose", &self.verbose)
-            .field("user_agent", &self.user_agent)
-            .field("timeout", &self.timeout)
-            .field("body_limit", &self.body_limit)
-            .field("net", &self.net)
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Post,
-    Put,
-    Patch,
-    Delete,
-    /// Any other method, by its uppercase name (`difyctl api -X HEAD`); see
-    /// [`Method::custom`].
-    Other(String),
-}
-
-impl Method {
-    pub fn as_str(&self) -> &str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-            Method::Put => "PUT",
-            Method::Patch => "PATCH",
-            Method::Delete => "DELETE",
-            Method::Other(name) => name,
-        }
-    }
-
-    /// Only these are ever retried (PROTOCOL.md §3.3).
-    pub fn is_idempotent(&self) -> bool {
-        matches!(self, Method::Get | Method::Put | Method::Delete)
-    }
-
-    /// Any method name made of ASCII letters, uppercased: a known one becomes
-    /// its variant, anything else [`Method::Other`]. `None` for names with other
-    /// characters (or none at all).
-    pub fn custom(name: &str) -> Option<Method> {
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return None;
-        }
-        Some(
-            name.parse()
-                .unwrap_or_else(|()| Method::Other(name.to_ascii_uppercase())),
-        )
-    }
-}
-
-impl FromStr for Method {
-    type Err = ();
-
-    fn from_str(s: &str) -> std::result::Result<Self, ()> {
-        Ok(match s.to_ascii_uppercase().as_str() {
-            "GET" => Method::Get,
-            "POST" => Method::Post,
-            "PUT" => Method::Put,
-            "PATCH" => Method::Patch,
-            "DELETE" => Method::Delete,
-            _ => return Err(()),
-        })
-    }
-}
-
-/// One request. Paths are relative to `<base>/openapi/v1/` unless built with
-/// [`Request::at_host_root`].
-#[derive(Clone)]
-pub struct Request<'a> {
-    method: Method,
-    path: String,
-    host_root: bool,
-    body: Option<(Vec<u8>, String)>,
-    bearer: Option<&'a Secret>,
-    headers: Vec<(String, String)>,
-    retry: bool,
-    timeout: Option<Duration>,
-}
-
-impl<'a> Request<'a> {
-    pub fn new(method: Method, path: impl Into<String>) -> Self {
-        Request {
-            method,
-            path: path.into(),
-            host_root: false,
-            body: None,
-            bearer: None,
-            headers: Vec::new(),
-            retry: true,
-            timeout: None,
-        }
-    }
-
-    /// A path under the host (and any path prefix) itself, e.g. `console/api/login`.
-    pub fn at_host_root(method: Method, path: impl Into<String>) -> Self {
-        Request {
-            host_root: true,
-            ..Request::new(method, path)
-        }
-    }
-
-    pub fn bearer(mut self, bearer: Option<&'a Secret>) -> Self {
-        self.bearer = bearer;
-        self
-    }
-
-    pub fn json<T: Serialize + ?Sized>(self, value: &T) -> Result<Self> {
-        let bytes = serde_json::to_vec(value)
-            .map_err(|e| CliError::client(format!("encode request body: {e}")))?;
-        Ok(self.body(bytes, "application/json"))
-    }
-
-    pub fn body(mut self, bytes: Vec<u8>, content_type: &str) -> Self {
-        self.body = Some((bytes, content_type.to_owned()));
-        self
-    }
-
-    /// An extra header. Verbose logs redact the values of credential headers
-    /// (see [`is_sensitive_header`]) and token-like text in the others.
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
-    /// A single attempt whatever the budget (e.g. logout's `DELETE self`).
-    pub fn no_retry(mut self) -> Self {
-        self.retry = false;
-        self
-    }
-
-    /// Overrides the per-attempt timeout (e.g. 2 s for `/_version` probes).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-}
-
-/// A complete response. `url` is the request URL (it never holds a token).
-#[derive(Clone, PartialEq)]
-pub struct Response {
-    pub method: String,
-    pub url: String,
-    pub status: u16,
-    /// Lowercase names, in arrival order; repeated headers appear repeatedly.
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    /// The bearer the request carried: errors made from this response redact
-    /// it wherever the server echoes it, whatever its form.
-    pub bearer: Option<Secret>,
-}
-
-impl Response {
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    /// The first value of a header (case-insensitive name).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn header_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
-        self.headers
-            .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn content_type(&self) -> Option<&str> {
-        self.header("content-type")
-    }
-
-    pub fn retry_after(&self, now: SystemTime) -> Option<Duration> {
-        retry::parse_retry_after(self.header("retry-after")?, now)
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    pub fn json<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
-        serde_json::from_slice(&self.body)
-    }
-}
-
-// Bodies may hold device codes, passwords or tokens: Debug shows their size only.
-impl fmt::Debug for Request<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Request")
-            .field("method", &self.method)
-            .field("path", &self.path)
-            .field("host_root", &self.host_root)
-            .field("body_len", &self.body.as_ref().map(|(b, _)| b.len()))
-            .field("bearer", &self.bearer)
-            .field(
-                "headers",
-                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            )
-            .field("retry", &self.retry)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
-
-impl fmt::Debug for Response {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Response")
-            .field("method", &self.method)
-            .field("url", &redact(&self.url))
-            .field("status", &self.status)
-            .field("body_len", &self.body.len())
-            .finish_non_exhaustive()
-    }
-}
-
-/// Where a client talks to: scheme, bare host (`host[:port]`) and an optional
-/// path prefix typed in `--host`, used only for this session's requests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostUrl {
-    pub scheme: String,
-    pub host: String,
-    pub path_prefix: String,
-}
-
-impl HostUrl {
-    pub fn new(scheme: &str, host: &str) -> Self {
-        HostUrl {
-            scheme: scheme.to_owned(),
-            host: host.to_owned(),
-            path_prefix: String::new(),
-        }
-    }
-
-    pub fn with_path_prefix(mut self, prefix: &str) -> Self {
-        self.path_prefix = prefix.to_owned();
-        self
-    }
-}
 
 /// An HTTP client for one host.
 #[derive(Clone)]
@@ -641,19 +314,6 @@ impl Client {
     }
 }
 
-/// Headers whose values verbose logs never show.
-pub fn is_sensitive_header(name: &str) -> bool {
-    [
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-        "x-csrf-token",
-    ]
-    .iter()
-    .any(|h| h.eq_ignore_ascii_case(name))
-}
-
 /// A 429 is waited out only when the server says `too_many_requests` and asks
 /// for at most a minute.
 fn rate_limit_wait(resp: &Response, now: SystemTime) -> Option<Duration> {
@@ -665,51 +325,9 @@ fn rate_limit_wait(resp: &Response, now: SystemTime) -> Option<Duration> {
         .filter(|wait| *wait <= MAX_RETRY_AFTER)
 }
 
-/// Percent-encodes one path segment (everything but RFC 3986 unreserved
-/// characters; dots too when the segment is `.` or `..`, which would move up).
-pub fn encode_segment(segment: &str) -> String {
-    let dots_only = !segment.is_empty() && segment.bytes().all(|b| b == b'.');
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') || (b == b'.' && !dots_only)
-        {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn user_agent_uses_node_names() {
-        assert_eq!(
-            user_agent_for("0.1.0", "linux", "x86_64"),
-            "difyctl-rs/0.1.0 (linux; x64)"
-        );
-        assert_eq!(
-            user_agent_for("1.2.3", "macos", "aarch64"),
-            "difyctl-rs/1.2.3 (darwin; arm64)"
-        );
-        assert_eq!(
-            user_agent_for("1.2.3", "windows", "x86_64"),
-            "difyctl-rs/1.2.3 (win32; x64)"
-        );
-        assert_eq!(
-            user_agent_for("1.2.3", "freebsd", "riscv64"),
-            "difyctl-rs/1.2.3 (freebsd; riscv64)"
-        );
-        let ua = user_agent();
-        assert!(
-            ua.starts_with(&format!("difyctl-rs/{} (", env!("CARGO_PKG_VERSION"))),
-            "{ua}"
-        );
-        assert!(!ua.starts_with("difyctl/"));
-    }
 
     #[test]
     fn base_urls() {
@@ -749,32 +367,6 @@ mod tests {
     }
 
     #[test]
-    fn methods() {
-        assert!(
-            Method::Get.is_idempotent()
-                && Method::Put.is_idempotent()
-                && Method::Delete.is_idempotent()
-        );
-        assert!(!Method::Post.is_idempotent() && !Method::Patch.is_idempotent());
-        assert_eq!("delete".parse::<Method>(), Ok(Method::Delete));
-        assert!("TRACE".parse::<Method>().is_err());
-        assert_eq!(Method::custom("patch"), Some(Method::Patch));
-        assert_eq!(Method::custom("head"), Some(Method::Other("HEAD".into())));
-        assert!(!Method::custom("HEAD").unwrap().is_idempotent());
-        for bad in ["", "GE T", "GET\r\n", "G3T", "PÖST"] {
-            assert_eq!(Method::custom(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn segments_are_percent_encoded() {
-        assert_eq!(encode_segment("0190-abc_~."), "0190-abc_~.");
-        assert_eq!(encode_segment("a/b?c d#é"), "a%2Fb%3Fc%20d%23%C3%A9");
-        assert_eq!(encode_segment(".."), "%2E%2E");
-        assert_eq!(encode_segment("a..b"), "a..b");
-    }
-
-    #[test]
     fn rate_limit_waits_only_for_short_known_limits() {
         let now = SystemTime::now();
         let resp = |code: &str, retry_after: Option<&str>| Response {
@@ -801,7 +393,11 @@ mod tests {
     }
 
     mod wire {
+        use std::sync::Arc;
+
         use super::super::*;
+        use crate::dify::NetEnv;
+        use crate::dify::options::{DEFAULT_BODY_LIMIT, user_agent};
         use crate::dify::stub::{Canned, closed_port, serve, serve_tls, test_options};
 
         fn unavailable() -> Canned {

@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 
 use crate::output::{CliError, Result};
 
-use super::client::{Client, Method, Request, Response};
 use super::errors::{http_context, status_error};
 use super::secret::Secret;
+use super::{Client, Method, Request, Response};
 
 /// The session cookies a console sign-in sets; other cookies are ignored.
 const SESSION_COOKIES: [&str; 3] = ["access_token", "refresh_token", "csrf_token"];

@@ -8,9 +8,9 @@ use serde_json::json;
 use crate::output::{CliError, Result};
 
 use super::account::{Account, Workspace, decode_error, null_as_default};
-use super::client::{Client, Method, Request, Response};
 use super::errors::status_error;
 use super::secret::Secret;
+use super::{Client, Method, Request, Response};
 
 /// The only `client_id` the server knows.
 pub const CLIENT_ID: &str = "difyctl";

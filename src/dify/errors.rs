@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::output::CliError;
 use crate::output::error::{ErrorBody, ErrorDetail, HttpContext};
 
-use super::client::Response;
+use super::response::Response;
 use super::secret::Secret;
 
 /// The most of a body an error keeps for `-v`; bodies can be up to the client's cap.

@@ -8,12 +8,20 @@ pub mod console;
 pub mod device;
 pub mod errors;
 pub mod net;
+pub mod options;
+pub mod origin;
+pub mod request;
+pub mod response;
 pub mod retry;
 pub mod secret;
 
 #[cfg(test)]
 mod stub;
 
-pub use client::{Client, ClientOptions, HostUrl, Method, Request, Response};
+pub use client::Client;
 pub use net::NetEnv;
+pub use options::ClientOptions;
+pub use origin::HostUrl;
+pub use request::{Method, Request};
+pub use response::Response;
 pub use secret::Secret;

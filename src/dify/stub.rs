@@ -6,7 +6,8 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::client::{Client, ClientOptions, HostUrl, Sleeper};
+use super::options::Sleeper;
+use super::{Client, ClientOptions, HostUrl};
 
 #[derive(Debug, Clone)]
 pub struct Recorded {

@@ -1,0 +1,134 @@
+//! How a [`Client`](super::Client) behaves: timeouts, the body cap, the retry
+//! budget, verbose logging and the User-Agent.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::net::NetEnv;
+use super::retry;
+
+/// Per-attempt timeout; every retry gets a fresh one.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest response body read into memory.
+pub const DEFAULT_BODY_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// Waits between attempts; injectable so tests record the schedule instead of sleeping.
+pub type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
+
+/// Receives verbose log lines; the default writes them to stderr.
+pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// `difyctl-rs/<version> (<os>; <arch>)` with Node's platform and arch names.
+/// Deliberately not `difyctl/…`: the server's minimum-version gate parses that.
+pub fn user_agent() -> String {
+    user_agent_for(
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+    )
+}
+
+fn user_agent_for(version: &str, os: &str, arch: &str) -> String {
+    let os = match os {
+        "macos" => "darwin",
+        "windows" => "win32",
+        other => other,
+    };
+    let arch = match arch {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        "x86" => "ia32",
+        "powerpc64" => "ppc64",
+        other => other,
+    };
+    format!("difyctl-rs/{version} ({os}; {arch})")
+}
+
+/// How a [`Client`] behaves. `Default` reads nothing from the environment;
+/// production code starts from [`ClientOptions::from_env`].
+#[derive(Clone)]
+pub struct ClientOptions {
+    /// Attempt budget for GET/PUT/DELETE (0 and 1 both mean a single attempt).
+    pub retries: u32,
+    /// Log each request and response line (bearer redacted).
+    pub verbose: bool,
+    /// Where verbose lines go; `None` means stderr.
+    pub log: Option<LogSink>,
+    pub user_agent: String,
+    pub timeout: Duration,
+    pub body_limit: u64,
+    pub sleeper: Sleeper,
+    pub net: NetEnv,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            retries: retry::DEFAULT_ATTEMPTS,
+            verbose: false,
+            log: None,
+            user_agent: user_agent(),
+            timeout: DEFAULT_TIMEOUT,
+            body_limit: DEFAULT_BODY_LIMIT,
+            // Cut short by a signal in a cleanup scope (see output::interrupt).
+            sleeper: Arc::new(|d| drop(crate::output::interrupt::sleep(d))),
+            net: NetEnv::empty(),
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Defaults plus the process's proxy and `SSL_CERT_FILE` variables.
+    pub fn from_env() -> Self {
+        ClientOptions {
+            net: NetEnv::from_process(),
+            ..ClientOptions::default()
+        }
+    }
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("retries", &self.retries)
+            .field("verbose", &self.verbose)
+            .field("user_agent", &self.user_agent)
+            .field("timeout", &self.timeout)
+            .field("body_limit", &self.body_limit)
+            .field("net", &self.net)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agent_uses_node_names() {
+        assert_eq!(
+            user_agent_for("0.1.0", "linux", "x86_64"),
+            "difyctl-rs/0.1.0 (linux; x64)"
+        );
+        assert_eq!(
+            user_agent_for("1.2.3", "macos", "aarch64"),
+            "difyctl-rs/1.2.3 (darwin; arm64)"
+        );
+        assert_eq!(
+            user_agent_for("1.2.3", "windows", "x86_64"),
+            "difyctl-rs/1.2.3 (win32; x64)"
+        );
+        assert_eq!(
+            user_agent_for("1.2.3", "freebsd", "riscv64"),
+            "difyctl-rs/1.2.3 (freebsd; riscv64)"
+        );
+        let ua = user_agent();
+        assert!(
+            ua.starts_with(&format!("difyctl-rs/{} (", env!("CARGO_PKG_VERSION"))),
+            "{ua}"
+        );
+        assert!(!ua.starts_with("difyctl/"));
+    }
+}
