@@ -36,7 +36,11 @@ options:
   --password P             console password (default Passw0rd!)
   --email-code C           console email code (default 123456)
   --host-cookie-prefix     console cookies named __Host-*
+  --generation G           behave as Dify 1.14 (default), 1.16 (the :switch route,
+                           edition COMMUNITY, the client gate) or catalog (a newer
+                           server: the catalog handshake, paged workspaces too)
   --server-version V       GET /_version version (default 1.14.2)
+  --workspaces N           N more workspaces besides the default one
   --sessions N             seed N extra sessions labelled 'seeded device K'
   --deny                   deny every code after its first pending poll
   --expire                 every poll answers expired_token
@@ -107,7 +111,23 @@ fn run() -> Result<(), String> {
             "--password" => cfg.console_password = value(&flag)?,
             "--email-code" => cfg.console_email_code = value(&flag)?,
             "--host-cookie-prefix" => cfg.host_cookie_prefix = true,
+            "--generation" => {
+                let preset = match value(&flag)?.as_str() {
+                    "1.14" => MockConfig::dify_1_14(),
+                    "1.16" => MockConfig::dify_1_16(),
+                    "catalog" => MockConfig::catalog_era(),
+                    other => return Err(format!("--generation: unknown generation {other:?}")),
+                };
+                cfg.version = preset.version;
+                cfg.edition = preset.edition;
+                cfg.switch_route = preset.switch_route;
+                cfg.min_difyctl_version = preset.min_difyctl_version;
+                cfg.baseline_invalid_bearer_500 = preset.baseline_invalid_bearer_500;
+                cfg.catalog = preset.catalog;
+                cfg.paged_workspaces = preset.paged_workspaces;
+            }
             "--server-version" => cfg.version = value(&flag)?,
+            "--workspaces" => cfg = cfg.more_workspaces(number(&flag, &value(&flag)?)?),
             "--sessions" => seed_sessions = number(&flag, &value(&flag)?)?,
             "--deny" => cfg.deny = true,
             "--expire" => cfg.expire_codes = true,

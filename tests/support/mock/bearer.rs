@@ -78,14 +78,21 @@ impl State {
         )
     }
 
-    pub(super) fn list_sessions(&self, req: &Request, caller: usize) -> Response {
+    /// The `page` and `limit` query of a paged route, validated as the server does
+    /// (other keys are refused); the 422 otherwise.
+    pub(super) fn page_query(
+        &self,
+        req: &Request,
+        max_limit: u64,
+        default_limit: u64,
+    ) -> Result<(u64, u64), Response> {
         let mut details = Vec::new();
         let mut page: Option<u64> = None;
         let mut limit: Option<u64> = None;
         for (k, v) in &req.query {
             let (slot, max) = match k.as_str() {
                 "page" => (&mut page, None),
-                "limit" => (&mut limit, Some(200)),
+                "limit" => (&mut limit, Some(max_limit)),
                 _ => {
                     details.push(json!({"type": "extra_forbidden", "loc": [k], "msg": "Extra inputs are not permitted"}));
                     continue;
@@ -97,16 +104,23 @@ impl State {
             match v.trim().parse::<i64>() {
                 Err(_) => details.push(json!({"type": "int_parsing", "loc": [k], "msg": "Input should be a valid integer, unable to parse string as an integer"})),
                 Ok(n) if n < 1 => details.push(json!({"type": "greater_than_equal", "loc": [k], "msg": "Input should be greater than or equal to 1"})),
-                Ok(n) if max.is_some_and(|m| n > m) => details.push(json!({"type": "less_than_equal", "loc": [k], "msg": "Input should be less than or equal to 200"})),
+                Ok(n) if max.is_some_and(|m| n as u64 > m) => details.push(json!({"type": "less_than_equal", "loc": [k], "msg": format!("Input should be less than or equal to {max_limit}")})),
                 Ok(n) => *slot = Some(n as u64),
             }
         }
         if !details.is_empty() {
             let mut body = error_body(422, None, "Request validation failed");
             body["details"] = Value::Array(details);
-            return self.json(422, &body);
+            return Err(self.json(422, &body));
         }
-        let (page, limit) = (page.unwrap_or(1), limit.unwrap_or(100));
+        Ok((page.unwrap_or(1), limit.unwrap_or(default_limit)))
+    }
+
+    pub(super) fn list_sessions(&self, req: &Request, caller: usize) -> Response {
+        let (page, limit) = match self.page_query(req, 200, 100) {
+            Ok(pl) => pl,
+            Err(refusal) => return refusal,
+        };
         let now = now_unix();
         let me = &self.sessions[caller];
         let mine: Vec<&Session> = self
@@ -168,5 +182,39 @@ impl State {
             }
             None => self.error(404, None, "session not found"),
         }
+    }
+
+    /// `GET /workspaces`: the whole list, or a page of it on a paged server.
+    pub(super) fn list_workspaces(&self, req: &Request) -> Response {
+        let list: Vec<Value> = self
+            .cfg
+            .workspaces
+            .iter()
+            .map(|w| {
+                let mut v = self.workspace_detail(w);
+                v.as_object_mut().map(|o| o.remove("created_at"));
+                v
+            })
+            .collect();
+        if !self.cfg.paged_workspaces {
+            return self.json(200, &json!({ "workspaces": list }));
+        }
+        let (page, limit) = match self.page_query(req, 100, 20) {
+            Ok(pl) => pl,
+            Err(refusal) => return refusal,
+        };
+        let total = list.len() as u64;
+        let start = ((page - 1).saturating_mul(limit)).min(total) as usize;
+        let data: Vec<Value> = list.into_iter().skip(start).take(limit as usize).collect();
+        self.json(
+            200,
+            &json!({
+                "page": page,
+                "limit": limit,
+                "total": total,
+                "has_more": page.saturating_mul(limit) < total,
+                "data": data,
+            }),
+        )
     }
 }

@@ -50,6 +50,28 @@ pub enum DeviceFlow {
     JsonNotFound,
 }
 
+/// Which form of the workspace-switch route the server has.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SwitchRoute {
+    /// `POST /workspaces/<id>/switch` (Dify up to 1.15); `<id>:switch` then hits the
+    /// GET-only `/workspaces/<id>` route: 405.
+    #[default]
+    Slash,
+    /// `POST /workspaces/<id>:switch` (Dify 1.16 and later); `<id>/switch` is 404.
+    Colon,
+}
+
+/// When the catalog changes by itself (see [`MockConfig::catalog_change`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CatalogChange {
+    /// The change follows the `after`-th request that passed the catalog guard.
+    pub after: usize,
+    /// `true`: that request's answer already carries the new fingerprint (the change
+    /// landed while it was handled); `false`: it carries the old one, and the next
+    /// guarded request meets a 412 (a deploy between two requests).
+    pub announced: bool,
+}
+
 /// How requests to a path are answered instead of by the normal routes: a hostile
 /// or broken server (see [`MockConfig::hostile`]). Requests are recorded as usual.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -190,6 +212,34 @@ pub struct MockConfig {
     /// get that answer (the first match), before anything but
     /// [`MockDify::fail_next`]; see [`MockConfig::hostile`].
     pub hostile: Vec<(String, Hostile)>,
+
+    // --- server generations ------------------------------------------------------------
+    /// `X-Version: <version>` on every answer, as real servers send it.
+    pub version_header: bool,
+    /// The workspace-switch route the server has.
+    pub switch_route: SwitchRoute,
+    /// `GET /workspaces` pages: `page` (≥ 1) and `limit` (1..100, default 20), other
+    /// query keys 422; `{page, limit, total, has_more, data}`. Off: the whole list as
+    /// `{"workspaces": [...]}`, the query ignored (Dify 1.14–1.16).
+    pub paged_workspaces: bool,
+    /// The server has a catalog: `GET /_catalog` (no auth) answers it, every
+    /// `/openapi/v1` answer carries `X-Dify-Catalog: <sha256 of it>`, and bearer routes
+    /// answer 412 `catalog_stale` (after the bearer check) unless the request sends that
+    /// fingerprint. Off: `/_catalog` is an unknown path (404).
+    pub catalog: bool,
+    /// Part of the catalog: changing it changes the fingerprint (see
+    /// [`MockDify::change_catalog`]).
+    pub catalog_revision: u32,
+    /// The catalog changes by itself once, during a run of requests.
+    pub catalog_change: Option<CatalogChange>,
+    /// The guard refuses every bearer request, even one with the current fingerprint.
+    pub catalog_always_stale: bool,
+    /// `GET /_catalog` sends a fingerprint that is not its body's.
+    pub catalog_bad_fingerprint: bool,
+    /// The client gate of newer servers: a `User-Agent` of `difyctl/<semver>` below this
+    /// version gets 426 `upgrade_required` on every `/openapi/v1` path except
+    /// `/_version` and `/_health` (other agents pass).
+    pub min_difyctl_version: Option<String>,
 }
 
 impl Default for MockConfig {
@@ -240,6 +290,15 @@ impl Default for MockConfig {
             hang: None,
             upgrade_required: false,
             hostile: Vec::new(),
+            version_header: true,
+            switch_route: SwitchRoute::Slash,
+            paged_workspaces: false,
+            catalog: false,
+            catalog_revision: 1,
+            catalog_change: None,
+            catalog_always_stale: false,
+            catalog_bad_fingerprint: false,
+            min_difyctl_version: None,
         }
     }
 }
@@ -286,6 +345,47 @@ impl MockConfig {
     /// Behave like the 1.14-era server: invalid bearers answer 500.
     pub fn baseline(mut self) -> Self {
         self.baseline_invalid_bearer_500 = true;
+        self
+    }
+    /// Dify 1.14.2 as run from the real-dify script: the defaults, invalid bearers 500.
+    pub fn dify_1_14() -> Self {
+        MockConfig::default().baseline()
+    }
+    /// Dify 1.16.1: the `:switch` route, edition `COMMUNITY`, the client gate for
+    /// `difyctl/` agents below 0.2.0, invalid bearers still 500; no catalog, unpaged
+    /// workspaces.
+    pub fn dify_1_16() -> Self {
+        MockConfig {
+            version: "1.16.1".into(),
+            edition: "COMMUNITY".into(),
+            switch_route: SwitchRoute::Colon,
+            min_difyctl_version: Some("0.2.0".into()),
+            ..MockConfig::dify_1_14()
+        }
+    }
+    /// A server with the catalog handshake (after 1.16): the catalog and its guard,
+    /// paged workspaces, `:switch`, edition `COMMUNITY`, the client gate, and 401
+    /// `invalid bearer` for a bad token.
+    pub fn catalog_era() -> Self {
+        MockConfig {
+            version: "1.18.0".into(),
+            catalog: true,
+            paged_workspaces: true,
+            baseline_invalid_bearer_500: false,
+            ..MockConfig::dify_1_16()
+        }
+    }
+    /// Add `n` more workspaces (`Team 2`, `Team 3`, … with ids of the same shape as
+    /// [`DEFAULT_WORKSPACE_ID`]).
+    pub fn more_workspaces(mut self, n: usize) -> Self {
+        for _ in 0..n {
+            let k = self.workspaces.len() + 1;
+            self.workspaces.push(Workspace {
+                id: format!("9e4d3c2b-1a0f-4e8d-b7c6-{k:012x}"),
+                name: format!("Team {k}"),
+                role: "normal".into(),
+            });
+        }
         self
     }
 }

@@ -65,6 +65,8 @@ impl MockDify {
             shutdown: false,
             conns: HashMap::new(),
             next_conn: 0,
+            guard_passes: 0,
+            catalog_bump_after_answer: false,
         };
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
@@ -320,6 +322,42 @@ impl MockDify {
     /// Every request received so far.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.lock().requests.clone()
+    }
+
+    /// Every request but the catalog handshake's `GET /openapi/v1/_catalog`: what
+    /// commands sent for their own purpose (tests of the handshake look at
+    /// [`MockDify::requests`]).
+    pub fn command_requests(&self) -> Vec<Recorded> {
+        let st = self.shared.lock();
+        st.requests
+            .iter()
+            .filter(|r| !(r.method == "GET" && r.path_only() == "/openapi/v1/_catalog"))
+            .cloned()
+            .collect()
+    }
+
+    /// How many requests arrived so far.
+    pub fn request_count(&self) -> usize {
+        self.shared.lock().requests.len()
+    }
+
+    /// Every request received since the last call (or the start), and forget them:
+    /// for counting what one command sent.
+    pub fn take_requests(&self) -> Vec<Recorded> {
+        std::mem::take(&mut self.shared.lock().requests)
+    }
+
+    // --- catalog ---------------------------------------------------------------------
+
+    /// Change the catalog now (a deploy): its fingerprint changes, so a client that
+    /// sends the old one meets a 412.
+    pub fn change_catalog(&self) {
+        self.shared.lock().cfg.catalog_revision += 1;
+    }
+
+    /// The current catalog fingerprint (what a catalog server requires).
+    pub fn catalog_fingerprint(&self) -> String {
+        self.shared.lock().catalog_fingerprint()
     }
 
     /// Requests whose path (without query) equals `path`, e.g. `/openapi/v1/account`.

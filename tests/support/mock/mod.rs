@@ -85,6 +85,7 @@
 //! `device`, `bearer` and `console` answer their endpoints.
 
 mod bearer;
+mod catalog;
 pub mod config;
 mod console;
 mod device;
@@ -99,7 +100,11 @@ use std::time::Duration;
 
 // Each test crate uses its own part of the API.
 #[allow(unused_imports)]
-pub use config::{Account, DeviceFlow, Hostile, MockConfig, SsoSubject, Workspace};
+pub use catalog::{CATALOG_HEADER, STALE_MESSAGE, sha256_hex};
+#[allow(unused_imports)]
+pub use config::{
+    Account, CatalogChange, DeviceFlow, Hostile, MockConfig, SsoSubject, SwitchRoute, Workspace,
+};
 pub use handle::MockDify;
 #[allow(unused_imports)]
 pub use views::{ConsoleSessionInfo, Poll, Recorded, SessionInfo};

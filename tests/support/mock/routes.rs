@@ -1,8 +1,8 @@
 //! Dispatch: failure rules, hostile answers, then the `/openapi/v1` router.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::config::{DeviceFlow, Hostile};
+use super::config::{DeviceFlow, Hostile, SwitchRoute};
 use super::http::{Outcome, Request, Response, pct_decode, reason};
 use super::state::State;
 use super::util::error_body;
@@ -11,6 +11,7 @@ use super::{API, NOT_FOUND_TEXT};
 pub(super) enum Route {
     Version,
     Health,
+    Catalog,
     DeviceCode,
     DeviceToken,
     DeviceLookup,
@@ -65,7 +66,12 @@ impl State {
         } else {
             self.html_404()
         };
-        Outcome::Respond(resp)
+        Outcome::Respond(if self.cfg.version_header {
+            let version = self.cfg.version.clone();
+            resp.with_header("X-Version", &version)
+        } else {
+            resp
+        })
     }
 
     pub(super) fn hostile_answer(&self, answer: &Hostile, req: &Request) -> Outcome {
@@ -109,10 +115,18 @@ impl State {
         if self.cfg.openapi_disabled {
             return self.html_404();
         }
+        let resp = self.openapi_route(req, sub);
+        self.stamp_catalog(resp)
+    }
+
+    fn openapi_route(&mut self, req: &Request, sub: &str) -> Response {
         if self.cfg.upgrade_required && sub != "/_version" && sub != "/_health" {
             let mut body = error_body(426, Some("upgrade_required"), "difyctl is too old");
             body["hint"] = json!("Upgrade difyctl: https://docs.dify.ai/en/cli/install");
             return self.json(426, &body);
+        }
+        if let Some(refusal) = self.client_gate(req, sub) {
+            return refusal;
         }
         let segs: Vec<String> = sub
             .strip_prefix('/')
@@ -121,9 +135,11 @@ impl State {
             .map(|s| pct_decode(s, false))
             .collect();
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        let colon = self.cfg.switch_route == SwitchRoute::Colon;
         let (route, allowed): (Route, &[&str]) = match segs.as_slice() {
             ["_version"] => (Route::Version, &["GET"]),
             ["_health"] => (Route::Health, &["GET"]),
+            ["_catalog"] if self.cfg.catalog => (Route::Catalog, &["GET"]),
             ["oauth", "device", "code"] => (Route::DeviceCode, &["POST"]),
             ["oauth", "device", "token"] => (Route::DeviceToken, &["POST"]),
             ["oauth", "device", "lookup"] => (Route::DeviceLookup, &["GET"]),
@@ -136,8 +152,14 @@ impl State {
                 (Route::RevokeId(id.to_string()), &["DELETE"])
             }
             ["workspaces"] => (Route::Workspaces, &["GET"]),
+            // Flask's `<string:id>` takes `<id>:switch` whole: only a server with the
+            // colon route answers it, others see a GET-only workspace path (405).
+            ["workspaces", seg] if colon && seg.len() > 7 && seg.ends_with(":switch") => (
+                Route::WorkspaceSwitch(seg.trim_end_matches(":switch").to_string()),
+                &["POST"],
+            ),
             ["workspaces", id] if !id.is_empty() => (Route::Workspace(id.to_string()), &["GET"]),
-            ["workspaces", id, "switch"] if !id.is_empty() => {
+            ["workspaces", id, "switch"] if !colon && !id.is_empty() => {
                 (Route::WorkspaceSwitch(id.to_string()), &["POST"])
             }
             _ => return self.error(404, None, NOT_FOUND_TEXT),
@@ -162,68 +184,52 @@ impl State {
                 )
                 .with_header("Allow", &allowed.join(", "));
         }
+        let caller = match route {
+            Route::Version => {
+                return self.json(
+                    200,
+                    &json!({"version": self.cfg.version, "edition": self.cfg.edition}),
+                );
+            }
+            Route::Health => return self.json(200, &json!({"ok": true})),
+            Route::Catalog => return self.catalog_answer(),
+            Route::DeviceCode => return self.device_code(req),
+            Route::DeviceToken => return self.device_token(req),
+            Route::DeviceLookup => return self.device_lookup(req),
+            Route::DeviceDecision(approve) => return self.console_decision(req, approve),
+            // Everything below needs a bearer, then (on a catalog server) the
+            // current fingerprint.
+            _ => match self
+                .bearer(req)
+                .and_then(|c| self.catalog_guard(req).map(|()| c))
+            {
+                Ok(caller) => caller,
+                Err(refusal) => return refusal,
+            },
+        };
         match route {
-            Route::Version => self.json(
-                200,
-                &json!({"version": self.cfg.version, "edition": self.cfg.edition}),
-            ),
-            Route::Health => self.json(200, &json!({"ok": true})),
-            Route::DeviceCode => self.device_code(req),
-            Route::DeviceToken => self.device_token(req),
-            Route::DeviceLookup => self.device_lookup(req),
-            Route::DeviceDecision(approve) => self.console_decision(req, approve),
-            Route::Account => match self.bearer(req) {
-                Ok(_) => self.get_account(),
-                Err(resp) => resp,
+            Route::Account => self.get_account(),
+            Route::Sessions => self.list_sessions(req, caller),
+            Route::RevokeSelf => {
+                self.revoke(caller);
+                self.json(200, &json!({"status": "revoked"}))
+            }
+            Route::RevokeId(id) => self.revoke_by_id(caller, &id),
+            Route::Workspaces => self.list_workspaces(req),
+            Route::Workspace(id) => match self.cfg.workspaces.iter().find(|w| w.id == id) {
+                Some(w) => self.json(200, &self.workspace_detail(w)),
+                None => self.error(404, None, "workspace not found"),
             },
-            Route::Sessions => match self.bearer(req) {
-                Ok(caller) => self.list_sessions(req, caller),
-                Err(resp) => resp,
-            },
-            Route::RevokeSelf => match self.bearer(req) {
-                Ok(caller) => {
-                    self.revoke(caller);
-                    self.json(200, &json!({"status": "revoked"}))
-                }
-                Err(resp) => resp,
-            },
-            Route::RevokeId(id) => match self.bearer(req) {
-                Ok(caller) => self.revoke_by_id(caller, &id),
-                Err(resp) => resp,
-            },
-            Route::Workspaces => match self.bearer(req) {
-                Ok(_) => {
-                    let list: Vec<Value> = self
-                        .cfg
-                        .workspaces
-                        .iter()
-                        .map(|w| {
-                            let mut v = self.workspace_detail(w);
-                            v.as_object_mut().map(|o| o.remove("created_at"));
-                            v
-                        })
-                        .collect();
-                    self.json(200, &json!({ "workspaces": list }))
-                }
-                Err(resp) => resp,
-            },
-            Route::Workspace(id) => match self.bearer(req) {
-                Ok(_) => match self.cfg.workspaces.iter().find(|w| w.id == id) {
-                    Some(w) => self.json(200, &self.workspace_detail(w)),
-                    None => self.error(404, None, "workspace not found"),
-                },
-                Err(resp) => resp,
-            },
-            Route::WorkspaceSwitch(id) => match self.bearer(req) {
-                Ok(_) => match self.cfg.workspaces.iter().find(|w| w.id == id).cloned() {
+            Route::WorkspaceSwitch(id) => {
+                match self.cfg.workspaces.iter().find(|w| w.id == id).cloned() {
                     Some(w) => {
                         self.cfg.default_workspace_id = Some(w.id.clone());
                         self.json(200, &self.workspace_detail(&w))
                     }
                     None => self.error(404, None, "workspace not found"),
-                },
-                Err(resp) => resp,
-            },
+                }
+            }
+            _ => unreachable!("answered above"),
         }
     }
 }

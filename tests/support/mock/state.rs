@@ -106,6 +106,12 @@ pub(super) struct State {
     pub(super) shutdown: bool,
     pub(super) conns: HashMap<u64, TcpStream>,
     pub(super) next_conn: u64,
+    /// Bearer requests that passed the catalog guard (for [`CatalogChange`]).
+    ///
+    /// [`CatalogChange`]: super::config::CatalogChange
+    pub(super) guard_passes: usize,
+    /// A catalog change to apply once the current answer is stamped.
+    pub(super) catalog_bump_after_answer: bool,
 }
 
 pub(super) struct Shared {
