@@ -98,7 +98,7 @@ fn only_session(mock: &MockDify) -> SessionInfo {
 
 /// Every request as `METHOD /path` (no query).
 fn requests(mock: &MockDify) -> Vec<String> {
-    mock.requests()
+    mock.command_requests()
         .iter()
         .map(|r| format!("{} {}", r.method, r.path_only()))
         .collect()

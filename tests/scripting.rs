@@ -89,7 +89,7 @@ fn raw_head(mock: &MockDify, path: &str, token: &str) -> Vec<(String, String)> {
 }
 
 fn bearers(mock: &MockDify) -> Vec<String> {
-    mock.requests()
+    mock.command_requests()
         .iter()
         .map(|r| r.header("authorization").unwrap_or("").to_string())
         .collect()
@@ -559,7 +559,11 @@ fn status_of_a_valid_session() {
         .stdout(&valid_status_json(&mock, "file", Some(expires)));
     assert_eq!(out.json()["expires_at"], expires);
     // Only GET /account: the stored expiry needs no session lookup.
-    let paths: Vec<String> = mock.requests().iter().map(|r| r.path.clone()).collect();
+    let paths: Vec<String> = mock
+        .command_requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
     assert_eq!(paths, ["/openapi/v1/account", "/openapi/v1/account"]);
     assert_eq!(t.snapshot(), before);
 }
@@ -786,7 +790,7 @@ fn api_get_prints_the_body_as_received() {
     run(&t, &[], &["api", "account/sessions?page=1&limit=5"], b"")
         .code(0)
         .stdout_has("\"limit\":5");
-    let reqs = mock.requests();
+    let reqs = mock.command_requests();
     // The raw request, then the three of difyctl.
     assert_eq!(reqs.len(), 4);
     for r in &reqs[1..] {
@@ -863,7 +867,7 @@ fn api_posts_stdin_or_a_file() {
         b"",
     )
     .code(0);
-    let reqs = mock.requests();
+    let reqs = mock.command_requests();
     assert_eq!(reqs.len(), 3);
     let target = format!("/openapi/v1/{path}");
     assert_eq!(
@@ -898,7 +902,7 @@ fn api_posts_stdin_or_a_file() {
     .code(1)
     .stdout("")
     .stderr_has("client_error: cannot read --input /nonexistent/body: ");
-    assert_eq!(mock.requests().len(), 3);
+    assert_eq!(mock.command_requests().len(), 3);
 }
 
 #[test]
@@ -1019,7 +1023,11 @@ fn api_any_method() {
     )
     .code(0)
     .stdout("{\"status\":\"revoked\"}");
-    let methods: Vec<String> = mock.requests().iter().map(|r| r.method.clone()).collect();
+    let methods: Vec<String> = mock
+        .command_requests()
+        .iter()
+        .map(|r| r.method.clone())
+        .collect();
     assert_eq!(methods, ["OPTIONS", "DELETE"]);
 }
 
@@ -1056,7 +1064,7 @@ fn use_workspace_switches_on_the_server_and_records_it() {
         .stdout(&format!("✓ Switched to Beta ({BETA_ID})\n"))
         .stderr("")
         .file("hosts.yml", &switched_to_beta(&hosts));
-    let req = &mock.requests()[0];
+    let req = &mock.command_requests()[0];
     assert_eq!(
         (req.method.as_str(), req.target.as_str()),
         ("POST", &*format!("/openapi/v1/workspaces/{BETA_ID}/switch"))
@@ -1153,14 +1161,17 @@ fn use_workspace_picker_on_a_terminal() {
     );
     assert_eq!(t.read("hosts.yml").unwrap(), switched_to_beta(&hosts));
     let methods: Vec<(String, String)> = mock
-        .requests()
+        .command_requests()
         .iter()
         .map(|r| (r.method.clone(), r.path.clone()))
         .collect();
     assert_eq!(
         methods,
         [
-            ("GET".to_string(), "/openapi/v1/workspaces".to_string()),
+            (
+                "GET".to_string(),
+                "/openapi/v1/workspaces?page=1&limit=100".to_string()
+            ),
             (
                 "POST".to_string(),
                 format!("/openapi/v1/workspaces/{BETA_ID}/switch")

@@ -19,9 +19,11 @@
 
 use std::ops::Deref;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::cli::Selection;
 use crate::credentials;
+use crate::dify::catalog::{Memo, MemoStore};
 use crate::dify::{Client, ClientOptions, HostUrl, Secret};
 use crate::host;
 use crate::output::term::{Ui, sanitize_line};
@@ -517,13 +519,35 @@ pub fn warn_if_exposed(dir: &std::path::Path) {
 }
 
 /// An HTTP client for a host, with the retry budget from `--http-retry` or
-/// `DIFYCTL_HTTP_RETRY`.
+/// `DIFYCTL_HTTP_RETRY`, and the catalog handshake remembering what it learns
+/// in the cache directory (in memory only when there is none).
 pub fn client_for(host: &HostUrl, http_retry: Option<u32>, verbose: bool) -> Result<Client> {
     let env = env_text("DIFYCTL_HTTP_RETRY")?;
     let mut opts = ClientOptions::from_env();
     opts.retries = crate::dify::retry::resolve_attempts(http_retry, env.as_deref())?;
     opts.verbose = verbose;
-    Client::new(host, opts)
+    let memos = state::cache_dir()
+        .ok()
+        .map(|dir| Arc::new(CachedMemos { dir }) as Arc<dyn MemoStore>);
+    Ok(Client::new(host, opts)?.with_handshake(memos))
+}
+
+/// Server memos, one JSON file per server in the cache directory.
+struct CachedMemos {
+    dir: PathBuf,
+}
+
+impl MemoStore for CachedMemos {
+    fn load(&self, origin: &str) -> Option<Memo> {
+        let value = state::cache::read_json(&state::cache::server_memo_path(&self.dir, origin))?;
+        serde_json::from_value(value).ok()
+    }
+
+    fn save(&self, origin: &str, memo: &Memo) -> Result<()> {
+        let value = serde_json::to_value(memo)
+            .map_err(|e| CliError::client(format!("encode the server memo: {e}")))?;
+        state::cache::write_json(&state::cache::server_memo_path(&self.dir, origin), &value)
+    }
 }
 
 #[cfg(test)]

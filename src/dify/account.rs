@@ -7,9 +7,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::output::{CliError, Result};
 
+use super::catalog::SWITCH_WORKSPACE_OPS;
 use super::errors::status_error;
 use super::request::encode_segment;
 use super::secret::Secret;
+use super::server::SwitchRoute;
 use super::{Client, Method, Request, Response};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,48 +251,148 @@ pub fn revoke_self_waiting(
     }
 }
 
-/// `GET /workspaces`: the workspaces the account belongs to. The list is
-/// read from `{"workspaces": [...]}`, `{"data": [...]}` or a bare array.
-pub fn list_workspaces(client: &Client, bearer: &Secret) -> Result<Vec<Workspace>> {
-    let resp = bearer_call(
-        client,
-        &Request::new(Method::Get, "workspaces").bearer(Some(bearer)),
-    )?;
-    decode_workspaces(&resp)
+/// Workspaces asked for per page; newer servers accept 1 to 100.
+pub const WORKSPACE_PAGE_LIMIT: u32 = 100;
+
+/// Pages followed at most (10,000 workspaces), so a server that always says
+/// `has_more` cannot keep difyctl asking forever.
+pub const MAX_WORKSPACE_PAGES: u32 = 100;
+
+/// One answer of `GET /workspaces`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkspacesPage {
+    pub workspaces: Vec<Workspace>,
+    /// The server says there is another page (paged servers only).
+    pub has_more: bool,
 }
 
-/// A 2xx answer of `GET workspaces`. Pure, so it can be fuzzed.
-pub fn decode_workspaces(resp: &Response) -> Result<Vec<Workspace>> {
+/// `GET /workspaces`: every workspace the account belongs to. Newer servers
+/// page the list (`?page=&limit=`, `has_more`); older ones ignore the query
+/// and answer the whole list at once.
+pub fn list_workspaces(client: &Client, bearer: &Secret) -> Result<Vec<Workspace>> {
+    let mut all = Vec::new();
+    for page in 1..=MAX_WORKSPACE_PAGES {
+        let path = format!("workspaces?page={page}&limit={WORKSPACE_PAGE_LIMIT}");
+        let resp = bearer_call(
+            client,
+            &Request::new(Method::Get, path).bearer(Some(bearer)),
+        )?;
+        let page = decode_workspaces(&resp)?;
+        let last = !page.has_more || page.workspaces.is_empty();
+        all.extend(page.workspaces);
+        if last {
+            break;
+        }
+    }
+    Ok(all)
+}
+
+/// A 2xx answer of `GET workspaces`. Pure, so it can be fuzzed. The list is
+/// read from `{"workspaces": [...]}` (unpaged servers), `{"data": [...],
+/// "has_more": …}` (paged) or a bare array.
+pub fn decode_workspaces(resp: &Response) -> Result<WorkspacesPage> {
     let raw: serde_json::Value = resp
         .json()
         .map_err(|e| decode_error("workspaces", resp, e))?;
-    let list = match &raw {
-        serde_json::Value::Array(_) => raw.clone(),
-        serde_json::Value::Object(o) => o
-            .get("workspaces")
-            .or_else(|| o.get("data"))
-            .cloned()
-            .unwrap_or_default(),
-        _ => serde_json::Value::Null,
+    let (list, has_more) = match &raw {
+        serde_json::Value::Array(_) => (raw.clone(), false),
+        serde_json::Value::Object(o) => (
+            o.get("workspaces")
+                .or_else(|| o.get("data"))
+                .cloned()
+                .unwrap_or_default(),
+            o.get("has_more").and_then(serde_json::Value::as_bool) == Some(true),
+        ),
+        _ => (serde_json::Value::Null, false),
     };
     if !list.is_array() {
         return Err(decode_error("workspaces", resp, "expected a list"));
     }
-    serde_json::from_value(list).map_err(|e| decode_error("workspaces", resp, e))
+    let workspaces =
+        serde_json::from_value(list).map_err(|e| decode_error("workspaces", resp, e))?;
+    Ok(WorkspacesPage {
+        workspaces,
+        has_more,
+    })
 }
 
-/// `POST /workspaces/<id>/switch`: makes it the account's current workspace
-/// and answers it (`{id, name, role, ...}`). Never retried.
+/// Makes workspace `id` the account's current one and answers it (`{id,
+/// name, role, ...}`); never retried. The route is the catalog's when the
+/// server has one, else that of the server's generation (see
+/// [`server`](super::server)); when that route is missing (404 or 405), the
+/// other form is tried once, and the one that worked is remembered.
 pub fn switch_workspace(client: &Client, bearer: &Secret, id: &str) -> Result<Workspace> {
-    let path = format!("workspaces/{}/switch", encode_segment(id));
-    let resp = bearer_call(
-        client,
-        &Request::new(Method::Post, path).bearer(Some(bearer)),
-    )?;
+    let encoded = encode_segment(id);
+    let (path, learned) = switch_path(client, &encoded)?;
+    let post = |path: String| {
+        bearer_call(
+            client,
+            &Request::new(Method::Post, path).bearer(Some(bearer)),
+        )
+    };
+    let resp = match post(path.clone()) {
+        Ok(resp) => resp,
+        Err(first) if missing_route(&first) => {
+            let other = if path.ends_with(":switch") {
+                SwitchRoute::Slash
+            } else {
+                SwitchRoute::Colon
+            };
+            match post(other.path(&encoded)) {
+                Ok(resp) => {
+                    if let (Some(handshake), true) = (client.handshake(), learned) {
+                        handshake.remember_switch_route(client, other);
+                    }
+                    resp
+                }
+                Err(second) if missing_route(&second) => return Err(first),
+                Err(second) => return Err(second),
+            }
+        }
+        Err(e) => return Err(e),
+    };
     decode_switched_workspace(&resp)
 }
 
-/// A 2xx answer of `POST workspaces/<id>/switch`. Pure, so it can be fuzzed.
+/// The switch path to try first, and whether it came from the generation
+/// rather than the catalog (only those are worth remembering).
+fn switch_path(client: &Client, encoded_id: &str) -> Result<(String, bool)> {
+    let Some(handshake) = client.handshake() else {
+        return Ok((SwitchRoute::Slash.path(encoded_id), true));
+    };
+    // The switch carries a bearer, so the catalog is needed anyway.
+    handshake.fingerprint(client)?;
+    let memo = handshake.snapshot();
+    if let Some(catalog) = &memo.catalog {
+        let path = catalog
+            .route(&SWITCH_WORKSPACE_OPS, "POST", encoded_id)
+            .unwrap_or_else(|| SwitchRoute::Colon.path(encoded_id));
+        return Ok((path, false));
+    }
+    let route = match memo.switch_route {
+        Some(route) => route,
+        None => SwitchRoute::for_version(handshake.version(client).as_deref()),
+    };
+    Ok((route.path(encoded_id), true))
+}
+
+/// A 405, or a 404 that is not the handler's own (`workspace not found`): the
+/// route does not exist on this server.
+fn missing_route(e: &CliError) -> bool {
+    let Some(http) = e.http.as_deref() else {
+        return false;
+    };
+    match http.status {
+        Some(405) => true,
+        Some(404) => http
+            .server
+            .as_ref()
+            .is_none_or(|s| s.message.starts_with("The requested URL was not found")),
+        _ => false,
+    }
+}
+
+/// A 2xx answer of the workspace switch. Pure, so it can be fuzzed.
 pub fn decode_switched_workspace(resp: &Response) -> Result<Workspace> {
     let ws: Workspace = resp
         .json()

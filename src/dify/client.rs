@@ -4,6 +4,7 @@
 use std::fmt;
 use std::io::Write;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -11,6 +12,7 @@ use ureq::http;
 
 use crate::output::{CliError, Result};
 
+use super::catalog::{self, Handshake, MemoStore};
 use super::errors::{error_body, redact, status_error, transport_error};
 use super::net;
 use super::options::ClientOptions;
@@ -27,6 +29,8 @@ pub struct Client {
     /// `<scheme>://<host><prefix>` without a trailing slash.
     origin: String,
     opts: ClientOptions,
+    /// The catalog handshake; `None` sends requests as they are.
+    handshake: Option<Arc<Handshake>>,
 }
 
 impl fmt::Debug for Client {
@@ -87,7 +91,24 @@ impl Client {
             agent,
             origin,
             opts,
+            handshake: None,
         })
+    }
+
+    /// Turns on the catalog handshake (see [`catalog`]), remembering what it
+    /// learns in `store` when there is one.
+    pub fn with_handshake(mut self, store: Option<Arc<dyn MemoStore>>) -> Client {
+        self.handshake = Some(Arc::new(Handshake::new(&self.origin, store)));
+        self
+    }
+
+    /// `<scheme>://<host>[/<prefix>]`, lower-case, without a trailing slash.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub(crate) fn handshake(&self) -> Option<&Handshake> {
+        self.handshake.as_deref()
     }
 
     /// `<scheme>://<host>[/<prefix>]/openapi/v1/`
@@ -136,7 +157,41 @@ impl Client {
 
     /// Sends with retries and returns the final response whatever its status.
     /// Errors are transport failures (`network_connection`) and local problems.
+    ///
+    /// With the handshake on, a bearer request under `/openapi/v1/` carries
+    /// the catalog fingerprint and is sent once more after a 412
+    /// `catalog_stale` (see [`catalog`]); a request that sets `X-Dify-Catalog`
+    /// itself is sent as it is.
     pub fn send(&self, req: &Request) -> Result<Response> {
+        let Some(handshake) = self.handshake().filter(|_| !req.host_root) else {
+            return self.send_unguarded(req);
+        };
+        if req.bearer.is_none() || req.has_header(catalog::HEADER) {
+            let resp = self.send_unguarded(req)?;
+            handshake.observe(self, &resp);
+            return Ok(resp);
+        }
+        let fingerprint = handshake.fingerprint(self)?;
+        let resp = self.send_with(req, fingerprint.as_deref())?;
+        handshake.observe(self, &resp);
+        if !catalog::is_stale(&resp) {
+            return Ok(resp);
+        }
+        self.log("* catalog_stale: fetching the server's catalog again, then retrying once");
+        handshake.refetch(self)?;
+        let fingerprint = handshake.fingerprint(self)?;
+        let resp = self.send_with(req, fingerprint.as_deref())?;
+        handshake.observe(self, &resp);
+        Ok(resp)
+    }
+
+    /// [`Client::send`] without the handshake.
+    pub(crate) fn send_unguarded(&self, req: &Request) -> Result<Response> {
+        self.send_with(req, None)
+    }
+
+    /// The retry loop; `catalog` is the `X-Dify-Catalog` value to send.
+    fn send_with(&self, req: &Request, catalog: Option<&str>) -> Result<Response> {
         let url = self.request_url(req);
         let method = req.method.as_str();
         let budget = if req.retry && req.method.is_idempotent() {
@@ -146,7 +201,7 @@ impl Client {
         };
         let mut attempt = 1;
         loop {
-            let outcome = self.attempt(req, &url);
+            let outcome = self.attempt(req, &url, catalog);
             let last = attempt >= budget;
             let wait = match &outcome {
                 Err(AttemptError::Fatal(_)) => None,
@@ -183,7 +238,12 @@ impl Client {
         }
     }
 
-    fn attempt(&self, req: &Request, url: &str) -> std::result::Result<Response, AttemptError> {
+    fn attempt(
+        &self,
+        req: &Request,
+        url: &str,
+        catalog: Option<&str>,
+    ) -> std::result::Result<Response, AttemptError> {
         let method = req.method.as_str();
         let started = Instant::now();
         self.log(&format!("> {method} {}", redact(url)));
@@ -195,6 +255,10 @@ impl Client {
         if let Some((_, content_type)) = &req.body {
             builder = builder.header("content-type", content_type.as_str());
             self.log(&format!("> content-type: {content_type}"));
+        }
+        if let Some(fingerprint) = catalog {
+            builder = builder.header(catalog::HEADER, fingerprint);
+            self.log(&format!("> {}: {fingerprint}", catalog::HEADER));
         }
         for (name, value) in &req.headers {
             builder = builder.header(name.as_str(), value.as_str());
@@ -298,7 +362,7 @@ impl Client {
         }
     }
 
-    fn log(&self, line: &str) {
+    pub(crate) fn log(&self, line: &str) {
         if !self.opts.verbose {
             return;
         }

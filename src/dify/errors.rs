@@ -150,6 +150,11 @@ impl CliError {
     }
 }
 
+/// A 412 `catalog_stale` that outlived a fresh catalog.
+pub const CATALOG_MISMATCH: &str = "the server refuses difyctl's request even with its current \
+     catalog: this difyctl and this server's version do not match";
+pub const CATALOG_MISMATCH_HINT: &str = "upgrade difyctl (or the server) so both speak the same API; run again with -v to see the exchange";
+
 /// The error for a non-2xx response, per the status table of PROTOCOL.md §3.3.
 /// A server `ErrorBody` message replaces the fallback message.
 pub fn status_error(resp: &Response) -> CliError {
@@ -162,6 +167,13 @@ pub fn status_error(resp: &Response) -> CliError {
             Some("run 'difyctl auth login' to sign in again"),
         ),
         403 => ("access_denied", "not permitted".to_owned(), None),
+        // Reached only after the catalog was fetched again and the request
+        // retried (see `catalog`): not a stale copy, a mismatch.
+        412 if error_body(&resp.body).is_some_and(|b| b.code == "catalog_stale") => {
+            return CliError::new("catalog_stale", CATALOG_MISMATCH)
+                .with_hint(CATALOG_MISMATCH_HINT)
+                .with_http(http_context(resp));
+        }
         426 => (
             "version_skew",
             "client version no longer supported by the server".to_owned(),

@@ -3,6 +3,7 @@
 //! sign-in that approves a device code without a browser.
 
 pub mod account;
+pub mod catalog;
 pub mod client;
 pub mod console;
 pub mod device;
@@ -14,6 +15,7 @@ pub mod request;
 pub mod response;
 pub mod retry;
 pub mod secret;
+pub mod server;
 
 #[cfg(test)]
 mod stub;

@@ -127,6 +127,13 @@ impl<'a> Request<'a> {
         self
     }
 
+    /// Whether the request sets this header itself (case-insensitive).
+    pub fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+    }
+
     /// A single attempt whatever the budget (e.g. logout's `DELETE self`).
     pub fn no_retry(mut self) -> Self {
         self.retry = false;

@@ -64,7 +64,9 @@ pub fn exit_code(code: &str) -> u8 {
         | "config_invalid_value"
         | "illegal_argument" => 2,
         "not_logged_in" | "auth_expired" | "token_expired" | "access_denied" | "expired_token" => 4,
-        "version_skew" | "unsupported_endpoint" | "config_schema_unsupported" => 6,
+        "version_skew" | "catalog_stale" | "unsupported_endpoint" | "config_schema_unsupported" => {
+            6
+        }
         "rate_limited" => 7,
         "interrupted" => 130,
         _ => 1,
@@ -164,6 +166,8 @@ mod tests {
             ("not_logged_in", 4),
             ("expired_token", 4),
             ("unsupported_endpoint", 6),
+            ("version_skew", 6),
+            ("catalog_stale", 6),
             ("rate_limited", 7),
             ("no_such_code", 1),
         ] {

@@ -6,6 +6,7 @@
 //! holds the lock from load to save so concurrent invocations never lose each
 //! other's changes. The helpers below name the two stores of a config directory.
 
+pub mod cache;
 mod de;
 mod dir;
 mod hosts;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use crate::output::error::Result;
 
+pub use cache::cache_dir;
 pub use de::Extra;
 pub use dir::{Os, config_dir, config_dir_with};
 pub use hosts::{
