@@ -614,4 +614,160 @@ mod tests {
             e.message
         );
     }
+
+    /// A client with the handshake on and this memo already known.
+    fn remembering(stub: &crate::dify::stub::Stub, memo: crate::dify::catalog::Memo) -> Client {
+        use crate::dify::catalog::{Memo, MemoStore};
+        struct One(std::sync::Mutex<Memo>);
+        impl MemoStore for One {
+            fn load(&self, _: &str) -> Option<Memo> {
+                Some(self.0.lock().unwrap().clone())
+            }
+            fn save(&self, _: &str, memo: &Memo) -> Result<()> {
+                *self.0.lock().unwrap() = memo.clone();
+                Ok(())
+            }
+        }
+        let (opts, _) = test_options();
+        stub.client(opts)
+            .with_handshake(Some(std::sync::Arc::new(One(std::sync::Mutex::new(memo)))))
+    }
+
+    fn older(version: &str) -> crate::dify::catalog::Memo {
+        crate::dify::catalog::Memo {
+            no_catalog: true,
+            version: Some(version.into()),
+            ..Default::default()
+        }
+    }
+
+    const SWITCHED: &str = r#"{"id":"w-1","name":"A","role":"owner"}"#;
+    const NO_ROUTE: &str = r#"{"code":"not_found","message":"The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.","status":404}"#;
+    const NOT_ALLOWED: &str = r#"{"code":"method_not_allowed","message":"The method is not allowed for the requested URL.","status":405}"#;
+
+    fn paths(stub: &crate::dify::stub::Stub) -> Vec<String> {
+        stub.requests()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
+    #[test]
+    fn the_switch_route_follows_the_server_generation() {
+        let bearer = Secret::new("dfoa_t");
+        for (version, path) in [
+            ("1.14.2", "/openapi/v1/workspaces/w-1/switch"),
+            ("1.16.1", "/openapi/v1/workspaces/w-1:switch"),
+        ] {
+            let stub = serve(vec![Canned::json(200, SWITCHED)]);
+            let client = remembering(&stub, older(version));
+            assert_eq!(switch_workspace(&client, &bearer, "w-1").unwrap().id, "w-1");
+            assert_eq!(paths(&stub), [format!("POST {path}")]);
+        }
+        // A catalog names the route.
+        let body = r#"{"ops":{"switch.workspace":{"method":"POST","path":"/openapi/v1/ws/{workspace_id}/use"}}}"#;
+        let catalog = crate::dify::catalog::Catalog::from_response(
+            body.as_bytes(),
+            Some(&crate::dify::catalog::sha256_hex(body.as_bytes())),
+        )
+        .unwrap();
+        let stub = serve(vec![Canned::json(200, SWITCHED)]);
+        let memo = crate::dify::catalog::Memo {
+            catalog: Some(catalog),
+            ..Default::default()
+        };
+        switch_workspace(&remembering(&stub, memo), &bearer, "w 1").unwrap();
+        assert_eq!(paths(&stub), ["POST /openapi/v1/ws/w%201/use"]);
+    }
+
+    #[test]
+    fn a_missing_switch_route_is_tried_in_the_other_form_once_and_remembered() {
+        let bearer = Secret::new("dfoa_t");
+        // Remembered as 1.14, upgraded since: `/switch` is gone.
+        let stub = serve(vec![
+            Canned::json(404, NO_ROUTE),
+            Canned::json(200, SWITCHED),
+            Canned::json(200, SWITCHED),
+        ]);
+        let client = remembering(&stub, older("1.14.2"));
+        switch_workspace(&client, &bearer, "w-1").unwrap();
+        switch_workspace(&client, &bearer, "w-1").unwrap();
+        assert_eq!(
+            paths(&stub),
+            [
+                "POST /openapi/v1/workspaces/w-1/switch",
+                "POST /openapi/v1/workspaces/w-1:switch",
+                "POST /openapi/v1/workspaces/w-1:switch",
+            ]
+        );
+        // Remembered as 1.16 on a 1.14 server: `<id>:switch` is a GET-only path.
+        let stub = serve(vec![
+            Canned::json(405, NOT_ALLOWED),
+            Canned::json(200, SWITCHED),
+        ]);
+        switch_workspace(&remembering(&stub, older("1.16.1")), &bearer, "w-1").unwrap();
+        assert_eq!(paths(&stub)[1], "POST /openapi/v1/workspaces/w-1/switch");
+    }
+
+    #[test]
+    fn the_handlers_own_404_is_not_retried_and_two_missing_routes_report_the_first() {
+        let bearer = Secret::new("dfoa_t");
+        let stub = serve(vec![Canned::json(
+            404,
+            r#"{"code":"not_found","message":"workspace not found","status":404}"#,
+        )]);
+        let e = switch_workspace(&remembering(&stub, older("1.16.1")), &bearer, "w-9").unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("server_4xx_other", "workspace not found")
+        );
+        assert_eq!(stub.requests().len(), 1);
+
+        let stub = serve(vec![
+            Canned::json(404, NO_ROUTE),
+            Canned::json(405, NOT_ALLOWED),
+        ]);
+        let e = switch_workspace(&remembering(&stub, older("1.16.1")), &bearer, "w-1").unwrap_err();
+        assert_eq!(e.http.unwrap().status, Some(404));
+        assert_eq!(stub.requests().len(), 2);
+    }
+
+    #[test]
+    fn workspaces_follow_the_pages() {
+        let page = |ids: &[&str], has_more: bool| {
+            let data: Vec<String> = ids
+                .iter()
+                .map(|id| format!(r#"{{"id":"{id}","name":"N","role":"normal"}}"#))
+                .collect();
+            Canned::json(
+                200,
+                &format!(
+                    r#"{{"page":1,"limit":2,"total":5,"has_more":{has_more},"data":[{}]}}"#,
+                    data.join(",")
+                ),
+            )
+        };
+        let stub = serve(vec![
+            page(&["a", "b"], true),
+            page(&["c", "d"], true),
+            page(&["e"], false),
+        ]);
+        let (opts, _) = test_options();
+        let list = list_workspaces(&stub.client(opts), &Secret::new("dfoa_t")).unwrap();
+        let ids: Vec<&str> = list.iter().map(|w| w.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c", "d", "e"]);
+        assert_eq!(
+            paths(&stub),
+            [1, 2, 3].map(|n| format!("GET /openapi/v1/workspaces?page={n}&limit=100"))
+        );
+        // A page that says "more" but is empty ends the walk.
+        let stub = serve(vec![page(&[], true)]);
+        let (opts, _) = test_options();
+        assert!(
+            list_workspaces(&stub.client(opts), &Secret::new("dfoa_t"))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(stub.requests().len(), 1);
+    }
 }

@@ -355,6 +355,14 @@ impl MockDify {
         self.shared.lock().cfg.catalog_revision += 1;
     }
 
+    /// The catalog changes by itself after `n` more requests pass its guard; see
+    /// [`CatalogChange`](super::config::CatalogChange) for `announced`.
+    pub fn change_catalog_after(&self, n: usize, announced: bool) {
+        let mut st = self.shared.lock();
+        let after = st.guard_passes + n;
+        st.cfg.catalog_change = Some(super::config::CatalogChange { after, announced });
+    }
+
     /// The current catalog fingerprint (what a catalog server requires).
     pub fn catalog_fingerprint(&self) -> String {
         self.shared.lock().catalog_fingerprint()
