@@ -97,7 +97,11 @@ fn the_main_commands_work_against_every_generation() {
             .code(0)
             .stderr("")
             .stdout("✓ Revoked 1 session(s)\n");
-        assert_eq!(mock.revoked_ids(), std::slice::from_ref(&other.id), "{name}");
+        assert_eq!(
+            mock.revoked_ids(),
+            std::slice::from_ref(&other.id),
+            "{name}"
+        );
         t.run_args(["use", "workspace", TEAM_2])
             .code(0)
             .stderr("")

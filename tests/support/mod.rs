@@ -3,6 +3,7 @@
 pub mod fixtures;
 pub mod mock;
 pub mod pty;
+pub mod raw_http;
 pub mod runner;
 pub mod secret_service;
 pub mod tools;
