@@ -227,3 +227,10 @@ fuzz:
 		echo "corpus/$$t: $$(ls corpus/$$t | wc -l) entries"; \
 		[ $$status -eq 0 ] && ! ls artifacts/$$t/crash-* artifacts/$$t/leak-* artifacts/$$t/timeout-* artifacts/$$t/oom-* >/dev/null 2>&1 || { echo "$$t: FOUND A PROBLEM (fuzz/artifacts/$$t)"; exit 1; }; \
 	done
+
+# The real commands against a real Dify server (not part of `make test`):
+#   DIFY_E2E_HOST=http://127.0.0.1:5001 DIFY_E2E_EMAIL=… DIFY_E2E_PASSWORD=… make e2e
+# Without those variables it says it skipped. See tests/e2e.rs.
+.PHONY: e2e
+e2e:
+	$(CARGO) test --locked --test e2e -- --ignored --nocapture --test-threads=1

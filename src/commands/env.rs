@@ -68,6 +68,11 @@ pub const VARIABLES: &[(&str, &str, bool)] = &[
         "Seconds a write waits for another process's lock on a file (default 10; 0: fail at once).",
         false,
     ),
+    (
+        "DIFY_CACHE_DIR",
+        "Override the cache-dir resolution (precedes XDG_CACHE_HOME on Linux).",
+        false,
+    ),
 ];
 
 #[derive(Serialize)]
