@@ -1,5 +1,35 @@
-//! Bearer-authenticated account endpoints (PROTOCOL.md §6.4): the identity,
-//! the session list and revocation.
+//! The bearer-authenticated routes: the identity, the sessions, the
+//! workspaces.
+//!
+//! * `GET account` → `{"subject_type", "subject_email", "subject_issuer",
+//!   "account": {"id", "email", "name"}, "workspaces": [{"id", "name",
+//!   "role"}], "default_workspace_id"}`. `dfoa_` tokens only.
+//! * `GET account/sessions?page=&limit=` (page ≥ 1, limit 1..200; other
+//!   query keys are a 422) → `{"page", "limit", "total", "has_more", "data":
+//!   [{"id", "prefix", "client_id", "device_label", "created_at",
+//!   "last_used_at", "expires_at"}]}`: the caller's live sessions, newest
+//!   first, timestamps ISO-8601 kept verbatim.
+//! * `DELETE account/sessions/self` revokes the calling token, `DELETE
+//!   account/sessions/<id>` one of the caller's sessions (404 `session not
+//!   found` for anyone else's; idempotent) → `{"status": "revoked"}`.
+//!   Revocation takes effect at once.
+//! * `GET workspaces` → `{"workspaces": [{"id", "name", "role", "status",
+//!   "current"}]}`, or on newer servers a page `{"page", "limit", "total",
+//!   "has_more", "data": [...]}` (`?page=&limit=`, limit ≤ 100; older servers
+//!   ignore the query).
+//! * The workspace switch, `POST workspaces/<id>/switch` before Dify 1.16 and
+//!   `POST workspaces/<id>:switch` from then on (see [`switch_workspace`]),
+//!   → the workspace `{"id", "name", "role", "status", "current",
+//!   "created_at"}`; 404 `workspace not found` when the account is not in it.
+//!   On a server of the other generation the route is missing: 404 for
+//!   `/switch`, 405 for `:switch` (1.14's GET-only `workspaces/<id>` takes
+//!   `<id>:switch` whole).
+//!
+//! A missing bearer is 401 `bearer required`. An unknown, expired or revoked
+//! one is 401 `invalid bearer` on newer servers but 500 `Internal Server
+//! Error` on Dify 1.14 to 1.16: such errors get a hint that says so. Each
+//! token may make 60 requests a minute (429 `too_many_requests` with
+//! `Retry-After`).
 
 use std::time::{Duration, SystemTime};
 
@@ -103,8 +133,8 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// The hint for a 500 from a bearer route: servers of the 1.14 era answer a
-/// revoked or expired token that way instead of 401 (PROTOCOL.md §14).
+/// The hint for a 500 from a bearer route: servers up to 1.16 answer a
+/// revoked or expired token that way instead of 401.
 pub const STALE_SESSION_HINT: &str = "older Dify servers answer HTTP 500 for a revoked or expired session: \
      run 'difyctl auth status' to check it, or 'difyctl auth login' to sign in again";
 

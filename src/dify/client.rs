@@ -1,5 +1,5 @@
-//! The HTTP client for one Dify host (PROTOCOL.md §3.3): base URL, headers,
-//! timeouts, retries, proxies, TLS roots and verbose logging.
+//! The HTTP client for one Dify host: base URL, headers, timeouts, retries,
+//! proxies, TLS roots, verbose logging and the catalog handshake.
 
 use std::fmt;
 use std::io::Write;

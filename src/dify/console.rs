@@ -1,5 +1,19 @@
-//! Console sign-in (PROTOCOL.md §13, §14): what the web console does to sign
-//! in, used only to approve our own device code without a browser.
+//! Console sign-in: what the web console does to sign in, used only to
+//! approve our own device code without a browser.
+//!
+//! * `POST /console/api/login` `{"email", "password": <base64 of the
+//!   password>, "remember_me": false}` → `{"result": "success"}` and cookies;
+//!   refusals are `{"code", "message", "status"}` (`authentication_failed`,
+//!   `account_in_freeze`, `email_password_login_limit`, …).
+//! * `POST /console/api/email-code-login` `{"email", "language"}` → `{"data":
+//!   <code token>}`, then `…/email-code-login/validity` `{"email", "code":
+//!   <base64 of the code>, "token"}` → cookies.
+//! * `POST /openapi/v1/oauth/device/approve` (or `deny`) `{"user_code"}` with
+//!   the cookies and `X-CSRF-Token: <csrf_token>` → `{"status": "approved"}`;
+//!   404 `{"error": "expired_or_unknown"}`, 409 `already_resolved`, 429 (one
+//!   bucket for the whole server, about 10 an hour).
+//! * `POST /console/api/logout` with the cookies ends the session's refresh
+//!   token (the access token stays valid until it expires, about an hour).
 //!
 //! A console session is a set of cookies (`access_token`, `refresh_token`,
 //! `csrf_token`, named with a `__Host-` prefix on https servers without a
@@ -338,7 +352,7 @@ pub fn approve_error(resp: &Response) -> CliError {
 }
 
 /// The CLI error for a failed console sign-in step: refused credentials exit
-/// 4, rate limits 7, a missing endpoint 6 (PRODUCT.md §1).
+/// 4, rate limits 7, a missing endpoint 6.
 pub fn console_error(resp: &Response, step: Step) -> CliError {
     let status = resp.status;
     if (300..400).contains(&status) {

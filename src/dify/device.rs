@@ -1,4 +1,21 @@
-//! The OAuth device flow (PROTOCOL.md §4.1 steps 3, 4 and 9; §6.3).
+//! The OAuth device flow (RFC 8628 as Dify speaks it), no auth needed.
+//!
+//! * `POST oauth/device/code` `{"client_id": "difyctl", "device_label"}` →
+//!   `{"device_code", "user_code": "XXXX-XXXX", "verification_uri",
+//!   "expires_in": 900, "interval": 5}`. 60 an hour per client address (429,
+//!   no `Retry-After`); an unknown client id is 400 `{"error":
+//!   "unsupported_client"}`; a server without the device flow answers 404
+//!   (an HTML page when the OpenAPI is off or the route is enterprise-only).
+//! * `POST oauth/device/token` `{"client_id", "device_code"}`: 400 `{"error":
+//!   "authorization_pending" | "slow_down" | "expired_token" |
+//!   "access_denied"}` until the code is approved, then 200 with the token
+//!   payload `{"token", "expires_at", "subject_type", "account",
+//!   "workspaces", "default_workspace_id", "token_id"}` (external SSO:
+//!   `subject_email`, `subject_issuer`, no account), handed out once. A poll
+//!   sooner than `interval` after the previous one is `slow_down`.
+//! * Approval mints the token, revoking the live token of the same subject,
+//!   client and device label: signing in again from one machine rotates its
+//!   session. Labels over 255 characters make approval fail.
 
 use std::time::Duration;
 
@@ -15,7 +32,7 @@ use super::{Client, Method, Request, Response};
 /// The only `client_id` the server knows.
 pub const CLIENT_ID: &str = "difyctl";
 
-/// Longer labels make the server's approve step fail with a 500 (§14).
+/// Longer labels make the server's approve step fail with a 500.
 pub const MAX_LABEL_CHARS: usize = 255;
 
 /// Poll attempts when the token endpoint answers 5xx, and the waits between them.

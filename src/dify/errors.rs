@@ -1,5 +1,5 @@
-//! Turning HTTP outcomes into `CliError`s (PROTOCOL.md §3.3), and keeping
-//! tokens out of everything an error carries.
+//! Turning HTTP outcomes into `CliError`s, and keeping tokens out of
+//! everything an error carries.
 
 use std::time::Duration;
 
@@ -155,7 +155,10 @@ pub const CATALOG_MISMATCH: &str = "the server refuses difyctl's request even wi
      catalog: this difyctl and this server's version do not match";
 pub const CATALOG_MISMATCH_HINT: &str = "upgrade difyctl (or the server) so both speak the same API; run again with -v to see the exchange";
 
-/// The error for a non-2xx response, per the status table of PROTOCOL.md §3.3.
+/// The error for a non-2xx response: 401 `auth_expired`, 403
+/// `access_denied`, 412 `catalog_stale` (after the handshake's retry), 426
+/// `version_skew`, 429 `rate_limited`, 5xx `server_5xx`, any other 4xx
+/// `server_4xx_other`.
 /// A server `ErrorBody` message replaces the fallback message.
 pub fn status_error(resp: &Response) -> CliError {
     let status = resp.status;

@@ -21,7 +21,12 @@ pub type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
 pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// `difyctl-rs/<version> (<os>; <arch>)` with Node's platform and arch names.
-/// Deliberately not `difyctl/…`: the server's minimum-version gate parses that.
+///
+/// Deliberately never `difyctl/…`: from Dify 1.16 servers read a version from
+/// agents matching `^difyctl/<semver>` and refuse (426) those below the
+/// official client's minimum. That gate is about the official client's
+/// versions; ours count differently, and matching it would get difyctl
+/// refused, or let through, for a version it is not.
 pub fn user_agent() -> String {
     user_agent_for(
         env!("CARGO_PKG_VERSION"),
@@ -46,7 +51,7 @@ fn user_agent_for(version: &str, os: &str, arch: &str) -> String {
     format!("difyctl-rs/{version} ({os}; {arch})")
 }
 
-/// How a [`Client`] behaves. `Default` reads nothing from the environment;
+/// How a [`Client`](super::Client) behaves. `Default` reads nothing from the environment;
 /// production code starts from [`ClientOptions::from_env`].
 #[derive(Clone)]
 pub struct ClientOptions {

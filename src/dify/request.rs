@@ -34,7 +34,7 @@ impl Method {
         }
     }
 
-    /// Only these are ever retried (PROTOCOL.md §3.3).
+    /// Only these are ever retried: a POST may have taken effect.
     pub fn is_idempotent(&self) -> bool {
         matches!(self, Method::Get | Method::Put | Method::Delete)
     }

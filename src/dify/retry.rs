@@ -1,5 +1,6 @@
-//! The retry policy of PROTOCOL.md §3.3: the attempt budget, the backoff
-//! schedule and `Retry-After`.
+//! The retry policy: the attempt budget (`--http-retry`, then
+//! `DIFYCTL_HTTP_RETRY`, then 3), the backoff schedule (300 ms doubling,
+//! capped at 30 s) and `Retry-After`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,11 +1,11 @@
 //! The one error type every command returns, and the one table that turns its
-//! code into an exit status (PROTOCOL.md §3.2).
+//! code into an exit status.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A server `ErrorBody` (PROTOCOL.md §6.2), kept so errors can show the
+/// A server `ErrorBody` (see [`crate::dify`]), kept so errors can show the
 /// server's own code, message, hint and validation details.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -55,7 +55,7 @@ pub struct CliError {
 
 pub type Result<T, E = CliError> = std::result::Result<T, E>;
 
-/// Exit statuses (PROTOCOL.md §3.2). Unknown codes map to 1.
+/// Exit statuses, as difyctl(1) lists them. Unknown codes map to 1.
 pub fn exit_code(code: &str) -> u8 {
     match code {
         "usage_invalid_flag"

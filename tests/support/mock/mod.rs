@@ -1,8 +1,12 @@
 //! A mock Dify server for the integration tests and for `make demo`.
 //!
 //! It speaks the `/openapi/v1` surface that `difyctl`'s `auth` and `use` commands use
-//! (PROTOCOL.md §6), with the quirks a real server shows on the wire (§14), plus the
-//! console sign-in endpoints a headless login needs (§13). std and `serde_json` only.
+//! (the rustdoc of `src/dify` describes it), with the quirks a real server shows on
+//! the wire, plus the console sign-in endpoints a headless login needs. std,
+//! `serde_json` and `ring` (for the catalog's SHA-256) only.
+//!
+//! By default it is a Dify 1.14 server; [`MockConfig::dify_1_16`] and
+//! [`MockConfig::catalog_era`] make it a newer one (see the generation switches below).
 //!
 //! # Starting
 //!
@@ -71,18 +75,35 @@
 //! | email-code token expired | `email_code_tokens_expired` |
 //! | hostile or broken server on a path: oversized body, non-JSON, wrong-shape JSON, redirect, slow drip, bearer echoed back | `hostile` / [`MockConfig::hostile`] with a [`Hostile`] |
 //!
+//! Server generations (each preset sets several; every switch also works alone):
+//!
+//! | behaviour | how |
+//! |---|---|
+//! | `X-Version` on every answer | `version_header` (on), `version` |
+//! | `:switch` instead of `/switch` | `switch_route` = [`SwitchRoute::Colon`] |
+//! | paged `GET /workspaces` | `paged_workspaces`; many workspaces: [`MockConfig::more_workspaces`] |
+//! | the catalog handshake (`/_catalog`, `X-Dify-Catalog`, 412 `catalog_stale`) | `catalog` |
+//! | a catalog that changes | [`MockDify::change_catalog`] now, [`MockDify::change_catalog_after`]`(n, announced)` within a run |
+//! | a 412 that never ends; a catalog that is not its fingerprint | `catalog_always_stale`; `catalog_bad_fingerprint` |
+//! | edition | `edition` (`COMMUNITY` from 1.16) |
+//! | 426 for `difyctl/` agents below a version | `min_difyctl_version` |
+//!
 //! # Inspecting
 //!
-//! [`MockDify::requests`] (every request, headers lower-cased), [`MockDify::sessions`]
-//! (live sessions), [`MockDify::revoked_ids`], [`MockDify::device_labels`],
-//! [`MockDify::polls`], [`MockDify::add_session`] to seed sessions (450 are cheap).
+//! [`MockDify::requests`] (every request, headers lower-cased),
+//! [`MockDify::command_requests`] (without the handshake's catalog fetch),
+//! [`MockDify::take_requests`] and [`MockDify::request_count`] (to count what one
+//! command sent), [`MockDify::sessions`] (live sessions), [`MockDify::revoked_ids`],
+//! [`MockDify::device_labels`], [`MockDify::polls`], [`MockDify::add_session`] to seed
+//! sessions (450 are cheap).
 //!
 //! # Layout
 //!
 //! [`config`] holds what a test can set, [`views`] what it can read back, and
 //! [`handle`] the [`MockDify`] it drives. Inside: `http` reads requests and writes
-//! answers, `state` keeps sessions and codes, `routes` picks the handler, and
-//! `device`, `bearer` and `console` answer their endpoints.
+//! answers, `state` keeps sessions and codes, `routes` picks the handler,
+//! `catalog` does the newer servers' handshake and client gate, and `device`,
+//! `bearer` and `console` answer their endpoints.
 
 mod bearer;
 mod catalog;
