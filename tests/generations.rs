@@ -166,7 +166,8 @@ fn pasted_and_environment_tokens_work_against_every_generation() {
 
         let t = Test::new()
             .env("DIFY_TOKEN", &s.token)
-            .env("DIFY_HOST", mock.url());
+            .env("DIFY_HOST", mock.url())
+            .env("DIFY_INSECURE", "1");
         let out = t.run_args(["auth", "status", "--json"]).code(0).stderr("");
         assert_eq!(out.json()["token_source"], "DIFY_TOKEN", "{name}");
         t.run_args(["use", "workspace", DEFAULT_WORKSPACE_ID])

@@ -150,7 +150,7 @@ fn dify_token_goes_to_an_http_host_only_when_allowed() {
     assert!(mock.requests().is_empty(), "nothing was sent");
     let allowed = t.env("DIFY_INSECURE", "1");
     allowed.run_args(["api", "account"]).code(0);
-    assert_eq!(mock.requests().len(), 1);
+    assert_eq!(mock.command_requests().len(), 1);
     assert!(!allowed.config_dir().exists());
 }
 

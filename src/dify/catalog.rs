@@ -288,7 +288,6 @@ impl Handshake {
                 }
             }
         };
-        self.note_version(client, &resp);
         match resp.status {
             200 => {
                 let catalog = Catalog::from_response(&resp.body, resp.header(HEADER))
@@ -301,6 +300,7 @@ impl Handshake {
                 self.update(client, |m| {
                     m.catalog = Some(catalog);
                     m.no_catalog = false;
+                    note_version(m, &resp);
                 });
             }
             404 => {
@@ -308,6 +308,7 @@ impl Handshake {
                 self.update(client, |m| {
                     m.catalog = None;
                     m.no_catalog = true;
+                    note_version(m, &resp);
                 });
             }
             _ if mode == Fetch::Tolerant => {
@@ -321,14 +322,20 @@ impl Handshake {
         Ok(())
     }
 
-    /// Learns from any `/openapi/v1` response: a fingerprint that differs from
-    /// the remembered one makes the memo stale, a new version is noted.
+    /// Learns from any `/openapi/v1` response about a server it knows: a
+    /// fingerprint that differs from the remembered one makes the memo stale,
+    /// a new version is noted. Nothing is kept about a server not yet known
+    /// (a sign-in's device flow leaves no memo behind).
     pub(crate) fn observe(&self, client: &Client, resp: &Response) {
-        self.note_version(client, resp);
-        let Some(seen) = resp.header(HEADER).map(str::trim).filter(|h| !h.is_empty()) else {
-            return;
-        };
+        let seen = resp.header(HEADER).map(str::trim).filter(|h| !h.is_empty());
         self.update(client, |m| {
+            if !m.knows_catalog() {
+                return;
+            }
+            note_version(m, resp);
+            let Some(seen) = seen else {
+                return;
+            };
             let stale = match &m.catalog {
                 Some(c) => !c.fingerprint.eq_ignore_ascii_case(seen),
                 None => m.no_catalog,
@@ -337,23 +344,6 @@ impl Handshake {
                 client.log("* the server's catalog changed; fetching it before the next request");
                 m.catalog = None;
                 m.no_catalog = false;
-            }
-        });
-    }
-
-    fn note_version(&self, client: &Client, resp: &Response) {
-        let Some(version) = resp
-            .header(VERSION_HEADER)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        else {
-            return;
-        };
-        self.update(client, |m| {
-            if m.version.as_deref() != Some(version) {
-                m.version = Some(version.to_owned());
-                // A learned route belongs to the version it was learned on.
-                m.switch_route = None;
             }
         });
     }
@@ -378,6 +368,22 @@ impl Handshake {
 
     pub(crate) fn remember_switch_route(&self, client: &Client, route: SwitchRoute) {
         self.update(client, |m| m.switch_route = Some(route));
+    }
+}
+
+/// Notes the version an answer names (`X-Version`).
+fn note_version(m: &mut Memo, resp: &Response) {
+    let Some(version) = resp
+        .header(VERSION_HEADER)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    else {
+        return;
+    };
+    if m.version.as_deref() != Some(version) {
+        m.version = Some(version.to_owned());
+        // A learned route belongs to the version it was learned on.
+        m.switch_route = None;
     }
 }
 

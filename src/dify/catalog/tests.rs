@@ -387,23 +387,42 @@ fn requests_without_a_bearer_or_with_their_own_header_are_sent_as_they_are() {
 }
 
 #[test]
-fn the_server_version_is_remembered_from_any_answer() {
+fn the_server_version_is_noted_from_answers_about_a_known_server() {
+    let bearer = Secret::new("dfoa_t");
     let stub = serve(vec![
+        ok(None).header("X-Version", "1.16.0"),
         ok(None).header("X-Version", "1.16.1"),
-        Canned::json(200, r#"{"version":"1.16.2","edition":"COMMUNITY"}"#),
+    ]);
+    let origin = stub.client(test_options().0).origin().to_owned();
+    let older = Memo {
+        no_catalog: true,
+        version: Some("1.14.2".into()),
+        switch_route: Some(SwitchRoute::Colon),
+        ..Memo::default()
+    };
+    let memos = Memos::with(&origin, older);
+    let client = stub
+        .client(test_options().0)
+        .with_handshake(Some(memos.clone()));
+    client.get("_health", None).unwrap();
+    client.get("account", Some(&bearer)).unwrap();
+    let memo = memos.get(&origin);
+    assert_eq!(memo.version.as_deref(), Some("1.16.1"));
+    assert_eq!(memo.switch_route, None, "learned on another version");
+    let handshake = client.handshake().unwrap();
+    assert_eq!(handshake.version(&client).as_deref(), Some("1.16.1"));
+    assert_eq!(stub.requests().len(), 2, "no probe needed");
+
+    // About a server not known yet (a sign-in's device flow) nothing is kept.
+    let stub = serve(vec![
+        ok(None).header("X-Version", "1.16.1").header(HEADER, "f"),
     ]);
     let memos = Arc::new(Memos::default());
     let client = stub
         .client(test_options().0)
         .with_handshake(Some(memos.clone()));
     client.get("_health", None).unwrap();
-    let handshake = client.handshake().unwrap();
-    assert_eq!(handshake.version(&client).as_deref(), Some("1.16.1"));
-    assert_eq!(stub.requests().len(), 1, "no probe needed");
-    assert_eq!(
-        memos.get(client.origin()).version.as_deref(),
-        Some("1.16.1")
-    );
+    assert_eq!(memos.saves(), 0);
 
     // Without one, `_version` is asked once, and its edition kept lower-cased.
     let stub = serve(vec![Canned::json(
