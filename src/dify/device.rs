@@ -55,7 +55,7 @@ pub struct DeviceCode {
     pub device_code: Secret,
     pub user_code: String,
     pub verification_uri: String,
-    /// Seconds; `None` when missing or unusable (see [`seconds`]).
+    /// Seconds; `None` when missing or unusable (see `seconds`).
     #[serde(default, deserialize_with = "seconds")]
     pub expires_in: Option<u64>,
     #[serde(default, deserialize_with = "seconds")]

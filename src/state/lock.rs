@@ -71,7 +71,7 @@ impl Default for LockOptions {
 }
 
 impl LockOptions {
-    /// The defaults, with the wait from [`WAIT_ENV`] when it is set: whole
+    /// The defaults, with the wait from `DIFYCTL_LOCK_TIMEOUT` when it is set: whole
     /// seconds, 0 meaning "fail at once when another process holds the lock".
     pub fn from_env() -> Result<LockOptions> {
         let value = match std::env::var(WAIT_ENV) {
@@ -153,7 +153,7 @@ pub struct Holder {
     pub pid: u32,
     /// Start time in clock ticks after boot (Linux), to tell a reused pid apart.
     pub start: Option<u64>,
-    /// Boot id, pid namespace and node name; see [`this_machine`].
+    /// Boot id, pid namespace and node name; see `this_machine`.
     pub machine: String,
 }
 
@@ -259,7 +259,7 @@ pub enum Verdict {
 }
 
 /// Judges a lock file by its text and modification time (see the module
-/// docs). `here` is [`this_machine`]; `running` says whether a pid with that
+/// docs). `here` is `this_machine`; `running` says whether a pid with that
 /// start time runs here. Pure, so it can be tested and fuzzed.
 pub fn judge(
     text: &[u8],
