@@ -539,14 +539,15 @@ struct CachedMemos {
 
 impl MemoStore for CachedMemos {
     fn load(&self, origin: &str) -> Option<Memo> {
-        let value = state::cache::read_json(&state::cache::server_memo_path(&self.dir, origin))?;
-        serde_json::from_value(value).ok()
+        let text = state::cache::read_text(&state::cache::server_memo_path(&self.dir, origin))?;
+        serde_json::from_str(&text).ok()
     }
 
     fn save(&self, origin: &str, memo: &Memo) -> Result<()> {
-        let value = serde_json::to_value(memo)
+        let mut text = serde_json::to_string_pretty(memo)
             .map_err(|e| CliError::client(format!("encode the server memo: {e}")))?;
-        state::cache::write_json(&state::cache::server_memo_path(&self.dir, origin), &value)
+        text.push('\n');
+        state::cache::write_text(&state::cache::server_memo_path(&self.dir, origin), &text)
     }
 }
 

@@ -94,26 +94,23 @@ pub fn server_memo_path(cache_dir: &Path, origin: &str) -> PathBuf {
     cache_dir.join(SERVERS_DIR).join(name)
 }
 
-/// A JSON cache file. Anything that does not parse reads as empty (it is
-/// replaced on the next write instead of being reported).
+/// A cache file's text, whatever it holds: the reader decides what it is.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct JsonFile(serde_json::Value);
+struct TextFile(String);
 
-impl Document for JsonFile {
+impl Document for TextFile {
     fn parse(text: &str, _path: &Path) -> Result<Self> {
-        Ok(JsonFile(serde_json::from_str(text).unwrap_or_default()))
+        Ok(TextFile(text.to_owned()))
     }
 
     fn render(&self) -> String {
-        let mut text = serde_json::to_string_pretty(&self.0).unwrap_or_default();
-        text.push('\n');
-        text
+        self.0.clone()
     }
 }
 
-/// The JSON in a cache file; `None` when it is missing, not a regular file,
-/// too large or not JSON.
-pub fn read_json(path: &Path) -> Option<serde_json::Value> {
+/// A cache file's text; `None` when it is missing, not a regular file or
+/// too large.
+pub fn read_text(path: &Path) -> Option<String> {
     let meta = std::fs::metadata(path).ok()?;
     if !meta.is_file() || meta.len() > MAX_FILE_SIZE {
         return None;
@@ -124,16 +121,15 @@ pub fn read_json(path: &Path) -> Option<serde_json::Value> {
         .take(MAX_FILE_SIZE)
         .read_to_string(&mut text)
         .ok()?;
-    let value = JsonFile::parse(&text, path).ok()?.0;
-    Some(value).filter(|v| !v.is_null())
+    Some(text)
 }
 
-/// Replaces a cache file's JSON (nothing is written when it is unchanged).
-pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
+/// Replaces a cache file's text (nothing is written when it is unchanged).
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
     Store::new(path)
         .with_lock_options(LOCK)
-        .update(|doc: &mut JsonFile| {
-            doc.0 = value.clone();
+        .update(|doc: &mut TextFile| {
+            text.clone_into(&mut doc.0);
             Ok(())
         })
 }
@@ -224,17 +220,14 @@ mod tests {
     }
 
     #[test]
-    fn cache_files_round_trip_and_garbage_reads_as_nothing() {
+    fn cache_files_round_trip_privately() {
         let tmp = crate::state::testutil::TempDir::new();
         let path = server_memo_path(tmp.path(), "https://x.test");
-        assert_eq!(read_json(&path), None);
-        let value = serde_json::json!({"no_catalog": true});
-        write_json(&path, &value).unwrap();
-        assert_eq!(read_json(&path), Some(value));
-        std::fs::write(&path, "{not json").unwrap();
-        assert_eq!(read_json(&path), None);
-        write_json(&path, &serde_json::json!({"version": "1"})).unwrap();
-        assert_eq!(read_json(&path).unwrap()["version"], "1");
+        assert_eq!(read_text(&path), None);
+        write_text(&path, "{\"no_catalog\":true}\n").unwrap();
+        assert_eq!(read_text(&path).as_deref(), Some("{\"no_catalog\":true}\n"));
+        write_text(&path, "{}\n").unwrap();
+        assert_eq!(read_text(&path).as_deref(), Some("{}\n"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -242,5 +235,9 @@ mod tests {
             assert_eq!(mode(&path), 0o600);
             assert_eq!(mode(path.parent().unwrap()), 0o700);
         }
+        // A directory where the file should be is no file to read.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        assert_eq!(read_text(&path), None);
     }
 }
