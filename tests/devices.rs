@@ -6,7 +6,7 @@ mod support;
 
 use std::process::Stdio;
 
-use support::fixtures::{hosts_yml, signed_in, signed_in_as};
+use support::fixtures::{hosts_yml, signed_in, signed_in_as, signed_in_sso};
 use support::mock::{MockDify, RATE_LIMIT_MESSAGE, SessionInfo};
 use support::pty::on_a_terminal;
 use support::runner::Test;
@@ -480,24 +480,53 @@ fn revoke_all_needs_to_know_the_current_session() {
              list'), or sign in again with 'difyctl auth login'\n",
         );
     assert!(mock.requests().is_empty());
-    // A token_id the server does not list (stale) cannot be kept either.
-    let t = t.hosts(&hosts_yml(
-        &mock,
-        Some("5b0c8a3e-0000-4000-8000-000000000000"),
-    ));
-    t.run_args(["auth", "devices", "revoke", "--all"])
-        .code(2)
-        .stdout("")
-        .stderr(
-            "usage_invalid_flag: --all keeps the current session, but this context's recorded \
-             session is not among the account's sessions\nhint: revoke sessions by id (see \
-             'difyctl auth devices list'), or sign in again with 'difyctl auth login'\n",
-        );
-    assert_eq!(deletes(&mock), 0);
     // A single target still works.
     t.run_args(["auth", "devices", "revoke", "other"])
         .code(0)
         .stdout("✓ Revoked 1 session(s)\n");
+    assert_eq!(mock.sessions(), [me]);
+}
+
+#[test]
+fn revoke_all_from_a_session_that_is_not_listed_revokes_every_listed_one() {
+    // An external-SSO context on a server that shows it the account's
+    // sessions: its own is not among them, so none of them is the current one.
+    let (mock, t) = signed_in_sso();
+    let sso = mock.sessions();
+    assert!(sso[0].token.starts_with("dfoe_"), "{sso:?}");
+    mock.configure(|c| {
+        c.sso = None;
+        c.sso_acts_for_account = true;
+    });
+    let listed: Vec<SessionInfo> = (1..=3)
+        .map(|i| mock.add_session(&format!("runner-{i}")))
+        .collect();
+    let before = t.snapshot();
+    t.run_args(["auth", "devices", "revoke", "--all"])
+        .code(0)
+        .stderr("")
+        .stdout("✓ Revoked 3 session(s)\n");
+    let mut revoked = mock.revoked_ids();
+    revoked.sort();
+    let mut expected: Vec<String> = listed.iter().map(|s| s.id.clone()).collect();
+    expected.sort();
+    assert_eq!(revoked, expected);
+    assert_eq!(mock.sessions(), sso, "the SSO session itself stays");
+    assert_eq!(t.snapshot(), before, "local state untouched");
+}
+
+#[test]
+fn revoke_all_keeps_a_listed_current_session_by_id() {
+    // The current session is found by its id, whatever its label: a session
+    // labelled like this machine's but not this context's goes.
+    let mock = MockDify::start();
+    let twin = mock.add_session("difyctl on me");
+    let (t, me) = signed_in_as(&mock, "difyctl on me");
+    t.run_args(["auth", "devices", "revoke", "--all", "--yes"])
+        .code(0)
+        .stderr("")
+        .stdout("✓ Revoked 1 session(s)\n");
+    assert_eq!(mock.revoked_ids(), [twin.id]);
     assert_eq!(mock.sessions(), [me]);
 }
 

@@ -340,21 +340,7 @@ fn without_a_usable_token_there_is_nothing_to_revoke() {
 fn an_external_sso_session_is_revoked_too() {
     // The 1.14 server answers 403 for a dfoe_ bearer on this route; the
     // official tool sends it anyway, and so do we, then cleans up.
-    let mock = MockDify::with(
-        MockConfig::default()
-            .auto_approve()
-            .sso("sso@corp.test", "https://idp.corp.test"),
-    );
-    let t = Test::new();
-    t.run_args([
-        "auth",
-        "login",
-        "--host",
-        &mock.url(),
-        "--insecure",
-        "--no-browser",
-    ])
-    .code(0);
+    let (mock, t) = support::fixtures::signed_in_sso();
     let session = mock.sessions().pop().unwrap();
     t.run_args(["auth", "logout"])
         .code(0)

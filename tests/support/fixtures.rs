@@ -1,7 +1,7 @@
 //! Ready-made states for tests of commands that need a signed-in context,
 //! without running `auth login`.
 
-use super::mock::{MockDify, SessionInfo};
+use super::mock::{MockConfig, MockDify, SessionInfo};
 use super::runner::Test;
 
 /// The `hosts.yml` of one file-mode context on the mock's host for its
@@ -116,4 +116,18 @@ pub fn login_args(mock: &MockDify) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
+}
+
+/// A mock that mints external-SSO (`dfoe_`) sessions for `sso@corp.test`
+/// (issuer `https://idp.corp.test`), and a config dir signed in to it by the
+/// device flow.
+pub fn signed_in_sso() -> (MockDify, Test) {
+    let mock = MockDify::with(
+        MockConfig::default()
+            .auto_approve()
+            .sso("sso@corp.test", "https://idp.corp.test"),
+    );
+    let t = Test::new();
+    t.run_args(login_args(&mock)).code(0);
+    (mock, t)
 }

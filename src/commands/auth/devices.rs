@@ -132,14 +132,9 @@ pub fn revoke(
     let sessions = fetch_all(ctx, &client, &session.token).map_err(|e| session.explain(e))?;
     let mut chosen: Vec<&Device> = match &target {
         Some(t) => vec![select(&sessions, t)?],
-        // The listing was made with this context's bearer, so its session is
-        // in it; a token_id that is not names some other (stale) session, and
-        // revoking "all others" would revoke this one too, half way through.
-        None if !sessions.iter().any(|d| Some(d.id.as_str()) == current) => {
-            return Err(unknown_current(
-                "this context's recorded session is not among the account's sessions",
-            ));
-        }
+        // Every listed session but this context's own. When its own is not
+        // listed (an external-SSO session among an account's), nothing listed
+        // is the current one, and every listed session goes.
         None => sessions
             .iter()
             .filter(|d| Some(d.id.as_str()) != current)

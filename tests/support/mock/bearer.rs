@@ -42,7 +42,7 @@ impl State {
                 self.error(401, None, "invalid bearer")
             });
         };
-        if self.sessions[idx].sso {
+        if self.sessions[idx].sso && !self.cfg.sso_acts_for_account {
             return Err(self.error(403, None, "unsupported_token_type"));
         }
         if let Some(limit) = self.cfg.rate_limit_per_min {
@@ -61,6 +61,20 @@ impl State {
             }
         }
         Ok(idx)
+    }
+
+    /// Whether the caller's bearer may see and revoke `session`: its owner's
+    /// sessions, or the account's for an SSO bearer under
+    /// [`sso_acts_for_account`](super::MockConfig::sso_acts_for_account).
+    fn acts_for(&self, caller: usize, session: &Session) -> bool {
+        let me = &self.sessions[caller];
+        if me.sso && self.cfg.sso_acts_for_account {
+            let account = self.account_owner();
+            return !session.sso
+                && session.email == account.email
+                && session.issuer == account.issuer;
+        }
+        session.same_owner(me)
     }
 
     pub(super) fn get_account(&self) -> Response {
@@ -122,12 +136,11 @@ impl State {
             Err(refusal) => return refusal,
         };
         let now = now_unix();
-        let me = &self.sessions[caller];
         let mine: Vec<&Session> = self
             .sessions
             .iter()
             .rev()
-            .filter(|s| s.live(now) && s.same_owner(me))
+            .filter(|s| s.live(now) && self.acts_for(caller, s))
             .collect();
         let total = mine.len() as u64;
         let start = ((page - 1).saturating_mul(limit)).min(total) as usize;
@@ -174,7 +187,7 @@ impl State {
             .by_id
             .get(id)
             .copied()
-            .filter(|&i| self.sessions[i].same_owner(&self.sessions[caller]));
+            .filter(|&i| self.acts_for(caller, &self.sessions[i]));
         match target {
             Some(i) => {
                 self.revoke(i);

@@ -192,6 +192,11 @@ pub struct MockConfig {
     pub sso: Option<SsoSubject>,
     /// Every bearer is treated as invalid (unknown/revoked).
     pub invalid_bearer: bool,
+    /// External-SSO (`dfoe_`) bearers pass the session routes and act for the
+    /// account instead of getting 403 `unsupported_token_type`: `GET
+    /// /account/sessions` lists the account's sessions, which never include
+    /// the SSO session itself, and `DELETE /account/sessions/<id>` revokes them.
+    pub sso_acts_for_account: bool,
     /// An invalid bearer answers 500 `internal_server_error` (no `WWW-Authenticate`), as
     /// the 1.14-era server does, instead of 401 `invalid bearer`.
     pub baseline_invalid_bearer_500: bool,
@@ -289,6 +294,7 @@ impl Default for MockConfig {
             rate_limit_retry_after: Some(60),
             hang: None,
             upgrade_required: false,
+            sso_acts_for_account: false,
             hostile: Vec::new(),
             version_header: true,
             switch_route: SwitchRoute::Slash,

@@ -60,7 +60,7 @@
 //! | 5xx on a path | [`MockDify::fail_next`]`(path_prefix, n, status)` |
 //! | no device flow | `device_flow` = [`DeviceFlow::HtmlNotFound`] / [`DeviceFlow::JsonNotFound`]; `openapi_disabled` |
 //! | no email | [`MockConfig::no_email`] |
-//! | external SSO | `sso` / [`MockConfig::sso`] (`dfoe_` tokens) |
+//! | external SSO | `sso` / [`MockConfig::sso`] (`dfoe_` tokens); `sso_acts_for_account` (an SSO bearer lists and revokes the account's sessions) |
 //! | invalid bearer | `invalid_bearer`; `baseline_invalid_bearer_500` turns every invalid bearer into a 500 |
 //! | expired / revoked elsewhere | [`MockDify::expire_session`], [`MockDify::revoke_session`] |
 //! | revoke fails half way | [`MockDify::fail_revoke_after`]`(n)` |
