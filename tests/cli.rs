@@ -130,6 +130,32 @@ fn env_list_hides_sensitive_values() {
 }
 
 #[test]
+fn env_list_describes_the_official_variables_in_the_official_words() {
+    let json = Test::new()
+        .args(["env", "list", "--json"])
+        .run()
+        .code(0)
+        .json();
+    let described = |name: &str| {
+        let rows = json.as_array().unwrap();
+        let row = rows.iter().find(|r| r["name"] == name).unwrap();
+        row["description"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        described("DIFY_NO_PROGRESS"),
+        "Suppress progress spinners. Truthy values: 1, true, yes."
+    );
+    assert_eq!(
+        described("DIFY_PLAIN"),
+        "Disable ANSI colors and decorative output. Truthy values: 1, true, yes."
+    );
+    assert_eq!(
+        described("DIFY_TOKEN"),
+        "Bearer token for non-interactive auth."
+    );
+}
+
+#[test]
 fn broken_pipe_exits_0() {
     use std::process::Stdio;
     let t = Test::new();

@@ -29,12 +29,12 @@ pub const VARIABLES: &[(&str, &str, bool)] = &[
     ),
     (
         "DIFY_NO_PROGRESS",
-        "Disable spinners and progress output. Truthy values: 1, true, yes.",
+        "Suppress progress spinners. Truthy values: 1, true, yes.",
         false,
     ),
     (
         "DIFY_PLAIN",
-        "Plain output: no colour, no spinner. Truthy values: 1, true, yes.",
+        "Disable ANSI colors and decorative output. Truthy values: 1, true, yes.",
         false,
     ),
     ("DIFY_TOKEN", "Bearer token for non-interactive auth.", true),
