@@ -316,6 +316,14 @@ fn token_rejected(e: CliError, sso: bool) -> CliError {
             hint: Some("sign in with the device flow ('difyctl auth login') to store an external SSO session".into()),
             ..e
         },
+        // No OpenAPI at all (OPENAPI_ENABLED=false: an HTML 404), or not this
+        // route: what the device flow and --password report for their 404s.
+        (_, Some(404)) => CliError {
+            code: "unsupported_endpoint",
+            message: "this Dify host does not implement the OpenAPI account endpoint (GET /openapi/v1/account)".into(),
+            hint: Some("the host needs OPENAPI_ENABLED=true; use the Dify API URL as --host".into()),
+            ..e
+        },
         ("server_5xx", Some(500)) => CliError {
             hint: Some(
                 "older Dify servers answer HTTP 500 for an unknown, revoked or expired token: check the token".into(),
