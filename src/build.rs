@@ -16,6 +16,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+// The crate's own ISO-8601 module (std only), for the build date.
+#[path = "time.rs"]
+#[allow(dead_code)]
+mod time;
+
 /// What the binary is built from: a change here makes the build `-dirty`.
 const SOURCES: &[&str] = &["src", "Cargo.toml", "Cargo.lock"];
 
@@ -147,32 +152,15 @@ pub fn checked_commit(value: &str) -> String {
     value.to_string()
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch.
+pub fn iso_utc(secs: u64) -> String {
+    time::iso_utc(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
 /// Seconds since 1970 as the reproducible-builds specification has them: a
 /// decimal integer, nothing else.
 pub fn epoch(value: &str) -> u64 {
     value.trim().parse().unwrap_or_else(|_| {
         panic!("SOURCE_DATE_EPOCH must be seconds since 1970-01-01 UTC: {value:?}")
     })
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the epoch (proleptic Gregorian,
-/// days to civil date after Howard Hinnant's `civil_from_days`).
-pub fn iso_utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rest = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
 }

@@ -12,6 +12,7 @@ pub mod harden;
 pub mod host;
 pub mod output;
 pub mod state;
+pub mod time;
 
 use std::process::ExitCode;
 

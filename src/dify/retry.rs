@@ -87,7 +87,7 @@ fn parse_imf_fixdate(s: &str) -> Option<u64> {
     if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
         return None;
     }
-    let days = days_from_civil(year, month, day);
+    let days = crate::time::days_from_civil(year, month, day);
     u64::try_from(days)
         .ok()
         .map(|d| d * 86_400 + h * 3600 + m * 60 + sec)
@@ -99,17 +99,6 @@ fn digits<T: std::str::FromStr>(s: &str) -> Option<T> {
     } else {
         None
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -128,7 +128,7 @@ pub fn run(
     Ok(match saved {
         Output::Success(_, mut rest) => {
             if let Some(at) = expires {
-                let when = match status::parse_time(&at) {
+                let when = match crate::time::parse_iso(&at) {
                     Some(t) => format!("{at} ({})", status::relative(t - status::now())),
                     None => at,
                 };
@@ -222,7 +222,7 @@ fn check(ctx: &Ctx, selected: Selected, within: i64) -> Result<Check> {
         None if !sso => status::lookup_expiry(&client, &session),
         None => None,
     };
-    let Some(at) = expires_at.as_deref().and_then(status::parse_time) else {
+    let Some(at) = expires_at.as_deref().and_then(crate::time::parse_iso) else {
         return Ok(Check::Unknown);
     };
     let left = at - status::now();

@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::cli::Selection;
 use crate::commands::Ctx;
 use crate::commands::session::{Session, describe};
+use crate::dify::Client;
 use crate::dify::account::{self, AccountInfo, STALE_SESSION_HINT};
-use crate::dify::{Client, retry};
 use crate::output::term::sanitize_line;
 use crate::output::{CliError, Output, Result};
 
@@ -197,7 +197,7 @@ fn render(s: &Status, now: i64) -> String {
         None => "none".to_string(),
     };
     let token = match &s.expires_at {
-        Some(at) => match parse_time(at) {
+        Some(at) => match crate::time::parse_iso(at) {
             Some(t) => format!("{}, expires {at} ({})", s.token_source, relative(t - now)),
             None => format!("{}, expires {at}", s.token_source),
         },
@@ -245,90 +245,9 @@ pub(crate) fn span(secs: i64) -> String {
     }
 }
 
-/// Seconds since the epoch of an ISO-8601 / RFC 3339 time as Dify sends them:
-/// `2026-06-15T10:00:00Z`, `…T10:00:00.123456Z`, `…T10:00:00+00:00`, or no
-/// offset at all (read as UTC).
-pub(crate) fn parse_time(s: &str) -> Option<i64> {
-    let b = s.trim().as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = b.get(r)?;
-        if part.iter().all(u8::is_ascii_digit) {
-            std::str::from_utf8(part).ok()?.parse().ok()
-        } else {
-            None
-        }
-    };
-    let sep = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
-    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let mut i = 19;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-    }
-    let offset = match b.get(i) {
-        None => 0,
-        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
-        Some(&sign @ (b'+' | b'-')) => {
-            let (h, m) = match b.len() - i {
-                6 if b[i + 3] == b':' => (num(i + 1..i + 3)?, num(i + 4..i + 6)?),
-                5 => (num(i + 1..i + 3)?, num(i + 3..i + 5)?),
-                _ => return None,
-            };
-            let secs = h * 3600 + m * 60;
-            if sign == b'+' { secs } else { -secs }
-        }
-        _ => return None,
-    };
-    let days = retry::days_from_civil(year, month as u32, day as u32);
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_as_dify_sends_them() {
-        // 2026-06-15T10:00:00Z
-        let t = 1_781_517_600;
-        assert_eq!(parse_time("2026-06-15T10:00:00Z"), Some(t));
-        assert_eq!(parse_time("2026-06-15T10:00:00.123456Z"), Some(t));
-        assert_eq!(parse_time("2026-06-15T10:00:00+00:00"), Some(t));
-        assert_eq!(parse_time("2026-06-15T12:00:00+02:00"), Some(t));
-        assert_eq!(parse_time("2026-06-15T09:30:00-0030"), Some(t));
-        assert_eq!(parse_time("2026-06-15 10:00:00"), Some(t));
-        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
-        for bad in [
-            "",
-            "2026-06-15",
-            "2026-13-15T10:00:00Z",
-            "2026-06-15T10:00:00Q",
-            "2026-06-15T10:00:00.Z",
-            "2026-06-15T10:00:00+2",
-            "2026-06-15T10:00:00Zx",
-            "２０２６-06-15T10:00:00Z",
-        ] {
-            assert_eq!(parse_time(bad), None, "{bad:?}");
-        }
-    }
 
     #[test]
     fn relative_spans() {
@@ -362,7 +281,7 @@ mod tests {
 
     #[test]
     fn human_form_is_aligned_and_clean() {
-        let now = parse_time("2026-11-23T10:00:00Z").unwrap();
+        let now = crate::time::parse_iso("2026-11-23T10:00:00Z").unwrap();
         assert_eq!(
             render(&status(Some("2026-12-07T10:00:00+00:00")), now),
             "127.0.0.1:5001\n  account:   tester@dify.ai (Tester)\n  workspace: Acme Team (owner)\n  \
