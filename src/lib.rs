@@ -6,6 +6,7 @@
 pub mod build_facts;
 pub mod cli;
 pub mod commands;
+pub mod compat;
 pub mod credentials;
 pub mod dify;
 pub mod harden;

@@ -47,9 +47,6 @@ fn version() {
     t.run_args(["--version"])
         .code(0)
         .stdout(&format!("difyctl {version} ({commit})\n"));
-    t.run_args(["version"])
-        .code(0)
-        .stdout(&format!("difyctl {version}\n"));
 }
 
 #[test]

@@ -26,7 +26,7 @@ __difyctl_node() {
         'env list') cmds='' flags='--json -v --verbose -h --help' vflags='' args='' ;;
         'api') cmds='' flags='-X --method -H --header --input -i --include --http-retry --host --account -v --verbose -h --help' vflags='-X --method -H --header --input --http-retry --host --account' args='' ;;
         'completion') cmds='' flags='-v --verbose -h --help' vflags='' args='bash zsh fish' ;;
-        'version') cmds='' flags='-v --verbose -h --help' vflags='' args='' ;;
+        'version') cmds='' flags='-o --output --client --short --check-compat -v --verbose -h --help' vflags='-o --output' args='' ;;
         'help') cmds='' flags='-v --verbose -h --help' vflags='' args='' ;;
         *) cmds= flags= vflags= args= ;;
     esac
@@ -38,6 +38,7 @@ __difyctl_value() {
         'auth login:--token-storage') COMPREPLY=($(compgen -W 'keychain file' -- "$3")) ;;
         'auth list:-o'|'auth list:--output') COMPREPLY=($(compgen -W 'json yaml name' -- "$3")) ;;
         'api:--input') compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$3") ;;
+        'version:-o'|'version:--output') COMPREPLY=($(compgen -W 'text json yaml' -- "$3")) ;;
     esac
 }
 

@@ -27,7 +27,7 @@ pub enum Command {
     /// Help for the command at this path (empty = top level).
     Help(Vec<&'static str>),
     /// `version`.
-    Version,
+    Version(VersionArgs),
     /// `--version`: one line.
     VersionLine,
     Login(LoginArgs),
@@ -114,6 +114,26 @@ pub enum LoginMethod {
     Password,
     EmailCode,
     ConsoleCookie,
+}
+
+/// `version [-o text|json|yaml] [--client] [--short] [--check-compat]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VersionArgs {
+    pub format: VersionFormat,
+    /// Report the client only; no request.
+    pub client: bool,
+    /// The client version alone.
+    pub short: bool,
+    /// Exit 64 unless the server is compatible.
+    pub check_compat: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum VersionFormat {
+    #[default]
+    Text,
+    Json,
+    Yaml,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -555,7 +575,16 @@ fn build(path: &[&'static str], node: &'static Node, m: &Matches) -> Result<Comm
         ["completion"] => Command::Completion {
             shell: m.positional(0).unwrap_or_default(),
         },
-        ["version"] => Command::Version,
+        ["version"] => Command::Version(VersionArgs {
+            format: match m.value("output").as_deref() {
+                Some("json") => VersionFormat::Json,
+                Some("yaml") => VersionFormat::Yaml,
+                _ => VersionFormat::Text,
+            },
+            client: m.switch("client"),
+            short: m.switch("short"),
+            check_compat: m.switch("check-compat"),
+        }),
         ["help"] => return help_topic(&m.positionals),
         _ => unreachable!(
             "command {path:?} ({}) is in the table but not built",
@@ -609,7 +638,21 @@ mod tests {
             Command::Whoami { json: false }
         );
         assert_eq!(cmd("--version"), Command::VersionLine);
-        assert_eq!(cmd("version"), Command::Version);
+        assert_eq!(cmd("version"), Command::Version(VersionArgs::default()));
+        assert_eq!(
+            cmd("version -o yaml --client --short --check-compat"),
+            Command::Version(VersionArgs {
+                format: VersionFormat::Yaml,
+                client: true,
+                short: true,
+                check_compat: true,
+            })
+        );
+        assert_eq!(
+            cmd("version -o json -o text"),
+            Command::Version(VersionArgs::default())
+        );
+        assert_eq!(err("version -o name").code, "illegal_argument");
         assert_eq!(cmd("help auth login"), Command::Help(vec!["auth", "login"]));
         assert_eq!(
             cmd("auth list --bogus --help"),

@@ -472,12 +472,34 @@ pub static ROOT: Node = Node {
         },
         Node {
             name: "version",
-            summary: "Print the version",
-            about: "",
-            flags: &[],
+            summary: "Show difyctl version, probe server, and report compatibility",
+            about: "Reports this build, asks the active context's server its version \
+                    (GET /openapi/v1/_version, no token, one attempt of at most 2 s) and says \
+                    whether this build supports it. Exits 0 whatever the verdict, unless \
+                    --check-compat is given.",
+            flags: &[
+                Flag {
+                    short: Some('o'),
+                    choices: &["text", "json", "yaml"],
+                    ..valued(
+                        "output",
+                        "format",
+                        "output format: text, json or yaml (default: text)",
+                    )
+                },
+                switch("client", "skip server probe"),
+                switch("short", "print only the client semver"),
+                switch("check-compat", "exit 64 if server is not 'compatible'"),
+            ],
             args: &[],
             children: &[],
-            examples: &[],
+            examples: &[
+                "difyctl version",
+                "difyctl version --short",
+                "difyctl version --client",
+                "difyctl version -o json",
+                "difyctl version --check-compat",
+            ],
         },
         Node {
             name: "help",

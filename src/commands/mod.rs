@@ -9,8 +9,9 @@ pub mod completion;
 pub mod env;
 pub mod session;
 pub mod use_;
+pub mod version;
 
-use crate::build_facts::{VERSION, version_line};
+use crate::build_facts::version_line;
 use crate::cli::{Command, help};
 use crate::output::term::Ui;
 use crate::output::{Output, Result};
@@ -34,7 +35,7 @@ impl Ctx {
 pub fn run(command: Command, ctx: &Ctx) -> Result<Output> {
     match command {
         Command::Help(path) => Ok(Output::Text(help::render(&path))),
-        Command::Version => Ok(Output::Text(format!("difyctl {VERSION}\n"))),
+        Command::Version(args) => version::run(ctx, &args),
         Command::VersionLine => Ok(Output::Text(version_line())),
         Command::EnvList { json } => env::list(json),
         Command::Login(args) => auth::login::run(ctx, &args),

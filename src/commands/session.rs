@@ -143,11 +143,14 @@ pub fn env_text(name: &str) -> Result<Option<String>> {
 
 /// The context for this invocation (see the module docs for the order).
 pub fn select(sel: &Selection) -> Result<Selected> {
-    select_with(sel, &EnvSelection::from_process()?, || {
-        let dir = state::config_dir()?;
-        let registry = state::load_hosts(&dir)?;
-        Ok((dir, registry))
-    })
+    select_with(sel, &EnvSelection::from_process()?, stored)
+}
+
+/// The config directory and its `hosts.yml`.
+pub fn stored() -> Result<(PathBuf, Registry)> {
+    let dir = state::config_dir()?;
+    let registry = state::load_hosts(&dir)?;
+    Ok((dir, registry))
 }
 
 /// [`select`] with the environment and the stored state passed in. `load` is

@@ -68,6 +68,7 @@ pub fn exit_code(code: &str) -> u8 {
             6
         }
         "rate_limited" => 7,
+        "compat_check_failed" => 64,
         "interrupted" => 130,
         _ => 1,
     }
@@ -169,6 +170,7 @@ mod tests {
             ("version_skew", 6),
             ("catalog_stale", 6),
             ("rate_limited", 7),
+            ("compat_check_failed", 64),
             ("no_such_code", 1),
         ] {
             assert_eq!(exit_code(code), exit, "{code}");

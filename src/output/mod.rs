@@ -90,17 +90,7 @@ fn write_stdout(output: &Output) -> io::Result<()> {
         Output::Nothing => return Ok(()),
         Output::Raw(bytes) | Output::RawThenError(bytes, _) => return write_bytes(bytes),
         Output::Text(text) => sanitize(text).into_owned(),
-        Output::Json { value, pretty } => {
-            let mut s = if *pretty {
-                serde_json::to_string_pretty(value)
-            } else {
-                serde_json::to_string(value)
-            }
-            .map_err(io::Error::other)?;
-            s = json_escape_controls(s);
-            s.push('\n');
-            s
-        }
+        Output::Json { value, pretty } => json_text(value, *pretty).map_err(io::Error::other)?,
         Output::Success(first, rest) => {
             let style = Style::for_stdout();
             let mut s = format!("{} {}\n", style.green("✓"), sanitize(first));
@@ -112,6 +102,19 @@ fn write_stdout(output: &Output) -> io::Result<()> {
         }
     };
     write_bytes(text.as_bytes())
+}
+
+/// JSON as [`Output::Json`] prints it: pretty (2-space) or one compact line,
+/// terminal controls escaped, a newline at the end.
+pub fn json_text(value: &serde_json::Value, pretty: bool) -> serde_json::Result<String> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }?;
+    let mut text = json_escape_controls(text);
+    text.push('\n');
+    Ok(text)
 }
 
 fn write_bytes(bytes: &[u8]) -> io::Result<()> {

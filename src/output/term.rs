@@ -60,6 +60,10 @@ impl Style {
     pub fn bold(&self, t: &str) -> String {
         self.paint("1", t)
     }
+
+    pub fn dim(&self, t: &str) -> String {
+        self.paint("2", t)
+    }
 }
 
 /// Makes text from a server or a file safe and unambiguous on a terminal:

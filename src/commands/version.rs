@@ -1,0 +1,289 @@
+//! `version [-o text|json|yaml] [--client] [--short] [--check-compat]`: this
+//! build, the version of the active context's server, and whether this build
+//! supports it (see [`compat`]).
+//!
+//! The server is asked with `GET /openapi/v1/_version`: no token, one attempt,
+//! at most [`PROBE_TIMEOUT`]. The verdict never fails the command, except with
+//! `--check-compat`, which exits 64 unless the server is compatible (the report
+//! still on standard output, the one-line reason on standard error).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::build_facts::{BUILD_DATE, COMMIT, VERSION};
+use crate::cli::{Selection, VersionArgs, VersionFormat};
+use crate::commands::Ctx;
+use crate::commands::session::{self, EnvSelection};
+use crate::compat::{self, Status, Verdict};
+use crate::dify::{Client, ClientOptions, HostUrl, Method, Request};
+use crate::output::term::{Style, sanitize, sanitize_line};
+use crate::output::{CliError, Output, Result, json_text};
+use crate::state;
+
+/// The release channel of this build: no pre-release warning.
+const CHANNEL: &str = "stable";
+
+/// The probe's timeout: `/_version` answers at once or not at all.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The Server block when there is nothing to ask.
+const SKIPPED: &str = "(skipped — no host configured or --client passed)";
+
+#[derive(Debug, Serialize)]
+struct Report {
+    client: ClientBlock,
+    server: ServerBlock,
+    compat: CompatBlock,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClientBlock {
+    version: &'static str,
+    commit: &'static str,
+    build_date: &'static str,
+    channel: &'static str,
+    platform: &'static str,
+    arch: &'static str,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct ServerBlock {
+    /// `<scheme>://<host>`; empty when no server was asked.
+    endpoint: String,
+    reachable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    edition: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CompatBlock {
+    min_dify: &'static str,
+    max_dify: &'static str,
+    status: Status,
+    detail: String,
+}
+
+pub fn run(ctx: &Ctx, args: &VersionArgs) -> Result<Output> {
+    if args.short {
+        return Ok(Output::Text(format!("{VERSION}\n")));
+    }
+    let (server, verdict) = if args.client {
+        (
+            ServerBlock::default(),
+            Verdict::unknown("server probe skipped"),
+        )
+    } else {
+        ask_server(ctx)
+    };
+    let report = Report {
+        client: client_block(),
+        server,
+        compat: CompatBlock {
+            min_dify: compat::MIN_DIFY,
+            max_dify: compat::MAX_DIFY,
+            status: verdict.status,
+            detail: verdict.detail,
+        },
+    };
+    let text = match args.format {
+        VersionFormat::Text => render_text(&report, Style::for_stdout()),
+        VersionFormat::Json => json_text(&to_value(&report), true)
+            .map_err(|e| CliError::client(format!("cannot write JSON: {e}")))?,
+        VersionFormat::Yaml => {
+            let value = serde_yaml::to_value(&report).unwrap_or_default();
+            sanitize(&state::dump_yaml(&value)).into_owned()
+        }
+    };
+    if args.check_compat && report.compat.status != Status::Compatible {
+        // Like the official tool: the report as usual, the reason as one bare line.
+        let reason = CliError {
+            plain: true,
+            ..CliError::new("compat_check_failed", report.compat.detail)
+        };
+        return Ok(Output::RawThenError(text.into_bytes(), Box::new(reason)));
+    }
+    Ok(Output::Raw(text.into_bytes()))
+}
+
+fn to_value(report: &Report) -> serde_json::Value {
+    serde_json::to_value(report).unwrap_or_default()
+}
+
+fn client_block() -> ClientBlock {
+    ClientBlock {
+        version: VERSION,
+        commit: COMMIT,
+        build_date: BUILD_DATE,
+        channel: CHANNEL,
+        platform: platform(),
+        arch: arch(),
+    }
+}
+
+/// The operating system as Node.js names it, as the official tool reports it.
+fn platform() -> &'static str {
+    match std::env::consts::OS {
+        "macos" => "darwin",
+        "windows" => "win32",
+        other => other,
+    }
+}
+
+/// The processor as Node.js names it.
+fn arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "x86" => "ia32",
+        "aarch64" => "arm64",
+        "powerpc64" => "ppc64",
+        "loongarch64" => "loong64",
+        other => other,
+    }
+}
+
+/// The active context's server (the one `DIFY_TOKEN`/`DIFY_HOST` or the
+/// stored state selects, as for every command), its answer and the verdict.
+fn ask_server(ctx: &Ctx) -> (ServerBlock, Verdict) {
+    let selected = EnvSelection::from_process().and_then(|mut env| {
+        // The probe sends no token, so an http:// DIFY_HOST needs no opt-in.
+        env.insecure = true;
+        session::select_with(&Selection::default(), &env, session::stored)
+    });
+    let url = match selected {
+        Ok(selected) => selected.url,
+        Err(e) => {
+            let detail = match e.code {
+                "not_logged_in" | "usage_missing_arg" => "no host configured".to_owned(),
+                "client_error" => "hosts file unreadable".to_owned(),
+                // DIFY_HOST naming no stored host, and the like: say which.
+                _ => sanitize_line(&e.message),
+            };
+            return (ServerBlock::default(), Verdict::unknown(detail));
+        }
+    };
+    let endpoint = endpoint(&url);
+    match probe(&url, ctx.verbose) {
+        Ok(answer) => {
+            let verdict = compat::evaluate(&answer.version);
+            let edition = answer.edition.to_ascii_lowercase();
+            let server = ServerBlock {
+                endpoint,
+                reachable: true,
+                version: Some(answer.version),
+                edition: Some(edition).filter(|e| !e.is_empty()),
+            };
+            (server, verdict)
+        }
+        Err(_) => (
+            ServerBlock {
+                endpoint,
+                reachable: false,
+                ..ServerBlock::default()
+            },
+            Verdict::unknown("server unreachable"),
+        ),
+    }
+}
+
+/// `<scheme>://<host>[/<prefix>]`.
+fn endpoint(url: &HostUrl) -> String {
+    format!("{}://{}{}", url.scheme, url.host, url.path_prefix)
+}
+
+/// `GET /_version`.
+#[derive(Debug, Default, Deserialize)]
+struct ServerVersion {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    version: String,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    edition: String,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
+/// One attempt, no token: any failure (no answer, an error status, a body
+/// that is not the version) counts as unreachable.
+fn probe(url: &HostUrl, verbose: bool) -> Result<ServerVersion> {
+    let opts = ClientOptions {
+        verbose,
+        ..ClientOptions::from_env()
+    };
+    let client = Client::new(url, opts)?;
+    let req = Request::new(Method::Get, "_version")
+        .no_retry()
+        .timeout(PROBE_TIMEOUT);
+    let resp = client.call(&req)?;
+    resp.json()
+        .map_err(|e| CliError::new("unknown", format!("decode _version response: {e}")))
+}
+
+fn render_text(report: &Report, style: Style) -> String {
+    let (client, server, compat) = (&report.client, &report.server, &report.compat);
+    let mut out = format!(
+        "Client:\n  Version:   {} (channel: {})\n  Commit:    {} (built {})\n  \
+         Platform:  {}/{}\n  Compat:    {}\n\nServer:\n",
+        client.version,
+        client.channel,
+        short_commit(client.commit),
+        client.build_date,
+        client.platform,
+        client.arch,
+        compat::range_text(),
+    );
+    if server.endpoint.is_empty() {
+        out.push_str(&format!("  {}\n", style.dim(SKIPPED)));
+    } else {
+        out.push_str(&format!(
+            "  Endpoint:  {}\n",
+            sanitize_line(&server.endpoint)
+        ));
+        let version = match (&server.version, &server.edition) {
+            _ if !server.reachable => style.dim("(unreachable)"),
+            (version, Some(edition)) => format!(
+                "{} ({})",
+                sanitize_line(version.as_deref().unwrap_or_default()),
+                sanitize_line(edition)
+            ),
+            (version, None) => sanitize_line(version.as_deref().unwrap_or_default()),
+        };
+        out.push_str(&format!("  Version:   {version}\n"));
+    }
+    let verdict = format!(
+        "Compatibility: {} — {}",
+        compat.status.label(),
+        sanitize_line(&compat.detail)
+    );
+    let verdict = match compat.status {
+        Status::Unsupported => style.yellow(&verdict),
+        _ => verdict,
+    };
+    out.push_str(&format!("\n{verdict}\n"));
+    out
+}
+
+/// The commit as the text report shows it: at most 7 hex digits, keeping a
+/// `-dirty` mark.
+fn short_commit(commit: &str) -> String {
+    let (id, mark) = commit.split_at(commit.find('-').unwrap_or(commit.len()));
+    let id: String = id.chars().take(7).collect();
+    format!("{id}{mark}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_are_shortened_but_keep_their_mark() {
+        assert_eq!(short_commit("ad96501e2f"), "ad96501");
+        assert_eq!(short_commit("ad96501-dirty"), "ad96501-dirty");
+        assert_eq!(short_commit("unknown"), "unknown");
+    }
+}
