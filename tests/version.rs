@@ -409,3 +409,41 @@ fn a_bad_output_format_is_a_usage_error() {
              hint: supported value: text, json, yaml\n",
         );
 }
+
+#[test]
+fn on_a_colour_terminal_the_verdict_and_the_skipped_server_are_marked() {
+    use support::pty::{Pty, command_line};
+    let mock = MockDify::start();
+    mock.configure(|c| c.version = "1.6.4".into());
+    let t = on(&mock);
+    let Some(pty) = Pty::shell(&t, &command_line(&["version"])) else {
+        return;
+    };
+    let (code, screen) = pty.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.ends_with(&format!(
+            "\n\u{1b}[33mCompatibility: incompatible — server 1.6.4 outside [{MIN}, {MAX}]\u{1b}[0m\n"
+        )),
+        "{screen:?}"
+    );
+    let pty = Pty::shell(&t, &command_line(&["version", "--client"])).unwrap();
+    let (_, screen) = pty.finish();
+    assert!(
+        screen.contains(
+            "Server:\n  \u{1b}[2m(skipped — no host configured or --client passed)\u{1b}[0m\n"
+        ),
+        "{screen:?}"
+    );
+    // NO_COLOR: plain text, as in a pipe.
+    let pty = Pty::shell_env(&t, &command_line(&["version"]), &[("NO_COLOR", "1")]).unwrap();
+    let (_, screen) = pty.finish();
+    assert_eq!(
+        screen,
+        report(
+            &mock.url(),
+            "1.6.4 (self_hosted)",
+            &format!("incompatible — server 1.6.4 outside [{MIN}, {MAX}]"),
+        )
+    );
+}

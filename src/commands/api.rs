@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx, args: &ApiArgs) -> Result<Output> {
     let session = Session::resolve(&args.select)?;
     let body = args.input.as_deref().map(read_input).transpose()?;
 
-    let client = session.client(args.http_retry, ctx.verbose)?;
+    let client = session.talking_client(ctx, args.http_retry, false)?;
     let content_type = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))

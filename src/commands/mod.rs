@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod banner;
 pub mod completion;
 pub mod env;
 pub mod session;

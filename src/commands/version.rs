@@ -167,7 +167,11 @@ fn ask_server(ctx: &Ctx) -> (ServerBlock, Verdict) {
         }
     };
     let endpoint = endpoint(&url);
-    match probe(&url, ctx.verbose) {
+    let opts = ClientOptions {
+        verbose: ctx.verbose,
+        ..ClientOptions::from_env()
+    };
+    match Client::new(&url, opts).and_then(|client| probe(&client)) {
         Ok(answer) => {
             let verdict = compat::evaluate(&answer.version);
             let edition = answer.edition.to_ascii_lowercase();
@@ -191,17 +195,17 @@ fn ask_server(ctx: &Ctx) -> (ServerBlock, Verdict) {
 }
 
 /// `<scheme>://<host>[/<prefix>]`.
-fn endpoint(url: &HostUrl) -> String {
+pub fn endpoint(url: &HostUrl) -> String {
     format!("{}://{}{}", url.scheme, url.host, url.path_prefix)
 }
 
 /// `GET /_version`.
 #[derive(Debug, Default, Deserialize)]
-struct ServerVersion {
+pub struct ServerVersion {
     #[serde(default, deserialize_with = "null_as_empty")]
-    version: String,
+    pub version: String,
     #[serde(default, deserialize_with = "null_as_empty")]
-    edition: String,
+    pub edition: String,
 }
 
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
@@ -210,12 +214,7 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<
 
 /// One attempt, no token: any failure (no answer, an error status, a body
 /// that is not the version) counts as unreachable.
-fn probe(url: &HostUrl, verbose: bool) -> Result<ServerVersion> {
-    let opts = ClientOptions {
-        verbose,
-        ..ClientOptions::from_env()
-    };
-    let client = Client::new(url, opts)?;
+pub fn probe(client: &Client) -> Result<ServerVersion> {
     let req = Request::new(Method::Get, "_version")
         .no_retry()
         .timeout(PROBE_TIMEOUT);

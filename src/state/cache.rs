@@ -29,7 +29,7 @@ const SUBDIR: &str = "difyctl";
 pub const SERVERS_DIR: &str = "servers";
 
 /// A cache file is never worth a long wait: a held lock is given up on soon.
-const LOCK: LockOptions = LockOptions {
+pub(crate) const LOCK: LockOptions = LockOptions {
     wait: Duration::from_millis(500),
     stale_after: Duration::from_secs(30),
 };

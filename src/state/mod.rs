@@ -11,6 +11,7 @@ mod de;
 mod dir;
 mod hosts;
 mod lock;
+mod nudge;
 mod omap;
 mod perm;
 mod store;
@@ -18,7 +19,7 @@ mod tokens;
 mod yaml;
 
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +32,7 @@ pub use hosts::{
     Account, Context, ExternalSubject, HOSTS_FILE, HostEntry, Registry, TokenStorage, Workspace,
 };
 pub use lock::{Holder, LockOptions, Verdict, judge, lock_path};
+pub use nudge::{NUDGE_FILE, NudgeFile, load_nudges, mark_warned, nudge_path};
 pub use omap::OrderedMap;
 /// The ownership and mode rule for the config dir and stores (pure).
 pub use perm::verdict as ownership_verdict;

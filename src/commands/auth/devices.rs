@@ -30,7 +30,7 @@ pub fn list(
     let env = crate::commands::session::env_text("DIFY_LIMIT")?;
     let limit = resolve_limit(limit.as_deref(), env.as_deref())?;
     let page = page.unwrap_or(1).clamp(1, i64::from(u32::MAX)) as u32;
-    let client = session.client(http_retry, ctx.verbose)?;
+    let client = session.talking_client(ctx, http_retry, json)?;
     let result = account::list_sessions(&client, &session.token, page, limit)
         .map_err(|e| session.explain(e))?;
     if json {
@@ -128,7 +128,7 @@ pub fn revoke(
         _ => {}
     }
 
-    let client = session.client(http_retry, ctx.verbose)?;
+    let client = session.talking_client(ctx, http_retry, false)?;
     let sessions = fetch_all(ctx, &client, &session.token).map_err(|e| session.explain(e))?;
     let mut chosen: Vec<&Device> = match &target {
         Some(t) => vec![select(&sessions, t)?],

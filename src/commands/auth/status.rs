@@ -57,7 +57,7 @@ struct WorkspaceInfo {
 
 pub fn run(ctx: &Ctx, json: bool, select: &Selection) -> Result<Output> {
     let session = Session::resolve(select)?;
-    let client = session.client(None, ctx.verbose)?;
+    let client = session.talking_client(ctx, None, json)?;
     let (account, workspace, sso) = match account::get_account(&client, &session.token) {
         Ok(info) => {
             let (account, workspace) = from_server(&info);
