@@ -218,3 +218,31 @@ fn a_cache_that_cannot_be_written_never_fails_the_command() {
     }
     assert_eq!(std::fs::read(&blocker).unwrap(), b"");
 }
+
+#[test]
+fn the_server_version_costs_no_request_once_known() {
+    let mock = MockDify::start();
+    let (t, _) = signed_in(&mock);
+    let probes = || mock.requests_to("/openapi/v1/_version").len();
+    let Some((code, screen)) = on_a_terminal(&t, &["auth", "devices", "list"], "") else {
+        return;
+    };
+    assert_eq!(code, 0, "{screen}");
+    // First contact: the version is asked for once, and remembered.
+    assert_eq!(probes(), 1);
+    for _ in 0..2 {
+        let (code, screen) = on_a_terminal(&t, &["auth", "devices", "list"], "").unwrap();
+        assert_eq!(code, 0, "{screen}");
+        assert!(!screen.contains("warning:"), "{screen}");
+    }
+    assert_eq!(probes(), 1, "the steady state adds no request");
+
+    // The server is replaced by an old one: its answers name the new
+    // version, so the command after the next one warns, still without a probe.
+    mock.configure(|c| c.version = "1.6.4".into());
+    let (_, screen) = on_a_terminal(&t, &["auth", "devices", "list"], "").unwrap();
+    assert!(!screen.contains("warning:"), "{screen}");
+    let (_, screen) = on_a_terminal(&t, &["auth", "devices", "list"], "").unwrap();
+    assert!(screen.starts_with(&banner("1.6.4")), "{screen}");
+    assert_eq!(probes(), 1);
+}

@@ -145,8 +145,14 @@ fn an_empty_version_is_unknown() {
 
 #[test]
 fn a_version_that_is_not_semver_is_unknown() {
+    // In the body only: a header cannot carry an escape character.
     let mock = MockDify::start();
-    mock.configure(|c| c.version = "nightly-2026\u{1b}[2J".into());
+    mock.configure(|c| {
+        c.hostile = vec![(
+            "/openapi/v1/_version".into(),
+            Hostile::json(&json!({"version": "nightly-2026\u{1b}[2J", "edition": "SELF_HOSTED"})),
+        )]
+    });
     let t = on(&mock);
     let detail = "server version \"nightly-2026\\u001b[2J\" is not valid semver";
     t.run_args(["version"]).code(0).stderr("").stdout(&report(

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::Selection;
-use crate::commands::{Ctx, banner, version};
+use crate::commands::{Ctx, banner};
 use crate::credentials;
 use crate::dify::catalog::{Memo, MemoStore};
 use crate::dify::{Client, ClientOptions, HostUrl, Secret};
@@ -498,8 +498,8 @@ impl Session {
         structured: bool,
     ) -> Result<Client> {
         let client = self.client(http_retry, ctx.verbose)?;
-        banner::show(&ctx.ui, structured, &version::endpoint(&self.url), || {
-            version::probe(&client).ok().map(|v| v.version)
+        banner::show(&ctx.ui, structured, client.origin(), || {
+            client.server_version()
         });
         Ok(client)
     }

@@ -3,29 +3,24 @@
 //! supports it (see [`compat`]).
 //!
 //! The server is asked with `GET /openapi/v1/_version`: no token, one attempt,
-//! at most [`PROBE_TIMEOUT`]. The verdict never fails the command, except with
+//! at most two seconds ([`server::PROBE_TIMEOUT`]). The verdict never fails the command, except with
 //! `--check-compat`, which exits 64 unless the server is compatible (the report
 //! still on standard output, the one-line reason on standard error).
 
-use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::build_facts::{BUILD_DATE, COMMIT, VERSION};
 use crate::cli::{Selection, VersionArgs, VersionFormat};
 use crate::commands::Ctx;
 use crate::commands::session::{self, EnvSelection};
 use crate::compat::{self, Status, Verdict};
-use crate::dify::{Client, ClientOptions, HostUrl, Method, Request};
+use crate::dify::{Client, ClientOptions, server};
 use crate::output::term::{Style, sanitize, sanitize_line};
 use crate::output::{CliError, Output, Result, json_text};
 use crate::state;
 
 /// The release channel of this build: no pre-release warning.
 const CHANNEL: &str = "stable";
-
-/// The probe's timeout: `/_version` answers at once or not at all.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The Server block when there is nothing to ask.
 const SKIPPED: &str = "(skipped — no host configured or --client passed)";
@@ -166,23 +161,34 @@ fn ask_server(ctx: &Ctx) -> (ServerBlock, Verdict) {
             return (ServerBlock::default(), Verdict::unknown(detail));
         }
     };
-    let endpoint = endpoint(&url);
     let opts = ClientOptions {
         verbose: ctx.verbose,
         ..ClientOptions::from_env()
     };
-    match Client::new(&url, opts).and_then(|client| probe(&client)) {
+    // A stored host that is not one (a hand-edited file) says so.
+    let client = match Client::new(&url, opts) {
+        Ok(client) => client,
+        Err(e) => {
+            return (
+                ServerBlock::default(),
+                Verdict::unknown(sanitize_line(&e.message)),
+            );
+        }
+    };
+    let endpoint = client.origin().to_owned();
+    match server::probe_version(&client) {
         Ok(answer) => {
             let verdict = compat::evaluate(&answer.version);
-            let edition = answer.edition.to_ascii_lowercase();
             let server = ServerBlock {
                 endpoint,
                 reachable: true,
                 version: Some(answer.version),
-                edition: Some(edition).filter(|e| !e.is_empty()),
+                edition: Some(answer.edition).filter(|e| !e.is_empty()),
             };
             (server, verdict)
         }
+        // No answer, an error status, a body that is not the version: one
+        // attempt, and unreachable whatever it was.
         Err(_) => (
             ServerBlock {
                 endpoint,
@@ -192,35 +198,6 @@ fn ask_server(ctx: &Ctx) -> (ServerBlock, Verdict) {
             Verdict::unknown("server unreachable"),
         ),
     }
-}
-
-/// `<scheme>://<host>[/<prefix>]`.
-pub fn endpoint(url: &HostUrl) -> String {
-    format!("{}://{}{}", url.scheme, url.host, url.path_prefix)
-}
-
-/// `GET /_version`.
-#[derive(Debug, Default, Deserialize)]
-pub struct ServerVersion {
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub version: String,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub edition: String,
-}
-
-fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
-}
-
-/// One attempt, no token: any failure (no answer, an error status, a body
-/// that is not the version) counts as unreachable.
-pub fn probe(client: &Client) -> Result<ServerVersion> {
-    let req = Request::new(Method::Get, "_version")
-        .no_retry()
-        .timeout(PROBE_TIMEOUT);
-    let resp = client.call(&req)?;
-    resp.json()
-        .map_err(|e| CliError::new("unknown", format!("decode _version response: {e}")))
 }
 
 fn render_text(report: &Report, style: Style) -> String {
