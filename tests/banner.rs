@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use support::fixtures::signed_in;
-use support::mock::MockDify;
+use support::mock::{DEFAULT_WORKSPACE_ID, MockDify};
 use support::pty::{Pty, command_line, on_a_terminal};
 use support::runner::Test;
 
@@ -60,7 +60,8 @@ fn iso(secs: u64) -> String {
 }
 
 /// A mock reporting a version this build does not support, and a config
-/// dir signed in to it.
+/// dir signed in to it that has talked to it once (outside a terminal: no
+/// banner), so its version is known.
 fn old_server() -> (MockDify, Test) {
     let mock = MockDify::start();
     mock.configure(|c| {
@@ -68,6 +69,8 @@ fn old_server() -> (MockDify, Test) {
         c.edition = "CLOUD".into();
     });
     let (t, _) = signed_in(&mock);
+    t.run_args(["auth", "status"]).code(0).stderr("");
+    assert_eq!(nudge_yml(&t), None);
     (mock, t)
 }
 
@@ -112,6 +115,16 @@ fn once_per_server_per_day_on_a_terminal() {
     assert!(screen.starts_with(&banner("1.6.4")), "{screen}");
     let again = nudge_yml(&t).unwrap();
     assert!(again.starts_with(&prefix) && again != recorded, "{again}");
+    // use workspace and api warn too.
+    for args in [
+        &["use", "workspace", DEFAULT_WORKSPACE_ID][..],
+        &["api", "account"],
+    ] {
+        warned_ago(&t, &mock, Duration::from_secs(25 * 3600));
+        let (code, screen) = on_a_terminal(&t, args, "").unwrap();
+        assert_eq!(code, 0, "{screen}");
+        assert!(screen.starts_with(&banner("1.6.4")), "{args:?}:\n{screen}");
+    }
 }
 
 #[test]
@@ -130,6 +143,10 @@ fn every_server_has_its_own_day() {
     let url = second.url();
     let mut env = env.to_vec();
     env.push(("DIFY_HOST", url.as_str()));
+    // Once without a terminal, so its version is known.
+    let mut warm = t.command();
+    warm.args(["auth", "status"]).envs(env.iter().copied());
+    t.run_command(warm, b"").code(0).stderr("");
     let pty = Pty::shell_env(&t, &command_line(&["auth", "status"]), &env).unwrap();
     let (code, screen) = pty.finish();
     assert_eq!(code, 0, "{screen}");
@@ -188,6 +205,7 @@ fn never_for_a_supported_server_nor_for_local_commands() {
     assert_eq!(nudge_yml(&t), None);
     // Local commands never ask the server.
     let (mock, t) = old_server();
+    let before = mock.requests().len();
     for args in [
         &["auth", "whoami"][..],
         &["auth", "list"],
@@ -197,52 +215,66 @@ fn never_for_a_supported_server_nor_for_local_commands() {
         assert_eq!(code, 0, "{screen}");
         assert!(!screen.contains("warning:"), "{screen}");
     }
-    assert!(mock.requests().is_empty());
+    assert_eq!(mock.requests().len(), before);
 }
 
 #[test]
 fn a_cache_that_cannot_be_written_never_fails_the_command() {
     let (_mock, t) = old_server();
-    // The cache directory is a file: nothing can be recorded.
-    let blocker = t.dir.path().join("not-a-dir");
-    std::fs::write(&blocker, "").unwrap();
-    let t = t.env("DIFY_CACHE_DIR", &blocker);
+    // nudge.yml cannot be written (a directory stands there): the banner is
+    // shown each time, since it cannot be recorded.
+    std::fs::create_dir_all(cache_dir(&t).join("nudge.yml")).unwrap();
     for _ in 0..2 {
         let Some((code, screen)) = on_a_terminal(&t, &["auth", "devices", "list"], "") else {
             return;
         };
         assert_eq!(code, 0, "{screen}");
-        // Shown each time, since it cannot be recorded.
         assert!(screen.starts_with(&banner("1.6.4")), "{screen}");
+        assert!(screen.contains("DEVICE"), "{screen}");
+    }
+    // No cache directory at all (it is a file): nothing is known or recorded,
+    // so no banner, and the command works.
+    let blocker = t.dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let t = t.env("DIFY_CACHE_DIR", &blocker);
+    for _ in 0..2 {
+        let (code, screen) = on_a_terminal(&t, &["auth", "devices", "list"], "").unwrap();
+        assert_eq!(code, 0, "{screen}");
+        assert!(!screen.contains("warning:"), "{screen}");
         assert!(screen.contains("DEVICE"), "{screen}");
     }
     assert_eq!(std::fs::read(&blocker).unwrap(), b"");
 }
 
 #[test]
-fn the_server_version_costs_no_request_once_known() {
+fn the_server_version_costs_no_request() {
     let mock = MockDify::start();
+    mock.configure(|c| c.version = "1.6.4".into());
     let (t, _) = signed_in(&mock);
-    let probes = || mock.requests_to("/openapi/v1/_version").len();
+    // First contact: the version is not known before the command's own
+    // answers name it, so only the next command can warn.
     let Some((code, screen)) = on_a_terminal(&t, &["auth", "devices", "list"], "") else {
         return;
     };
     assert_eq!(code, 0, "{screen}");
-    // First contact: the version is asked for once, and remembered.
-    assert_eq!(probes(), 1);
-    for _ in 0..2 {
-        let (code, screen) = on_a_terminal(&t, &["auth", "devices", "list"], "").unwrap();
-        assert_eq!(code, 0, "{screen}");
-        assert!(!screen.contains("warning:"), "{screen}");
-    }
-    assert_eq!(probes(), 1, "the steady state adds no request");
-
-    // The server is replaced by an old one: its answers name the new
-    // version, so the command after the next one warns, still without a probe.
-    mock.configure(|c| c.version = "1.6.4".into());
-    let (_, screen) = on_a_terminal(&t, &["auth", "devices", "list"], "").unwrap();
     assert!(!screen.contains("warning:"), "{screen}");
     let (_, screen) = on_a_terminal(&t, &["auth", "devices", "list"], "").unwrap();
     assert!(screen.starts_with(&banner("1.6.4")), "{screen}");
-    assert_eq!(probes(), 1);
+
+    // A server replaced by an old one is found out the same way.
+    let mock = MockDify::start();
+    let (t, _) = signed_in(&mock);
+    for _ in 0..2 {
+        let (_, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
+        assert!(!screen.contains("warning:"), "{screen}");
+    }
+    mock.configure(|c| c.version = "2.0.0".into());
+    let (_, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
+    assert!(!screen.contains("warning:"), "{screen}");
+    let (_, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
+    assert!(screen.starts_with(&banner("2.0.0")), "{screen}");
+    assert!(
+        mock.requests_to("/openapi/v1/_version").is_empty(),
+        "never a request of its own"
+    );
 }

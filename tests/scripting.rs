@@ -1077,27 +1077,30 @@ fn use_workspace_errors_change_nothing() {
     let mock = MockDify::start();
     let (t, _) = signed_in(&mock);
     let before = t.snapshot();
-    run(&t, &[], &["use", "workspace"], b"")
-        .code(2)
-        .stdout("")
-        .stderr("usage_missing_arg: a workspace id is required (no TTY)\n");
-    run(&t, &[], &["use", "workspace", "../../console"], b"")
-        .code(2)
-        .stdout("")
-        .stderr(
-            "usage_invalid_flag: workspace id \"../../console\" is not a UUID\nhint: run \
-             'difyctl api workspaces' to list your workspaces and their ids\n",
+    for blank in [&["use", "workspace"][..], &["use", "workspace", "  "]] {
+        run(&t, &[], blank, b"").code(2).stdout("").stderr(
+            "usage_missing_arg: a workspace id is required (no TTY)\n\
+             hint: pass the id: 'difyctl use workspace <id>'\n",
         );
+    }
     assert!(mock.requests().is_empty());
-    // A workspace the account is not in.
-    run(&t, &[], &["use", "workspace", BETA_ID], b"")
-        .code(1)
-        .stdout("")
-        .stderr(&format!(
-            "not_found: workspace not found\nrequest: POST {}/openapi/v1/workspaces/{BETA_ID}/\
-             switch\nhttp_status: 404\n",
-            mock.url()
-        ));
+    // Any id goes to the server, as one path segment, and its answer is
+    // reported (as the official tool does); so is a workspace the account is
+    // not in.
+    for (id, sent) in [
+        ("not-a-uuid", "not-a-uuid"),
+        ("../../console", "..%2F..%2Fconsole"),
+        (BETA_ID, BETA_ID),
+    ] {
+        run(&t, &[], &["use", "workspace", id], b"")
+            .code(1)
+            .stdout("")
+            .stderr(&format!(
+                "not_found: workspace not found\nrequest: POST {}/openapi/v1/workspaces/{sent}/\
+                 switch\nhttp_status: 404\n",
+                mock.url()
+            ));
+    }
     assert_eq!(t.snapshot(), before);
     run(&Test::new(), &[], &["use", "workspace", BETA_ID], b"")
         .code(4)

@@ -12,9 +12,10 @@
 //! is kept per server in `nudge.yml` in the cache directory (see
 //! [`state::load_nudges`]).
 //!
-//! The server's version costs no request in the steady state: it is the one
-//! the server last reported (every answer names it), asked for with one probe
-//! of `GET /_version` only when none is known yet.
+//! The server's version costs no request: it is the one the server last
+//! reported (every answer names it in `X-Version`), remembered per server
+//! with what the catalog handshake learns. The first command to a server
+//! only learns it; the next one can warn.
 
 use std::io::Write;
 use std::path::Path;

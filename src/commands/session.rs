@@ -499,7 +499,7 @@ impl Session {
     ) -> Result<Client> {
         let client = self.client(http_retry, ctx.verbose)?;
         banner::show(&ctx.ui, structured, client.origin(), || {
-            client.server_version()
+            client.known_server_version()
         });
         Ok(client)
     }

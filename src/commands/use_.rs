@@ -6,7 +6,7 @@ use crate::cli::Selection;
 use crate::commands::Ctx;
 use crate::commands::session::{self, Session};
 use crate::credentials;
-use crate::dify::account;
+use crate::dify::{Client, account};
 use crate::output::term::sanitize_line;
 use crate::output::{CliError, Output, Result};
 use crate::state::{self, Workspace};
@@ -152,59 +152,20 @@ pub fn workspace(
     select: &Selection,
 ) -> Result<Output> {
     let session = Session::resolve(select)?;
-    let id = match id.map(|i| i.trim().to_string()) {
-        Some(id) => {
-            if !is_uuid(&id) {
-                return Err(CliError::usage_invalid(format!(
-                    "workspace id \"{}\" is not a UUID",
-                    sanitize_line(&id)
-                ))
-                .with_hint("run 'difyctl api workspaces' to list your workspaces and their ids"));
-            }
-            id
-        }
-        None if ctx.ui.interactive() => {
-            let client = session.client(http_retry, ctx.verbose)?;
-            let list = account::list_workspaces(&client, &session.token)
-                .map_err(|e| session.explain(e))?;
-            if list.is_empty() {
-                return Err(CliError::new(
-                    "access_denied",
-                    "no workspaces available to switch to",
-                ));
-            }
-            let current = session
-                .stored
-                .as_ref()
-                .and_then(|s| s.context.workspace.as_ref())
-                .map(|w| w.id.as_str());
-            let items: Vec<String> = list
-                .iter()
-                .map(|w| {
-                    let mark = if current == Some(w.id.as_str()) {
-                        "*"
-                    } else {
-                        " "
-                    };
-                    let role = if w.role.is_empty() {
-                        String::new()
-                    } else {
-                        format!("  ({})", w.role)
-                    };
-                    format!("{mark} {}{role}", w.name)
-                })
-                .collect();
-            let chosen = ctx.ui.pick("Select a workspace", &items)?;
-            list[chosen].id.clone()
-        }
-        None => {
-            return Err(CliError::usage_missing(
-                "a workspace id is required (no TTY)",
-            ));
-        }
+    // The id goes to the server as given (one path segment, encoded): its
+    // answer says whether it names a workspace.
+    let id = id.map(|i| i.trim().to_string()).filter(|i| !i.is_empty());
+    if id.is_none() && !ctx.ui.interactive() {
+        return Err(
+            CliError::usage_missing("a workspace id is required (no TTY)")
+                .with_hint("pass the id: 'difyctl use workspace <id>'"),
+        );
+    }
+    let client = session.talking_client(ctx, http_retry, false)?;
+    let id = match id {
+        Some(id) => id,
+        None => pick_workspace(ctx, &session, &client)?,
     };
-
-    let client = session.client(http_retry, ctx.verbose)?;
     let switched =
         account::switch_workspace(&client, &session.token, &id).map_err(|e| session.explain(e))?;
     if let Some(stored) = &session.stored {
@@ -229,32 +190,36 @@ pub fn workspace(
     )))
 }
 
-/// `8-4-4-4-12` hexadecimal digits, any case.
-fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_uuid;
-
-    #[test]
-    fn uuids() {
-        assert!(is_uuid("3c90c3cc-0d44-4b50-8888-8dd25736052a"));
-        assert!(is_uuid("3C90C3CC-0D44-4B50-8888-8DD25736052A"));
-        for bad in [
-            "",
-            "3c90c3cc0d444b5088888dd25736052a",
-            "3c90c3cc-0d44-4b50-8888-8dd25736052",
-            "3c90c3cc-0d44-4b50-8888-8dd25736052g",
-            "../../../console/api/x-yyyy-zzzzzzzz",
-        ] {
-            assert!(!is_uuid(bad), "{bad}");
-        }
+/// The workspace picked on the terminal from the account's workspaces.
+fn pick_workspace(ctx: &Ctx, session: &Session, client: &Client) -> Result<String> {
+    let list = account::list_workspaces(client, &session.token).map_err(|e| session.explain(e))?;
+    if list.is_empty() {
+        return Err(CliError::new(
+            "access_denied",
+            "no workspaces available to switch to",
+        ));
     }
+    let current = session
+        .stored
+        .as_ref()
+        .and_then(|s| s.context.workspace.as_ref())
+        .map(|w| w.id.as_str());
+    let items: Vec<String> = list
+        .iter()
+        .map(|w| {
+            let mark = if current == Some(w.id.as_str()) {
+                "*"
+            } else {
+                " "
+            };
+            let role = if w.role.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", w.role)
+            };
+            format!("{mark} {}{role}", w.name)
+        })
+        .collect();
+    let chosen = ctx.ui.pick("Select a workspace", &items)?;
+    Ok(list[chosen].id.clone())
 }

@@ -21,7 +21,6 @@ use super::request::{Method, Request, is_sensitive_header};
 use super::response::Response;
 use super::retry::{self, MAX_RETRY_AFTER, RETRY_STATUSES};
 use super::secret::Secret;
-use super::server;
 
 /// An HTTP client for one host.
 #[derive(Clone)]
@@ -109,16 +108,10 @@ impl Client {
     }
 
     /// The server's version as it last reported it (every answer names it,
-    /// and the handshake remembers it per server), else one probe of
-    /// `_version`. `None` when the server does not say.
-    pub fn server_version(&self) -> Option<String> {
-        match self.handshake() {
-            Some(handshake) => handshake.version(self),
-            None => server::probe_version(self)
-                .ok()
-                .map(|v| v.version)
-                .filter(|v| !v.is_empty()),
-        }
+    /// and the handshake remembers it per server), without a request. `None`
+    /// before any answer from this server, or without the handshake.
+    pub fn known_server_version(&self) -> Option<String> {
+        self.handshake()?.snapshot().version
     }
 
     pub(crate) fn handshake(&self) -> Option<&Handshake> {
