@@ -306,12 +306,67 @@ fn list_http_errors() {
     mock.configure(|c| c.rate_limit_per_min = None);
 
     mock.fail_next("/openapi/v1/account/sessions", 1, 502);
-    t.run_args(["auth", "devices", "list", "--http-retry", "1"])
+    t.run_args(["auth", "devices", "list", "--http-retry", "0"])
         .code(1)
         .stdout("")
         .stderr(&format!(
             "bad_gateway: Internal Server Error\nrequest: GET {url}\nhttp_status: 502\n"
         ));
+}
+
+#[test]
+fn http_retry_counts_retries_after_the_first_attempt() {
+    // As the official tool counts them: N retries are N + 1 requests, and
+    // three retries by default. The flag wins over the variable.
+    let path = "/openapi/v1/account/sessions";
+    let cases: [(&[&str], Option<&str>, usize); 8] = [
+        (&["--http-retry", "0"], None, 1),
+        (&["--http-retry", "1"], None, 2),
+        (&["--http-retry", "2"], None, 3),
+        (&[], None, 4),
+        (&[], Some("0"), 1),
+        (&[], Some("1"), 2),
+        (&[], Some("2"), 3),
+        (&["--http-retry=0"], Some("2"), 1),
+    ];
+    for (flags, env, sent) in cases {
+        let mock = MockDify::start();
+        let (t, _) = signed_in(&mock);
+        mock.fail_next(path, 10, 503);
+        let mut cmd = t.command();
+        cmd.args(["auth", "devices", "list"]).args(flags);
+        if let Some(value) = env {
+            cmd.env("DIFYCTL_HTTP_RETRY", value);
+        }
+        t.run_command(cmd, b"")
+            .code(1)
+            .stdout("")
+            .stderr_has("http_status: 503\n");
+        assert_eq!(
+            mock.requests_to(path).len(),
+            sent,
+            "{flags:?} DIFYCTL_HTTP_RETRY={env:?}"
+        );
+    }
+    // A negative or non-numeric budget is a usage error before any request.
+    let mock = MockDify::start();
+    let (t, _) = signed_in(&mock);
+    for (value, message) in [
+        ("-1", "DIFYCTL_HTTP_RETRY: -1 is negative"),
+        (
+            "two",
+            "DIFYCTL_HTTP_RETRY: \"two\" is not a non-negative integer",
+        ),
+    ] {
+        let mut cmd = t.command();
+        cmd.args(["auth", "devices", "list"])
+            .env("DIFYCTL_HTTP_RETRY", value);
+        t.run_command(cmd, b"").code(2).stdout("").stderr(&format!(
+            "usage_invalid_flag: {message}\nhint: set DIFYCTL_HTTP_RETRY to a whole number of \
+             retries, e.g. 3, or unset it\n"
+        ));
+    }
+    assert!(mock.requests().is_empty());
 }
 
 // ---------------------------------------------------------------------------
@@ -575,7 +630,7 @@ fn a_failure_half_way_reports_what_was_and_was_not_revoked() {
     mock.fail_revoke_after(3);
     let before = t.snapshot();
     // Newest first: runner-5, -4, -3 go, runner-2 fails, runner-1 is not reached.
-    t.run_args(["auth", "devices", "revoke", "--all", "--http-retry", "1"])
+    t.run_args(["auth", "devices", "revoke", "--all", "--http-retry", "0"])
         .code(1)
         .stdout("")
         .stderr(&format!(

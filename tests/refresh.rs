@@ -451,7 +451,7 @@ fn an_old_servers_500_for_a_dead_token_is_refreshed() {
     mock.configure(|c| c.baseline_invalid_bearer_500 = true);
     let (t, old) = signed_in(&mock, true);
     mock.revoke_session(&old.id);
-    let t = t.env("DIFYCTL_HTTP_RETRY", "1");
+    let t = t.env("DIFYCTL_HTTP_RETRY", "0");
     signs_in_again_for_a_dead_token(&t, &mock);
 }
 
@@ -460,7 +460,7 @@ fn other_server_errors_on_the_check_fail_with_nothing_written() {
     let mock = mock(TTL, true);
     let (t, _) = signed_in(&mock, true);
     mock.fail_next("/openapi/v1/account", 1, 503);
-    let t = t.env("DIFYCTL_HTTP_RETRY", "1");
+    let t = t.env("DIFYCTL_HTTP_RETRY", "0");
     let before = files(&t);
     t.run_args(refresh(&["--if-expiring-within", "2d", "--no-browser"]))
         .code(1)

@@ -457,7 +457,7 @@ fn a_bare_dify_host_means_https() {
     let env = [
         ("DIFY_TOKEN", "dfoa_x"),
         ("DIFY_HOST", host.as_str()),
-        ("DIFYCTL_HTTP_RETRY", "1"),
+        ("DIFYCTL_HTTP_RETRY", "0"),
     ];
     let out = run(&t, &env, &["auth", "status"], b"").code(1).stdout("");
     assert!(
@@ -472,7 +472,7 @@ fn a_bare_dify_host_means_https() {
     let env = [
         ("DIFY_TOKEN", "dfoa_x"),
         ("DIFY_HOST", url.as_str()),
-        ("DIFYCTL_HTTP_RETRY", "1"),
+        ("DIFYCTL_HTTP_RETRY", "0"),
         ("DIFY_INSECURE", "yes"),
     ];
     let out = run(&t, &env, &["auth", "status"], b"").code(1).stdout("");
@@ -656,7 +656,7 @@ fn status_of_an_unreachable_host_is_exit_1() {
         .tokens(&format!(
             "version: 1\ntokens:\n  {host}:\n    a@b.c: dfoa_x\n"
         ));
-    let out = run(&t, &[("DIFYCTL_HTTP_RETRY", "1")], &["auth", "status"], b"")
+    let out = run(&t, &[("DIFYCTL_HTTP_RETRY", "0")], &["auth", "status"], b"")
         .code(1)
         .stdout("");
     assert!(
@@ -668,7 +668,7 @@ fn status_of_an_unreachable_host_is_exit_1() {
     );
     let out = run(
         &t,
-        &[("DIFYCTL_HTTP_RETRY", "1")],
+        &[("DIFYCTL_HTTP_RETRY", "0")],
         &["auth", "status", "--json"],
         b"",
     )
@@ -683,7 +683,7 @@ fn status_on_an_old_server_that_answers_500() {
     let mock = MockDify::with(MockConfig::default().baseline());
     let (t, s) = signed_in(&mock);
     mock.revoke_session(&s.id);
-    run(&t, &[("DIFYCTL_HTTP_RETRY", "1")], &["auth", "status"], b"")
+    run(&t, &[("DIFYCTL_HTTP_RETRY", "0")], &["auth", "status"], b"")
         .code(1)
         .stdout("")
         .stderr(&format!(

@@ -123,7 +123,7 @@ const JSON: Flag = switch("json", "emit JSON instead of text");
 const HTTP_RETRY: Flag = integer(
     "http-retry",
     "n",
-    "attempts for idempotent requests (default 3, env DIFYCTL_HTTP_RETRY)",
+    "retries for GET/PUT/DELETE on transient errors; 0 disables (default 3, env DIFYCTL_HTTP_RETRY)",
 );
 
 /// `--host` on the commands that use a context (not `auth login`'s own).

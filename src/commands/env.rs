@@ -45,7 +45,7 @@ pub const VARIABLES: &[(&str, &str, bool)] = &[
     ),
     (
         "DIFYCTL_HTTP_RETRY",
-        "Attempts for idempotent HTTP requests (default 3; the --http-retry flag wins).",
+        "Retries for GET/PUT/DELETE on transient errors (default 3; 0 disables; the --http-retry flag wins).",
         false,
     ),
     (

@@ -544,7 +544,7 @@ pub fn warn_if_exposed(dir: &std::path::Path) {
 pub fn client_for(host: &HostUrl, http_retry: Option<u32>, verbose: bool) -> Result<Client> {
     let env = env_text("DIFYCTL_HTTP_RETRY")?;
     let mut opts = ClientOptions::from_env();
-    opts.retries = crate::dify::retry::resolve_attempts(http_retry, env.as_deref())?;
+    opts.retries = crate::dify::retry::resolve_retries(http_retry, env.as_deref())?;
     opts.verbose = verbose;
     let memos = state::cache_dir()
         .ok()

@@ -202,7 +202,7 @@ impl Client {
         let url = self.request_url(req);
         let method = req.method.as_str();
         let budget = if req.retry && req.method.is_idempotent() {
-            self.opts.retries.max(1)
+            self.opts.retries.saturating_add(1)
         } else {
             1
         };

@@ -55,7 +55,7 @@ fn user_agent_for(version: &str, os: &str, arch: &str) -> String {
 /// production code starts from [`ClientOptions::from_env`].
 #[derive(Clone)]
 pub struct ClientOptions {
-    /// Attempt budget for GET/PUT/DELETE (0 and 1 both mean a single attempt).
+    /// Retries of GET/PUT/DELETE after a failed first attempt (0: one attempt).
     pub retries: u32,
     /// Log each request and response line (bearer redacted).
     pub verbose: bool,
@@ -71,7 +71,7 @@ pub struct ClientOptions {
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
-            retries: retry::DEFAULT_ATTEMPTS,
+            retries: retry::DEFAULT_RETRIES,
             verbose: false,
             log: None,
             user_agent: user_agent(),

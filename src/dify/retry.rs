@@ -1,13 +1,14 @@
-//! The retry policy: the attempt budget (`--http-retry`, then
-//! `DIFYCTL_HTTP_RETRY`, then 3), the backoff schedule (300 ms doubling,
-//! capped at 30 s) and `Retry-After`.
+//! The retry policy: how many retries follow a failed first attempt
+//! (`--http-retry`, then `DIFYCTL_HTTP_RETRY`, then 3; 0 disables them), the
+//! backoff schedule (300 ms doubling, capped at 30 s) and `Retry-After`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::output::{CliError, Result};
 
-/// Attempts per request when neither `--http-retry` nor `DIFYCTL_HTTP_RETRY` says.
-pub const DEFAULT_ATTEMPTS: u32 = 3;
+/// Retries after the first attempt when neither `--http-retry` nor
+/// `DIFYCTL_HTTP_RETRY` says: four attempts in all.
+pub const DEFAULT_RETRIES: u32 = 3;
 
 /// Statuses worth another attempt for idempotent methods.
 pub const RETRY_STATUSES: [u16; 6] = [408, 413, 500, 502, 503, 504];
@@ -18,19 +19,31 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 const BASE_DELAY: Duration = Duration::from_millis(300);
 const MAX_DELAY: Duration = Duration::from_secs(30);
 
-/// The attempt budget: `--http-retry` wins, then `DIFYCTL_HTTP_RETRY`, then 3.
-/// `env` is the variable's value, passed in so callers and tests control it.
-pub fn resolve_attempts(flag: Option<u32>, env: Option<&str>) -> Result<u32> {
+/// The retries after a failed first attempt: `--http-retry` wins, then
+/// `DIFYCTL_HTTP_RETRY`, then 3 (N retries are N + 1 attempts, as the official
+/// tool counts them). `env` is the variable's value, passed in so callers and
+/// tests control it.
+pub fn resolve_retries(flag: Option<u32>, env: Option<&str>) -> Result<u32> {
     if let Some(n) = flag {
         return Ok(n);
     }
+    let invalid = |message: String| {
+        CliError::usage_invalid(message)
+            .with_hint("set DIFYCTL_HTTP_RETRY to a whole number of retries, e.g. 3, or unset it")
+    };
     match env.map(str::trim) {
-        None | Some("") => Ok(DEFAULT_ATTEMPTS),
+        None | Some("") => Ok(DEFAULT_RETRIES),
         Some(v) => v.parse::<u32>().map_err(|_| {
-            CliError::usage_invalid(format!(
-                "DIFYCTL_HTTP_RETRY: {v:?} is not a non-negative integer"
-            ))
-            .with_hint("set DIFYCTL_HTTP_RETRY to a whole number of attempts, e.g. 3, or unset it")
+            let negative = v
+                .strip_prefix('-')
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+            if negative {
+                invalid(format!("DIFYCTL_HTTP_RETRY: {v} is negative"))
+            } else {
+                invalid(format!(
+                    "DIFYCTL_HTTP_RETRY: {v:?} is not a non-negative integer"
+                ))
+            }
         }),
     }
 }
@@ -106,17 +119,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn budget_prefers_flag_then_env_then_default() {
-        assert_eq!(resolve_attempts(Some(5), Some("x")).unwrap(), 5);
-        assert_eq!(resolve_attempts(None, Some("7")).unwrap(), 7);
-        assert_eq!(resolve_attempts(None, Some(" 0 ")).unwrap(), 0);
-        assert_eq!(resolve_attempts(None, None).unwrap(), 3);
-        assert_eq!(resolve_attempts(None, Some("")).unwrap(), 3);
-        for bad in ["-1", "abc", "1.5", "99999999999"] {
-            let e = resolve_attempts(None, Some(bad)).unwrap_err();
-            assert_eq!(e.code, "usage_invalid_flag", "{bad}");
-            assert_eq!(e.exit_code(), 2);
-            assert!(e.message.contains("DIFYCTL_HTTP_RETRY"), "{}", e.message);
+    fn retries_prefer_flag_then_env_then_default() {
+        assert_eq!(resolve_retries(Some(5), Some("x")).unwrap(), 5);
+        assert_eq!(resolve_retries(None, Some("7")).unwrap(), 7);
+        assert_eq!(resolve_retries(None, Some(" 0 ")).unwrap(), 0);
+        assert_eq!(resolve_retries(None, None).unwrap(), 3);
+        assert_eq!(resolve_retries(None, Some("")).unwrap(), 3);
+        for (bad, message) in [
+            ("-1", "DIFYCTL_HTTP_RETRY: -1 is negative"),
+            (
+                "abc",
+                "DIFYCTL_HTTP_RETRY: \"abc\" is not a non-negative integer",
+            ),
+            (
+                "1.5",
+                "DIFYCTL_HTTP_RETRY: \"1.5\" is not a non-negative integer",
+            ),
+            (
+                "-",
+                "DIFYCTL_HTTP_RETRY: \"-\" is not a non-negative integer",
+            ),
+            (
+                "99999999999",
+                "DIFYCTL_HTTP_RETRY: \"99999999999\" is not a non-negative integer",
+            ),
+        ] {
+            let e = resolve_retries(None, Some(bad)).unwrap_err();
+            assert_eq!((e.code, e.exit_code()), ("usage_invalid_flag", 2), "{bad}");
+            assert_eq!(e.message, message);
         }
     }
 
