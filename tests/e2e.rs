@@ -9,8 +9,8 @@
 //! method the server allows (the device flow approved through the console API
 //! as the web page does, `--password`, `--console-cookie`, `--with-token` with a
 //! token from another sign-in, `DIFY_TOKEN`), and runs whoami, list, status,
-//! token, devices list and revoke, use workspace, api and logout, each in a
-//! throw-away config and cache dir. Every sign-in from this machine carries
+//! token, devices list and revoke, use workspace, api, version and logout,
+//! each in a throw-away config and cache dir. Every sign-in from this machine carries
 //! the same device label, so each one rotates out the previous token: the
 //! steps run in order, and that rotation is checked too.
 //!
@@ -356,6 +356,20 @@ fn against_a_real_server() {
     let token_a = check_signed_in(&server, &a, "device flow");
     switch_workspaces(&a, "device flow");
 
+    // version: the server as it answers, inside the supported range.
+    step("version");
+    let reported: Value = serde_json::from_str(&version).unwrap();
+    let out = a
+        .run_args(["version", "-o", "json", "--check-compat"])
+        .code(0)
+        .stderr("");
+    let report = out.json();
+    assert_eq!(report["server"]["endpoint"], json!(server.url));
+    assert_eq!(report["server"]["version"], reported["version"]);
+    let edition = reported["edition"].as_str().unwrap_or("").to_lowercase();
+    assert_eq!(report["server"]["edition"], json!(edition));
+    assert_eq!(report["compat"]["status"], "compatible", "{report}");
+
     // --password: a new sign-in with the same label rotates A's token out.
     step("--password");
     let b = fresh().stdin(format!("{}\n", server.password));
@@ -461,8 +475,8 @@ fn against_a_real_server() {
 
     let email_code = features["enable_email_code_login"] == true;
     eprintln!(
-        "e2e: passed in {:.0?}: device flow, --password, --console-cookie, --with-token, \
-         DIFY_TOKEN{}",
+        "e2e: passed in {:.0?}: device flow, version, --password, --console-cookie, \
+         --with-token, DIFY_TOKEN{}",
         started.elapsed(),
         if email_code {
             "; --email-code is on but not run (the code arrives by email)"

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::fixtures::hosts_yml;
-use support::mock::{Hostile, MockDify};
+use support::mock::{Hostile, MockConfig, MockDify};
 use support::runner::Test;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -88,6 +88,29 @@ fn a_supported_server_is_ok() {
             "1.16.1 (community)",
             &format!("ok — server 1.16.1 in [{MIN}, {MAX}]"),
         ));
+}
+
+#[test]
+fn every_server_generation_difyctl_is_verified_against_is_in_range() {
+    // The range covers the servers the tests emulate (and the README names).
+    for (config, shown) in [
+        (MockConfig::dify_1_14(), "1.14.2 (self_hosted)"),
+        (MockConfig::dify_1_16(), "1.16.1 (community)"),
+        (MockConfig::catalog_era(), "1.18.0 (community)"),
+    ] {
+        let mock = MockDify::with(config);
+        let version = mock.config().version;
+        on(&mock)
+            .run_args(["version", "--check-compat"])
+            .code(0)
+            .stderr("")
+            .stdout(&report(
+                &mock.url(),
+                shown,
+                &format!("ok — server {version} in [{MIN}, {MAX}]"),
+            ));
+        one_probe(&mock);
+    }
 }
 
 #[test]
