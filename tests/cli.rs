@@ -172,3 +172,19 @@ fn broken_pipe_exits_0() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn json_flags_switch_errors_to_the_json_envelope() {
+    // `--json` as `-o json` does (difyctl-auth(1), whoami).
+    let envelope = "{\"error\":{\"code\":\"not_logged_in\",\"message\":\"not logged in\",\
+                    \"hint\":\"run 'difyctl auth login'\"}}\n";
+    let t = Test::new();
+    t.run_args(["auth", "whoami", "--json"])
+        .code(4)
+        .stdout("")
+        .stderr(envelope);
+    t.run_args(["auth", "whoami"])
+        .code(4)
+        .stdout("")
+        .stderr("not_logged_in: not logged in\nhint: run 'difyctl auth login'\n");
+}

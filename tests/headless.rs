@@ -694,49 +694,6 @@ fn missing_endpoints_exit_6() {
 }
 
 #[test]
-fn every_sign_in_method_exits_6_on_a_server_without_the_openapi() {
-    // OPENAPI_ENABLED=false: every /openapi/v1 path is an HTML 404, while the
-    // console sign-in still works.
-    let mock = MockDify::with(MockConfig {
-        openapi_disabled: true,
-        ..MockConfig::default()
-    });
-    let hint = "hint: the host needs OPENAPI_ENABLED=true; use the Dify API URL as --host\n";
-    let device_flow = format!(
-        "unsupported_endpoint: this Dify host does not implement the OAuth device flow\n{hint}\
-         request: POST {}/openapi/v1/oauth/device/code\nhttp_status: 404\n",
-        mock.url()
-    );
-    fails(login_args(&mock, &["--no-browser"]), "", 6, &device_flow);
-    fails(password_args(&mock), PASSWORD, 6, &device_flow);
-    fails(
-        login_args(&mock, &["--with-token"]),
-        "dfoa_pasted",
-        6,
-        &format!(
-            "unsupported_endpoint: this Dify host does not implement the OpenAPI account \
-             endpoint (GET /openapi/v1/account)\n{hint}request: GET {}/openapi/v1/account\n\
-             http_status: 404\n",
-            mock.url()
-        ),
-    );
-    // A server with the OpenAPI but without the route: its ErrorBody's code shows.
-    let mock = MockDify::start();
-    mock.fail_next("/openapi/v1/account", 1, 404);
-    fails(
-        login_args(&mock, &["--with-token"]),
-        "dfoa_pasted",
-        6,
-        &format!(
-            "not_found: this Dify host does not implement the OpenAPI account endpoint \
-             (GET /openapi/v1/account)\n{hint}request: GET {}/openapi/v1/account\n\
-             http_status: 404\n",
-            mock.url()
-        ),
-    );
-}
-
-#[test]
 fn wrong_and_expired_email_codes_exit_4() {
     let mock = MockDify::start();
     fails(

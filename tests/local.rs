@@ -188,14 +188,6 @@ fn no_context_at_all() {
         .code(4)
         .stdout("")
         .stderr(not_logged_in);
-    // --json switches errors to the JSON envelope too (difyctl-auth(1)).
-    t.run_args(["auth", "whoami", "--json"])
-        .code(4)
-        .stdout("")
-        .stderr(
-            "{\"error\":{\"code\":\"not_logged_in\",\"message\":\"not logged in\",\
-             \"hint\":\"run 'difyctl auth login'\"}}\n",
-        );
     t.run_args(["auth", "list"])
         .code(0)
         .stderr("")

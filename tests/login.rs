@@ -404,6 +404,69 @@ fn fails_cleanly(mock: &MockDify, code: i32, stderr: &str) {
     assert_eq!(files(&t), before);
 }
 
+#[test]
+fn every_sign_in_method_exits_6_on_a_server_without_the_openapi() {
+    // OPENAPI_ENABLED=false: every /openapi/v1 path is an HTML 404, while the
+    // console sign-in still works. Nothing is written.
+    let mock = MockDify::with(MockConfig {
+        openapi_disabled: true,
+        ..MockConfig::default()
+    });
+    let hint = "hint: the host needs OPENAPI_ENABLED=true; use the Dify API URL as --host\n";
+    let device_flow = format!(
+        "unsupported_endpoint: this Dify host does not implement the OAuth device flow\n{hint}\
+         request: POST {}/openapi/v1/oauth/device/code\nhttp_status: 404\n",
+        mock.url()
+    );
+    let account = |code: &str| {
+        format!(
+            "{code}: this Dify host does not implement the OpenAPI account endpoint \
+             (GET /openapi/v1/account)\n{hint}request: GET {}/openapi/v1/account\n\
+             http_status: 404\n",
+            mock.url()
+        )
+    };
+    let password: &[&str] = &[
+        "--password",
+        "--email",
+        "tester@dify.ai",
+        "--password-stdin",
+    ];
+    let cases = [
+        (&["--no-browser"][..], "", device_flow.clone()),
+        (password, "Passw0rd!", device_flow),
+        (
+            &["--with-token"],
+            "dfoa_pasted",
+            account("unsupported_endpoint"),
+        ),
+    ];
+    let fails = |method: &[&str], stdin: &str, stderr: &str| {
+        let t = with_other_context(Test::new()).args([
+            "auth",
+            "login",
+            "--host",
+            &mock.url(),
+            "--insecure",
+        ]);
+        let before = files(&t);
+        let mut cmd = t.command();
+        cmd.args(method);
+        t.run_command(cmd, stdin.as_bytes())
+            .code(6)
+            .stdout("")
+            .stderr(stderr);
+        assert_eq!(files(&t), before);
+    };
+    for (method, stdin, stderr) in &cases {
+        fails(method, stdin, stderr);
+    }
+    // A server with the OpenAPI but without the route: its ErrorBody's code shows.
+    mock.configure(|c| c.openapi_disabled = false);
+    mock.fail_next("/openapi/v1/account", 1, 404);
+    fails(&["--with-token"], "dfoa_pasted", &account("not_found"));
+}
+
 /// A mock whose codes are all `USER_CODE`, so a failure's stderr is known
 /// before the run.
 fn fixed(config: MockConfig) -> MockDify {

@@ -22,7 +22,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::Selection;
-use crate::commands::{Ctx, banner};
 use crate::credentials;
 use crate::dify::catalog::{Memo, MemoStore};
 use crate::dify::{Client, ClientOptions, HostUrl, Secret};
@@ -486,22 +485,6 @@ impl Session {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| selected.no_token())?;
         Ok(Session { selected, token })
-    }
-
-    /// A client for a command that talks to this signed-in server, after the
-    /// compatibility banner when one is due (see [`banner`]). `structured`:
-    /// the command prints JSON, which the banner never accompanies.
-    pub fn talking_client(
-        &self,
-        ctx: &Ctx,
-        http_retry: Option<u32>,
-        structured: bool,
-    ) -> Result<Client> {
-        let client = self.client(http_retry, ctx.verbose)?;
-        banner::show(&ctx.ui, structured, client.origin(), || {
-            client.known_server_version()
-        });
-        Ok(client)
     }
 
     /// An auth error about this session's token, with a hint that fits where
