@@ -323,7 +323,7 @@ fn json_and_yaml_reports() {
                 "endpoint": mock.url(),
                 "reachable": true,
                 "version": "1.14.2",
-                "edition": "self_hosted",
+                "edition": "SELF_HOSTED",
             },
             "compat": {
                 "minDify": MIN,
@@ -343,7 +343,7 @@ fn json_and_yaml_reports() {
     let yaml = format!(
         "client:\n  version: {VERSION}\n  commit: {COMMIT}\n  buildDate: '{BUILD_DATE}'\n  \
          channel: stable\n  platform: linux\n  arch: x64\nserver:\n  endpoint: {url}\n  \
-         reachable: true\n  version: 1.14.2\n  edition: self_hosted\ncompat:\n  minDify: {MIN}\n  \
+         reachable: true\n  version: 1.14.2\n  edition: SELF_HOSTED\ncompat:\n  minDify: {MIN}\n  \
          maxDify: {MAX}\n  status: compatible\n  detail: server 1.14.2 in [{MIN}, {MAX}]\n",
         url = mock.url()
     );

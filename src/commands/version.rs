@@ -225,7 +225,7 @@ fn render_text(report: &Report, style: Style) -> String {
             (version, Some(edition)) => format!(
                 "{} ({})",
                 sanitize_line(version.as_deref().unwrap_or_default()),
-                sanitize_line(edition)
+                sanitize_line(&edition.to_lowercase())
             ),
             (version, None) => sanitize_line(version.as_deref().unwrap_or_default()),
         };

@@ -79,7 +79,7 @@ pub struct Memo {
     /// The version the server last reported (`X-Version` or `GET _version`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    /// The edition from `GET _version`, lower-cased.
+    /// The edition from `GET _version`, as the server reported it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edition: Option<String>,
     /// The switch route that worked after the expected one was missing.

@@ -28,7 +28,8 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The response header that carries the server's version.
 pub const VERSION_HEADER: &str = "x-version";
 
-/// `GET /_version`, the edition lower-cased.
+/// `GET /_version` as the server answers it (the edition as reported:
+/// `version` shows it lower-cased, its JSON keeps it as the official does).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerVersion {
     #[serde(default, deserialize_with = "null_as_default")]
@@ -43,10 +44,9 @@ pub fn probe_version(client: &Client) -> Result<ServerVersion> {
         .no_retry()
         .timeout(PROBE_TIMEOUT);
     let resp = client.call(&req)?;
-    let mut v: ServerVersion = resp.json().map_err(|e| {
+    let v: ServerVersion = resp.json().map_err(|e| {
         CliError::new("unknown", format!("decode _version response: {e}")).about(&resp)
     })?;
-    v.edition = v.edition.to_ascii_lowercase();
     Ok(v)
 }
 
@@ -132,7 +132,7 @@ mod tests {
     }
 
     #[test]
-    fn the_probe_reports_the_edition_lower_cased() {
+    fn the_probe_reports_the_edition_as_the_server_does() {
         let stub = serve(vec![
             Canned::json(200, r#"{"version":"1.16.1","edition":"COMMUNITY"}"#),
             Canned::json(200, r#"{"version":"1.99.0","edition":"Enterprise_Plus"}"#),
@@ -144,9 +144,9 @@ mod tests {
         let v = probe_version(&client).unwrap();
         assert_eq!(
             (v.version.as_str(), v.edition.as_str()),
-            ("1.16.1", "community")
+            ("1.16.1", "COMMUNITY")
         );
-        assert_eq!(probe_version(&client).unwrap().edition, "enterprise_plus");
+        assert_eq!(probe_version(&client).unwrap().edition, "Enterprise_Plus");
         assert_eq!(probe_version(&client).unwrap(), ServerVersion::default());
         let e = probe_version(&client).unwrap_err();
         assert!(

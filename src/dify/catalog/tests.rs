@@ -437,6 +437,6 @@ fn the_server_version_is_noted_from_answers_about_a_known_server() {
     assert_eq!(handshake.version(&client).as_deref(), Some("1.16.2"));
     assert_eq!(handshake.version(&client).as_deref(), Some("1.16.2"));
     let memo = memos.get(client.origin());
-    assert_eq!(memo.edition.as_deref(), Some("community"));
+    assert_eq!(memo.edition.as_deref(), Some("COMMUNITY"));
     assert_eq!(stub.requests().len(), 1);
 }
