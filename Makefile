@@ -50,7 +50,7 @@ ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 MANPAGES  := $(sort $(wildcard man/*.1))
 # Completion scripts, generated from the command table by `make completions`
-# and committed (tests/install.rs keeps them in sync), so neither install nor
+# and committed (tests/packaging/install.rs keeps them in sync), so neither install nor
 # dist runs the binary: shell:file in man/completions/.
 COMPLETIONS := bash:difyctl.bash zsh:_difyctl fish:difyctl.fish
 # What the release binary is built from: a newer file makes it stale.

@@ -1,0 +1,229 @@
+//! What several command modules share: `hosts.yml` files as the official tool
+//! writes them, the usual messages, two stored hosts to select from, and
+//! helpers that run with extra environment or talk to the mock directly.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+
+use crate::support::mock::{DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, MockDify, SessionInfo};
+use crate::support::runner::{Outcome, Test, assert_no_crash};
+
+/// PROTOCOL.md §2.3's example, written by the official serializer: keychain
+/// mode, an https login and an http one; `localhost:5001` is active.
+pub(crate) const EXAMPLE: &str = include_str!("../fixtures/hosts-example.yml");
+
+/// An external-SSO context (empty `account` fields, an `external_subject`)
+/// next to an ordinary one, in file mode.
+pub(crate) const SSO: &str = "\
+token_storage: file
+current_host: sso.example.com
+hosts:
+  cloud.dify.ai:
+    current_account: alice@example.com
+    accounts:
+      alice@example.com:
+        account:
+          id: acc-1
+          email: alice@example.com
+          name: Alice
+        token_id: tok-1
+  sso.example.com:
+    current_account: sam@corp.example
+    accounts:
+      sam@corp.example:
+        account:
+          id: ''
+          email: ''
+          name: ''
+        token_id: tok-sso
+        external_subject:
+          email: sam@corp.example
+          issuer: https://idp.corp.example
+";
+
+/// Several accounts on one host (one without a name, one SSO, one without a
+/// stored token) and a second host with no current account.
+pub(crate) const TEAM: &str = "\
+token_storage: file
+current_host: cloud.dify.ai
+hosts:
+  cloud.dify.ai:
+    current_account: alice@example.com
+    accounts:
+      alice@example.com:
+        account:
+          id: acc-1
+          email: alice@example.com
+          name: Alice
+        token_id: tok-1
+      bob@example.com:
+        account:
+          id: acc-2
+          email: bob@example.com
+          name: ''
+        token_id: tok-2
+      sam@corp.example:
+        account:
+          id: ''
+          email: ''
+          name: ''
+        token_id: tok-3
+        external_subject:
+          email: sam@corp.example
+          issuer: https://idp.corp.example
+  localhost:5001:
+    scheme: http
+    accounts:
+      dev@example.com:
+        account:
+          id: a2
+          email: dev@example.com
+          name: Dev
+        token_id: t2
+";
+
+/// bob@example.com has no token.
+pub(crate) const TEAM_TOKENS: &str = "\
+version: 1
+tokens:
+  cloud.dify.ai:
+    alice@example.com: dfoa_alice
+    sam@corp.example: dfoe_sam
+  localhost:5001:
+    dev@example.com: dfoa_dev
+";
+
+pub(crate) fn output(mut cmd: Command) -> (Option<i32>, String, String) {
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    assert_no_crash(out.status, &String::from_utf8_lossy(&out.stderr));
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+pub(crate) const NOT_LOGGED_IN: &str =
+    "not_logged_in: not logged in\nhint: run 'difyctl auth login'\n";
+
+pub(crate) const RELOGIN_HINT: &str = "hint: run 'difyctl auth login' to sign in again\n";
+
+/// Runs `args` in `t`'s directories with extra environment and stdin.
+pub(crate) fn run<'t>(
+    t: &'t Test,
+    env: &[(&str, &str)],
+    args: &[&str],
+    stdin: &[u8],
+) -> Outcome<'t> {
+    let mut cmd = t.command();
+    cmd.args(args).envs(env.iter().copied());
+    t.run_command(cmd, stdin)
+}
+
+/// A test whose config dir exists and is empty.
+pub(crate) fn empty_config() -> Test {
+    let t = Test::new();
+    std::fs::create_dir_all(t.config_dir()).unwrap();
+    t
+}
+
+/// A port nothing listens on.
+pub(crate) fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A plain HTTP/1.1 request with a bearer, as curl would send it: the status
+/// code and the body.
+pub(crate) fn raw_request(mock: &MockDify, method: &str, path: &str, token: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(mock.host()).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+        mock.host()
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_string())
+}
+
+pub(crate) fn account_url(mock: &MockDify) -> String {
+    format!("{}/openapi/v1/account", mock.url())
+}
+
+pub(crate) fn valid_status_json(mock: &MockDify, source: &str, expires_at: Option<&str>) -> String {
+    let expires = expires_at.map_or("null".to_string(), |e| format!("\"{e}\""));
+    format!(
+        "{{\"host\":\"{}\",\"scheme\":\"http\",\"account\":{{\"id\":\"{DEFAULT_ACCOUNT_ID}\",\
+         \"email\":\"tester@dify.ai\",\"name\":\"Tester\"}},\"workspace\":{{\"id\":\"{DEFAULT_WORKSPACE_ID}\",\
+         \"name\":\"Acme Team\",\"role\":\"owner\"}},\"token_source\":\"{source}\",\"expires_at\":{expires},\
+         \"valid\":true}}\n",
+        mock.host()
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Two stored hosts, two accounts: selecting a context for one call
+// ---------------------------------------------------------------------------
+
+pub(crate) struct Two {
+    pub(crate) a: MockDify,
+    pub(crate) b: MockDify,
+    /// tester@dify.ai on A (the active context).
+    pub(crate) a1: SessionInfo,
+    /// other@dify.ai on A.
+    pub(crate) a2: SessionInfo,
+    /// tester@dify.ai on B.
+    pub(crate) b1: SessionInfo,
+    pub(crate) t: Test,
+}
+
+pub(crate) fn context_yaml(email: &str, name: &str, id: &str, token_id: &str) -> String {
+    format!(
+        "      {email}:\n        account:\n          id: {id}\n          email: {email}\n          \
+         name: {name}\n        token_id: {token_id}\n"
+    )
+}
+
+pub(crate) fn two_hosts() -> Two {
+    let a = MockDify::start();
+    let b = MockDify::start();
+    let a1 = a.add_session("difyctl on me");
+    let a2 = a.add_session("difyctl on me (other)");
+    let b1 = b.add_session("difyctl on me");
+    let hosts = format!(
+        "token_storage: file\ncurrent_host: {ah}\nhosts:\n  {ah}:\n    scheme: http\n    \
+         current_account: tester@dify.ai\n    accounts:\n{}{}  {bh}:\n    scheme: http\n    \
+         current_account: tester@dify.ai\n    accounts:\n{}",
+        context_yaml("tester@dify.ai", "Tester", DEFAULT_ACCOUNT_ID, &a1.id),
+        context_yaml("other@dify.ai", "Other", "a2", &a2.id),
+        context_yaml("tester@dify.ai", "Tester", DEFAULT_ACCOUNT_ID, &b1.id),
+        ah = a.host(),
+        bh = b.host(),
+    );
+    let tokens = format!(
+        "version: 1\ntokens:\n  {}:\n    tester@dify.ai: {}\n    other@dify.ai: {}\n  {}:\n    \
+         tester@dify.ai: {}\n",
+        a.host(),
+        a1.token,
+        a2.token,
+        b.host(),
+        b1.token
+    );
+    let t = Test::new().hosts(&hosts).tokens(&tokens);
+    Two {
+        a,
+        b,
+        a1,
+        a2,
+        b1,
+        t,
+    }
+}

@@ -1,0 +1,285 @@
+//! `auth status`: a valid, expired, revoked or unreachable session, the expiry
+//! stored at sign-in or looked up, external-SSO sessions, an old server's 500,
+//! and server text in verbose lines shown like everything else.
+
+use crate::common::{RELOGIN_HINT, account_url, closed_port, empty_config, run, valid_status_json};
+use crate::support::fixtures::{hosts_yml, signed_in, tokens_yml};
+use crate::support::mock::{Hostile, MockConfig, MockDify};
+use crate::support::runner::Test;
+
+/// `hosts.yml` with the mock's account as the context of `token_id`, plus
+/// `token_expires_at`.
+fn hosts_with_expiry(mock: &MockDify, token_id: &str, expires_at: &str) -> String {
+    format!(
+        "{}        token_expires_at: '{expires_at}'\n",
+        hosts_yml(mock, Some(token_id))
+    )
+}
+
+#[test]
+fn status_of_a_valid_session() {
+    let mock = MockDify::start();
+    let s = mock.add_session("difyctl on me");
+    let expires = "2999-01-01T00:00:00+00:00";
+    let t = Test::new()
+        .hosts(&hosts_with_expiry(&mock, &s.id, expires))
+        .tokens(&tokens_yml(&mock, &s.token));
+    let before = t.snapshot();
+    let out = run(&t, &[], &["auth", "status"], b"").code(0).stderr("");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", out.stdout);
+    assert_eq!(
+        lines[..3],
+        [
+            mock.host().as_str(),
+            "  account:   tester@dify.ai (Tester)",
+            "  workspace: Acme Team (owner)"
+        ]
+    );
+    let prefix = format!("  token:     file, expires {expires} (in ");
+    assert!(
+        lines[3].starts_with(&prefix) && lines[3].ends_with("h)"),
+        "{}",
+        lines[3]
+    );
+    assert_eq!(lines[4], "  status:    valid");
+
+    let out = run(&t, &[], &["auth", "status", "--json"], b"")
+        .code(0)
+        .stderr("")
+        .stdout(&valid_status_json(&mock, "file", Some(expires)));
+    assert_eq!(out.json()["expires_at"], expires);
+    // Only GET /account: the stored expiry needs no session lookup.
+    let paths: Vec<String> = mock
+        .command_requests()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(paths, ["/openapi/v1/account", "/openapi/v1/account"]);
+    assert_eq!(t.snapshot(), before);
+}
+
+#[test]
+fn status_looks_the_expiry_up_when_none_is_stored() {
+    let mock = MockDify::start();
+    let (t, s) = signed_in(&mock);
+    run(&t, &[], &["auth", "status", "--json"], b"")
+        .code(0)
+        .stdout(&valid_status_json(&mock, "file", Some(&s.expires_at)));
+    // Without a token_id there is nothing to look up.
+    let t = Test::new()
+        .hosts(&hosts_yml(&mock, None))
+        .tokens(&tokens_yml(&mock, &s.token));
+    run(&t, &[], &["auth", "status", "--json"], b"")
+        .code(0)
+        .stdout(&valid_status_json(&mock, "file", None));
+}
+
+#[test]
+fn status_of_a_revoked_or_expired_session_is_exit_4() {
+    let mock = MockDify::start();
+    let (t, s) = signed_in(&mock);
+    mock.revoke_session(&s.id);
+    let human = format!(
+        "unauthorized: invalid bearer\n{RELOGIN_HINT}request: GET {}\nhttp_status: 401\n",
+        account_url(&mock)
+    );
+    run(&t, &[], &["auth", "status"], b"")
+        .code(4)
+        .stdout("")
+        .stderr(&human);
+    run(&t, &[], &["auth", "status", "--json"], b"")
+        .code(4)
+        .stdout("")
+        .stderr(&format!(
+            "{{\"error\":{{\"code\":\"auth_expired\",\"message\":\"invalid bearer\",\"hint\":\
+             \"run 'difyctl auth login' to sign in again\",\"http_status\":401,\"method\":\"GET\",\
+             \"url\":\"{}\",\"server\":{{\"code\":\"unauthorized\",\"message\":\"invalid bearer\",\
+             \"status\":401}}}}}}\n",
+            account_url(&mock)
+        ));
+
+    let (t, s) = signed_in(&mock);
+    mock.expire_session(&s.id);
+    run(&t, &[], &["auth", "status"], b"")
+        .code(4)
+        .stdout("")
+        .stderr(&human);
+
+    // A DIFY_TOKEN that was revoked says where the token came from.
+    let t = empty_config();
+    run(
+        &t,
+        &[
+            ("DIFY_TOKEN", &s.token),
+            ("DIFY_HOST", &mock.url()),
+            ("DIFY_INSECURE", "1"),
+        ],
+        &["auth", "status"],
+        b"",
+    )
+    .code(4)
+    .stderr(&format!(
+        "unauthorized: invalid bearer\nhint: the token in DIFY_TOKEN has expired or was \
+         revoked; replace it with a fresh one\nrequest: GET {}\nhttp_status: 401\n",
+        account_url(&mock)
+    ));
+    // And with no context at all: not signed in.
+    run(&Test::new(), &[], &["auth", "status", "--json"], b"")
+        .code(4)
+        .stdout("")
+        .stderr(
+            "{\"error\":{\"code\":\"not_logged_in\",\"message\":\"not logged in\",\"hint\":\"run \
+             'difyctl auth login'\"}}\n",
+        );
+}
+
+#[test]
+fn status_of_an_unreachable_host_is_exit_1() {
+    let port = closed_port();
+    let host = format!("127.0.0.1:{port}");
+    let t = Test::new()
+        .hosts(&format!(
+            "token_storage: file\ncurrent_host: {host}\nhosts:\n  {host}:\n    scheme: http\n    \
+             current_account: a@b.c\n    accounts:\n      a@b.c:\n        account:\n          \
+             email: a@b.c\n"
+        ))
+        .tokens(&format!(
+            "version: 1\ntokens:\n  {host}:\n    a@b.c: dfoa_x\n"
+        ));
+    let out = run(&t, &[("DIFYCTL_HTTP_RETRY", "0")], &["auth", "status"], b"")
+        .code(1)
+        .stdout("");
+    assert!(
+        out.stderr.starts_with(&format!(
+            "network_connection: GET http://{host}/openapi/v1/account: "
+        )),
+        "{}",
+        out.stderr
+    );
+    let out = run(
+        &t,
+        &[("DIFYCTL_HTTP_RETRY", "0")],
+        &["auth", "status", "--json"],
+        b"",
+    )
+    .code(1)
+    .stdout("");
+    let v: serde_json::Value = serde_json::from_str(&out.stderr).unwrap();
+    assert_eq!(v["error"]["code"], "network_connection");
+}
+
+#[test]
+fn status_on_an_old_server_that_answers_500() {
+    let mock = MockDify::with(MockConfig::default().baseline());
+    let (t, s) = signed_in(&mock);
+    mock.revoke_session(&s.id);
+    run(&t, &[("DIFYCTL_HTTP_RETRY", "0")], &["auth", "status"], b"")
+        .code(1)
+        .stdout("")
+        .stderr(&format!(
+            "internal_server_error: Internal Server Error\nhint: servers of the Dify 1.14 era \
+             answer HTTP 500 for a revoked or expired session: if the server is otherwise up, \
+             sign in again with 'difyctl auth login'\nrequest: GET {}\nhttp_status: 500\n",
+            account_url(&mock)
+        ));
+}
+
+#[test]
+fn login_stores_the_expiry_that_status_shows() {
+    let mock = MockDify::with(MockConfig::default().auto_approve());
+    let t = Test::new();
+    run(
+        &t,
+        &[],
+        &[
+            "auth",
+            "login",
+            "--host",
+            &mock.url(),
+            "--insecure",
+            "--no-browser",
+        ],
+        b"",
+    )
+    .code(0);
+    let session = &mock.sessions()[0];
+    // The token payload says `+00:00` where the session list says `Z`.
+    let expires = session.expires_at.replace('Z', "+00:00");
+    let hosts = t.read("hosts.yml").unwrap();
+    assert!(
+        hosts.contains(&format!(
+            "        token_id: {}\n        token_expires_at: '{expires}'\n",
+            session.id
+        )),
+        "{hosts}"
+    );
+    run(&t, &[], &["auth", "status", "--json"], b"")
+        .code(0)
+        .stdout(&valid_status_json(&mock, "file", Some(&expires)));
+}
+
+#[test]
+fn status_of_an_external_sso_session() {
+    let mock = MockDify::with(
+        MockConfig::default()
+            .auto_approve()
+            .sso("sso@corp.test", "https://idp.corp.test"),
+    );
+    let t = Test::new();
+    run(
+        &t,
+        &[],
+        &[
+            "auth",
+            "login",
+            "--host",
+            &mock.url(),
+            "--insecure",
+            "--no-browser",
+        ],
+        b"",
+    )
+    .code(0);
+    let expires = mock.sessions()[0].expires_at.replace('Z', "+00:00");
+    let out = run(&t, &[], &["auth", "status", "--json"], b"")
+        .code(0)
+        .stderr("");
+    assert_eq!(
+        out.stdout,
+        format!(
+            "{{\"host\":\"{}\",\"scheme\":\"http\",\"account\":{{\"id\":\"\",\"email\":\
+             \"sso@corp.test\",\"name\":\"\",\"issuer\":\"https://idp.corp.test\"}},\"workspace\":null,\
+             \"token_source\":\"file\",\"expires_at\":\"{expires}\",\"valid\":true}}\n",
+            mock.host()
+        )
+    );
+    let out = run(&t, &[], &["auth", "status"], b"").code(0);
+    assert!(
+        out.stdout
+            .contains("\n  account:   sso@corp.test (external SSO)\n  workspace: none\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn verbose_lines_show_server_text_like_everything_else() {
+    let mock = MockDify::with(MockConfig::default().hostile(
+        "/openapi/v1/account",
+        Hostile::body("application/json\u{9b}2J\u{202e}", "{}"),
+    ));
+    let (t, _) = signed_in(&mock);
+    let out = t.run_args(["auth", "status", "-v"]);
+    assert!(
+        !out.stderr.contains(['\u{9b}', '\u{202e}']),
+        "raw in -v:\n{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("< HTTP 200 (2 bytes, ")
+            && out.stderr.contains(" application/json\\u{202e}\n"),
+        "{}",
+        out.stderr
+    );
+}

@@ -1,0 +1,169 @@
+//! `use account` against `hosts.yml` files as the official tool writes them:
+//! exact output, exit codes and files left behind.
+
+use crate::common::{EXAMPLE, SSO, TEAM, TEAM_TOKENS};
+use crate::support::runner::Test;
+
+const SSO_TOKENS: &str = "\
+version: 1
+tokens:
+  cloud.dify.ai:
+    alice@example.com: dfoa_alice
+  sso.example.com:
+    sam@corp.example: dfoe_sam
+";
+
+#[test]
+fn use_account_switches_on_the_current_host() {
+    let t = Test::new().hosts(TEAM).tokens(TEAM_TOKENS);
+    t.run_args(["use", "account", "--email", "sam@corp.example"])
+        .code(0)
+        .stderr("")
+        .stdout("✓ Active account on cloud.dify.ai is now sam@corp.example\n");
+    let after = TEAM.replace(
+        "current_account: alice@example.com",
+        "current_account: sam@corp.example",
+    );
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(after.as_str()));
+    assert_eq!(t.read("tokens.yml").as_deref(), Some(TEAM_TOKENS));
+    t.run_args(["auth", "whoami"])
+        .code(0)
+        .stdout("sam@corp.example (external SSO, issuer: https://idp.corp.example)\n");
+    t.run_args(["auth", "list"]).code(0).stdout(
+        "HOST            ACCOUNT                    ACTIVE\n\
+         cloud.dify.ai   alice@example.com (Alice)  \n\
+         cloud.dify.ai   bob@example.com            \n\
+         cloud.dify.ai   sam@corp.example           *\n\
+         localhost:5001  dev@example.com (Dev)      \n",
+    );
+    t.run_args(["use", "account", "--email", "alice@example.com"])
+        .code(0)
+        .stdout("✓ Active account on cloud.dify.ai is now alice@example.com\n");
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(TEAM));
+
+    // A host without a current account: `use host` leaves it unset (nobody is
+    // active), `use account` sets it.
+    t.run_args(["use", "host", "--domain", "localhost:5001"])
+        .code(0);
+    t.run_args(["auth", "whoami"]).code(4);
+    t.run_args(["use", "account", "--email", "dev@example.com"])
+        .code(0)
+        .stdout("✓ Active account on localhost:5001 is now dev@example.com\n");
+    t.run_args(["auth", "whoami"])
+        .code(0)
+        .stdout("dev@example.com (Dev)\n");
+    let expected = TEAM
+        .replace(
+            "current_host: cloud.dify.ai",
+            "current_host: localhost:5001",
+        )
+        .replace(
+            "    scheme: http\n",
+            "    scheme: http\n    current_account: dev@example.com\n",
+        );
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(expected.as_str()));
+}
+
+#[test]
+fn use_account_errors() {
+    let t = Test::new().hosts(TEAM).tokens(TEAM_TOKENS);
+    t.run_args(["use", "account", "--email", "x@example.com"])
+        .code(2)
+        .stdout("")
+        .stderr("usage_invalid_flag: unknown account \"x@example.com\" on cloud.dify.ai; known: alice@example.com, bob@example.com, sam@corp.example\n");
+    // dev@example.com is stored, but on another host.
+    t.run_args(["use", "account", "--email", "dev@example.com"])
+        .code(2)
+        .stderr("usage_invalid_flag: unknown account \"dev@example.com\" on cloud.dify.ai; known: alice@example.com, bob@example.com, sam@corp.example\n");
+    t.run_args(["use", "account"])
+        .code(2)
+        .stdout("")
+        .stderr("usage_missing_arg: --email is required (no TTY); known accounts on cloud.dify.ai: alice@example.com, bob@example.com, sam@corp.example\n");
+    t.run_args(["use", "account", "--email", "bob@example.com"])
+        .code(4)
+        .stdout("")
+        .stderr("not_logged_in: no credential stored for bob@example.com on cloud.dify.ai\nhint: run 'difyctl auth login --host cloud.dify.ai'\n");
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(TEAM));
+    assert_eq!(t.read("tokens.yml").as_deref(), Some(TEAM_TOKENS));
+
+    // No tokens.yml at all, and one of another version (read as empty).
+    for tokens in [
+        None,
+        Some("version: 2\ntokens:\n  cloud.dify.ai:\n    alice@example.com: dfoa_alice\n"),
+    ] {
+        let mut t = Test::new().hosts(TEAM);
+        if let Some(tokens) = tokens {
+            t = t.tokens(tokens);
+        }
+        t.run_args(["use", "account", "--email", "alice@example.com"])
+            .code(4)
+            .stderr("not_logged_in: no credential stored for alice@example.com on cloud.dify.ai\nhint: run 'difyctl auth login --host cloud.dify.ai'\n");
+        assert_eq!(t.read("tokens.yml").as_deref(), tokens);
+    }
+
+    // An empty token is no token.
+    let t = Test::new()
+        .hosts(TEAM)
+        .tokens("version: 1\ntokens:\n  cloud.dify.ai:\n    alice@example.com: ''\n");
+    t.run_args(["use", "account", "--email", "alice@example.com"])
+        .code(4);
+}
+
+#[test]
+fn use_account_without_a_current_host() {
+    let hint =
+        "not_logged_in: not logged in\nhint: run 'difyctl use host' or 'difyctl auth login'\n";
+    for yaml in [
+        TEAM.replace("current_host: cloud.dify.ai\n", ""),
+        TEAM.replace("current_host: cloud.dify.ai", "current_host: gone.example"),
+    ] {
+        let t = Test::new().hosts(&yaml).tokens(TEAM_TOKENS);
+        t.run_args(["use", "account", "--email", "alice@example.com"])
+            .code(4)
+            .stdout("")
+            .stderr(hint);
+        t.run_args(["use", "account"]).code(4).stderr(hint);
+        assert_eq!(t.read("hosts.yml").as_deref(), Some(yaml.as_str()));
+    }
+}
+
+#[test]
+fn use_account_on_the_official_example() {
+    // Keychain mode; the errors below come before any credential lookup.
+    let t = Test::new().hosts(EXAMPLE);
+    t.run_args(["use", "account", "--email", "alice@example.com"])
+        .code(2)
+        .stderr("usage_invalid_flag: unknown account \"alice@example.com\" on localhost:5001; known: dev@example.com\n");
+    t.run_args(["use", "account"])
+        .code(2)
+        .stderr("usage_missing_arg: --email is required (no TTY); known accounts on localhost:5001: dev@example.com\n");
+    // The same file in file mode, with its tokens.
+    let file_mode = EXAMPLE.replace("token_storage: keychain", "token_storage: file");
+    let tokens = "version: 1\ntokens:\n  cloud.dify.ai:\n    alice@example.com: dfoa_a\n  localhost:5001:\n    dev@example.com: dfoa_d\n";
+    let t = Test::new().hosts(&file_mode).tokens(tokens);
+    t.run_args(["use", "account", "--email", "dev@example.com"])
+        .code(0)
+        .stdout("✓ Active account on localhost:5001 is now dev@example.com\n");
+    t.run_args(["use", "host", "--domain", "cloud.dify.ai"])
+        .code(0);
+    t.run_args(["use", "account", "--email", "alice@example.com"])
+        .code(0)
+        .stdout("✓ Active account on cloud.dify.ai is now alice@example.com\n");
+    let expected = file_mode.replace(
+        "current_host: localhost:5001",
+        "current_host: cloud.dify.ai",
+    );
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(expected.as_str()));
+}
+
+#[test]
+fn use_account_with_an_sso_context() {
+    let t = Test::new().hosts(SSO).tokens(SSO_TOKENS);
+    t.run_args(["use", "account", "--email", "sam@corp.example"])
+        .code(0)
+        .stdout("✓ Active account on sso.example.com is now sam@corp.example\n");
+    t.run_args(["use", "account", "--email", "alice@example.com"])
+        .code(2)
+        .stderr("usage_invalid_flag: unknown account \"alice@example.com\" on sso.example.com; known: sam@corp.example\n");
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(SSO));
+}

@@ -1,0 +1,7 @@
+//! `use host`, `use account` and `use workspace`, and the pickers on a
+//! terminal.
+
+mod account;
+mod host;
+mod picker;
+mod workspace;
