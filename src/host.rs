@@ -14,7 +14,7 @@
 //! A leaf: it knows nothing of commands or stored state.
 
 use crate::dify::HostUrl;
-use crate::output::{CliError, Result};
+use crate::error::{CliError, Result};
 
 /// A host as typed, normalised: where to send requests and the bare host
 /// (`host[:port]`) that names the context.
@@ -128,6 +128,7 @@ pub fn for_sign_in(raw: &str, insecure: bool) -> Result<Target> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     fn bare(raw: &str) -> String {
         parse(raw)
@@ -167,7 +168,7 @@ mod tests {
             assert_eq!(
                 (e.code, e.message),
                 (
-                    "usage_invalid_flag",
+                    ErrorCode::UsageInvalidFlag,
                     format!("host parse: port {port} is out of range (1 to 65535)")
                 ),
                 "{raw}"
@@ -196,7 +197,7 @@ mod tests {
         assert_eq!(
             (e.code, e.message.as_str(), e.hint.as_deref()),
             (
-                "usage_invalid_flag",
+                ErrorCode::UsageInvalidFlag,
                 "host parse: a path after the host (/dify) is not supported",
                 Some(
                     "difyctl talks to https://h.test/openapi/v1; pass --host https://h.test \

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod compat;
 pub mod credentials;
 pub mod dify;
+pub mod error;
 pub mod harden;
 pub mod host;
 pub mod output;

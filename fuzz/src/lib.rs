@@ -14,9 +14,9 @@ use difyctl::cli;
 use difyctl::commands::auth::devices;
 use difyctl::dify::console::{self, CookieJar, Step};
 use difyctl::dify::{Response, Secret, account, device, errors, request, retry};
+use difyctl::error::{CliError, ErrorBody, ErrorCode, ErrorDetail, HttpContext};
 use difyctl::host;
-use difyctl::output::error::{ErrorBody, ErrorDetail, HttpContext};
-use difyctl::output::{CliError, ErrorStyle, render_error, table, term};
+use difyctl::output::{ErrorStyle, render_error, table, term};
 use difyctl::state::{self, Document, Holder, Os, Registry, TokenFile, Verdict, config_dir_with};
 
 // ---------------------------------------------------------------- hosts.yml
@@ -264,7 +264,7 @@ pub fn check_error(err: &CliError) {
         }
         assert!(json.ends_with('\n') && !json.trim_end().contains('\n'));
         let value: serde_json::Value = serde_json::from_str(&json).expect("the envelope is JSON");
-        assert_eq!(value["error"]["code"].as_str(), Some(err.code));
+        assert_eq!(value["error"]["code"].as_str(), Some(err.code.as_str()));
         // Redaction may rewrite a message holding a token; any other comes back as is.
         if errors::redact(&err.message) == err.message
             && !err
@@ -555,7 +555,7 @@ pub fn sanitize(data: &[u8]) {
         loc: vec![serde_json::Value::String(part(5)), serde_json::json!(1)],
         msg: part(3),
     }];
-    let mut err = CliError::new("unknown", part(0)).with_http(HttpContext {
+    let mut err = CliError::new(ErrorCode::Unknown, part(0)).with_http(HttpContext {
         method: "GET".into(),
         url: part(1),
         status: Some(400),

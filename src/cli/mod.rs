@@ -12,7 +12,7 @@ use std::ffi::OsString;
 
 use lexopt::Arg as Lx;
 
-use crate::output::{CliError, Result};
+use crate::error::{CliError, ErrorCode, Result};
 use spec::{Flag, Node, ROOT};
 
 /// A parsed invocation.
@@ -362,7 +362,7 @@ impl Matches {
                     None => format!("--{}", flag.long),
                 };
                 return Err(CliError::new(
-                    "illegal_argument",
+                    ErrorCode::IllegalArgument,
                     format!("illegal value {value} for flag {names}"),
                 )
                 .with_hint(format!("supported value: {}", flag.choices.join(", "))));
@@ -386,7 +386,7 @@ impl Matches {
                 }
                 Some(v) if !a.choices.is_empty() && !a.choices.contains(&v.as_str()) => {
                     return Err(CliError::new(
-                        "illegal_argument",
+                        ErrorCode::IllegalArgument,
                         format!("illegal value {v} for argument {}", a.name),
                     )
                     .with_hint(format!("supported value: {}", a.choices.join(", "))));
@@ -652,7 +652,7 @@ mod tests {
             cmd("version -o json -o text"),
             Command::Version(VersionArgs::default())
         );
-        assert_eq!(err("version -o name").code, "illegal_argument");
+        assert_eq!(err("version -o name").code, ErrorCode::IllegalArgument);
         assert_eq!(cmd("help auth login"), Command::Help(vec!["auth", "login"]));
         assert_eq!(
             cmd("auth list --bogus --help"),
@@ -817,7 +817,7 @@ mod tests {
     #[test]
     fn illegal_enum_value_is_exit_2() {
         let e = err("auth list -o table");
-        assert_eq!(e.code, "illegal_argument");
+        assert_eq!(e.code, ErrorCode::IllegalArgument);
         assert_eq!(e.message, "illegal value table for flag --output / -o");
         assert_eq!(e.hint.as_deref(), Some("supported value: json, yaml, name"));
         assert_eq!(e.exit_code(), 2);

@@ -12,8 +12,9 @@ use crate::commands::Ctx;
 use crate::commands::session::Session;
 use crate::dify::errors::status_error;
 use crate::dify::{Method, Request, Response};
+use crate::error::{CliError, Result};
+use crate::output::Output;
 use crate::output::term::sanitize_line;
-use crate::output::{CliError, Output, Result};
 
 /// Headers difyctl sets itself; `-H` may not replace them.
 const RESERVED_HEADERS: [&str; 4] = [
@@ -222,6 +223,7 @@ fn head(resp: &Response) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     fn path(raw: &str) -> String {
         request_path(raw).unwrap_or_else(|e| format!("ERR {}", e.code))
@@ -270,7 +272,7 @@ mod tests {
             let e = parse_header(bad).unwrap_err();
             assert_eq!(
                 (e.code, e.message.starts_with("-H: \"")),
-                ("usage_invalid_flag", true),
+                (ErrorCode::UsageInvalidFlag, true),
                 "{bad:?}"
             );
         }

@@ -26,7 +26,7 @@ use crate::commands::Ctx;
 use crate::commands::session::Session;
 use crate::compat::{self, Status};
 use crate::dify::Client;
-use crate::output::Result;
+use crate::error::Result;
 use crate::output::term::{Style, Ui, sanitize_line};
 use crate::state;
 

@@ -10,7 +10,8 @@
 use std::fmt::Write;
 
 use crate::cli::spec::{Flag, GLOBAL_FLAGS, Node, ROOT};
-use crate::output::{Output, Result};
+use crate::error::Result;
+use crate::output::Output;
 
 pub fn script(shell: &str) -> Result<Output> {
     let entries = entries();

@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use crate::output::{Output, Result, table};
+use crate::error::Result;
+
+use crate::output::{Output, table};
 
 /// Name, description, sensitive. The official registry first (PROTOCOL.md §5),
 /// then ours.

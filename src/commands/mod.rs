@@ -14,8 +14,9 @@ pub mod version;
 
 use crate::build_facts::version_line;
 use crate::cli::{Command, help};
+use crate::error::Result;
+use crate::output::Output;
 use crate::output::term::Ui;
-use crate::output::{Output, Result};
 
 /// What every command may use besides its arguments.
 #[derive(Debug, Clone)]

@@ -25,9 +25,9 @@ use crate::cli::Selection;
 use crate::credentials;
 use crate::dify::catalog::{Memo, MemoStore};
 use crate::dify::{Client, ClientOptions, HostUrl, Secret};
+use crate::error::{CliError, ErrorCode, Result};
 use crate::host;
 use crate::output::term::{Ui, sanitize_line};
-use crate::output::{CliError, Result};
 use crate::state::{self, Context, Registry, TokenStorage};
 
 /// `hosts.yml` of the config directory (empty when missing; nothing created).
@@ -490,7 +490,7 @@ impl Session {
     /// An auth error about this session's token, with a hint that fits where
     /// the token came from.
     pub fn explain(&self, mut e: CliError) -> CliError {
-        if self.is_env() && e.code == "auth_expired" {
+        if self.is_env() && e.code == ErrorCode::AuthExpired {
             e.hint = Some(
                 "the token in DIFY_TOKEN has expired or was revoked; replace it with a fresh one"
                     .to_string(),
@@ -597,7 +597,7 @@ mod tests {
         (s.url.scheme.clone(), s.host.clone(), s.email().to_string())
     }
 
-    fn error(s: Result<Selected>) -> (&'static str, String) {
+    fn error(s: Result<Selected>) -> (ErrorCode, String) {
         let e = s.unwrap_err();
         (e.code, e.message)
     }
@@ -611,7 +611,7 @@ mod tests {
         );
         assert_eq!(
             error(pick(sel(None, None), env(None, None, None), "")),
-            ("not_logged_in", "not logged in".into())
+            (ErrorCode::NotLoggedIn, "not logged in".into())
         );
     }
 
@@ -688,7 +688,7 @@ mod tests {
                 HOSTS
             )),
             (
-                "usage_invalid_flag",
+                ErrorCode::UsageInvalidFlag,
                 "unknown host \"c.test\"; known hosts: a.test, b.test:8443".into()
             )
         );
@@ -699,7 +699,7 @@ mod tests {
                 HOSTS
             )),
             (
-                "usage_invalid_flag",
+                ErrorCode::UsageInvalidFlag,
                 "unknown host \"c.test\" (from DIFY_HOST); known hosts: a.test, b.test:8443".into()
             )
         );
@@ -710,26 +710,29 @@ mod tests {
                 HOSTS
             )),
             (
-                "usage_invalid_flag",
+                ErrorCode::UsageInvalidFlag,
                 "unknown account \"a1@x.test\" on b.test:8443; known: b1@x.test".into()
             )
         );
         assert_eq!(
             error(pick(sel(None, None), env(None, None, Some("zz")), HOSTS)),
             (
-                "usage_invalid_flag",
+                ErrorCode::UsageInvalidFlag,
                 "unknown account \"zz\" (from DIFY_ACCOUNT) on a.test; known: a1@x.test, a2@x.test"
                     .into()
             )
         );
         assert_eq!(
             error(pick(sel(Some(""), None), env(None, None, None), HOSTS)),
-            ("usage_invalid_flag", "--host must not be empty".into())
+            (
+                ErrorCode::UsageInvalidFlag,
+                "--host must not be empty".into()
+            )
         );
         // Nothing stored at all: not signed in, whatever was asked for.
         assert_eq!(
             error(pick(sel(Some("c.test"), None), env(None, None, None), "")).0,
-            "not_logged_in"
+            ErrorCode::NotLoggedIn
         );
     }
 
@@ -772,7 +775,7 @@ mod tests {
         assert_eq!(
             (refused.code, refused.message.as_str()),
             (
-                "usage_invalid_flag",
+                ErrorCode::UsageInvalidFlag,
                 "DIFY_TOKEN would travel in clear text to http://127.0.0.1:5001 (--host)"
             )
         );
@@ -793,7 +796,7 @@ mod tests {
             let e = pick(sel(Some(host), None), env(None, None, None), HOSTS).unwrap_err();
             assert_eq!(
                 (e.code, e.message.as_str()),
-                ("usage_invalid_flag", message)
+                (ErrorCode::UsageInvalidFlag, message)
             );
         }
 
@@ -804,14 +807,14 @@ mod tests {
         assert_eq!(
             (e.code, e.message.as_str(), e.exit_code()),
             (
-                "usage_missing_arg",
+                ErrorCode::UsageMissingArg,
                 "DIFY_TOKEN is set but no host is known",
                 2
             )
         );
         let e = pick(sel(None, Some("a")), env(Some("t"), None, None), HOSTS).unwrap_err();
-        assert_eq!(e.code, "usage_invalid_flag");
+        assert_eq!(e.code, ErrorCode::UsageInvalidFlag);
         let e = pick(sel(None, None), env(Some("dfoa_a b"), Some("h"), None), "").unwrap_err();
-        assert_eq!(e.code, "usage_invalid_flag");
+        assert_eq!(e.code, ErrorCode::UsageInvalidFlag);
     }
 }

@@ -7,8 +7,9 @@ use crate::commands::Ctx;
 use crate::commands::session::{self, Session};
 use crate::credentials;
 use crate::dify::{Client, account};
+use crate::error::{CliError, ErrorCode, Result};
+use crate::output::Output;
 use crate::output::term::sanitize_line;
-use crate::output::{CliError, Output, Result};
 use crate::state::{self, Workspace};
 
 pub fn host(ctx: &Ctx, domain: Option<String>) -> Result<Output> {
@@ -195,7 +196,7 @@ fn pick_workspace(ctx: &Ctx, session: &Session, client: &Client) -> Result<Strin
     let list = account::list_workspaces(client, &session.token).map_err(|e| session.explain(e))?;
     if list.is_empty() {
         return Err(CliError::new(
-            "access_denied",
+            ErrorCode::AccessDenied,
             "no workspaces available to switch to",
         ));
     }

@@ -15,8 +15,9 @@ use crate::commands::Ctx;
 use crate::commands::session::{self, EnvSelection};
 use crate::compat::{self, Status, Verdict};
 use crate::dify::{Client, ClientOptions, server};
+use crate::error::{CliError, ErrorCode, Result};
 use crate::output::term::{Style, sanitize, sanitize_line};
-use crate::output::{CliError, Output, Result, json_text};
+use crate::output::{Output, json_text};
 use crate::state;
 
 /// The release channel of this build: no pre-release warning.
@@ -96,10 +97,7 @@ pub fn run(ctx: &Ctx, args: &VersionArgs) -> Result<Output> {
     };
     if args.check_compat && report.compat.status != Status::Compatible {
         // Like the official tool: the report as usual, the reason as one bare line.
-        let reason = CliError {
-            plain: true,
-            ..CliError::new("compat_check_failed", report.compat.detail)
-        };
+        let reason = CliError::new(ErrorCode::CompatCheckFailed, report.compat.detail).plain();
         return Ok(Output::RawThenError(text.into_bytes(), Box::new(reason)));
     }
     Ok(Output::Raw(text.into_bytes()))
@@ -153,8 +151,10 @@ fn ask_server(ctx: &Ctx) -> (ServerBlock, Verdict) {
         Ok(selected) => selected.url,
         Err(e) => {
             let detail = match e.code {
-                "not_logged_in" | "usage_missing_arg" => "no host configured".to_owned(),
-                "client_error" => "hosts file unreadable".to_owned(),
+                ErrorCode::NotLoggedIn | ErrorCode::UsageMissingArg => {
+                    "no host configured".to_owned()
+                }
+                ErrorCode::ClientError => "hosts file unreadable".to_owned(),
                 // DIFY_HOST naming no stored host, and the like: say which.
                 _ => sanitize_line(&e.message),
             };

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::dify::Secret;
-use crate::output::Result;
+use crate::error::Result;
 use crate::state;
 
 pub fn get(dir: &Path, host: &str, email: &str) -> Result<Option<Secret>> {

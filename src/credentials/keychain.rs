@@ -56,8 +56,8 @@ use std::time::Duration;
 use keyring_core::api::CredentialStore;
 use keyring_core::{Entry, Error as KeyringError};
 
+use crate::error::{CliError, ErrorCode, Result};
 use crate::output::term::sanitize_line;
-use crate::output::{CliError, Result};
 
 /// The service name of every difyctl entry.
 pub const SERVICE: &str = "difyctl";
@@ -81,7 +81,7 @@ pub fn user(host: &str, email: &str) -> String {
 
 /// The official error for a keychain that cannot be reached.
 pub fn unavailable() -> CliError {
-    CliError::new("keyring_unavailable", "OS keychain is unreachable").with_hint(
+    CliError::new(ErrorCode::KeyringUnavailable, "OS keychain is unreachable").with_hint(
         "credentials are stored in the system keychain but it could not be accessed; \
          unlock the keychain (or the login session) and retry",
     )
@@ -480,7 +480,7 @@ mod tests {
     #[test]
     fn unavailable_is_the_official_error() {
         let e = unavailable();
-        assert_eq!(e.code, "keyring_unavailable");
+        assert_eq!(e.code, ErrorCode::KeyringUnavailable);
         assert_eq!(e.message, "OS keychain is unreachable");
         assert_eq!(
             e.hint.as_deref(),
@@ -489,7 +489,7 @@ mod tests {
                  unlock the keychain (or the login session) and retry"
             )
         );
-        assert_eq!(crate::output::error::exit_code(e.code), 1);
+        assert_eq!(e.code.exit_status(), 1);
     }
 
     #[test]

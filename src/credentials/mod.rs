@@ -16,8 +16,8 @@ pub use keychain::Keychain;
 use std::path::Path;
 
 use crate::dify::Secret;
+use crate::error::{CliError, Result};
 use crate::output::term::sanitize_line;
-use crate::output::{CliError, Result};
 use crate::state::{self, TokenStorage};
 
 /// The environment variable that forces a store at login.
@@ -412,6 +412,7 @@ pub fn remove_all(dir: &Path, storage: TokenStorage, contexts: &[ContextKey]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     fn resolve(flag: Option<&str>, env: Option<&str>, hook: Option<&str>) -> Result<Selection> {
         Selection::resolve(flag, env, hook)
@@ -448,7 +449,7 @@ mod tests {
     fn an_invalid_variable_is_a_usage_error() {
         for bad in ["cloud", "Keychain", "files"] {
             let e = resolve(None, Some(bad), None).unwrap_err();
-            assert_eq!(e.code, "usage_invalid_flag");
+            assert_eq!(e.code, ErrorCode::UsageInvalidFlag);
             assert_eq!(
                 e.message,
                 format!("DIFY_TOKEN_STORAGE: \"{bad}\" is not keychain or file")

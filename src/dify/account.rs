@@ -35,7 +35,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::output::{CliError, Result};
+use crate::error::{CliError, ErrorCode, Result};
 
 use super::catalog::SWITCH_WORKSPACE_OPS;
 use super::errors::status_error;
@@ -153,7 +153,7 @@ fn stale_hint(mut e: CliError) -> CliError {
 
 /// A 2xx body that is not what the route promises.
 pub(crate) fn decode_error(what: &str, resp: &Response, err: impl std::fmt::Display) -> CliError {
-    CliError::new("unknown", format!("decode {what} response: {err}")).about(resp)
+    CliError::new(ErrorCode::Unknown, format!("decode {what} response: {err}")).about(resp)
 }
 
 pub fn get_account(client: &Client, bearer: &Secret) -> Result<AccountInfo> {

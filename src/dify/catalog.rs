@@ -51,7 +51,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use crate::output::{CliError, Result};
+use crate::error::{CliError, ErrorCode, Result};
 
 use super::errors::{error_body, status_error};
 use super::server::{self, ServerVersion, SwitchRoute, VERSION_HEADER};
@@ -391,7 +391,7 @@ fn note_version(m: &mut Memo, resp: &Response) {
 /// the protocol itself.
 fn untrusted(why: String, resp: &Response) -> CliError {
     CliError::new(
-        "version_skew",
+        ErrorCode::VersionSkew,
         format!("cannot use the server's catalog: {why}"),
     )
     .with_hint(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use ureq::http;
 
-use crate::output::{CliError, Result};
+use crate::error::{CliError, ErrorCode, Result};
 
 use super::catalog::{self, Handshake, MemoStore};
 use super::errors::{error_body, redact, status_error, transport_error};
@@ -320,7 +320,7 @@ impl Client {
                 let mib = self.opts.body_limit as f64 / (1024.0 * 1024.0);
                 return Err(AttemptError::Fatal(
                     CliError::new(
-                        "unknown",
+                        ErrorCode::Unknown,
                         format!(
                             "response from {method} {} exceeds {mib:.0} MiB",
                             redact(url)

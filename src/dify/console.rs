@@ -24,7 +24,7 @@ use std::fmt;
 
 use serde_json::{Value, json};
 
-use crate::output::{CliError, Result};
+use crate::error::{CliError, ErrorCode, Result};
 
 use super::errors::{http_context, status_error};
 use super::secret::Secret;
@@ -241,12 +241,16 @@ pub fn send_email_code(client: &Client, email: &str) -> Result<Secret> {
 /// it can be fuzzed.
 pub fn decode_email_code_token(resp: &Response) -> Result<Secret> {
     let value: Value = resp.json().map_err(|e| {
-        CliError::new("unknown", format!("decode email-code-login response: {e}")).about(resp)
+        CliError::new(
+            ErrorCode::Unknown,
+            format!("decode email-code-login response: {e}"),
+        )
+        .about(resp)
     })?;
     match value.get("data").and_then(Value::as_str) {
         Some(token) if !token.is_empty() => Ok(Secret::new(token)),
         _ => Err(CliError::new(
-            "unknown",
+            ErrorCode::Unknown,
             "the server sent no email-code token (expected {\"result\":\"success\",\"data\":\"…\"})",
         )
         .about(resp)),
@@ -290,10 +294,10 @@ pub fn signed_in(resp: &Response) -> Result<CookieJar> {
             .and_then(Value::as_str)
             .filter(|s| !s.trim().is_empty())
             .unwrap_or("the server refused the sign-in");
-        return Err(CliError::new("access_denied", why).about(resp));
+        return Err(CliError::new(ErrorCode::AccessDenied, why).about(resp));
     }
     Err(CliError::new(
-        "unknown",
+        ErrorCode::Unknown,
         "the console sign-in answered without a session cookie",
     )
     .with_hint("this server may be too old for a headless sign-in; use the device flow ('difyctl auth login')")
@@ -319,22 +323,22 @@ pub fn approve_error(resp: &Response) -> CliError {
         .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned));
     match (resp.status, oauth_error.as_deref()) {
         (404, Some("expired_or_unknown")) => CliError::new(
-            "expired_token",
+            ErrorCode::ExpiredToken,
             "the sign-in code expired before it could be approved",
         )
         .with_hint("run 'difyctl auth login' again"),
         (404, _) => CliError::new(
-            "unsupported_endpoint",
+            ErrorCode::UnsupportedEndpoint,
             "this Dify host does not implement device approval (POST /openapi/v1/oauth/device/approve)",
         )
         .with_hint("the host needs OPENAPI_ENABLED=true; use the Dify API URL as --host"),
         (401 | 403, _) => CliError::new(
-            "access_denied",
+            ErrorCode::AccessDenied,
             "the console session was not accepted for device approval",
         )
         .with_hint("sign in to the console again"),
         (409, why) => CliError::new(
-            "server_4xx_other",
+            ErrorCode::Server4xxOther,
             format!(
                 "the sign-in code could not be approved ({})",
                 why.unwrap_or("conflict")
@@ -342,7 +346,7 @@ pub fn approve_error(resp: &Response) -> CliError {
         )
         .with_hint("run 'difyctl auth login' again"),
         (429, _) => CliError::new(
-            "rate_limited",
+            ErrorCode::RateLimited,
             "too many device approvals (the server allows about 10 an hour)",
         )
         .with_hint("wait a while before signing in again"),
@@ -367,9 +371,9 @@ pub fn console_error(resp: &Response, step: Step) -> CliError {
         .filter(|m| !m.is_empty())
         .map(str::to_owned);
     let denied = DENIED_CODES.contains(&server_code);
-    let (code, message, hint): (&'static str, String, Option<&str>) = if status == 404 && !denied {
+    let (code, message, hint): (ErrorCode, String, Option<&str>) = if status == 404 && !denied {
         (
-            "unsupported_endpoint",
+            ErrorCode::UnsupportedEndpoint,
             format!(
                 "this Dify host does not offer {} (POST /{})",
                 step.what(),
@@ -381,7 +385,7 @@ pub fn console_error(resp: &Response, step: Step) -> CliError {
         )
     } else if status == 429 || RATE_LIMIT_CODES.contains(&server_code) {
         (
-            "rate_limited",
+            ErrorCode::RateLimited,
             server_message.unwrap_or_else(|| "too many sign-in attempts".into()),
             Some("wait a few minutes before trying again"),
         )
@@ -390,7 +394,7 @@ pub fn console_error(resp: &Response, step: Step) -> CliError {
         && !matches!(server_code, "account_banned" | "account_in_freeze")
     {
         (
-            "access_denied",
+            ErrorCode::AccessDenied,
             format!("{} is disabled on this server", step.what()),
             Some(
                 "sign in another way: the device flow, --email-code, --password or --console-cookie",
@@ -407,19 +411,19 @@ pub fn console_error(resp: &Response, step: Step) -> CliError {
             _ => None,
         };
         (
-            "access_denied",
+            ErrorCode::AccessDenied,
             server_message.unwrap_or_else(|| "sign-in refused".into()),
             hint,
         )
     } else if status >= 500 {
         (
-            "server_5xx",
+            ErrorCode::Server5xx,
             server_message.unwrap_or_else(|| format!("server error (HTTP {status})")),
             None,
         )
     } else {
         (
-            "server_4xx_other",
+            ErrorCode::Server4xxOther,
             server_message.unwrap_or_else(|| format!("request failed (HTTP {status})")),
             None,
         )

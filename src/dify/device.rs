@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
-use crate::output::{CliError, Result};
+use crate::error::{CliError, ErrorCode, Result};
 
 use super::account::{Account, Workspace, decode_error, null_as_default};
 use super::errors::status_error;
@@ -195,7 +195,7 @@ fn hostname_program() -> Option<String> {
 
 fn unsupported(resp: &Response) -> CliError {
     CliError::new(
-        "unsupported_endpoint",
+        ErrorCode::UnsupportedEndpoint,
         "this Dify host does not implement the OAuth device flow",
     )
     .with_hint("the host needs OPENAPI_ENABLED=true; use the Dify API URL as --host")
@@ -217,8 +217,8 @@ pub fn decode_device_code(resp: &Response) -> Result<DeviceCode> {
         200..=299 => return parse_device_code(resp),
         404 => return Err(unsupported(resp)),
         300..=399 | 426 | 429 => return Err(status_error(resp)),
-        500.. => "server_5xx",
-        _ => "server_4xx_other",
+        500.. => ErrorCode::Server5xx,
+        _ => ErrorCode::Server4xxOther,
     };
     Err(CliError::new(code, format!("device/code: HTTP {status}")).about(resp))
 }
@@ -257,14 +257,14 @@ pub fn decode_poll(resp: &Response) -> Result<PollOutcome> {
         404 => return Err(unsupported(resp)),
         500.. => {
             return Err(CliError::new(
-                "server_5xx",
+                ErrorCode::Server5xx,
                 format!("device-flow poll failed (HTTP {status})"),
             )
             .about(resp));
         }
         _ => {}
     }
-    let unknown = |message: String| CliError::new("unknown", message).about(resp);
+    let unknown = |message: String| CliError::new(ErrorCode::Unknown, message).about(resp);
     let value: serde_json::Value = resp
         .json()
         .map_err(|e| unknown(format!("decode poll response: {e}")))?;
@@ -281,11 +281,14 @@ pub fn decode_poll(resp: &Response) -> Result<PollOutcome> {
         Some("authorization_pending") => Ok(PollOutcome::Pending),
         Some("slow_down") => Ok(PollOutcome::SlowDown),
         Some("expired_token") => Err(CliError::new(
-            "expired_token",
+            ErrorCode::ExpiredToken,
             "code expired before authorization",
         )
         .with_hint("run 'difyctl auth login' again and approve the code within its lifetime")),
-        Some("access_denied") => Err(CliError::new("access_denied", "authorization denied")),
+        Some("access_denied") => Err(CliError::new(
+            ErrorCode::AccessDenied,
+            "authorization denied",
+        )),
         Some(other) => Err(unknown(format!("unknown poll error {other:?}"))),
         None => Err(unknown(format!("poll: {status} with no OAuth envelope"))),
     }
@@ -294,7 +297,10 @@ pub fn decode_poll(resp: &Response) -> Result<PollOutcome> {
 /// Whether a poll error is a server hiccup worth polling again for.
 pub fn is_retryable_poll_error(err: &CliError) -> bool {
     // A dropped connection during a long wait is as passing as a 5xx.
-    matches!(err.code, "server_5xx" | "network_connection")
+    matches!(
+        err.code,
+        ErrorCode::Server5xx | ErrorCode::NetworkConnection
+    )
 }
 
 /// The wait after the `n`th consecutive failed poll: 1, 2, 4, 8 s (cap 16 s).
@@ -443,7 +449,7 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let errs = got(7);
-        let summary: Vec<(&str, &str, u8)> = errs
+        let summary: Vec<(ErrorCode, &str, u8)> = errs
             .iter()
             .map(|e| (e.code, e.message.as_str(), e.exit_code()))
             .collect();
@@ -451,21 +457,21 @@ mod tests {
             summary[..5],
             [
                 (
-                    "unsupported_endpoint",
+                    ErrorCode::UnsupportedEndpoint,
                     "this Dify host does not implement the OAuth device flow",
                     6
                 ),
                 (
-                    "unsupported_endpoint",
+                    ErrorCode::UnsupportedEndpoint,
                     "this Dify host does not implement the OAuth device flow",
                     6
                 ),
-                ("rate_limited", "rate_limited", 7),
-                ("server_4xx_other", "device/code: HTTP 400", 1),
-                ("server_5xx", "device/code: HTTP 502", 1),
+                (ErrorCode::RateLimited, "rate_limited", 7),
+                (ErrorCode::Server4xxOther, "device/code: HTTP 400", 1),
+                (ErrorCode::Server5xx, "device/code: HTTP 502", 1),
             ]
         );
-        assert_eq!(errs[5].code, "unknown");
+        assert_eq!(errs[5].code, ErrorCode::Unknown);
         assert!(
             errs[5].message.contains("empty user_code"),
             "{}",
@@ -544,32 +550,47 @@ mod tests {
         let errs: Vec<CliError> = (0..8)
             .map(|_| poll_once(&client, &dc).unwrap_err())
             .collect();
-        let summary: Vec<(&str, &str, u8)> = errs
+        let summary: Vec<(ErrorCode, &str, u8)> = errs
             .iter()
             .map(|e| (e.code, e.message.as_str(), e.exit_code()))
             .collect();
         assert_eq!(
             summary[0],
-            ("expired_token", "code expired before authorization", 4)
+            (
+                ErrorCode::ExpiredToken,
+                "code expired before authorization",
+                4
+            )
         );
-        assert_eq!(summary[1], ("access_denied", "authorization denied", 4));
+        assert_eq!(
+            summary[1],
+            (ErrorCode::AccessDenied, "authorization denied", 4)
+        );
         assert_eq!(
             summary[2],
-            ("unknown", "unknown poll error \"weird\\u{1b}[31m\"", 1)
+            (
+                ErrorCode::Unknown,
+                "unknown poll error \"weird\\u{1b}[31m\"",
+                1
+            )
         );
         assert_eq!(
             summary[3],
-            ("unknown", "poll: 400 with no OAuth envelope", 1)
+            (ErrorCode::Unknown, "poll: 400 with no OAuth envelope", 1)
         );
         assert!(
             summary[4].1.starts_with("decode poll response: "),
             "{}",
             summary[4].1
         );
-        assert_eq!(summary[5].0, "unsupported_endpoint");
+        assert_eq!(summary[5].0, ErrorCode::UnsupportedEndpoint);
         assert_eq!(
             summary[6],
-            ("server_5xx", "device-flow poll failed (HTTP 503)", 1)
+            (
+                ErrorCode::Server5xx,
+                "device-flow poll failed (HTTP 503)",
+                1
+            )
         );
         assert!(is_retryable_poll_error(&errs[6]) && !is_retryable_poll_error(&errs[0]));
         assert!(
@@ -626,7 +647,10 @@ mod tests {
         let e = poll(&client, &Secret::new("dc"), &record).unwrap_err();
         assert_eq!(
             (e.code, e.message.as_str()),
-            ("server_5xx", "device-flow poll unavailable after retries")
+            (
+                ErrorCode::Server5xx,
+                "device-flow poll unavailable after retries"
+            )
         );
         assert_eq!(stub.requests().len(), 5);
         let secs: Vec<u64> = waits

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::output::CliError;
-use crate::output::error::{ErrorBody, ErrorDetail, HttpContext};
+use crate::error::CliError;
+use crate::error::{ErrorBody, ErrorCode, ErrorDetail, HttpContext};
 
 use super::response::Response;
 use super::secret::Secret;
@@ -165,31 +165,39 @@ pub fn status_error(resp: &Response) -> CliError {
     let (code, fallback, hint) = match status {
         300..=399 => return redirect_error(resp),
         401 => (
-            "auth_expired",
+            ErrorCode::AuthExpired,
             "session expired or revoked".to_owned(),
             Some("run 'difyctl auth login' to sign in again"),
         ),
-        403 => ("access_denied", "not permitted".to_owned(), None),
+        403 => (ErrorCode::AccessDenied, "not permitted".to_owned(), None),
         // Reached only after the catalog was fetched again and the request
         // retried (see `catalog`): not a stale copy, a mismatch.
         412 if error_body(&resp.body).is_some_and(|b| b.code == "catalog_stale") => {
-            return CliError::new("catalog_stale", CATALOG_MISMATCH)
+            return CliError::new(ErrorCode::CatalogStale, CATALOG_MISMATCH)
                 .with_hint(CATALOG_MISMATCH_HINT)
                 .with_http(http_context(resp));
         }
         426 => (
-            "version_skew",
+            ErrorCode::VersionSkew,
             "client version no longer supported by the server".to_owned(),
             None,
         ),
-        429 => ("rate_limited", "too many requests".to_owned(), None),
-        500.. => ("server_5xx", format!("server error (HTTP {status})"), None),
+        429 => (ErrorCode::RateLimited, "too many requests".to_owned(), None),
+        500.. => (
+            ErrorCode::Server5xx,
+            format!("server error (HTTP {status})"),
+            None,
+        ),
         400..=499 => (
-            "server_4xx_other",
+            ErrorCode::Server4xxOther,
             format!("request failed (HTTP {status})"),
             None,
         ),
-        _ => ("unknown", format!("unexpected HTTP status {status}"), None),
+        _ => (
+            ErrorCode::Unknown,
+            format!("unexpected HTTP status {status}"),
+            None,
+        ),
     };
     let http = http_context(resp);
     let message = match &http.server {
@@ -208,7 +216,7 @@ fn redirect_error(resp: &Response) -> CliError {
         Some(to) => format!("unexpected redirect (HTTP {status}) to {to}"),
         None => format!("unexpected redirect (HTTP {status})"),
     };
-    CliError::new("server_4xx_other", message)
+    CliError::new(ErrorCode::Server4xxOther, message)
         .with_hint("difyctl does not follow redirects; use the final API URL as the host")
         .about(resp)
 }
@@ -224,7 +232,7 @@ pub fn transport_error(method: &str, url: &str, err: &ureq::Error, timeout: Dura
         other => other.to_string(),
     };
     let mut err = CliError::new(
-        "network_connection",
+        ErrorCode::NetworkConnection,
         format!("{method} {}: {}", redact(url), redact(&detail)),
     )
     .with_http(HttpContext {
@@ -284,20 +292,35 @@ mod tests {
     #[test]
     fn status_table() {
         for (status, code, message, exit) in [
-            (401, "auth_expired", "session expired or revoked", 4),
-            (403, "access_denied", "not permitted", 4),
+            (401, ErrorCode::AuthExpired, "session expired or revoked", 4),
+            (403, ErrorCode::AccessDenied, "not permitted", 4),
             (
                 426,
-                "version_skew",
+                ErrorCode::VersionSkew,
                 "client version no longer supported by the server",
                 6,
             ),
-            (429, "rate_limited", "too many requests", 7),
-            (500, "server_5xx", "server error (HTTP 500)", 1),
-            (503, "server_5xx", "server error (HTTP 503)", 1),
-            (400, "server_4xx_other", "request failed (HTTP 400)", 1),
-            (404, "server_4xx_other", "request failed (HTTP 404)", 1),
-            (422, "server_4xx_other", "request failed (HTTP 422)", 1),
+            (429, ErrorCode::RateLimited, "too many requests", 7),
+            (500, ErrorCode::Server5xx, "server error (HTTP 500)", 1),
+            (503, ErrorCode::Server5xx, "server error (HTTP 503)", 1),
+            (
+                400,
+                ErrorCode::Server4xxOther,
+                "request failed (HTTP 400)",
+                1,
+            ),
+            (
+                404,
+                ErrorCode::Server4xxOther,
+                "request failed (HTTP 404)",
+                1,
+            ),
+            (
+                422,
+                ErrorCode::Server4xxOther,
+                "request failed (HTTP 422)",
+                1,
+            ),
         ] {
             let e = status_error(&resp(status, "<html>oops</html>"));
             assert_eq!(
@@ -357,7 +380,7 @@ mod tests {
     fn error_body_message_wins_and_is_kept() {
         let body = r#"{"code":"not_found","message":"session not found","status":404,"hint":"h"}"#;
         let e = status_error(&resp(404, body));
-        assert_eq!(e.code, "server_4xx_other");
+        assert_eq!(e.code, ErrorCode::Server4xxOther);
         assert_eq!(e.message, "session not found");
         let server = e.http.unwrap().server.unwrap();
         assert_eq!(
@@ -416,7 +439,7 @@ mod tests {
         // Bytes that are not UTF-8 never panic.
         let mut r = resp(502, "");
         r.body = vec![0xff, 0xfe, b'x'];
-        assert_eq!(status_error(&r).code, "server_5xx");
+        assert_eq!(status_error(&r).code, ErrorCode::Server5xx);
     }
 
     #[test]
@@ -427,7 +450,7 @@ mod tests {
             "https://elsewhere.test/x?t=dfoa_abc".into(),
         ));
         let e = status_error(&r);
-        assert_eq!(e.code, "server_4xx_other");
+        assert_eq!(e.code, ErrorCode::Server4xxOther);
         assert_eq!(
             e.message,
             "unexpected redirect (HTTP 302) to https://elsewhere.test/x?t=dfoa_[redacted]"

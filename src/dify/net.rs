@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
-use crate::output::{CliError, Result};
+use crate::error::{CliError, Result};
 
 const VARS: [&str; 9] = [
     "https_proxy",
@@ -235,6 +235,7 @@ fn read_pem_bundle(path: &Path) -> Result<Vec<Certificate<'static>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     #[test]
     fn no_proxy_domains() {
@@ -320,7 +321,7 @@ mod tests {
         assert_eq!(proxy.port(), 3128);
         let bad = NetEnv::from_pairs([("HTTPS_PROXY", "ftp://user:hunter2@proxy")]);
         let e = proxy_setting(&bad, "https", "h", 443).unwrap_err();
-        assert_eq!(e.code, "client_error");
+        assert_eq!(e.code, ErrorCode::ClientError);
         assert_eq!(e.message, "invalid proxy URL in HTTPS_PROXY");
         assert!(!format!("{e:?}").contains("hunter2"));
     }
@@ -332,7 +333,7 @@ mod tests {
         let missing = dir.join("missing.pem");
         let env = NetEnv::from_pairs([("SSL_CERT_FILE", missing.to_str().unwrap())]);
         let e = tls_config(&env).unwrap_err();
-        assert_eq!(e.code, "client_error");
+        assert_eq!(e.code, ErrorCode::ClientError);
         assert!(
             e.message.starts_with("cannot read SSL_CERT_FILE"),
             "{}",

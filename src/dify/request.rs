@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::output::{CliError, Result};
+use crate::error::{CliError, Result};
 
 use super::secret::Secret;
 

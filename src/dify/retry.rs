@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::output::{CliError, Result};
+use crate::error::{CliError, Result};
 
 /// Retries after the first attempt when neither `--http-retry` nor
 /// `DIFYCTL_HTTP_RETRY` says: four attempts in all.
@@ -117,6 +117,7 @@ fn digits<T: std::str::FromStr>(s: &str) -> Option<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     #[test]
     fn retries_prefer_flag_then_env_then_default() {
@@ -145,7 +146,11 @@ mod tests {
             ),
         ] {
             let e = resolve_retries(None, Some(bad)).unwrap_err();
-            assert_eq!((e.code, e.exit_code()), ("usage_invalid_flag", 2), "{bad}");
+            assert_eq!(
+                (e.code, e.exit_code()),
+                (ErrorCode::UsageInvalidFlag, 2),
+                "{bad}"
+            );
             assert_eq!(e.message, message);
         }
     }

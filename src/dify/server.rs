@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::output::{CliError, Result};
+use crate::error::{CliError, ErrorCode, Result};
 
 use super::account::null_as_default;
 use super::{Client, Method, Request};
@@ -45,7 +45,7 @@ pub fn probe_version(client: &Client) -> Result<ServerVersion> {
         .timeout(PROBE_TIMEOUT);
     let resp = client.call(&req)?;
     let v: ServerVersion = resp.json().map_err(|e| {
-        CliError::new("unknown", format!("decode _version response: {e}")).about(&resp)
+        CliError::new(ErrorCode::Unknown, format!("decode _version response: {e}")).about(&resp)
     })?;
     Ok(v)
 }

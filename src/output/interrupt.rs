@@ -12,7 +12,7 @@
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::CliError;
+use crate::error::{CliError, ErrorCode};
 
 static CRITICAL: AtomicUsize = AtomicUsize::new(0);
 static CLEANUP: AtomicUsize = AtomicUsize::new(0);
@@ -55,6 +55,9 @@ mod sys {
     }
 }
 
+/// The exit status of Ctrl-C, from the one table of exit statuses.
+const INTERRUPTED_EXIT: u8 = ErrorCode::Interrupted.exit_status();
+
 /// Ends the process as `sig` would, the terminal restored first. Only
 /// async-signal-safe calls: it runs in the signal handler.
 #[cfg(unix)]
@@ -64,7 +67,7 @@ fn die(sig: std::ffi::c_int) -> ! {
         if sig == sys::SIGINT {
             // End the line that was interrupted (a prompt, the spinner).
             sys::write(2, b"\n".as_ptr(), 1);
-            sys::_exit(130);
+            sys::_exit(INTERRUPTED_EXIT.into());
         }
         sys::signal(sig, sys::SIG_DFL);
         sys::raise(sig);
@@ -117,10 +120,7 @@ pub fn install() {
 /// The error of work stopped by a signal: exit 130, and nothing more to say
 /// than the newline that ends the interrupted line.
 pub fn interrupted() -> CliError {
-    CliError {
-        plain: true,
-        ..CliError::new("interrupted", "")
-    }
+    CliError::new(ErrorCode::Interrupted, "").plain()
 }
 
 /// `interrupted` once a signal came during a [`Cleanup`] scope.
@@ -185,7 +185,7 @@ impl Drop for Critical {
                 #[cfg(unix)]
                 die(sig);
                 #[cfg(not(unix))]
-                std::process::exit(130);
+                std::process::exit(INTERRUPTED_EXIT.into());
             }
         }
     }

@@ -3,7 +3,6 @@
 //! one place.
 
 pub mod browser;
-pub mod error;
 pub mod interrupt;
 pub mod noecho;
 pub mod spinner;
@@ -15,7 +14,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-pub use error::{CliError, Result};
+use crate::error::{CliError, ErrorBody, ErrorCode, Result};
 use term::{Style, sanitize};
 
 /// What a successful command prints on stdout.
@@ -63,26 +62,21 @@ pub struct ErrorStyle {
 /// Render the result, return the exit status. A closed stdout (EPIPE) is not
 /// a failure: `difyctl auth list | head -1` exits 0.
 pub fn finish(result: Result<Output>, style: ErrorStyle) -> ExitCode {
-    match result {
+    let err = match result {
         Ok(Output::RawThenError(bytes, err)) => {
             // The error decides the status whatever happened to stdout.
             let _ = write_bytes(&bytes);
-            let _ = io::stderr().write_all(render_error(&err, style).as_bytes());
-            ExitCode::from(err.exit_code())
+            *err
         }
         Ok(output) => match write_stdout(&output) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-            Err(e) => {
-                let _ = writeln!(io::stderr(), "client_error: cannot write output: {e}");
-                ExitCode::from(1)
-            }
+            Ok(()) => return ExitCode::SUCCESS,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+            Err(e) => CliError::client(format!("cannot write output: {e}")),
         },
-        Err(err) => {
-            let _ = io::stderr().write_all(render_error(&err, style).as_bytes());
-            ExitCode::from(err.exit_code())
-        }
-    }
+        Err(err) => err,
+    };
+    let _ = io::stderr().write_all(render_error(&err, style).as_bytes());
+    ExitCode::from(err.exit_code())
 }
 
 fn write_stdout(output: &Output) -> io::Result<()> {
@@ -152,7 +146,7 @@ struct Envelope<'a> {
 
 #[derive(Serialize)]
 struct EnvelopeBody<'a> {
-    code: &'a str,
+    code: ErrorCode,
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     hint: Option<&'a str>,
@@ -165,7 +159,7 @@ struct EnvelopeBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     raw_response: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    server: Option<&'a error::ErrorBody>,
+    server: Option<&'a ErrorBody>,
 }
 
 const RAW_HINT: &str = "run again with -v to see the raw server response";
@@ -203,7 +197,7 @@ fn render_error_unredacted(err: &CliError, style: ErrorStyle) -> String {
         return format!("{}\n", shown(&err.message));
     }
     let http = err.http.as_deref();
-    let server = http.and_then(|h| h.server.as_ref());
+    let server = err.server();
     let raw = http.and_then(|h| h.raw_response.as_deref());
     let hint = err
         .hint
@@ -229,8 +223,8 @@ fn render_error_unredacted(err: &CliError, style: ErrorStyle) -> String {
         return line;
     }
 
-    let code = server.map_or(err.code, |s| s.code.as_str());
-    let mut out = format!("{}: {}\n", shown(code), shown(&err.message));
+    let code = err.shown_code().to_string();
+    let mut out = format!("{}: {}\n", shown(&code), shown(&err.message));
     for d in server
         .and_then(|s| s.details.as_ref())
         .into_iter()
@@ -272,8 +266,8 @@ fn render_error_unredacted(err: &CliError, style: ErrorStyle) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::error::{ErrorBody, HttpContext};
     use super::*;
+    use crate::error::{ErrorBody, ErrorCode, HttpContext};
 
     #[test]
     fn human_error_with_hint() {
@@ -301,17 +295,18 @@ mod tests {
 
     #[test]
     fn server_code_and_http_lines() {
-        let e = CliError::new("server_4xx_other", "session not found").with_http(HttpContext {
-            method: "DELETE".into(),
-            url: "https://h/openapi/v1/account/sessions/x".into(),
-            status: Some(404),
-            raw_response: Some("{\"code\":\"not_found\"}".into()),
-            server: Some(ErrorBody {
-                code: "not_found".into(),
-                message: "session not found".into(),
-                ..Default::default()
-            }),
-        });
+        let e =
+            CliError::new(ErrorCode::Server4xxOther, "session not found").with_http(HttpContext {
+                method: "DELETE".into(),
+                url: "https://h/openapi/v1/account/sessions/x".into(),
+                status: Some(404),
+                raw_response: Some("{\"code\":\"not_found\"}".into()),
+                server: Some(ErrorBody {
+                    code: "not_found".into(),
+                    message: "session not found".into(),
+                    ..Default::default()
+                }),
+            });
         assert_eq!(
             render_error(&e, ErrorStyle::default()),
             "not_found: session not found\nrequest: DELETE https://h/openapi/v1/account/sessions/x\nhttp_status: 404\n"
@@ -332,13 +327,14 @@ mod tests {
 
     #[test]
     fn raw_body_hint_without_error_body() {
-        let e = CliError::new("server_5xx", "server error (HTTP 502)").with_http(HttpContext {
-            method: "GET".into(),
-            url: "u".into(),
-            status: Some(502),
-            raw_response: Some("<html>".into()),
-            server: None,
-        });
+        let e =
+            CliError::new(ErrorCode::Server5xx, "server error (HTTP 502)").with_http(HttpContext {
+                method: "GET".into(),
+                url: "u".into(),
+                status: Some(502),
+                raw_response: Some("<html>".into()),
+                server: None,
+            });
         let text = render_error(&e, ErrorStyle::default());
         assert!(
             text.contains("hint: run again with -v to see the raw server response\n"),
@@ -382,7 +378,7 @@ mod tests {
         let json = json_escape_controls(serde_json::to_string(text).unwrap());
         assert_eq!(json, r#""a\u001b[2J\u007f\u009b31m\u202ez""#);
         assert_eq!(serde_json::from_str::<String>(&json).unwrap(), text);
-        let e = CliError::new("unknown", "bad \u{9b}2J name");
+        let e = CliError::new(ErrorCode::Unknown, "bad \u{9b}2J name");
         let style = ErrorStyle {
             json: true,
             verbose: false,
@@ -396,7 +392,7 @@ mod tests {
     #[test]
     fn tokens_in_server_text_never_show() {
         let e = CliError::new(
-            "unknown",
+            ErrorCode::Unknown,
             "decode poll response: invalid type: string \"dfoa_abc\"",
         )
         .with_http(HttpContext {
@@ -427,7 +423,7 @@ mod tests {
 
     #[test]
     fn escape_sequences_never_reach_the_terminal() {
-        let e = CliError::new("unknown", "bad \u{1b}]0;title\u{7}name\u{1b}[31m");
+        let e = CliError::new(ErrorCode::Unknown, "bad \u{1b}]0;title\u{7}name\u{1b}[31m");
         assert_eq!(
             render_error(&e, ErrorStyle::default()),
             "unknown: bad name\n"

@@ -10,7 +10,7 @@
 //! [`restore_on_signal`]. Only the buffer's size depends on the platform, and
 //! it is far larger than any `struct termios` (60 bytes on Linux, 72 on macOS).
 
-use super::{CliError, Result};
+use crate::error::{CliError, Result};
 
 #[cfg(unix)]
 mod sys {

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::io::{self, BufRead, IsTerminal, Write};
 
-use super::{CliError, Result};
+use crate::error::{CliError, Result};
 
 /// Colour is used only on a terminal and never with `NO_COLOR` or
 /// `DIFYCTL_NO_COLOR` set to a non-empty value, nor with `DIFY_PLAIN` truthy.

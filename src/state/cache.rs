@@ -21,7 +21,7 @@ use std::time::Duration;
 use super::dir::Os;
 use super::lock::LockOptions;
 use super::store::{Document, Store};
-use crate::output::error::{CliError, Result};
+use crate::error::{CliError, Result};
 
 const SUBDIR: &str = "difyctl";
 
@@ -137,6 +137,7 @@ pub fn write_text(path: &Path, text: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     fn resolve(os: Os, vars: &[(&str, &str)], home: Option<&str>) -> Result<PathBuf> {
         let env = |name: &str| {
@@ -189,7 +190,7 @@ mod tests {
             Path::new("/home/u/.cache/difyctl")
         );
         let e = resolve(Os::Linux, &[], None).unwrap_err();
-        assert_eq!(e.code, "client_error");
+        assert_eq!(e.code, ErrorCode::ClientError);
         assert!(resolve(Os::Windows, &[], home).is_err());
     }
 

@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::output::error::{CliError, Result};
+use crate::error::{CliError, Result};
 
 const SUBDIR: &str = "difyctl";
 
@@ -73,6 +73,7 @@ pub fn config_dir_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use std::path::Path;
 
     fn resolve(os: Os, vars: &[(&str, &str)], home: Option<&str>) -> Result<PathBuf> {
@@ -105,7 +106,7 @@ mod tests {
         let h = resolve(Os::Linux, &[("XDG_CONFIG_HOME", "")], Some("/home/u"));
         assert_eq!(h.unwrap(), Path::new("/home/u/.config/difyctl"));
         let none = resolve(Os::Linux, &[], None).unwrap_err();
-        assert_eq!(none.code, "client_error");
+        assert_eq!(none.code, ErrorCode::ClientError);
     }
 
     #[test]

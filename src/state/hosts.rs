@@ -12,7 +12,7 @@ use super::de::{
 use super::omap::OrderedMap;
 use super::store::Document;
 use super::yaml;
-use crate::output::error::Result;
+use crate::error::Result;
 
 pub const HOSTS_FILE: &str = "hosts.yml";
 
@@ -481,6 +481,7 @@ impl Document for Registry {
 #[allow(clippy::unit_arg)] // `Ok(doc.change())` keeps update closures on one line
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use crate::state::store::Store;
     use crate::state::testutil::TempDir;
     use std::fs;
@@ -665,7 +666,7 @@ mod tests {
     #[test]
     fn schema_errors_name_the_file_and_place() {
         let err = parse("token_storage: cloud\nhosts: {}\n").unwrap_err();
-        assert_eq!(err.code, "client_error");
+        assert_eq!(err.code, ErrorCode::ClientError);
         assert_eq!(
             err.message,
             "Invalid content in /cfg/hosts.yml: token_storage: unknown variant `cloud`, expected \
@@ -833,7 +834,7 @@ mod tests {
             let err = Store::new(&file)
                 .update(|r: &mut Registry| Ok(r.upsert("h", "https", "a", ctx("a"))))
                 .unwrap_err();
-            assert_eq!(err.code, "client_error");
+            assert_eq!(err.code, ErrorCode::ClientError);
             assert_eq!(fs::read_to_string(&file).unwrap(), bad);
         }
     }

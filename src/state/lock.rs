@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::output::error::{CliError, Result};
+use crate::error::{CliError, Result};
 use crate::output::interrupt::Critical;
 
 /// Seconds a writer waits for a lock another live process holds.
@@ -542,6 +542,7 @@ fn is_read_only(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use crate::state::testutil::TempDir;
     use std::sync::mpsc;
 
@@ -683,7 +684,7 @@ mod tests {
         let err = take(&file, opts(100)).unwrap_err();
         let f = file.display();
         let pid = std::process::id();
-        assert_eq!(err.code, "client_error");
+        assert_eq!(err.code, ErrorCode::ClientError);
         assert_eq!(
             err.message,
             format!(

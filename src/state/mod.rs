@@ -23,7 +23,7 @@ pub(crate) mod testutil;
 
 use std::path::{Path, PathBuf};
 
-use crate::output::error::Result;
+use crate::error::Result;
 
 pub use cache::cache_dir;
 pub use de::Extra;

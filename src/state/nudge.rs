@@ -19,7 +19,7 @@ use serde_yaml::{Mapping, Value};
 use super::cache::LOCK;
 use super::store::{Document, Store};
 use super::yaml;
-use crate::output::error::Result;
+use crate::error::Result;
 
 pub const NUDGE_FILE: &str = "nudge.yml";
 

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::output::error::{CliError, Result};
+use crate::error::{CliError, Result};
 
 /// Refuses `store` (when it exists) or its directory when another user owns
 /// it or group or others may write it.
@@ -73,6 +73,7 @@ fn effective_uid() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     #[test]
     fn others_files_and_group_or_world_writable_ones_are_refused() {
@@ -86,7 +87,7 @@ mod tests {
         assert_eq!(
             (e.code, e.message.as_str(), e.hint.as_deref()),
             (
-                "client_error",
+                ErrorCode::ClientError,
                 "/c/hosts.yml is owned by another user (uid 1001, not 1000); refusing to use it",
                 Some(
                     "use a configuration directory of your own (DIFY_CONFIG_DIR), or \

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::lock::{self, LockGuard, LockOptions, Unlockable};
 use super::perm;
-use crate::output::error::{CliError, Result};
+use crate::error::{CliError, Result};
 
 /// A file format kept in a store: parsed from text, rendered back to text.
 pub trait Document: Clone + PartialEq + Default {
@@ -304,6 +304,7 @@ fn remove_old_temp_files(path: &Path) {
 #[allow(clippy::unit_arg)] // `Ok(doc.change())` keeps update closures on one line
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use crate::state::testutil::TempDir;
 
     /// A minimal document: the whole text, one line per item.
@@ -518,7 +519,7 @@ mod tests {
         let e = Store::new(&a)
             .update(|d: &mut Lines| Ok(d.0.push("x".into())))
             .unwrap_err();
-        assert_eq!(e.code, "client_error");
+        assert_eq!(e.code, ErrorCode::ClientError);
     }
 
     #[cfg(unix)]

@@ -19,7 +19,7 @@ use super::de::{Extra, Object, deserialize_object, map_value, mapping, str_value
 use super::omap::OrderedMap;
 use super::store::Document;
 use super::yaml;
-use crate::output::error::Result;
+use crate::error::Result;
 
 pub const TOKENS_FILE: &str = "tokens.yml";
 
@@ -225,6 +225,7 @@ impl Document for TokenFile {
 #[allow(clippy::unit_arg)] // `Ok(doc.change())` keeps update closures on one line
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use crate::state::store::Store;
     use crate::state::testutil::TempDir;
     use std::fs;
@@ -344,7 +345,7 @@ mod tests {
             "version: 1\ntokens:\n  h:\n    a@x: !t dfoa_secret\n",
         ] {
             let err = parse(bad).unwrap_err();
-            assert_eq!(err.code, "client_error");
+            assert_eq!(err.code, ErrorCode::ClientError);
             assert!(err.message.contains("/cfg/tokens.yml"), "{}", err.message);
             assert!(!err.message.contains("secret"), "{}", err.message);
             assert!(!err.hint.unwrap_or_default().contains("secret"));

@@ -338,9 +338,9 @@ fn inner_silent() {
     );
 }
 
-fn assert_unavailable(result: difyctl::output::Result<()>) {
+fn assert_unavailable(result: difyctl::error::Result<()>) {
     let e = result.expect_err("expected keyring_unavailable");
-    assert_eq!(e.code, "keyring_unavailable");
+    assert_eq!(e.code, difyctl::error::ErrorCode::KeyringUnavailable);
     assert_eq!(e.message, "OS keychain is unreachable");
     assert_eq!(
         e.hint.as_deref(),

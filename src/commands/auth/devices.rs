@@ -6,8 +6,9 @@ use crate::commands::Ctx;
 use crate::commands::session::{Forgot, Session};
 use crate::dify::account::{self, Session as Device};
 use crate::dify::{Client, Secret};
+use crate::error::{CliError, ErrorCode, Result};
 use crate::output::term::sanitize_line;
-use crate::output::{CliError, Output, Result, table};
+use crate::output::{Output, table};
 
 /// Page size when neither `--limit` nor `DIFY_LIMIT` says.
 const DEFAULT_LIMIT: u32 = 20;
@@ -223,7 +224,8 @@ fn already_gone(e: &CliError, own: bool) -> bool {
     let server_code = http
         .and_then(|h| h.server.as_ref())
         .map(|s| s.code.as_str());
-    (status == Some(404) && server_code == Some("not_found")) || (own && e.code == "auth_expired")
+    (status == Some(404) && server_code == Some("not_found"))
+        || (own && e.code == ErrorCode::AuthExpired)
 }
 
 /// Every session of the account: pages of 200 until `has_more` is false, at
@@ -330,7 +332,10 @@ mod tests {
         assert_eq!(resolve_limit(Some("007"), None).unwrap(), 7);
         let msg = |f: Option<&str>, e: Option<&str>| {
             let err = resolve_limit(f, e).unwrap_err();
-            assert_eq!((err.code, err.exit_code()), ("usage_invalid_flag", 2));
+            assert_eq!(
+                (err.code, err.exit_code()),
+                (ErrorCode::UsageInvalidFlag, 2)
+            );
             err.message
         };
         assert_eq!(msg(Some("abc"), None), "--limit: \"abc\" is not a number");
@@ -371,7 +376,7 @@ mod tests {
         assert_eq!(
             (e.code, e.message.as_str()),
             (
-                "usage_invalid_flag",
+                ErrorCode::UsageInvalidFlag,
                 "\"BUILD\" matches multiple sessions: difyctl on Build-1 (id-2), difyctl on build-2 (id-3); pass an exact id to disambiguate"
             )
         );
@@ -384,7 +389,7 @@ mod tests {
         let e = select(&s, "nope").unwrap_err();
         assert_eq!(
             (e.code, e.message.as_str()),
-            ("usage_missing_arg", "no session matches \"nope\"")
+            (ErrorCode::UsageMissingArg, "no session matches \"nope\"")
         );
     }
 

@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use crate::cli::ListFormat;
 use crate::commands::session;
-use crate::output::{Output, Result, table};
+use crate::error::Result;
+use crate::output::{Output, table};
 use crate::state;
 
 #[derive(Serialize)]

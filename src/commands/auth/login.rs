@@ -23,11 +23,12 @@ use crate::dify::account::{self, AccountInfo};
 use crate::dify::console::{self, CookieJar};
 use crate::dify::device::{self, DeviceCode, PollOutcome, TokenPayload};
 use crate::dify::{Client, Secret};
+use crate::error::{CliError, ErrorCode, Result};
 use crate::host;
 pub use crate::host::Target;
 use crate::output::spinner::{self, Spinner};
 use crate::output::term::{Style, input_closed, sanitize_line};
-use crate::output::{CliError, Output, Result, browser, interrupt, noecho};
+use crate::output::{Output, browser, interrupt, noecho};
 
 const DEFAULT_HOST: &str = "https://cloud.dify.ai";
 /// RFC 8628 §3.5: each `slow_down` adds 5 s; we never wait longer than a minute.
@@ -209,7 +210,12 @@ fn device_flow(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayl
 
 /// The server's verification URI must be a web page we would open ourselves.
 fn check_verification_uri(uri: &str, insecure: bool) -> Result<()> {
-    let invalid = || CliError::new("unknown", "server returned an invalid verification_uri");
+    let invalid = || {
+        CliError::new(
+            ErrorCode::Unknown,
+            "server returned an invalid verification_uri",
+        )
+    };
     // The scheme as a browser reads it (RFC 3986 §3.1), so `javascript:…` is
     // refused for its scheme rather than parsed as a host and port.
     let scheme = uri
@@ -224,7 +230,7 @@ fn check_verification_uri(uri: &str, insecure: bool) -> Result<()> {
         .to_ascii_lowercase();
     if !(scheme == "https" || (scheme == "http" && insecure)) {
         return Err(CliError::new(
-            "unknown",
+            ErrorCode::Unknown,
             format!("server returned verification_uri with unsupported scheme \"{scheme}\""),
         )
         .with_hint("expected https:// (use --insecure to allow http:// on local-dev hosts)"));
@@ -260,11 +266,11 @@ pub fn wait_for_token(
         }
         let left = lifetime.saturating_sub(slept.max(started.elapsed()));
         if left.is_zero() {
-            return Err(
-                CliError::new("expired_token", "code expired before authorization").with_hint(
-                    "run 'difyctl auth login' again and approve the code within its lifetime",
-                ),
-            );
+            return Err(CliError::new(
+                ErrorCode::ExpiredToken,
+                "code expired before authorization",
+            )
+            .with_hint("run 'difyctl auth login' again and approve the code within its lifetime"));
         }
         let wait = interval.min(left);
         sleep(wait)?;
@@ -306,12 +312,12 @@ fn with_token(ctx: &Ctx, client: &Client) -> Result<TokenPayload> {
 fn token_rejected(e: CliError, sso: bool) -> CliError {
     let status = e.http.as_ref().and_then(|h| h.status);
     match (e.code, status) {
-        ("auth_expired", _) => CliError {
+        (ErrorCode::AuthExpired, _) => CliError {
             message: "the token was not accepted (invalid, expired or revoked)".into(),
             hint: Some("check the token, or sign in another way (see 'difyctl help auth login')".into()),
             ..e
         },
-        ("access_denied", _) if sso => CliError {
+        (ErrorCode::AccessDenied, _) if sso => CliError {
             message: "this server does not say whose external SSO (dfoe_) token this is, so it cannot be stored".into(),
             hint: Some("sign in with the device flow ('difyctl auth login') to store an external SSO session".into()),
             ..e
@@ -319,12 +325,12 @@ fn token_rejected(e: CliError, sso: bool) -> CliError {
         // No OpenAPI at all (OPENAPI_ENABLED=false: an HTML 404), or not this
         // route: what the device flow and --password report for their 404s.
         (_, Some(404)) => CliError {
-            code: "unsupported_endpoint",
+            code: ErrorCode::UnsupportedEndpoint,
             message: "this Dify host does not implement the OpenAPI account endpoint (GET /openapi/v1/account)".into(),
             hint: Some("the host needs OPENAPI_ENABLED=true; use the Dify API URL as --host".into()),
             ..e
         },
-        ("server_5xx", Some(500)) => CliError {
+        (ErrorCode::Server5xx, Some(500)) => CliError {
             hint: Some(
                 "older Dify servers answer HTTP 500 for an unknown, revoked or expired token: check the token".into(),
             ),
@@ -466,7 +472,7 @@ fn console_cookie(ctx: &Ctx, client: &Client) -> Result<TokenPayload> {
         }
     }
     via_console(ctx, client, false, move || Ok(jar)).map_err(|e| {
-        if e.code == "access_denied" {
+        if e.code == ErrorCode::AccessDenied {
             e.with_hint(FRESH_COOKIE_HINT)
         } else {
             e

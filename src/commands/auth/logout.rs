@@ -16,9 +16,10 @@ use crate::commands::Ctx;
 use crate::commands::session::{self, Forgot, Selected};
 use crate::credentials::keychain;
 use crate::dify::{account, retry};
+use crate::error::{CliError, ErrorCode, Result};
 use crate::output::spinner::{self, Spinner};
 use crate::output::term::sanitize_line;
-use crate::output::{CliError, Output, Result, interrupt};
+use crate::output::{Output, interrupt};
 use crate::state::{self, TokenStorage};
 
 pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
@@ -57,7 +58,7 @@ pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
     spinner.stop();
     if revoke_error
         .as_ref()
-        .is_some_and(|e| e.code == "interrupted")
+        .is_some_and(|e| e.code == ErrorCode::Interrupted)
     {
         return Err(interrupt::interrupted());
     }
@@ -103,7 +104,7 @@ pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
                 e.message
             ));
             // A 401 means the server no longer knows the token: nothing lives on.
-            if e.code != "auth_expired" {
+            if e.code != ErrorCode::AuthExpired {
                 let status = e.http.as_ref().and_then(|h| h.status);
                 let state = if status.is_some_and(|s| (400..500).contains(&s)) {
                     "is still active"

@@ -20,9 +20,10 @@ use std::path::Path;
 use crate::commands::{Ctx, session};
 use crate::credentials::{self, Choice, ContextKey, Keychain, Selection};
 use crate::dify::device::TokenPayload;
+use crate::error::{CliError, ErrorCode, Result};
 use crate::host::Target;
 use crate::output::term::sanitize_line;
-use crate::output::{CliError, Output, Result, interrupt};
+use crate::output::{Output, interrupt};
 use crate::state::{self, Account, Context, ExternalSubject, Registry, TokenStorage, Workspace};
 
 /// Store the token, then the context (PROTOCOL.md §4.1 step 10); print step 11.
@@ -39,7 +40,7 @@ pub fn persist(
 ) -> Result<Output> {
     let Some(email) = payload.email().map(str::to_string) else {
         return Err(CliError::new(
-            "not_logged_in",
+            ErrorCode::NotLoggedIn,
             "account has no email; cannot store credential",
         )
         .with_hint("this Dify instance returned no email for the signed-in subject"));

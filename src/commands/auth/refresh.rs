@@ -30,8 +30,9 @@ use crate::commands::auth::status;
 use crate::commands::session::{self, Selected, Session, describe};
 use crate::dify::account::{self, STALE_SESSION_HINT};
 use crate::dify::device::TokenPayload;
+use crate::error::{CliError, ErrorCode, Result};
+use crate::output::Output;
 use crate::output::term::sanitize_line;
-use crate::output::{CliError, Output, Result};
 use crate::state::{self, Context};
 
 const DURATION_HINT: &str = "a number and a unit (s, m, h or d), such as 90s, 30m, 12h or 2d; \
@@ -203,14 +204,14 @@ enum Check {
 fn check(ctx: &Ctx, selected: Selected, within: i64) -> Result<Check> {
     let session = match Session::from_selected(selected) {
         Ok(session) => session,
-        Err(e) if e.code == "not_logged_in" => return Ok(Check::NoToken),
+        Err(e) if e.code == ErrorCode::NotLoggedIn => return Ok(Check::NoToken),
         Err(e) => return Err(e),
     };
     let client = session.client(None, ctx.verbose)?;
     let sso = match account::get_account(&client, &session.token) {
         Ok(_) => false,
         Err(e) if status::unsupported_token_type(&e) => true,
-        Err(e) if e.code == "auth_expired" => return Ok(Check::Refused),
+        Err(e) if e.code == ErrorCode::AuthExpired => return Ok(Check::Refused),
         // Servers of the 1.14 era answer a revoked or expired token with a
         // 500. Signing in again is harmless if the server is really down: the
         // sign-in then fails with its own error.
@@ -281,7 +282,7 @@ fn refuse(
         ));
     }
     CliError::new(
-        "access_denied",
+        ErrorCode::AccessDenied,
         format!(
             "signed in as {other}, but this context is {} on {host}; nothing was stored",
             stored.email

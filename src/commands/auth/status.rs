@@ -17,8 +17,9 @@ use crate::commands::Ctx;
 use crate::commands::session::{Session, describe};
 use crate::dify::Client;
 use crate::dify::account::{self, AccountInfo, STALE_SESSION_HINT};
+use crate::error::{CliError, Result};
+use crate::output::Output;
 use crate::output::term::sanitize_line;
-use crate::output::{CliError, Output, Result};
 
 /// How many pages of 200 sessions are searched for this session's expiry.
 const EXPIRY_PAGES: u32 = 5;

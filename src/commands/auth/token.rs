@@ -4,7 +4,8 @@
 
 use crate::cli::Selection;
 use crate::commands::session::Session;
-use crate::output::{Output, Result};
+use crate::error::Result;
+use crate::output::Output;
 
 pub fn run(select: &Selection) -> Result<Output> {
     let session = Session::resolve(select)?;

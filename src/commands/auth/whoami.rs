@@ -4,7 +4,8 @@
 use serde_json::json;
 
 use crate::commands::session;
-use crate::output::{CliError, Output, Result};
+use crate::error::{CliError, Result};
+use crate::output::Output;
 
 pub fn run(json: bool) -> Result<Output> {
     let registry = session::registry()?;

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::dify::stub::{Canned, serve, test_options};
+use crate::error::ErrorCode;
 
 const SESSIONS: &str = r#"{"page":1,"limit":20,"total":2,"has_more":false,"data":[
     {"id":"s-1","prefix":"dfoa_","client_id":"difyctl","device_label":"difyctl on a",
@@ -62,7 +63,7 @@ fn an_answer_that_names_no_account_is_a_decode_error() {
     let client = stub.client(opts);
     for _ in 0..4 {
         let e = get_account(&client, &Secret::new("dfoa_t")).unwrap_err();
-        assert_eq!(e.code, "unknown");
+        assert_eq!(e.code, ErrorCode::Unknown);
         assert_eq!(e.message, "decode account response: it names no account");
     }
 }
@@ -96,7 +97,7 @@ fn revoke_encodes_the_id_and_self_is_tried_once() {
     let bearer = Secret::new("dfoa_t");
     revoke_session(&client, &bearer, "a b/../c").unwrap();
     let e = revoke_self(&client, &bearer).unwrap_err();
-    assert_eq!(e.code, "server_5xx");
+    assert_eq!(e.code, ErrorCode::Server5xx);
     let reqs = stub.requests();
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[0].path, "/openapi/v1/account/sessions/a%20b%2F..%2Fc");
@@ -107,7 +108,7 @@ fn revoke_encodes_the_id_and_self_is_tried_once() {
     assert!(waits.lock().unwrap().is_empty());
     assert_eq!(
         revoke_session(&client, &bearer, "").unwrap_err().code,
-        "client_error"
+        ErrorCode::ClientError
     );
 }
 
@@ -133,7 +134,7 @@ fn workspaces_list_and_switch() {
     assert_eq!(list_workspaces(&client, &bearer).unwrap()[0].role, "");
     assert_eq!(
         list_workspaces(&client, &bearer).unwrap_err().code,
-        "unknown"
+        ErrorCode::Unknown
     );
     let ws = switch_workspace(&client, &bearer, "w-2").unwrap();
     assert_eq!((ws.id.as_str(), ws.role.as_str()), ("w-2", "normal"));
@@ -162,7 +163,7 @@ fn a_500_from_a_bearer_route_hints_at_a_stale_session() {
     let e = get_account(&stub.client(opts), &Secret::new("dfoa_revoked")).unwrap_err();
     assert_eq!(
         (e.code, e.message.as_str()),
-        ("server_5xx", "Internal Server Error")
+        (ErrorCode::Server5xx, "Internal Server Error")
     );
     assert_eq!(e.hint.as_deref(), Some(STALE_SESSION_HINT));
     let http = e.http.unwrap();
@@ -189,14 +190,14 @@ fn a_401_is_auth_expired_and_junk_is_a_decode_error() {
     let e = list_sessions(&client, &bearer, 1, 20).unwrap_err();
     assert_eq!(
         (e.code, e.message.as_str(), e.exit_code()),
-        ("auth_expired", "invalid bearer", 4)
+        (ErrorCode::AuthExpired, "invalid bearer", 4)
     );
     assert_eq!(
         e.hint.as_deref(),
         Some("run 'difyctl auth login' to sign in again")
     );
     let e = list_sessions(&client, &bearer, 1, 20).unwrap_err();
-    assert_eq!(e.code, "unknown");
+    assert_eq!(e.code, ErrorCode::Unknown);
     assert!(
         e.message.starts_with("decode sessions response"),
         "{}",
@@ -314,7 +315,7 @@ fn the_handlers_own_404_is_not_retried_and_two_missing_routes_report_the_first()
     let e = switch_workspace(&remembering(&stub, older("1.16.1")), &bearer, "w-9").unwrap_err();
     assert_eq!(
         (e.code, e.message.as_str()),
-        ("server_4xx_other", "workspace not found")
+        (ErrorCode::Server4xxOther, "workspace not found")
     );
     assert_eq!(stub.requests().len(), 1);
 

@@ -1,5 +1,6 @@
 //! The catalog's parts, and the handshake against canned answers.
 
+use crate::error::ErrorCode;
 use std::collections::HashMap;
 
 use super::*;
@@ -272,7 +273,7 @@ fn a_412_after_a_fresh_catalog_is_catalog_stale_exit_6() {
     let e = client
         .call(&Request::new(Method::Delete, "account/sessions/self").bearer(Some(&bearer)))
         .unwrap_err();
-    assert_eq!((e.code, e.exit_code()), ("catalog_stale", 6));
+    assert_eq!((e.code, e.exit_code()), (ErrorCode::CatalogStale, 6));
     assert_eq!(e.message, crate::dify::errors::CATALOG_MISMATCH);
     assert_eq!(e.http.unwrap().server.unwrap().code, "catalog_stale");
     assert_eq!(stub.requests().len(), 3, "one retry only");
@@ -329,7 +330,7 @@ fn a_catalog_that_is_not_its_fingerprint_is_version_skew() {
     let e = client
         .get("account", Some(&Secret::new("dfoa_t")))
         .unwrap_err();
-    assert_eq!((e.code, e.exit_code()), ("version_skew", 6));
+    assert_eq!((e.code, e.exit_code()), (ErrorCode::VersionSkew, 6));
     assert_eq!(
         e.message,
         "cannot use the server's catalog: the catalog does not match its fingerprint (X-Dify-Catalog)"

@@ -1,6 +1,7 @@
 //! The client against canned answers: retries, rate limits, redirects, logs, TLS, proxies.
 
 use super::*;
+use crate::error::ErrorCode;
 
 #[test]
 fn base_urls() {
@@ -33,7 +34,7 @@ fn base_urls() {
         ("https", "h h"),
     ] {
         let e = Client::new(&HostUrl::new(scheme, host), opts()).unwrap_err();
-        assert_eq!(e.code, "client_error", "{scheme} {host}");
+        assert_eq!(e.code, ErrorCode::ClientError, "{scheme} {host}");
     }
     let bad_prefix = HostUrl::new("https", "h").with_path_prefix("a?b");
     assert!(Client::new(&bad_prefix, opts()).is_err());
@@ -119,7 +120,7 @@ mod wire {
             .unwrap_err();
         assert_eq!(
             (e.code, e.message.as_str()),
-            ("server_5xx", "Internal Server Error")
+            (ErrorCode::Server5xx, "Internal Server Error")
         );
         assert_eq!(waits.lock().unwrap().len(), 1);
         assert_eq!(stub.requests().len(), 2);
@@ -133,7 +134,7 @@ mod wire {
             .client(opts)
             .post_json("thing", &serde_json::json!({"a": 1}), None)
             .unwrap_err();
-        assert_eq!(e.code, "server_5xx");
+        assert_eq!(e.code, ErrorCode::Server5xx);
         assert_eq!(stub.requests().len(), 1);
         assert_eq!(stub.requests()[0].body, br#"{"a":1}"#);
         assert!(waits.lock().unwrap().is_empty());
@@ -165,7 +166,7 @@ mod wire {
         assert_eq!(client.get("account", None).unwrap().status, 200);
         assert_eq!(*waits.lock().unwrap(), [Duration::from_secs(2)]);
         let e = client.get("account", None).unwrap_err();
-        assert_eq!((e.code, e.exit_code()), ("rate_limited", 7));
+        assert_eq!((e.code, e.exit_code()), (ErrorCode::RateLimited, 7));
         assert_eq!(
             e.message,
             "This user has exceeded an allotted request count."
@@ -181,7 +182,7 @@ mod wire {
         let client =
             Client::new(&HostUrl::new("http", &format!("127.0.0.1:{port}")), opts).unwrap();
         let e = client.get("account", None).unwrap_err();
-        assert_eq!((e.code, e.exit_code()), ("network_connection", 1));
+        assert_eq!((e.code, e.exit_code()), (ErrorCode::NetworkConnection, 1));
         assert!(
             e.message
                 .starts_with(&format!("GET http://127.0.0.1:{port}/openapi/v1/account: ")),
@@ -196,7 +197,7 @@ mod wire {
         let e = client
             .post_json("x", &serde_json::json!({}), None)
             .unwrap_err();
-        assert_eq!(e.code, "network_connection");
+        assert_eq!(e.code, ErrorCode::NetworkConnection);
         assert_eq!(waits.lock().unwrap().len(), 3);
     }
 
@@ -209,7 +210,7 @@ mod wire {
             ..opts
         });
         let e = client.get("big", None).unwrap_err();
-        assert_eq!(e.code, "unknown");
+        assert_eq!(e.code, ErrorCode::Unknown);
         assert!(e.message.contains("exceeds"), "{}", e.message);
         assert!(waits.lock().unwrap().is_empty());
         assert_eq!(DEFAULT_BODY_LIMIT, 4 * 1024 * 1024);
@@ -223,7 +224,7 @@ mod wire {
         let (opts, _) = test_options();
         let bearer = Secret::new("dfoa_tok");
         let e = stub.client(opts).get("account", Some(&bearer)).unwrap_err();
-        assert_eq!(e.code, "server_4xx_other");
+        assert_eq!(e.code, ErrorCode::Server4xxOther);
         assert_eq!(
             e.message,
             format!("unexpected redirect (HTTP 302) to {location}")
@@ -284,7 +285,7 @@ mod wire {
             ..opts
         };
         let e = Client::new(&HostUrl::new("https", "cloud.dify.ai"), opts).unwrap_err();
-        assert_eq!(e.code, "client_error");
+        assert_eq!(e.code, ErrorCode::ClientError);
         assert!(
             e.message.contains("/nonexistent/difyctl/ca.pem"),
             "{}",
@@ -316,7 +317,7 @@ mod wire {
             .unwrap()
             .get("_health", None)
             .unwrap_err();
-        assert_eq!(e.code, "network_connection");
+        assert_eq!(e.code, ErrorCode::NetworkConnection);
         assert!(e.message.contains("certificate"), "{}", e.message);
         assert!(e.hint.unwrap().contains("SSL_CERT_FILE"));
         assert!(stub.requests().is_empty());
@@ -343,7 +344,7 @@ mod wire {
         };
         assert_eq!(
             stub.client(opts).get("x", None).unwrap_err().code,
-            "network_connection"
+            ErrorCode::NetworkConnection
         );
         assert_eq!(stub.requests().len(), 1);
     }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::dify::stub::{Canned, serve, test_options};
+use crate::error::ErrorCode;
 
 #[test]
 fn base64_matches_rfc_4648() {
@@ -90,7 +91,7 @@ fn console_errors_map_to_exit_codes() {
             401,
             "authentication_failed",
             Step::Password,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "Invalid email or password.",
             4,
         ),
@@ -98,7 +99,7 @@ fn console_errors_map_to_exit_codes() {
             401,
             "authentication_failed",
             Step::Password,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "Invalid encrypted data",
             4,
         ),
@@ -106,7 +107,7 @@ fn console_errors_map_to_exit_codes() {
             400,
             "account_in_freeze",
             Step::Password,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "frozen",
             4,
         ),
@@ -114,7 +115,7 @@ fn console_errors_map_to_exit_codes() {
             400,
             "account_banned",
             Step::Password,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "Account is banned.",
             4,
         ),
@@ -122,7 +123,7 @@ fn console_errors_map_to_exit_codes() {
             400,
             "account_not_found",
             Step::SendCode,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "Account not found.",
             4,
         ),
@@ -130,7 +131,7 @@ fn console_errors_map_to_exit_codes() {
             400,
             "email_code_error",
             Step::CheckCode,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "Email code is invalid or expired.",
             4,
         ),
@@ -138,7 +139,7 @@ fn console_errors_map_to_exit_codes() {
             400,
             "invalid_or_expired_token",
             Step::CheckCode,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "The token is invalid or has expired.",
             4,
         ),
@@ -146,7 +147,7 @@ fn console_errors_map_to_exit_codes() {
             429,
             "email_password_login_limit",
             Step::Password,
-            "rate_limited",
+            ErrorCode::RateLimited,
             "Too many attempts.",
             7,
         ),
@@ -154,7 +155,7 @@ fn console_errors_map_to_exit_codes() {
             429,
             "email_code_login_limit",
             Step::Password,
-            "rate_limited",
+            ErrorCode::RateLimited,
             "Too many attempts.",
             7,
         ),
@@ -162,7 +163,7 @@ fn console_errors_map_to_exit_codes() {
             400,
             "email_password_login_limit",
             Step::Password,
-            "rate_limited",
+            ErrorCode::RateLimited,
             "Too many attempts.",
             7,
         ),
@@ -170,7 +171,7 @@ fn console_errors_map_to_exit_codes() {
             429,
             "too_many_requests",
             Step::SendCode,
-            "rate_limited",
+            ErrorCode::RateLimited,
             "Too Many Requests",
             7,
         ),
@@ -178,7 +179,7 @@ fn console_errors_map_to_exit_codes() {
             403,
             "forbidden",
             Step::Password,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "email and password sign-in is disabled on this server",
             4,
         ),
@@ -186,7 +187,7 @@ fn console_errors_map_to_exit_codes() {
             403,
             "forbidden",
             Step::SendCode,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "email-code sign-in is disabled on this server",
             4,
         ),
@@ -194,7 +195,7 @@ fn console_errors_map_to_exit_codes() {
             404,
             "not_found",
             Step::Password,
-            "unsupported_endpoint",
+            ErrorCode::UnsupportedEndpoint,
             "this Dify host does not offer email and password sign-in (POST /console/api/login)",
             6,
         ),
@@ -202,7 +203,7 @@ fn console_errors_map_to_exit_codes() {
             500,
             "internal_server_error",
             Step::Password,
-            "server_5xx",
+            ErrorCode::Server5xx,
             "Internal Server Error",
             1,
         ),
@@ -210,7 +211,7 @@ fn console_errors_map_to_exit_codes() {
             400,
             "bad_request",
             Step::Password,
-            "server_4xx_other",
+            ErrorCode::Server4xxOther,
             "bad email",
             1,
         ),
@@ -218,7 +219,7 @@ fn console_errors_map_to_exit_codes() {
             401,
             "unauthorized",
             Step::Logout,
-            "access_denied",
+            ErrorCode::AccessDenied,
             "Invalid Authorization token.",
             4,
         ),
@@ -233,7 +234,7 @@ fn console_errors_map_to_exit_codes() {
     }
     // A 404 HTML page (no such endpoint on this server) and a bare 429.
     let e = console_error(&resp(404, "<html>Not Found</html>"), Step::SendCode);
-    assert_eq!((e.code, e.exit_code()), ("unsupported_endpoint", 6));
+    assert_eq!((e.code, e.exit_code()), (ErrorCode::UnsupportedEndpoint, 6));
     assert_eq!(
         e.message,
         "this Dify host does not offer email-code sign-in (POST /console/api/email-code-login)"
@@ -241,42 +242,47 @@ fn console_errors_map_to_exit_codes() {
     let e = console_error(&resp(429, ""), Step::Password);
     assert_eq!(
         (e.code, e.message.as_str(), e.exit_code()),
-        ("rate_limited", "too many sign-in attempts", 7)
+        (ErrorCode::RateLimited, "too many sign-in attempts", 7)
     );
     let e = console_error(&resp(401, ""), Step::Password);
     assert_eq!(
         (e.code, e.message.as_str()),
-        ("access_denied", "sign-in refused")
+        (ErrorCode::AccessDenied, "sign-in refused")
     );
 }
 
 #[test]
 fn approve_errors() {
     let cases = [
-        (404, r#"{"error":"expired_or_unknown"}"#, "expired_token", 4),
-        (404, "<html>nope</html>", "unsupported_endpoint", 6),
+        (
+            404,
+            r#"{"error":"expired_or_unknown"}"#,
+            ErrorCode::ExpiredToken,
+            4,
+        ),
+        (404, "<html>nope</html>", ErrorCode::UnsupportedEndpoint, 6),
         (
             401,
             r#"{"code": "unauthorized", "message": "Unauthorized."}"#,
-            "access_denied",
+            ErrorCode::AccessDenied,
             4,
         ),
         (
             409,
             r#"{"error":"already_resolved"}"#,
-            "server_4xx_other",
+            ErrorCode::Server4xxOther,
             1,
         ),
         (
             429,
             r#"{"code":"too_many_requests","message":"rate_limited","status":429}"#,
-            "rate_limited",
+            ErrorCode::RateLimited,
             7,
         ),
         (
             503,
             r#"{"code":"unknown","message":"Internal Server Error","status":503}"#,
-            "server_5xx",
+            ErrorCode::Server5xx,
             1,
         ),
     ];
@@ -347,7 +353,7 @@ fn sign_in_without_a_cookie_is_an_error() {
     let (opts, _) = test_options();
     let client = stub.client(opts);
     let e = password_login(&client, "a@x.test", &Secret::new("cHc=")).unwrap_err();
-    assert_eq!((e.code, e.exit_code()), ("access_denied", 4));
+    assert_eq!((e.code, e.exit_code()), (ErrorCode::AccessDenied, 4));
     assert!(
         e.message.starts_with("workspace not found"),
         "{}",
@@ -357,7 +363,7 @@ fn sign_in_without_a_cookie_is_an_error() {
     assert_eq!(
         (e.code, e.message.as_str()),
         (
-            "unknown",
+            ErrorCode::Unknown,
             "the console sign-in answered without a session cookie"
         )
     );
@@ -379,7 +385,7 @@ fn email_code_on_the_wire() {
     let jar = check_email_code(&client, "a@x.test", &Secret::new("123456"), &token).unwrap();
     assert_eq!(jar.names(), ["access_token", "csrf_token"]);
     let e = send_email_code(&client, "a@x.test").unwrap_err();
-    assert_eq!(e.code, "unknown");
+    assert_eq!(e.code, ErrorCode::Unknown);
     let reqs = stub.requests();
     assert_eq!(
         serde_json::from_slice::<Value>(&reqs[0].body).unwrap(),

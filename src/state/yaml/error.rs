@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::output::error::CliError;
+use crate::error::CliError;
 
 /// The reason without serde_norway's own ` at line L column C` suffix.
 fn reason(err: &serde_yaml::Error) -> (String, Option<(usize, usize)>) {

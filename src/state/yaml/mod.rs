@@ -24,7 +24,7 @@ pub(crate) use emit::key_string;
 pub(crate) use error::invalid;
 use error::{Problem, serde_problem};
 
-use crate::output::error::Result;
+use crate::error::Result;
 
 /// Parses `text` into `T`. Broken YAML gets the official message; YAML that
 /// parses but does not fit `T` gets a schema message naming the file. Lines shown
@@ -58,12 +58,13 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str, path: &Path, secret: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     #[test]
     fn syntax_errors_carry_line_column_and_excerpt() {
         let text = "token_storage: file\nhosts:\n  a:\n    b: c\n   d: e\nx: 1\ny: 2\nz: 3\n";
         let err = parse::<Value>(text, Path::new("/cfg/hosts.yml"), false).unwrap_err();
-        assert_eq!(err.code, "client_error");
+        assert_eq!(err.code, ErrorCode::ClientError);
         assert_eq!(
             err.message,
             "Failed to parse YAML file /cfg/hosts.yml: did not find expected key (while parsing a \
