@@ -18,20 +18,15 @@ pub mod time;
 
 use std::process::ExitCode;
 
-use output::ErrorStyle;
-
 pub fn run() -> ExitCode {
     // Before any secret is read: no core file, no ptrace by the same user.
     harden::non_dumpable();
     output::interrupt::install();
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let json = cli::wants_json_errors(&args);
-    let (result, verbose) = match cli::parse(args) {
-        Ok(invocation) => {
-            let ctx = commands::Ctx::new(invocation.verbose);
-            (commands::run(invocation.command, &ctx), invocation.verbose)
-        }
-        Err(e) => (Err(e), false),
-    };
-    output::finish(result, ErrorStyle { json, verbose })
+    let invocation = cli::parse(args);
+    let style = invocation.error_style();
+    let result = invocation
+        .command
+        .and_then(|command| commands::run(command, &commands::Ctx::new(style.verbose)));
+    output::finish(result, style)
 }

@@ -2,16 +2,12 @@
 
 use std::fmt::Write;
 
-use super::spec::{Flag, GLOBAL_FLAGS, Node, ROOT};
-
-/// The node at `path` (the parser only builds valid paths).
-pub fn node_at(path: &[&str]) -> &'static Node {
-    path.iter()
-        .fold(&ROOT, |node, name| node.child(name).unwrap_or(node))
-}
+use super::flags::Flag;
+use super::spec::{self, ROOT};
 
 pub fn render(path: &[&str]) -> String {
-    let node = node_at(path);
+    // The parser only builds paths of the table.
+    let node = spec::find(path).unwrap_or(&ROOT);
     let full = std::iter::once("difyctl")
         .chain(path.iter().copied())
         .collect::<Vec<_>>()
@@ -55,11 +51,7 @@ pub fn render(path: &[&str]) -> String {
         }
     }
 
-    // Groups take only --help (and the root --version); -v belongs to commands.
-    let globals = GLOBAL_FLAGS
-        .iter()
-        .filter(|f| !node.is_group() || f.long == "help");
-    let flags: Vec<&Flag> = node.flags.iter().chain(globals).collect();
+    let flags: Vec<&Flag> = node.accepted_flags().collect();
     let _ = writeln!(out, "\nFLAGS");
     let cells: Vec<String> = flags.iter().map(|f| flag_cell(f)).collect();
     let width = cells.iter().map(String::len).max().unwrap_or(0);
@@ -85,9 +77,10 @@ pub fn render(path: &[&str]) -> String {
 /// `-o, --output <format>` / `    --json`.
 pub fn flag_cell(f: &Flag) -> String {
     let short = f.short.map_or("    ".to_string(), |c| format!("-{c}, "));
-    match f.value {
-        Some(v) => format!("{short}--{} <{v}>", f.long),
-        None => format!("{short}--{}", f.long),
+    if f.takes_value() {
+        format!("{short}--{} <{}>", f.long, f.metavar)
+    } else {
+        format!("{short}--{}", f.long)
     }
 }
 

@@ -1,20 +1,9 @@
 //! The command table: every command, its flags and help text. The parser,
-//! `--help`, the shell completions and the man-page check all read this one
-//! table, so they cannot drift apart.
+//! `--help`, the shell completions and the man-page test all read this one
+//! table, so they cannot drift apart. The flags themselves are declared once
+//! in [`super::flags`].
 
-/// A flag of a command. `value` is the metavar for flags that take a value;
-/// `None` means a boolean switch.
-#[derive(Debug)]
-pub struct Flag {
-    pub long: &'static str,
-    pub short: Option<char>,
-    pub value: Option<&'static str>,
-    pub help: &'static str,
-    /// Allowed values, for enumerated flags (checked after parsing, exit 2).
-    pub choices: &'static [&'static str],
-    /// Integer flags: a non-number is a parser error (exit 1).
-    pub integer: bool,
-}
+use super::flags::*;
 
 /// A positional argument.
 #[derive(Debug)]
@@ -25,6 +14,13 @@ pub struct Arg {
     pub choices: &'static [&'static str],
 }
 
+impl Arg {
+    /// `command...`: takes every remaining word.
+    pub fn variadic(&self) -> bool {
+        self.name.ends_with("...")
+    }
+}
+
 /// A node of the command tree: a group (has children) or a command.
 #[derive(Debug)]
 pub struct Node {
@@ -32,7 +28,8 @@ pub struct Node {
     pub summary: &'static str,
     /// Longer text shown under the summary in `--help`.
     pub about: &'static str,
-    pub flags: &'static [Flag],
+    /// The node's own flags; see [`Node::accepted_flags`] for all it takes.
+    pub flags: &'static [&'static Flag],
     pub args: &'static [Arg],
     pub children: &'static [Node],
     pub examples: &'static [&'static str],
@@ -47,51 +44,28 @@ impl Node {
         self.children.iter().find(|c| c.name == name)
     }
 
+    /// Every flag this node takes, in help order: its own, then the global
+    /// ones. A command takes `-v/--verbose` and `-h/--help`; a group only
+    /// `-h/--help` (and the root its `--version`). The parser, help and
+    /// completions all ask here.
+    pub fn accepted_flags(&self) -> impl Iterator<Item = &'static Flag> + '_ {
+        static GROUP: [&Flag; 1] = [&HELP];
+        static COMMAND: [&Flag; 2] = [&VERBOSE, &HELP];
+        let globals: &'static [&'static Flag] = if self.is_group() { &GROUP } else { &COMMAND };
+        self.flags.iter().chain(globals).copied()
+    }
+
     pub fn flag_long(&self, long: &str) -> Option<&'static Flag> {
-        self.flags
-            .iter()
-            .chain(GLOBAL_FLAGS)
-            .find(|f| f.long == long)
+        self.accepted_flags().find(|f| f.long == long)
     }
 
     pub fn flag_short(&self, short: char) -> Option<&'static Flag> {
-        self.flags
-            .iter()
-            .chain(GLOBAL_FLAGS)
-            .find(|f| f.short == Some(short))
+        self.accepted_flags().find(|f| f.short == Some(short))
     }
-}
 
-const fn switch(long: &'static str, help: &'static str) -> Flag {
-    Flag {
-        long,
-        short: None,
-        value: None,
-        help,
-        choices: &[],
-        integer: false,
-    }
-}
-
-const fn valued(long: &'static str, value: &'static str, help: &'static str) -> Flag {
-    Flag {
-        long,
-        short: None,
-        value: Some(value),
-        help,
-        choices: &[],
-        integer: false,
-    }
-}
-
-const fn integer(long: &'static str, value: &'static str, help: &'static str) -> Flag {
-    Flag {
-        long,
-        short: None,
-        value: Some(value),
-        help,
-        choices: &[],
-        integer: true,
+    /// Does this node take `flag` (the very flag, not one of the same name)?
+    pub fn accepts(&self, flag: &Flag) -> bool {
+        self.accepted_flags().any(|f| std::ptr::eq(f, flag))
     }
 }
 
@@ -104,93 +78,35 @@ const fn arg(name: &'static str, required: bool, help: &'static str) -> Arg {
     }
 }
 
-/// Accepted by every command.
-pub static GLOBAL_FLAGS: &[Flag] = &[
-    Flag {
-        short: Some('v'),
-        ..switch(
-            "verbose",
-            "log HTTP requests and responses on stderr (tokens redacted)",
-        )
-    },
-    Flag {
-        short: Some('h'),
-        ..switch("help", "show help for this command")
-    },
-];
+/// Every node with its path, the root (empty path) first, then depth-first
+/// in table order: the one walk of the tree that everything else filters.
+pub fn walk() -> Vec<(Vec<&'static str>, &'static Node)> {
+    fn visit(
+        node: &'static Node,
+        path: &mut Vec<&'static str>,
+        out: &mut Vec<(Vec<&'static str>, &'static Node)>,
+    ) {
+        out.push((path.clone(), node));
+        for child in node.children {
+            path.push(child.name);
+            visit(child, path, out);
+            path.pop();
+        }
+    }
+    let mut out = Vec::new();
+    visit(&ROOT, &mut Vec::new(), &mut out);
+    out
+}
 
-const JSON: Flag = switch("json", "emit JSON instead of text");
-const HTTP_RETRY: Flag = integer(
-    "http-retry",
-    "n",
-    "retries for GET/PUT/DELETE on transient errors; 0 disables (default 3, env DIFYCTL_HTTP_RETRY)",
-);
+/// Every command (leaf) with its path, in table order.
+pub fn leaves() -> Vec<(Vec<&'static str>, &'static Node)> {
+    walk().into_iter().filter(|(_, n)| !n.is_group()).collect()
+}
 
-/// `--host` on the commands that use a context (not `auth login`'s own).
-const SELECT_HOST: Flag = valued(
-    "host",
-    "domain",
-    "use the stored context of this host for this command only (env DIFY_HOST)",
-);
-const SELECT_ACCOUNT: Flag = valued(
-    "account",
-    "email",
-    "use the stored context of this account for this command only (env DIFY_ACCOUNT)",
-);
-
-static LOGIN_FLAGS: &[Flag] = &[
-    valued("host", "url", "Dify host URL"),
-    switch("no-browser", "do not auto-open the browser"),
-    switch("insecure", "allow http:// hosts (local-dev only)"),
-    switch(
-        "with-token",
-        "read a dfoa_ token from stdin instead of the device flow",
-    ),
-    switch("password", "sign in with email and password (self-hosted)"),
-    switch("email-code", "sign in with a code sent by email"),
-    switch(
-        "console-cookie",
-        "sign in with a browser session's Cookie header read from stdin",
-    ),
-    valued(
-        "email",
-        "email",
-        "account email for --password / --email-code",
-    ),
-    switch("password-stdin", "read the password from stdin"),
-    Flag {
-        choices: &["keychain", "file"],
-        ..valued(
-            "token-storage",
-            "store",
-            "where to keep the token: keychain or file (env DIFY_TOKEN_STORAGE)",
-        )
-    },
-];
-
-static REFRESH_FLAGS: &[Flag] = &[
-    SELECT_HOST,
-    SELECT_ACCOUNT,
-    valued(
-        "if-expiring-within",
-        "duration",
-        "only sign in again when the token expires within DURATION (30m, 12h, 2d)",
-    ),
-    switch("no-browser", "do not auto-open the browser"),
-    switch("insecure", "allow http:// hosts (local-dev only)"),
-    switch("password", "sign in with email and password (self-hosted)"),
-    switch("email-code", "sign in with a code sent by email"),
-    switch(
-        "console-cookie",
-        "sign in with a browser session's Cookie header read from stdin",
-    ),
-    valued(
-        "email",
-        "email",
-        "account email for --password / --email-code",
-    ),
-    switch("password-stdin", "read the password from stdin"),
-];
+/// The node at `path`, if the table has one.
+pub fn find(path: &[&str]) -> Option<&'static Node> {
+    path.iter().try_fold(&ROOT, |node, name| node.child(name))
+}
 
 static AUTH: &[Node] = &[
     Node {
@@ -201,7 +117,18 @@ static AUTH: &[Node] = &[
                 browser: --with-token reads a token from stdin; --password, --email-code and \
                 --console-cookie approve the sign-in with a console session (password and cookie from \
                 stdin or a prompt that does not echo, never from a flag).",
-        flags: LOGIN_FLAGS,
+        flags: &[
+            &LOGIN_HOST,
+            &NO_BROWSER,
+            &INSECURE,
+            &WITH_TOKEN,
+            &PASSWORD,
+            &EMAIL_CODE,
+            &CONSOLE_COOKIE,
+            &SIGN_IN_EMAIL,
+            &PASSWORD_STDIN,
+            &TOKEN_STORAGE,
+        ],
         args: &[],
         children: &[],
         examples: &[
@@ -216,7 +143,7 @@ static AUTH: &[Node] = &[
         summary: "Log out of the active Dify host",
         about: "Revokes the active context's session on the server, then deletes its token and \
                 hosts.yml entry. The local cleanup happens even when the server cannot be reached.",
-        flags: &[SELECT_HOST, SELECT_ACCOUNT],
+        flags: &[&SELECT_HOST, &SELECT_ACCOUNT],
         args: &[],
         children: &[],
         examples: &["difyctl auth logout"],
@@ -225,7 +152,7 @@ static AUTH: &[Node] = &[
         name: "whoami",
         summary: "Print the active subject's identity",
         about: "Reads the stored context without contacting the server.",
-        flags: &[JSON],
+        flags: &[&JSON],
         args: &[],
         children: &[],
         examples: &["difyctl auth whoami", "difyctl auth whoami --json"],
@@ -234,15 +161,7 @@ static AUTH: &[Node] = &[
         name: "list",
         summary: "List all authenticated contexts (host + account pairs)",
         about: "Local only; marks the active context with '*'.",
-        flags: &[Flag {
-            short: Some('o'),
-            choices: &["json", "yaml", "name"],
-            ..valued(
-                "output",
-                "format",
-                "output format: json, yaml or name (default: table)",
-            )
-        }],
+        flags: &[&LIST_OUTPUT],
         args: &[],
         children: &[],
         examples: &["difyctl auth list", "difyctl auth list -o json"],
@@ -252,7 +171,7 @@ static AUTH: &[Node] = &[
         summary: "Check the active session against the server",
         about: "Shows identity, workspace, host, where the token is kept, its expiry and whether the \
                 server still accepts it.",
-        flags: &[JSON, SELECT_HOST, SELECT_ACCOUNT],
+        flags: &[&JSON, &SELECT_HOST, &SELECT_ACCOUNT],
         args: &[],
         children: &[],
         examples: &["difyctl auth status", "difyctl auth status --json"],
@@ -261,7 +180,7 @@ static AUTH: &[Node] = &[
         name: "token",
         summary: "Print the active bearer token",
         about: "Prints the token and a newline to stdout, for use in scripts.",
-        flags: &[SELECT_HOST, SELECT_ACCOUNT],
+        flags: &[&SELECT_HOST, &SELECT_ACCOUNT],
         args: &[],
         children: &[],
         examples: &[
@@ -275,7 +194,18 @@ static AUTH: &[Node] = &[
                 methods as login, which rotates the server-side token of this device. The new token \
                 must be the same account's; the active context stays the active one. With \
                 --if-expiring-within, a token the server still accepts for longer is left alone.",
-        flags: REFRESH_FLAGS,
+        flags: &[
+            &SELECT_HOST,
+            &SELECT_ACCOUNT,
+            &IF_EXPIRING_WITHIN,
+            &NO_BROWSER,
+            &INSECURE,
+            &PASSWORD,
+            &EMAIL_CODE,
+            &CONSOLE_COOKIE,
+            &SIGN_IN_EMAIL,
+            &PASSWORD_STDIN,
+        ],
         args: &[],
         children: &[],
         examples: &[
@@ -300,16 +230,12 @@ static DEVICES: &[Node] = &[
         summary: "List active sessions for the current bearer",
         about: "The session this context uses is marked with '*' under CURRENT.",
         flags: &[
-            JSON,
-            integer("page", "n", "page number (default 1)"),
-            valued(
-                "limit",
-                "n",
-                "page size, 1 to 200 (default 20, env DIFY_LIMIT)",
-            ),
-            HTTP_RETRY,
-            SELECT_HOST,
-            SELECT_ACCOUNT,
+            &JSON,
+            &PAGE,
+            &LIMIT,
+            &HTTP_RETRY,
+            &SELECT_HOST,
+            &SELECT_ACCOUNT,
         ],
         args: &[],
         children: &[],
@@ -323,16 +249,7 @@ static DEVICES: &[Node] = &[
         summary: "Revoke one or all session devices",
         about: "TARGET matches an exact label, then an exact session id, then a case-insensitive \
                 label substring. Revoking this context's own session also signs it out locally.",
-        flags: &[
-            switch("all", "revoke every session except the current one"),
-            Flag {
-                short: Some('y'),
-                ..switch("yes", "skip the confirmation prompt")
-            },
-            HTTP_RETRY,
-            SELECT_HOST,
-            SELECT_ACCOUNT,
-        ],
+        flags: &[&ALL, &YES, &HTTP_RETRY, &SELECT_HOST, &SELECT_ACCOUNT],
         args: &[arg("target", false, "a device label or session id")],
         children: &[],
         examples: &[
@@ -347,11 +264,7 @@ static USE: &[Node] = &[
         name: "host",
         summary: "Switch the active Dify host",
         about: "Local only: re-points the active context among stored sign-ins.",
-        flags: &[valued(
-            "domain",
-            "host",
-            "the stored host to switch to, as a bare domain",
-        )],
+        flags: &[&DOMAIN],
         args: &[],
         children: &[],
         examples: &["difyctl use host --domain cloud.dify.ai"],
@@ -360,7 +273,7 @@ static USE: &[Node] = &[
         name: "account",
         summary: "Switch the active account on the current host",
         about: "Local only: switches between accounts already signed in on the active host.",
-        flags: &[valued("email", "email", "the account to switch to")],
+        flags: &[&USE_EMAIL],
         args: &[],
         children: &[],
         examples: &["difyctl use account --email teammate@example.com"],
@@ -369,7 +282,7 @@ static USE: &[Node] = &[
         name: "workspace",
         summary: "Switch the active workspace on the server (omit the id to pick interactively)",
         about: "",
-        flags: &[HTTP_RETRY, SELECT_HOST, SELECT_ACCOUNT],
+        flags: &[&HTTP_RETRY, &SELECT_HOST, &SELECT_ACCOUNT],
         args: &[arg("workspace-id", false, "the workspace to switch to")],
         children: &[],
         examples: &["difyctl use workspace 3c90c3cc-0d44-4b50-8888-8dd25736052a"],
@@ -380,7 +293,7 @@ static ENV: &[Node] = &[Node {
     name: "list",
     summary: "List the environment variables difyctl reads",
     about: "Sensitive values are shown only as <set> or <unset>.",
-    flags: &[JSON],
+    flags: &[&JSON],
     args: &[],
     children: &[],
     examples: &["difyctl env list"],
@@ -390,7 +303,7 @@ pub static ROOT: Node = Node {
     name: "difyctl",
     summary: "Sign in to Dify hosts and manage saved host/account contexts",
     about: "",
-    flags: &[switch("version", "print the version")],
+    flags: &[&VERSION],
     args: &[],
     children: &[
         Node {
@@ -426,30 +339,13 @@ pub static ROOT: Node = Node {
             about: "Sends a request to /openapi/v1/PATH of the active context and prints the response \
                     body. Non-2xx responses still print the body and exit with the mapped code.",
             flags: &[
-                Flag {
-                    short: Some('X'),
-                    ..valued(
-                        "method",
-                        "method",
-                        "HTTP method (default GET, or POST with --input)",
-                    )
-                },
-                Flag {
-                    short: Some('H'),
-                    ..valued(
-                        "header",
-                        "'key: value'",
-                        "add a request header (repeatable)",
-                    )
-                },
-                valued("input", "file", "request body from FILE, or - for stdin"),
-                Flag {
-                    short: Some('i'),
-                    ..switch("include", "print the status line and headers first")
-                },
-                HTTP_RETRY,
-                SELECT_HOST,
-                SELECT_ACCOUNT,
+                &METHOD,
+                &HEADER,
+                &INPUT,
+                &INCLUDE,
+                &HTTP_RETRY,
+                &SELECT_HOST,
+                &SELECT_ACCOUNT,
             ],
             args: &[arg("path", true, "path under /openapi/v1/, e.g. account")],
             children: &[],
@@ -477,20 +373,7 @@ pub static ROOT: Node = Node {
                     (GET /openapi/v1/_version, no token, one attempt of at most 2 s) and says \
                     whether this build supports it. Exits 0 whatever the verdict, unless \
                     --check-compat is given.",
-            flags: &[
-                Flag {
-                    short: Some('o'),
-                    choices: &["text", "json", "yaml"],
-                    ..valued(
-                        "output",
-                        "format",
-                        "output format: text, json or yaml (default: text)",
-                    )
-                },
-                switch("client", "skip server probe"),
-                switch("short", "print only the client semver"),
-                switch("check-compat", "exit 64 if server is not 'compatible'"),
-            ],
+            flags: &[&VERSION_OUTPUT, &CLIENT, &SHORT, &CHECK_COMPAT],
             args: &[],
             children: &[],
             examples: &[
@@ -516,25 +399,3 @@ pub static ROOT: Node = Node {
         "difyctl auth list",
     ],
 };
-
-/// Every command (leaf) with its path, in table order.
-pub fn leaves() -> Vec<(Vec<&'static str>, &'static Node)> {
-    fn walk(
-        node: &'static Node,
-        path: &mut Vec<&'static str>,
-        out: &mut Vec<(Vec<&'static str>, &'static Node)>,
-    ) {
-        for child in node.children {
-            path.push(child.name);
-            if child.is_group() {
-                walk(child, path, out);
-            } else {
-                out.push((path.clone(), child));
-            }
-            path.pop();
-        }
-    }
-    let mut out = Vec::new();
-    walk(&ROOT, &mut Vec::new(), &mut out);
-    out
-}

@@ -7,7 +7,7 @@
 
 use std::io::Read;
 
-use crate::cli::ApiArgs;
+use crate::cli::{ApiArgs, Source};
 use crate::commands::Ctx;
 use crate::commands::session::Session;
 use crate::dify::errors::status_error;
@@ -43,7 +43,7 @@ pub fn run(ctx: &Ctx, args: &ApiArgs) -> Result<Output> {
         None => Method::Get,
     };
     let session = Session::resolve(&args.select)?;
-    let body = args.input.as_deref().map(read_input).transpose()?;
+    let body = args.input.as_ref().map(read_input).transpose()?;
 
     let client = session.talking_client(ctx, args.http_retry, false)?;
     let content_type = headers
@@ -184,15 +184,16 @@ fn parse_header(raw: &str) -> Result<(String, String)> {
 /// a bound on what `--input /dev/zero` (or an endless pipe) can take.
 const INPUT_LIMIT: u64 = 64 * 1024 * 1024;
 
-fn read_input(source: &str) -> Result<Vec<u8>> {
+fn read_input(source: &Source) -> Result<Vec<u8>> {
     let mut body = Vec::new();
     let limited = |r: &mut dyn Read, body: &mut Vec<u8>| r.take(INPUT_LIMIT + 1).read_to_end(body);
-    let read = if source == "-" {
-        limited(&mut std::io::stdin().lock(), &mut body)
-    } else {
-        std::fs::File::open(source).and_then(|mut f| limited(&mut f, &mut body))
+    let (read, shown) = match source {
+        Source::Stdin => (limited(&mut std::io::stdin().lock(), &mut body), "-".into()),
+        Source::File(path) => (
+            std::fs::File::open(path).and_then(|mut f| limited(&mut f, &mut body)),
+            sanitize_line(&path.to_string_lossy()),
+        ),
     };
-    let shown = sanitize_line(source);
     read.map_err(|e| CliError::client(format!("cannot read --input {shown}: {e}")))?;
     if body.len() as u64 > INPUT_LIMIT {
         return Err(CliError::usage_invalid(format!(

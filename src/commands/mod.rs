@@ -6,14 +6,13 @@
 pub mod api;
 pub mod auth;
 pub mod banner;
-pub mod completion;
 pub mod env;
 pub mod session;
 pub mod use_;
 pub mod version;
 
 use crate::build_facts::version_line;
-use crate::cli::{Command, help};
+use crate::cli::{Command, complete, help};
 use crate::error::Result;
 use crate::output::Output;
 use crate::output::term::Ui;
@@ -50,7 +49,7 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<Output> {
             if_expiring_within,
             login,
             select,
-        } => auth::refresh::run(ctx, if_expiring_within.as_deref(), &login, &select),
+        } => auth::refresh::run(ctx, if_expiring_within.as_ref(), &login, &select),
         Command::DevicesList {
             json,
             page,
@@ -73,6 +72,6 @@ pub fn run(command: Command, ctx: &Ctx) -> Result<Output> {
             select,
         } => use_::workspace(ctx, id, http_retry, &select),
         Command::Api(args) => api::run(ctx, &args),
-        Command::Completion { shell } => completion::script(&shell),
+        Command::Completion { shell } => Ok(Output::Text(complete::script(shell))),
     }
 }

@@ -13,8 +13,8 @@ use crate::support::fixtures::{
 };
 use crate::support::mock::{MockConfig, MockDify};
 use crate::support::runner::{Outcome, Test, assert_no_crash, set_mode};
-use crate::{assert_clean, commands, names};
-use difyctl::cli::spec::{self, GLOBAL_FLAGS};
+use crate::{assert_clean, names};
+use difyctl::cli::spec;
 
 /// Values every flag, argument and variable is tried with.
 fn bad_values() -> Vec<(&'static str, OsString)> {
@@ -112,15 +112,13 @@ fn every_flag_and_argument_with_bad_values_fails_cleanly() {
         ..MockConfig::default()
     });
     let (t, _) = signed_in(&mock);
-    let mut all = Vec::new();
-    commands(&spec::ROOT, Vec::new(), &mut all);
+    let all = spec::leaves();
     let (mut cases, mut longest) = (0, 0);
     for (words, node) in &all {
-        let flags = node.flags.iter().chain(GLOBAL_FLAGS);
-        for flag in flags {
+        for flag in node.accepted_flags() {
             for (kind, value) in bad_values() {
                 let mut variants = Vec::new();
-                if flag.value.is_some() {
+                if flag.takes_value() {
                     // `--flag VALUE` and `--flag=VALUE`.
                     variants.push(vec![
                         OsString::from(format!("--{}", flag.long)),

@@ -39,7 +39,6 @@ use std::collections::BTreeSet;
 use std::fs;
 
 use crate::support::runner::Test;
-use difyctl::cli::spec::Node;
 
 /// Nothing that could drive a terminal: no control character but newline
 /// and tab (escape sequences start with one), no bidi override.
@@ -53,23 +52,6 @@ pub(crate) fn assert_clean(text: &str) {
         })
         .collect();
     assert!(bad.is_empty(), "unsanitised {bad:?} in:\n{text}");
-}
-
-/// Every command of the table (leaves of the tree) with its words.
-pub(crate) fn commands(
-    node: &'static Node,
-    path: Vec<&'static str>,
-    out: &mut Vec<(Vec<&'static str>, &'static Node)>,
-) {
-    if node.is_group() {
-        for child in node.children {
-            let mut p = path.clone();
-            p.push(child.name);
-            commands(child, p, out);
-        }
-    } else {
-        out.push((path, node));
-    }
 }
 
 pub(crate) fn names(t: &Test) -> BTreeSet<String> {

@@ -1,10 +1,13 @@
 //! The man pages in `man/`: lint-clean for mandoc, rendered by man-db, and
-//! complete. Completeness is checked against the binary itself: every command
-//! path reached through the `COMMANDS` sections of `difyctl help …`, and every
-//! flag and argument of its `FLAGS`/`ARGUMENTS` sections, must be documented,
-//! so a flag added to the command table without a man page fails here.
+//! complete. Completeness is checked against the command table itself
+//! (`difyctl::cli::spec`): every command path, flag and argument must be in
+//! the page source, written as roff writes it (a `-` is `\-`), so a flag added
+//! to the table without a man page fails here.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use difyctl::cli::flags::Flag;
+use difyctl::cli::spec;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -74,228 +77,64 @@ fn man_renders_every_page() {
     }
 }
 
-/// A man page reduced to plain text: the whole page, and each `.SS`
-/// subsection by heading. Whitespace is collapsed so matches may span lines.
+/// A page's source, whole and split at its `.SS` lines (a subsection per
+/// command of a group page, headed by the command's path).
 struct Page {
-    text: String,
+    source: String,
     subsections: BTreeMap<String, String>,
 }
 
 impl Page {
     fn read(path: &Path) -> Page {
         let source = std::fs::read_to_string(path).unwrap();
-        let mut text = String::new();
         let mut subsections: BTreeMap<String, String> = BTreeMap::new();
         let mut current: Option<String> = None;
         for line in source.lines() {
-            let (name, plain) = roff_line(line);
-            match name.as_str() {
-                "SS" => current = Some(collapse(&plain)),
-                "SH" => current = None,
-                _ => {}
+            if let Some(heading) = line.strip_prefix(".SS ") {
+                current = Some(heading.trim_matches('"').to_string());
+            } else if line.starts_with(".SH ") {
+                current = None;
             }
-            text.push_str(&plain);
-            text.push(' ');
             if let Some(heading) = &current {
                 let s = subsections.entry(heading.clone()).or_default();
-                s.push_str(&plain);
-                s.push(' ');
+                s.push_str(line);
+                s.push('\n');
             }
         }
         Page {
-            text: collapse(&text),
-            subsections: subsections
-                .into_iter()
-                .map(|(k, v)| (k, collapse(&v)))
-                .collect(),
+            source,
+            subsections,
         }
     }
 }
 
-fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+/// A word as roff source spells it: every `-` is `\-`.
+fn roff(word: &str) -> String {
+    word.replace('-', "\\-")
 }
 
-/// One source line as text: the macro name (if any) and its words. The
-/// alternating-font macros (`.BR a b`) join their arguments without spaces.
-fn roff_line(line: &str) -> (String, String) {
-    if line.starts_with(".\\\"") || line.starts_with("'\\\"") {
-        return (String::new(), String::new());
-    }
-    let Some(rest) = line.strip_prefix('.') else {
-        return (String::new(), unescape(line));
-    };
-    let (name, args) = rest.split_once(' ').unwrap_or((rest, ""));
-    let args = macro_args(args);
-    let joiner = if matches!(name, "BR" | "BI" | "IB" | "IR" | "RB" | "RI") {
-        ""
-    } else {
-        " "
-    };
-    (name.to_string(), unescape(&args.join(joiner)))
-}
-
-/// Macro arguments: blank-separated, `"…"` quoted (`""` is a literal quote).
-fn macro_args(s: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        while chars.peek() == Some(&' ') {
-            chars.next();
-        }
-        let Some(&first) = chars.peek() else { break };
-        let mut arg = String::new();
-        if first == '"' {
-            chars.next();
-            while let Some(c) = chars.next() {
-                if c == '"' {
-                    if chars.peek() == Some(&'"') {
-                        chars.next();
-                        arg.push('"');
-                    } else {
-                        break;
-                    }
-                } else {
-                    arg.push(c);
-                }
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == ' ' {
-                    break;
-                }
-                arg.push(c);
-                chars.next();
-            }
-        }
-        args.push(arg);
-    }
-    args
-}
-
-/// The escapes these pages use, decoded; font changes dropped.
-fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('-') => out.push('-'),
-            Some('e' | '\\') => out.push('\\'),
-            Some(' ') => out.push(' '),
-            Some('&' | 'c') | None => {}
-            Some('f') => match chars.next() {
-                Some('(') => {
-                    chars.next();
-                    chars.next();
-                }
-                Some('[') => while chars.next().is_some_and(|c| c != ']') {},
-                _ => {}
-            },
-            Some('(') => {
-                let name: String = chars.by_ref().take(2).collect();
-                out.push_str(match name.as_str() {
-                    "aq" => "'",
-                    "dq" | "lq" | "rq" => "\"",
-                    "ga" => "`",
-                    "em" => "—",
-                    "bu" => "•",
-                    _ => "?",
-                });
-            }
-            Some('[') => {
-                while chars.next().is_some_and(|c| c != ']') {}
-                out.push('?');
-            }
-            Some(other) => out.push(other),
-        }
-    }
-    out
-}
-
-/// Does `word` occur in `text` as a whole word (flags: not inside a longer flag)?
-fn has_word(text: &str, word: &str) -> bool {
-    let part = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    text.match_indices(word).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + word.len()..].chars().next();
-        !before.is_some_and(part) && !after.is_some_and(part)
+/// Does `word` (roff-spelled) occur in `source` as a whole word: not inside a
+/// longer word or flag (`\-\-password` is not in `\-\-password\-stdin`)?
+fn has_word(source: &str, word: &str) -> bool {
+    let word = roff(word);
+    let part = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    source.match_indices(&word).any(|(i, _)| {
+        let before = &source[..i];
+        let after = &source[i + word.len()..];
+        // A font change (`\fB`) ends a word.
+        let font = before.len() >= 3 && before[..before.len() - 1].ends_with("\\f");
+        (font || !before.chars().next_back().is_some_and(part))
+            && !before.ends_with("\\-")
+            && !after.chars().next().is_some_and(part)
+            && !after.starts_with("\\-")
     })
 }
 
-/// A node reached through the help output.
-struct HelpNode {
-    path: Vec<String>,
-    group: bool,
-    flags: Vec<String>,
-    args: Vec<String>,
-}
-
-/// The indented lines under each all-caps heading of a help text.
-fn help_sections(help: &str) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut current = String::new();
-    for line in help.lines() {
-        if !line.is_empty() && !line.starts_with(' ') {
-            current = line.to_string();
-        } else if let Some(body) = line.strip_prefix("  ") {
-            out.entry(current.clone())
-                .or_default()
-                .push(body.to_string());
-        }
-    }
-    out
-}
-
-/// The first column of a help table row (columns are separated by 2+ spaces).
-fn first_cell(row: &str) -> &str {
-    row.trim_start().split("  ").next().unwrap_or("")
-}
-
-fn walk_help() -> Vec<HelpNode> {
-    let mut nodes = Vec::new();
-    let mut queue: Vec<Vec<String>> = vec![Vec::new()];
-    while let Some(path) = queue.pop() {
-        let mut argv = vec!["help".to_string()];
-        argv.extend(path.iter().cloned());
-        let help = Test::new().args(&argv).run().code(0).stdout;
-        let sections = help_sections(&help);
-        let commands = sections.get("COMMANDS");
-        for row in commands.into_iter().flatten() {
-            let mut child = path.clone();
-            child.push(first_cell(row).to_string());
-            queue.push(child);
-        }
-        let flags = sections
-            .get("FLAGS")
-            .into_iter()
-            .flatten()
-            .flat_map(|row| {
-                first_cell(row)
-                    .split([' ', ','])
-                    .filter(|w| w.starts_with('-'))
-                    .map(str::to_string)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        let args = sections
-            .get("ARGUMENTS")
-            .into_iter()
-            .flatten()
-            .map(|row| first_cell(row).trim_end_matches("...").to_lowercase())
-            .collect();
-        nodes.push(HelpNode {
-            path,
-            group: commands.is_some(),
-            flags,
-            args,
-        });
-    }
-    nodes.sort_by(|a, b| a.path.cmp(&b.path));
-    nodes
+/// `--output` and `-o`.
+fn spellings(flag: &Flag) -> Vec<String> {
+    let mut v = vec![format!("--{}", flag.long)];
+    v.extend(flag.short.map(|c| format!("-{c}")));
+    v
 }
 
 #[test]
@@ -308,58 +147,65 @@ fn every_command_flag_and_argument_is_documented() {
         })
         .collect();
     let overview = &pages["difyctl"];
-    let nodes = walk_help();
-    let leaves: Vec<&HelpNode> = nodes.iter().filter(|n| !n.group).collect();
-    assert!(leaves.len() >= 15, "help walk found too few commands");
+    let leaves = spec::leaves();
+    assert!(leaves.len() >= 15, "the table has too few commands");
 
-    // Flags every command has are the global ones: documented in difyctl(1),
-    // as are the root's own flags.
-    let mut global: BTreeSet<&String> = leaves[0].flags.iter().collect();
-    for leaf in &leaves {
-        global.retain(|f| leaf.flags.contains(f));
-    }
-    assert!(global.contains(&"--verbose".to_string()), "{global:?}");
-    let root = nodes.iter().find(|n| n.path.is_empty()).unwrap();
+    // Flags every command takes are the global ones: documented in
+    // difyctl(1), as are the root's own flags.
+    let global: Vec<&Flag> = leaves[0]
+        .1
+        .accepted_flags()
+        .filter(|f| leaves.iter().all(|(_, n)| n.accepts(f)))
+        .collect();
+    assert!(global.iter().any(|f| f.long == "verbose"), "{global:?}");
     let mut missing = Vec::new();
-    for flag in global.iter().copied().chain(&root.flags) {
-        if !has_word(&overview.text, flag) {
-            missing.push(format!("difyctl(1) lacks the flag {flag}"));
+    for flag in global.iter().copied().chain(spec::ROOT.accepted_flags()) {
+        for spelling in spellings(flag) {
+            if !has_word(&overview.source, &spelling) {
+                missing.push(format!("difyctl(1) lacks the flag {spelling}"));
+            }
         }
     }
 
-    for node in nodes.iter().filter(|n| !n.path.is_empty()) {
-        let path = node.path.join(" ");
+    for (words, node) in spec::walk().into_iter().filter(|(p, _)| !p.is_empty()) {
+        let path = words.join(" ");
         // A group's page is difyctl-<group>(1); root commands live in difyctl(1).
-        let page_name = format!("difyctl-{}", node.path[0]);
+        let page_name = format!("difyctl-{}", words[0]);
         let (page_name, page) = match pages.get(&page_name) {
             Some(page) => (page_name, page),
             None => ("difyctl".to_string(), overview),
         };
-        if !has_word(&page.text, &path) || !has_word(&overview.text, &path) {
+        if !has_word(&page.source, &path) || !has_word(&overview.source, &path) {
             missing.push(format!(
                 "command '{path}' is not named in {page_name}(1) and difyctl(1)"
             ));
         }
-        if node.group {
+        if node.is_group() {
             continue;
         }
         // A command of a group page has its own subsection, named by its path.
         let section = match page.subsections.get(&path) {
             Some(section) => section,
-            None if node.path.len() > 1 => {
+            None if words.len() > 1 => {
                 missing.push(format!("{page_name}(1) has no subsection '.SS {path}'"));
                 continue;
             }
-            None => &page.text,
+            None => &page.source,
         };
-        for flag in node.flags.iter().filter(|f| !global.contains(f)) {
-            if !has_word(section, flag) {
-                missing.push(format!("'{path}' flag {flag} is not in {page_name}(1)"));
+        for flag in node
+            .accepted_flags()
+            .filter(|f| !global.iter().any(|g| std::ptr::eq(*g, *f)))
+        {
+            for spelling in spellings(flag) {
+                if !has_word(section, &spelling) {
+                    missing.push(format!("'{path}' flag {spelling} is not in {page_name}(1)"));
+                }
             }
         }
-        for arg in &node.args {
-            if !has_word(section, arg) {
-                missing.push(format!("'{path}' argument {arg} is not in {page_name}(1)"));
+        for arg in node.args {
+            let name = arg.name.trim_end_matches("...");
+            if !has_word(section, name) {
+                missing.push(format!("'{path}' argument {name} is not in {page_name}(1)"));
             }
         }
     }
@@ -391,11 +237,11 @@ fn every_environment_variable_is_documented() {
     let overview = Page::read(&man_dir().join("difyctl.1"));
     let env_page = Page::read(&man_dir().join("difyctl-env.1"));
     for name in names.iter().map(String::as_str).chain(extra) {
-        assert!(has_word(&overview.text, name), "difyctl(1) lacks {name}");
+        assert!(has_word(&overview.source, name), "difyctl(1) lacks {name}");
     }
     for name in &names {
         assert!(
-            has_word(&env_page.text, name),
+            has_word(&env_page.source, name),
             "difyctl-env(1) lacks {name}"
         );
     }
@@ -425,18 +271,14 @@ fn pages_carry_the_version_and_refer_to_existing_pages() {
 }
 
 #[test]
-fn roff_reading() {
-    let (name, text) = roff_line(r#".BR \-o ", " \-\-output " " json | yaml"#);
-    assert_eq!(
-        (name.as_str(), text.as_str()),
-        ("BR", "-o, --output json|yaml")
-    );
-    assert_eq!(
-        unescape(r"\fB\-\-json\fR and \(aqa\(aq\&."),
-        "--json and 'a'."
-    );
-    assert!(has_word("a --password-stdin b", "--password-stdin"));
-    assert!(!has_word("a --password-stdin b", "--password"));
-    assert!(has_word("(-o json)", "-o"));
-    assert!(!has_word("--output", "-o"));
+fn whole_words_in_roff_source() {
+    assert!(has_word(".BR \\-o \", \" \\-\\-output", "-o"));
+    assert!(has_word(".BR \\-o \", \" \\-\\-output", "--output"));
+    assert!(has_word("a \\fB\\-\\-json\\fR b", "--json"));
+    assert!(has_word("a \\-\\-password\\-stdin b", "--password-stdin"));
+    assert!(!has_word("a \\-\\-password\\-stdin b", "--password"));
+    assert!(!has_word("\\-\\-output", "-o"));
+    assert!(!has_word("\\-\\-version", "-v"));
+    assert!(has_word("(\\-o json)", "-o"));
+    assert!(has_word(".B auth devices list", "auth devices list"));
 }

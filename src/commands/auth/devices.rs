@@ -1,7 +1,7 @@
 //! `auth devices list` and `auth devices revoke`: the server-side sessions of
 //! the active account (PROTOCOL.md §4.7, §4.8).
 
-use crate::cli::Selection;
+use crate::cli::{MAX_PAGE_SIZE, Selection, page_size};
 use crate::commands::Ctx;
 use crate::commands::session::{Forgot, Session};
 use crate::dify::account::{self, Session as Device};
@@ -12,7 +12,7 @@ use crate::output::{Output, table};
 
 /// Page size when neither `--limit` nor `DIFY_LIMIT` says.
 const DEFAULT_LIMIT: u32 = 20;
-const MAX_LIMIT: u32 = 200;
+const MAX_LIMIT: u32 = MAX_PAGE_SIZE;
 /// `revoke` reads at most this many pages of [`MAX_LIMIT`] sessions.
 const MAX_PAGES: u32 = 100;
 /// Sessions named one by one in a prompt or a failure report; the rest are counted.
@@ -23,13 +23,15 @@ pub fn list(
     ctx: &Ctx,
     json: bool,
     page: Option<i64>,
-    limit: Option<String>,
+    limit: Option<Result<u32>>,
     http_retry: Option<u32>,
     selection: &Selection,
 ) -> Result<Output> {
     let session = Session::resolve(selection)?;
-    let env = crate::commands::session::env_text("DIFY_LIMIT")?;
-    let limit = resolve_limit(limit.as_deref(), env.as_deref())?;
+    let limit = match limit {
+        Some(checked) => checked?,
+        None => env_limit(crate::commands::session::env_text("DIFY_LIMIT")?.as_deref())?,
+    };
     let page = page.unwrap_or(1).clamp(1, i64::from(u32::MAX)) as u32;
     let client = session.talking_client(ctx, http_retry, json)?;
     let result = account::list_sessions(&client, &session.token, page, limit)
@@ -66,30 +68,13 @@ pub fn list(
     Ok(Output::Text(table::render(&rows, true)))
 }
 
-/// The page size: `--limit`, else `DIFY_LIMIT` (empty counts as unset), else
-/// 20. It must be an integer (`^-?\d+$`) from 1 to 200; errors name the source.
-pub fn resolve_limit(flag: Option<&str>, env: Option<&str>) -> Result<u32> {
-    let (source, raw) = match (flag, env) {
-        (Some(v), _) => ("--limit", v),
-        (None, Some(v)) if !v.is_empty() => ("DIFY_LIMIT", v),
-        _ => return Ok(DEFAULT_LIMIT),
-    };
-    let digits = raw.strip_prefix('-').unwrap_or(raw);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(CliError::usage_invalid(format!(
-            "{source}: \"{raw}\" is not a number"
-        )));
+/// The page size without `--limit`: `DIFY_LIMIT` (empty counts as unset),
+/// else 20, checked as the flag is.
+pub fn env_limit(env: Option<&str>) -> Result<u32> {
+    match env {
+        Some(v) if !v.is_empty() => page_size("DIFY_LIMIT", v),
+        _ => Ok(DEFAULT_LIMIT),
     }
-    match raw.parse::<i64>() {
-        Ok(n) if (1..=i64::from(MAX_LIMIT)).contains(&n) => Ok(n as u32),
-        Ok(n) => Err(out_of_range(source, &n.to_string())),
-        // More digits than an i64 holds: out of range either way.
-        Err(_) => Err(out_of_range(source, raw)),
-    }
-}
-
-fn out_of_range(source: &str, value: &str) -> CliError {
-    CliError::usage_invalid(format!("{source}: {value} out of range [1..{MAX_LIMIT}]"))
 }
 
 /// `auth devices revoke [TARGET] [--all] [-y/--yes]`.
@@ -320,6 +305,14 @@ mod tests {
             id: id.into(),
             device_label: label.into(),
             ..Device::default()
+        }
+    }
+
+    /// `--limit`, else `DIFY_LIMIT`, as `list` resolves them.
+    fn resolve_limit(flag: Option<&str>, env: Option<&str>) -> Result<u32> {
+        match flag {
+            Some(raw) => page_size("--limit", raw),
+            None => env_limit(env),
         }
     }
 

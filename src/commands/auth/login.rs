@@ -46,7 +46,7 @@ const FRESH_COOKIE_HINT: &str = "copy fresh access_token and csrf_token cookies 
 
 pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Output> {
     check_inputs(ctx, args)?;
-    let store = Selection::from_env(args.token_storage.as_deref())?;
+    let store = Selection::from_env(args.token_storage)?;
     let target = resolve_host(ctx, args)?;
     // Refused now rather than after the user approved the sign-in (and
     // checked again when saving, under the lock).

@@ -22,7 +22,7 @@
 //!   left alone (exit 0, nothing written); a refused one, or one whose expiry
 //!   is unknown, is refreshed.
 
-use crate::cli::{LoginArgs, LoginMethod, Selection};
+use crate::cli::{LoginArgs, LoginMethod, Selection, Span};
 use crate::commands::Ctx;
 use crate::commands::auth::login::{self, Target};
 use crate::commands::auth::persist;
@@ -35,29 +35,13 @@ use crate::output::Output;
 use crate::output::term::sanitize_line;
 use crate::state::{self, Context};
 
-const DURATION_HINT: &str = "a number and a unit (s, m, h or d), such as 90s, 30m, 12h or 2d; \
-     units can be combined largest first, such as 1d12h";
-
 pub fn run(
     ctx: &Ctx,
-    if_expiring_within: Option<&str>,
+    if_expiring_within: Option<&Span>,
     args: &LoginArgs,
     select: &Selection,
 ) -> Result<Output> {
-    let within = if_expiring_within
-        .map(|raw| {
-            parse_duration(raw)
-                .map(|secs| (raw.trim(), secs))
-                .ok_or_else(|| {
-                    CliError::usage_invalid(format!(
-                        "--if-expiring-within: invalid duration \"{}\"",
-                        sanitize_line(raw)
-                    ))
-                    .with_hint(DURATION_HINT)
-                })
-        })
-        .transpose()?;
-
+    let within = if_expiring_within.map(|s| (s.text.as_str(), s.secs));
     let selected = session::select(select)?;
     if selected.is_env() {
         return Err(CliError::usage_invalid(
@@ -289,75 +273,4 @@ fn refuse(
         ),
     )
     .with_hint(hint)
-}
-
-/// `--if-expiring-within`: one or more `<number><unit>` with the units `d`,
-/// `h`, `m`, `s`, largest first and each at most once (`2d`, `12h`, `30m`,
-/// `90s`, `1d12h`); the seconds, or `None` when it is not such a duration.
-fn parse_duration(raw: &str) -> Option<i64> {
-    const UNITS: [(char, i64); 4] = [('d', 86_400), ('h', 3600), ('m', 60), ('s', 1)];
-    let mut rest = raw.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: i64 = 0;
-    let mut next_unit = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let n: i64 = rest.get(..digits)?.parse().ok()?;
-        let unit = rest[digits..].chars().next()?;
-        let index = UNITS.iter().position(|(u, _)| *u == unit)?;
-        if index < next_unit {
-            return None;
-        }
-        next_unit = index + 1;
-        total = total.checked_add(n.checked_mul(UNITS[index].1)?)?;
-        rest = &rest[digits + unit.len_utf8()..];
-    }
-    Some(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        for (raw, secs) in [
-            ("90s", 90),
-            ("30m", 1800),
-            ("12h", 43_200),
-            ("2d", 172_800),
-            ("1d12h", 129_600),
-            ("1h30m", 5400),
-            ("1d2h3m4s", 93_784),
-            ("0s", 0),
-            (" 2d ", 172_800),
-            ("007m", 420),
-        ] {
-            assert_eq!(parse_duration(raw), Some(secs), "{raw:?}");
-        }
-        for bad in [
-            "",
-            " ",
-            "2",
-            "d",
-            "2x",
-            "2D",
-            "-2d",
-            "+2d",
-            "2.5h",
-            "2 d",
-            "1h1d",
-            "1d1d",
-            "2d ago",
-            "1h 30m",
-            "2ｄ",
-            "２d",
-            "99999999999999999999s",
-            "9999999999999999d",
-        ] {
-            assert_eq!(parse_duration(bad), None, "{bad:?}");
-        }
-    }
 }

@@ -9,18 +9,18 @@
 
 use std::fmt::Write;
 
-use crate::cli::spec::{Flag, GLOBAL_FLAGS, Node, ROOT};
-use crate::error::Result;
-use crate::output::Output;
+use super::Shell;
+use super::flags::{Flag, Kind};
+use super::spec::{self, Node};
 
-pub fn script(shell: &str) -> Result<Output> {
+/// The completion script for `shell`.
+pub fn script(shell: Shell) -> String {
     let entries = entries();
-    Ok(Output::Text(match shell {
-        "zsh" => zsh(&entries),
-        "fish" => fish(&entries),
-        // The parser only lets bash, zsh and fish through.
-        _ => bash(&entries),
-    }))
+    match shell {
+        Shell::Bash => bash(&entries),
+        Shell::Zsh => zsh(&entries),
+        Shell::Fish => fish(&entries),
+    }
 }
 
 /// One node of the tree with its path ("" for the root, "auth devices", …).
@@ -32,7 +32,7 @@ struct Entry {
 
 impl Entry {
     fn value_flags(&self) -> impl Iterator<Item = &'static Flag> + '_ {
-        self.flags.iter().copied().filter(|f| f.value.is_some())
+        self.flags.iter().copied().filter(|f| f.takes_value())
     }
 
     /// Choices of the positional arguments (completion's shell).
@@ -47,29 +47,14 @@ impl Entry {
 
 /// Every node in table order, the root first.
 fn entries() -> Vec<Entry> {
-    fn walk(node: &'static Node, path: String, out: &mut Vec<Entry>) {
-        // Mirrors the parser: a group accepts only help (and the root its
-        // --version); a command its flags and the global ones.
-        let globals = GLOBAL_FLAGS
-            .iter()
-            .filter(|f| !node.is_group() || f.long == "help");
-        out.push(Entry {
-            path: path.clone(),
+    spec::walk()
+        .into_iter()
+        .map(|(path, node)| Entry {
+            path: path.join(" "),
             node,
-            flags: node.flags.iter().chain(globals).collect(),
-        });
-        for child in node.children {
-            let p = if path.is_empty() {
-                child.name.to_string()
-            } else {
-                format!("{path} {}", child.name)
-            };
-            walk(child, p, out);
-        }
-    }
-    let mut out = Vec::new();
-    walk(&ROOT, String::new(), &mut out);
-    out
+            flags: node.accepted_flags().collect(),
+        })
+        .collect()
 }
 
 /// `-o`, `--output` (short first, as typed most).
@@ -84,7 +69,7 @@ fn spellings(f: &Flag) -> Vec<String> {
 
 /// A value completed as a file name (`--input FILE`).
 fn is_file(f: &Flag) -> bool {
-    f.value == Some("file")
+    f.kind == Kind::Path
 }
 
 /// POSIX single quotes (bash and zsh).
@@ -118,10 +103,10 @@ fn bash(entries: &[Entry]) -> String {
                 .iter()
                 .map(|s| sq(&format!("{}:{s}", e.path)))
                 .collect();
-            let action = if !f.choices.is_empty() {
+            let action = if !f.choices().is_empty() {
                 format!(
                     "COMPREPLY=($(compgen -W {} -- \"$3\"))",
-                    sq(&f.choices.join(" "))
+                    sq(&f.choices().join(" "))
                 )
             } else if is_file(f) {
                 "compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- \"$3\")"
@@ -248,12 +233,12 @@ fn zsh(entries: &[Entry]) -> String {
                 .iter()
                 .map(|s| sq(&format!("{}:{s}", e.path)))
                 .collect();
-            let metavar = f.value.unwrap_or("value");
-            let action = if !f.choices.is_empty() {
+            let metavar = f.metavar;
+            let action = if !f.choices().is_empty() {
                 format!(
                     "_wanted values expl {} compadd -- {}",
                     sq(metavar),
-                    f.choices.join(" ")
+                    f.choices().join(" ")
                 )
             } else if is_file(f) {
                 "_files".to_string()
@@ -369,11 +354,11 @@ fn fish(entries: &[Entry]) -> String {
                 let _ = write!(line, " -s {c}");
             }
             let _ = write!(line, " -l {}", f.long);
-            if !f.choices.is_empty() {
-                let _ = write!(line, " -x -a {}", fq(&f.choices.join(" ")));
+            if !f.choices().is_empty() {
+                let _ = write!(line, " -x -a {}", fq(&f.choices().join(" ")));
             } else if is_file(f) {
                 line.push_str(" -r -F");
-            } else if f.value.is_some() {
+            } else if f.takes_value() {
                 line.push_str(" -x");
             }
             let _ = writeln!(line, " -d {}", fq(f.help));

@@ -1,0 +1,319 @@
+//! The typed result of parsing: one [`Command`] per command of the table,
+//! built from the [`Matches`] of its flags.
+
+use super::flags::*;
+use super::parse::{Matches, Source, Span};
+use super::spec::Node;
+use crate::error::{CliError, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Help for the command at this path (empty = top level).
+    Help(Vec<&'static str>),
+    /// `version`.
+    Version(VersionArgs),
+    /// `--version`: one line.
+    VersionLine,
+    Login(LoginArgs),
+    Logout {
+        select: Selection,
+    },
+    Whoami {
+        json: bool,
+    },
+    List {
+        format: ListFormat,
+    },
+    Status {
+        json: bool,
+        select: Selection,
+    },
+    Token {
+        select: Selection,
+    },
+    Refresh {
+        if_expiring_within: Option<Span>,
+        login: LoginArgs,
+        select: Selection,
+    },
+    DevicesList {
+        json: bool,
+        page: Option<i64>,
+        /// `--limit`, checked: its error is reported after the auth gate,
+        /// as the official tool does.
+        limit: Option<Result<u32>>,
+        http_retry: Option<u32>,
+        select: Selection,
+    },
+    DevicesRevoke {
+        target: Option<String>,
+        all: bool,
+        yes: bool,
+        http_retry: Option<u32>,
+        select: Selection,
+    },
+    UseHost {
+        domain: Option<String>,
+    },
+    UseAccount {
+        email: Option<String>,
+    },
+    UseWorkspace {
+        id: Option<String>,
+        http_retry: Option<u32>,
+        select: Selection,
+    },
+    EnvList {
+        json: bool,
+    },
+    Api(ApiArgs),
+    Completion {
+        shell: Shell,
+    },
+}
+
+/// `--host DOMAIN` / `--account EMAIL` of the commands that use a context:
+/// which stored context to use for this invocation (see
+/// `commands::session::Session::resolve` for the whole order).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub host: Option<String>,
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoginArgs {
+    pub host: Option<String>,
+    pub no_browser: bool,
+    pub insecure: bool,
+    pub method: LoginMethod,
+    pub email: Option<String>,
+    pub password_stdin: bool,
+    /// `keychain` or `file`.
+    pub token_storage: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LoginMethod {
+    #[default]
+    DeviceFlow,
+    WithToken,
+    Password,
+    EmailCode,
+    ConsoleCookie,
+}
+
+/// `version [-o text|json|yaml] [--client] [--short] [--check-compat]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VersionArgs {
+    pub format: VersionFormat,
+    /// Report the client only; no request.
+    pub client: bool,
+    /// The client version alone.
+    pub short: bool,
+    /// Exit 64 unless the server is compatible.
+    pub check_compat: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum VersionFormat {
+    #[default]
+    Text,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListFormat {
+    #[default]
+    Table,
+    Json,
+    Yaml,
+    Name,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiArgs {
+    pub path: String,
+    pub method: Option<String>,
+    pub headers: Vec<String>,
+    pub input: Option<Source>,
+    pub include: bool,
+    pub http_retry: Option<u32>,
+    pub select: Selection,
+}
+
+impl Matches {
+    fn selection(&self) -> Selection {
+        Selection {
+            host: self.text(&SELECT_HOST),
+            account: self.text(&SELECT_ACCOUNT),
+        }
+    }
+
+    /// The sign-in flags `login` and `refresh` share (refresh's `--host`
+    /// selects a context: it is not login's host URL).
+    fn login_args(&self, host: Option<String>) -> Result<LoginArgs> {
+        let methods = [
+            (&WITH_TOKEN, LoginMethod::WithToken),
+            (&PASSWORD, LoginMethod::Password),
+            (&EMAIL_CODE, LoginMethod::EmailCode),
+            (&CONSOLE_COOKIE, LoginMethod::ConsoleCookie),
+        ];
+        let chosen: Vec<_> = methods
+            .iter()
+            .filter(|(f, _)| self.node_accepts(f) && self.switch(f))
+            .collect();
+        if chosen.len() > 1 {
+            let names: Vec<String> = chosen
+                .iter()
+                .map(|(f, _)| format!("--{}", f.long))
+                .collect();
+            return Err(CliError::usage_invalid(format!(
+                "{} cannot be combined",
+                names.join(" and ")
+            )));
+        }
+        Ok(LoginArgs {
+            host,
+            no_browser: self.switch(&NO_BROWSER),
+            insecure: self.switch(&INSECURE),
+            method: chosen
+                .first()
+                .map_or(LoginMethod::DeviceFlow, |(_, method)| *method),
+            email: self.text(&SIGN_IN_EMAIL),
+            password_stdin: self.switch(&PASSWORD_STDIN),
+            token_storage: if self.node_accepts(&TOKEN_STORAGE) {
+                self.choice(&TOKEN_STORAGE)
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// The command at `path` from its matches.
+pub(super) fn build(path: &[&'static str], node: &'static Node, m: &Matches) -> Result<Command> {
+    Ok(match path {
+        ["auth", "login"] => Command::Login(m.login_args(m.text(&LOGIN_HOST))?),
+        ["auth", "logout"] => Command::Logout {
+            select: m.selection(),
+        },
+        ["auth", "whoami"] => Command::Whoami {
+            json: m.switch(&JSON),
+        },
+        ["auth", "list"] => Command::List {
+            format: match m.choice(&LIST_OUTPUT) {
+                Some("json") => ListFormat::Json,
+                Some("yaml") => ListFormat::Yaml,
+                Some("name") => ListFormat::Name,
+                _ => ListFormat::Table,
+            },
+        },
+        ["auth", "status"] => Command::Status {
+            json: m.switch(&JSON),
+            select: m.selection(),
+        },
+        ["auth", "token"] => Command::Token {
+            select: m.selection(),
+        },
+        ["auth", "refresh"] => {
+            let login = m.login_args(None)?;
+            Command::Refresh {
+                if_expiring_within: m.duration(&IF_EXPIRING_WITHIN)?,
+                login,
+                select: m.selection(),
+            }
+        }
+        ["auth", "devices", "list"] => Command::DevicesList {
+            json: m.switch(&JSON),
+            page: m.int(&PAGE),
+            limit: m.page_size(&LIMIT),
+            http_retry: m.retries(&HTTP_RETRY)?,
+            select: m.selection(),
+        },
+        ["auth", "devices", "revoke"] => Command::DevicesRevoke {
+            target: m.positional(0),
+            all: m.switch(&ALL),
+            yes: m.switch(&YES),
+            http_retry: m.retries(&HTTP_RETRY)?,
+            select: m.selection(),
+        },
+        ["use", "host"] => Command::UseHost {
+            domain: m.text(&DOMAIN),
+        },
+        ["use", "account"] => Command::UseAccount {
+            email: m.text(&USE_EMAIL),
+        },
+        ["use", "workspace"] => Command::UseWorkspace {
+            id: m.positional(0),
+            http_retry: m.retries(&HTTP_RETRY)?,
+            select: m.selection(),
+        },
+        ["env", "list"] => Command::EnvList {
+            json: m.switch(&JSON),
+        },
+        ["api"] => Command::Api(ApiArgs {
+            path: m.positional(0).unwrap_or_default(),
+            method: m.text(&METHOD),
+            headers: m.texts(&HEADER),
+            input: m.path(&INPUT),
+            include: m.switch(&INCLUDE),
+            http_retry: m.retries(&HTTP_RETRY)?,
+            select: m.selection(),
+        }),
+        ["completion"] => Command::Completion {
+            shell: match m.positional(0).as_deref() {
+                Some("zsh") => Shell::Zsh,
+                Some("fish") => Shell::Fish,
+                // The only other value the argument's choices let through.
+                _ => Shell::Bash,
+            },
+        },
+        ["version"] => Command::Version(VersionArgs {
+            format: match m.choice(&VERSION_OUTPUT) {
+                Some("json") => VersionFormat::Json,
+                Some("yaml") => VersionFormat::Yaml,
+                _ => VersionFormat::Text,
+            },
+            client: m.switch(&CLIENT),
+            short: m.switch(&SHORT),
+            check_compat: m.switch(&CHECK_COMPAT),
+        }),
+        ["help"] => return help_topic(&m.positionals),
+        _ => unreachable!(
+            "command {path:?} ({}) is in the table but not built",
+            node.name
+        ),
+    })
+}
+
+/// `difyctl help auth login` → help for that path, or `unknown help topic`.
+fn help_topic(words: &[String]) -> Result<Command> {
+    let mut node: &'static Node = &super::spec::ROOT;
+    let mut path = Vec::new();
+    for word in words {
+        match node.child(word) {
+            Some(child) => {
+                path.push(child.name);
+                node = child;
+            }
+            None => {
+                let topic = words.join(" ");
+                return Err(super::suggest::unknown(
+                    "unknown help topic",
+                    &topic,
+                    &topic,
+                ));
+            }
+        }
+    }
+    Ok(Command::Help(path))
+}
