@@ -268,7 +268,13 @@ fn api_refuses_bad_paths_headers_and_methods_before_any_request() {
 fn api_any_method() {
     let mock = MockDify::start();
     let (t, _) = signed_in(&mock);
-    let out = run(&t, &[], &["api", "-X", "options", "account"], b"").code(1);
+    let out = run(&t, &[], &["api", "-X", "options", "account"], b"")
+        .code(1)
+        .stderr(&format!(
+            "method_not_allowed: The method is not allowed for the requested URL.\n\
+             request: OPTIONS {}/openapi/v1/account\nhttp_status: 405\n",
+            mock.url()
+        ));
     assert!(out.stdout.contains("\"status\":405"), "{}", out.stdout);
     run(
         &t,

@@ -105,7 +105,8 @@ fn once_per_server_per_day_on_a_terminal() {
 
     // 23 hours later: still quiet. 25 hours later: shown again.
     warned_ago(&t, &mock, Duration::from_secs(23 * 3600));
-    let (_, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
+    let (code, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
+    assert_eq!(code, 0, "{screen}");
     assert!(!screen.contains("warning:"), "{screen}");
     warned_ago(&t, &mock, Duration::from_secs(25 * 3600));
     let (code, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
@@ -128,9 +129,10 @@ fn once_per_server_per_day_on_a_terminal() {
 #[test]
 fn every_server_has_its_own_day() {
     let (first, t) = old_server();
-    let Some((_, screen)) = on_a_terminal(&t, &["auth", "status"], "") else {
+    let Some((code, screen)) = on_a_terminal(&t, &["auth", "status"], "") else {
         return;
     };
+    assert_eq!(code, 0, "{screen}");
     assert!(screen.starts_with(&banner("1.6.4")), "{screen}");
     // Another server, by DIFY_TOKEN and DIFY_HOST, in the same directories.
     let second = MockDify::start();
@@ -156,7 +158,8 @@ fn every_server_has_its_own_day() {
         assert!(recorded.contains(&format!("\n  {server}: '")), "{recorded}");
     }
     // The first one is still quiet.
-    let (_, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
+    let (code, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
+    assert_eq!(code, 0, "{screen}");
     assert!(!screen.contains("warning:"), "{screen}");
 }
 
@@ -256,20 +259,24 @@ fn the_server_version_costs_no_request() {
     };
     assert_eq!(code, 0, "{screen}");
     assert!(!screen.contains("warning:"), "{screen}");
-    let (_, screen) = on_a_terminal(&t, &["auth", "devices", "list"], "").unwrap();
+    let (code, screen) = on_a_terminal(&t, &["auth", "devices", "list"], "").unwrap();
+    assert_eq!(code, 0, "{screen}");
     assert!(screen.starts_with(&banner("1.6.4")), "{screen}");
 
     // A server replaced by an old one is found out the same way.
     let mock = MockDify::start();
     let (t, _) = signed_in(&mock);
     for _ in 0..2 {
-        let (_, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
+        let (code, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
+        assert_eq!(code, 0, "{screen}");
         assert!(!screen.contains("warning:"), "{screen}");
     }
     mock.configure(|c| c.version = "2.0.0".into());
-    let (_, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
+    let (code, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
+    assert_eq!(code, 0, "{screen}");
     assert!(!screen.contains("warning:"), "{screen}");
-    let (_, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
+    let (code, screen) = on_a_terminal(&t, &["auth", "status"], "").unwrap();
+    assert_eq!(code, 0, "{screen}");
     assert!(screen.starts_with(&banner("2.0.0")), "{screen}");
     assert!(
         mock.requests_to("/openapi/v1/_version").is_empty(),

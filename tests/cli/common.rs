@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 
 use crate::support::mock::{DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, MockDify, SessionInfo};
-use crate::support::runner::{Outcome, Test, assert_no_crash};
+use crate::support::runner::{Outcome, Test};
 
 /// PROTOCOL.md §2.3's example, written by the official serializer: keychain
 /// mode, an https login and an http one; `localhost:5001` is active.
@@ -94,14 +94,11 @@ tokens:
     dev@example.com: dfoa_dev
 ";
 
-pub(crate) fn output(mut cmd: Command) -> (Option<i32>, String, String) {
-    let out = cmd.stdin(Stdio::null()).output().unwrap();
-    assert_no_crash(out.status, &String::from_utf8_lossy(&out.stderr));
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+/// Runs `cmd` (the binary under a wrapper: `setpriv`, `strace`) with stdin
+/// empty, as strictly as a run of `t`.
+#[track_caller]
+pub(crate) fn output(t: &Test, mut cmd: Command) -> Outcome<'_> {
+    t.outcome(cmd.stdin(Stdio::null()).output().unwrap())
 }
 
 pub(crate) const NOT_LOGGED_IN: &str =
@@ -110,6 +107,7 @@ pub(crate) const NOT_LOGGED_IN: &str =
 pub(crate) const RELOGIN_HINT: &str = "hint: run 'difyctl auth login' to sign in again\n";
 
 /// Runs `args` in `t`'s directories with extra environment and stdin.
+#[track_caller]
 pub(crate) fn run<'t>(
     t: &'t Test,
     env: &[(&str, &str)],

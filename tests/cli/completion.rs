@@ -15,7 +15,7 @@ fn script(shell: &str) -> String {
         .run()
         .code(0)
         .stderr("")
-        .stdout
+        .into_stdout()
 }
 
 /// A hermetic environment for a shell: fresh HOME, no user configuration.

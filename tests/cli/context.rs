@@ -40,7 +40,7 @@ fn flags_and_variables_pick_a_context_for_one_call_and_write_nothing() {
     let token = |env: &[(&str, &str)], args: &[&str]| {
         let mut argv = vec!["auth", "token"];
         argv.extend_from_slice(args);
-        run(&t, env, &argv, b"").code(0).stdout
+        run(&t, env, &argv, b"").code(0).into_stdout()
     };
     let bh = b.host();
     assert_eq!(token(&[], &[]), format!("{}\n", a1.token));
@@ -351,7 +351,9 @@ fn dify_token_goes_to_an_http_host_only_when_allowed() {
              hint: use an https:// host, or set DIFY_INSECURE=1 to allow http:// (local-dev only)\n"
         ));
     assert!(mock.requests().is_empty(), "nothing was sent");
-    t.run_args(["api", "account"]).code(2);
+    t.run_args(["api", "account"])
+        .code(2)
+        .stderr_has("usage_invalid_flag: DIFY_TOKEN would travel in clear text to http://");
     assert!(mock.requests().is_empty(), "nothing was sent");
     let allowed = t.env("DIFY_INSECURE", "1");
     allowed.run_args(["api", "account"]).code(0);

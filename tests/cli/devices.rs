@@ -617,6 +617,10 @@ fn a_401_while_revoking_the_current_session_means_it_is_gone() {
     t.run_args(["auth", "devices", "revoke", &me.id])
         .code(0)
         .stdout("✓ Revoked 1 session(s)\n")
+        .stderr(&format!(
+            "! this context's own session was revoked: signed out of tester@dify.ai on {}\n",
+            mock.host()
+        ))
         .file("hosts.yml", "token_storage: file\nhosts: {}\n")
         .file("tokens.yml", "version: 1\ntokens: {}\n");
 }

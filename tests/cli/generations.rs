@@ -322,7 +322,9 @@ fn a_412_that_persists_is_a_version_mismatch_exit_6() {
     assert_eq!(envelope["error"]["code"], "catalog_stale");
     assert_eq!(envelope["error"]["server"]["message"], STALE_MESSAGE);
     // `api` prints the server's body and exits 6 too.
-    let out = t.run_args(["api", "account"]).code(6);
+    let out = t.run_args(["api", "account"]).code(6).stderr_has(
+        "catalog_stale: the server refuses difyctl's request even with its current catalog",
+    );
     assert!(out.stdout.contains("\"catalog_stale\""), "{}", out.stdout);
     t.run_args(["use", "workspace", DEFAULT_WORKSPACE_ID])
         .code(6)

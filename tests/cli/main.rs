@@ -24,6 +24,7 @@ mod login;
 mod logout;
 mod parser;
 mod refresh;
+mod runner;
 mod status;
 mod store;
 mod token;

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::support::fixtures::{hosts_yml, tokens_yml};
+use crate::support::fixtures::{hosts_yml, mock_code_lines, tokens_yml};
 use crate::support::mock::{
     Account, DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, MockConfig, MockDify, SessionInfo, Workspace,
 };
@@ -17,8 +17,6 @@ const DAY: i64 = 86_400;
 /// Tokens live whole days and half an hour: the time left then reads the
 /// same (`14d 0h`) whether the test takes a second or twenty minutes.
 const TTL: i64 = 14 * DAY + 1800;
-
-const NO_BROWSER: &str = "! --no-browser requested — open the URL above manually\n";
 
 /// The label a sign-in from this machine gets, so that a seeded session is
 /// the one a refresh rotates out.
@@ -68,15 +66,6 @@ fn refresh(args: &[&str]) -> Vec<String> {
         .chain(args)
         .map(|s| s.to_string())
         .collect()
-}
-
-/// The lines the device flow prints for the mock's newest code.
-fn code_lines(mock: &MockDify) -> String {
-    let (_, user_code) = mock.codes().pop().expect("a device code was issued");
-    format!(
-        "! Copy this one-time code: {user_code}\n  Open: {}/device\n{NO_BROWSER}",
-        mock.url()
-    )
 }
 
 /// stdout of a refresh of the mock's account to session `s`, `left` being how
@@ -133,7 +122,7 @@ fn device_flow_refresh_rotates_the_session() {
     assert_eq!(mock.revoked_ids(), [old.id.as_str()]);
     assert_eq!(new.device_label, old.device_label);
     out.stdout(&refreshed(&mock, &new, "14d 0h"))
-        .stderr(&code_lines(&mock))
+        .stderr(&mock_code_lines(&mock))
         .file(
             "hosts.yml",
             &with_expiry(&hosts_yml(&mock, Some(&new.id)), &new),
@@ -219,7 +208,7 @@ tokens:
     let new = only_session(&mock);
     assert_eq!(mock.revoked_ids(), [old.id.as_str()]);
     out.stdout(&refreshed(&mock, &new, "14d 0h"))
-        .stderr(&code_lines(&mock))
+        .stderr(&mock_code_lines(&mock))
         // current_host and the host's current_account are as they were.
         .file(
             "hosts.yml",
@@ -302,6 +291,7 @@ fn keeps_the_contexts_workspace() {
         mock.host(),
         plus00(&new)
     ))
+    .stderr(&mock_code_lines(&mock))
     .file(
         "hosts.yml",
         &with_expiry(&hosts_yml(&mock, Some(&new.id)), &new).replace(&acme, &beta_yml),
@@ -311,10 +301,12 @@ fn keeps_the_contexts_workspace() {
     mock.configure(|c| c.workspaces.retain(|w| w.id != beta.id));
     let out = t.run_args(refresh(&["--no-browser"])).code(0);
     let newer = only_session(&mock);
-    out.stdout(&refreshed(&mock, &newer, "14d 0h")).file(
-        "hosts.yml",
-        &with_expiry(&hosts_yml(&mock, Some(&newer.id)), &newer),
-    );
+    out.stdout(&refreshed(&mock, &newer, "14d 0h"))
+        .stderr(&mock_code_lines(&mock))
+        .file(
+            "hosts.yml",
+            &with_expiry(&hosts_yml(&mock, Some(&newer.id)), &newer),
+        );
 }
 
 // ---------------------------------------------------------------------------
@@ -366,7 +358,7 @@ fn a_stored_expiry_decides_without_the_session_list() {
     out.stderr(&format!(
         "Token for tester@dify.ai on {} expires in 3d 0h (within 4d); signing in again\n{}",
         mock.host(),
-        code_lines(&mock)
+        mock_code_lines(&mock)
     ))
     .stdout(&refreshed(&mock, &new, "3d 0h"))
     .file(
@@ -390,7 +382,7 @@ fn a_short_lived_token_is_refreshed() {
     out.stderr(&format!(
         "Token for tester@dify.ai on {} expires in 1d 0h (within 2d); signing in again\n{}",
         mock.host(),
-        code_lines(&mock)
+        mock_code_lines(&mock)
     ))
     .stdout(&refreshed(&mock, &new, "1d 0h"));
     assert_eq!(requests(&mock), [CHECK, LOOKUP, SIGN_IN[0], SIGN_IN[1]]);
@@ -415,7 +407,11 @@ fn a_stored_expiry_in_the_past_is_refreshed() {
         first.starts_with(&prefix) && first.ends_with(" ago; signing in again"),
         "{first}"
     );
-    assert!(out.stderr.ends_with(&code_lines(&mock)), "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(&mock_code_lines(&mock)),
+        "{}",
+        out.stderr
+    );
     out.stdout(&refreshed(&mock, &new, "14d 0h"));
     assert_eq!(requests(&mock), [CHECK, SIGN_IN[0], SIGN_IN[1]]);
 }
@@ -431,7 +427,7 @@ fn signs_in_again_for_a_dead_token(t: &Test, mock: &MockDify) {
     out.stderr(&format!(
         "The server no longer accepts the token for tester@dify.ai on {}; signing in again\n{}",
         mock.host(),
-        code_lines(mock)
+        mock_code_lines(mock)
     ))
     .stdout(&refreshed(mock, &new, "14d 0h"))
     .file("tokens.yml", &tokens_yml(mock, &new.token));
@@ -487,7 +483,7 @@ fn an_unknown_expiry_is_refreshed() {
     out.stderr(&format!(
         "The expiry of the token for tester@dify.ai on {} is unknown; signing in again\n{}",
         mock.host(),
-        code_lines(&mock)
+        mock_code_lines(&mock)
     ))
     .stdout(&refreshed(&mock, &new, "14d 0h"))
     .file(
@@ -509,7 +505,7 @@ fn a_context_without_a_stored_token_is_signed_in_again() {
     out.stderr(&format!(
         "No token is stored for tester@dify.ai on {}; signing in again\n{}",
         mock.host(),
-        code_lines(&mock)
+        mock_code_lines(&mock)
     ))
     .stdout(&refreshed(&mock, &new, "14d 0h"))
     .file("tokens.yml", &tokens_yml(&mock, &new.token));
@@ -666,7 +662,7 @@ fn a_sign_in_as_another_account_stores_nothing() {
         "{}access_denied: signed in as other@dify.ai, but this context is tester@dify.ai on \
          {host}; nothing was stored\nhint: approve the sign-in as tester@dify.ai; to add \
          other@dify.ai as another context, run 'difyctl auth login --host {host}'\n",
-        code_lines(&mock)
+        mock_code_lines(&mock)
     ));
     assert_eq!(files(&t), before);
     // The unwanted session was revoked; the context's own one is untouched.
@@ -714,7 +710,7 @@ fn a_sign_in_as_another_stored_account_says_that_context_lost_its_session() {
              other@dify.ai as another context, run 'difyctl auth login --host {host}'; the \
              approval also ended the session of the stored context other@dify.ai, so refresh it \
              with 'difyctl auth refresh --host {host} --account other@dify.ai'\n",
-            code_lines(&mock)
+            mock_code_lines(&mock)
         ));
     assert_eq!(files(&t), before);
 }

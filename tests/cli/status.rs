@@ -3,7 +3,7 @@
 //! and server text in verbose lines shown like everything else.
 
 use crate::common::{RELOGIN_HINT, account_url, closed_port, empty_config, run, valid_status_json};
-use crate::support::fixtures::{hosts_yml, signed_in, tokens_yml};
+use crate::support::fixtures::{hosts_yml, mock_code_lines, signed_in, tokens_yml};
 use crate::support::mock::{Hostile, MockConfig, MockDify};
 use crate::support::runner::Test;
 
@@ -202,7 +202,7 @@ fn login_stores_the_expiry_that_status_shows() {
         ],
         b"",
     )
-    .code(0);
+    .stderr(&mock_code_lines(&mock));
     let session = &mock.sessions()[0];
     // The token payload says `+00:00` where the session list says `Z`.
     let expires = session.expires_at.replace('Z', "+00:00");
@@ -240,7 +240,7 @@ fn status_of_an_external_sso_session() {
         ],
         b"",
     )
-    .code(0);
+    .stderr(&mock_code_lines(&mock));
     let expires = mock.sessions()[0].expires_at.replace('Z', "+00:00");
     let out = run(&t, &[], &["auth", "status", "--json"], b"")
         .code(0)
@@ -270,7 +270,12 @@ fn verbose_lines_show_server_text_like_everything_else() {
         Hostile::body("application/json\u{9b}2J\u{202e}", "{}"),
     ));
     let (t, _) = signed_in(&mock);
-    let out = t.run_args(["auth", "status", "-v"]);
+    // `{}` names no account: the status fails, after the exchange was shown.
+    let out = t
+        .run_args(["auth", "status", "-v"])
+        .code(1)
+        .stdout("")
+        .stderr_has("\nunknown: decode account response: it names no account\n");
     assert!(
         !out.stderr.contains(['\u{9b}', '\u{202e}']),
         "raw in -v:\n{}",

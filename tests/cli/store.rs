@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::common::{EXAMPLE, TEAM, TEAM_TOKENS, output};
 use crate::support::fixtures::with_other_context;
-use crate::support::runner::{BIN, Test, mode, set_mode, set_mtime};
+use crate::support::runner::{BIN, Outcome, Test, mode, set_mode, set_mtime};
 use crate::support::tools;
 
 fn path_of(t: &Test, name: &str) -> String {
@@ -271,29 +271,38 @@ fn a_read_only_config_dir_can_still_be_read() {
         crate::support::tools::lacking("running as root, and setpriv cannot drop privileges");
         return;
     };
-    let (code, stdout, stderr) = output(cmd);
-    assert_eq!((code, stderr.as_str()), (Some(0), ""));
-    assert_eq!(stdout, "dev@example.com (Dev)\n");
+    output(&t, cmd)
+        .code(0)
+        .stderr("")
+        .stdout("dev@example.com (Dev)\n");
 
-    let (code, stdout, stderr) = output(unprivileged(&t, &["auth", "list", "-o", "name"]).unwrap());
-    assert_eq!((code, stderr.as_str()), (Some(0), ""));
-    assert_eq!(stdout, "alice@example.com\ndev@example.com\n");
+    output(
+        &t,
+        unprivileged(&t, &["auth", "list", "-o", "name"]).unwrap(),
+    )
+    .code(0)
+    .stderr("")
+    .stdout("alice@example.com\ndev@example.com\n");
 
-    let (code, stdout, stderr) = output(unprivileged(&t, &["auth", "list"]).unwrap());
-    assert_eq!((code, stderr.as_str()), (Some(0), ""));
-    assert!(stdout.starts_with("HOST            ACCOUNT"), "{stdout}");
+    output(&t, unprivileged(&t, &["auth", "list"]).unwrap())
+        .code(0)
+        .stderr("")
+        .stdout_has("HOST            ACCOUNT");
 
     // A write cannot take the lock, says so, and changes nothing.
-    let (code, stdout, stderr) =
-        output(unprivileged(&t, &["use", "host", "--domain", "cloud.dify.ai"]).unwrap());
-    assert_eq!(code, Some(1), "{stderr}");
-    assert_eq!(stdout, "");
     let lock = dir.join("hosts.yml.lock").display().to_string();
+    let out = output(
+        &t,
+        unprivileged(&t, &["use", "host", "--domain", "cloud.dify.ai"]).unwrap(),
+    )
+    .code(1)
+    .stdout("");
     assert!(
-        stderr.starts_with(&format!(
+        out.stderr.starts_with(&format!(
             "client_error: Failed to create the lock file {lock}: "
         )),
-        "{stderr}"
+        "{}",
+        out.stderr
     );
     assert_eq!(t.snapshot(), before);
 }
@@ -456,6 +465,27 @@ fn local_invocations() -> Vec<(&'static str, Vec<&'static str>)> {
     v
 }
 
+/// A local command succeeded without a word on stderr (no keychain fallback
+/// warning), or failed with the usage or login error, never about the
+/// keychain.
+#[track_caller]
+fn assert_local_outcome(args: &[&str], out: &Outcome) {
+    let error = match out.exit_code() {
+        Some(0) => None,
+        Some(2) => Some("usage_"),
+        Some(4) => Some("not_logged_in: "),
+        other => panic!("{args:?} exited {other:?}: {}", out.stderr),
+    };
+    match error {
+        None => assert_eq!(out.stderr, "", "{args:?}"),
+        Some(code) => assert!(
+            out.stderr.starts_with(code) && !out.stderr.contains("keychain"),
+            "{args:?}: {}",
+            out.stderr
+        ),
+    }
+}
+
 #[test]
 fn local_commands_touch_neither_network_nor_keychain() {
     let dir = crate::support::runner::TempDir::new();
@@ -479,12 +509,7 @@ fn local_commands_touch_neither_network_nor_keychain() {
         for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
             t = t.env(var, &proxy_url).env(&var.to_lowercase(), &proxy_url);
         }
-        let out = t.run_args(args.iter().copied());
-        assert!(
-            matches!(out.code, Some(0 | 2 | 4)),
-            "{args:?}: {}",
-            out.stderr
-        );
+        assert_local_outcome(&args, &t.run_args(args.iter().copied()));
         assert!(
             !tcp_was_connected(&proxy),
             "{args:?} connected to the proxy"
@@ -526,8 +551,7 @@ fn local_commands_open_no_socket_under_strace() {
             .arg(BIN)
             .args(&args)
             .current_dir(t.dir.path());
-        let (code, _, stderr) = output(cmd);
-        assert!(matches!(code, Some(0 | 2 | 4)), "{args:?}: {stderr}");
+        assert_local_outcome(&args, &output(&t, cmd));
         let calls = fs::read_to_string(&trace).unwrap();
         assert_eq!(calls, "", "{args:?} made network system calls");
     }
@@ -565,7 +589,10 @@ fn a_config_dir_or_store_others_can_change_is_refused() {
     refused(&t, &hosts, "0620", "600");
     set_mode(&hosts, 0o600);
     set_mode(&dir.join("tokens.yml"), 0o666);
-    t.run_args(["auth", "token"]).code(1).stdout("");
+    t.run_args(["auth", "token"])
+        .code(1)
+        .stdout("")
+        .stderr_has("tokens.yml is writable by other users (mode 0666); refusing to use it\n");
     set_mode(&dir.join("tokens.yml"), 0o600);
     t.run_args(["auth", "token"]).code(0).stdout("dfoa_alice\n");
     // Read-only is fine (a copied config dir handed to an agent).
@@ -597,5 +624,13 @@ fn a_config_dir_owned_by_another_user_is_refused() {
         ));
     chown(&dir, Some(0), None).unwrap();
     chown(dir.join("hosts.yml"), Some(65534), None).unwrap();
-    t.run_args(["auth", "whoami"]).code(1).stdout("");
+    let p = dir.join("hosts.yml");
+    let p = p.display();
+    t.run_args(["auth", "whoami"])
+        .code(1)
+        .stdout("")
+        .stderr(&format!(
+            "client_error: {p} is owned by another user (uid 65534, not 0); refusing to use it\n\
+             hint: use a configuration directory of your own (DIFY_CONFIG_DIR), or 'chown 0 {p}'\n"
+        ));
 }

@@ -54,5 +54,11 @@ fn two_stored_contexts_sharing_a_keychain_item_read_neither_token() {
     );
     t.run_args(["auth", "token", "--host", "dify.corp"])
         .code(1)
-        .stdout("");
+        .stdout("")
+        .stderr(
+            "client_error: me@x.io on dify.corp and corp.me@x.io on dify share the keychain item \
+             \"tokens.dify.corp.me@x.io\": whose token it holds cannot be told\n\
+             hint: log out of one of them ('difyctl auth logout --host dify --account \
+             corp.me@x.io') and sign in to the other again\n",
+        );
 }

@@ -472,7 +472,8 @@ fn on_a_colour_terminal_the_verdict_and_the_skipped_server_are_marked() {
         "{screen:?}"
     );
     let pty = Pty::shell(&t, &command_line(&["version", "--client"])).unwrap();
-    let (_, screen) = pty.finish();
+    let (code, screen) = pty.finish();
+    assert_eq!(code, 0, "{screen}");
     assert!(
         screen.contains(
             "Server:\n  \u{1b}[2m(skipped — no host configured or --client passed)\u{1b}[0m\n"
@@ -481,7 +482,8 @@ fn on_a_colour_terminal_the_verdict_and_the_skipped_server_are_marked() {
     );
     // NO_COLOR: plain text, as in a pipe.
     let pty = Pty::shell_env(&t, &command_line(&["version"]), &[("NO_COLOR", "1")]).unwrap();
-    let (_, screen) = pty.finish();
+    let (code, screen) = pty.finish();
+    assert_eq!(code, 0, "{screen}");
     assert_eq!(
         screen,
         report(

@@ -1,7 +1,7 @@
 //! `auth whoami` against `hosts.yml` files as the official tool writes them,
 //! and what the local commands say with no context at all.
 
-use crate::common::{EXAMPLE, SSO, TEAM};
+use crate::common::{EXAMPLE, NOT_LOGGED_IN, SSO, TEAM};
 use crate::support::runner::Test;
 
 #[test]
@@ -119,7 +119,9 @@ fn empty_registry_after_a_full_logout() {
     t.run_args(["auth", "list"])
         .code(0)
         .stdout("HOST  ACCOUNT  ACTIVE\n");
-    t.run_args(["use", "host", "--domain", "x"]).code(4);
+    t.run_args(["use", "host", "--domain", "x"])
+        .code(4)
+        .stderr(NOT_LOGGED_IN);
     assert_eq!(t.read("hosts.yml").as_deref(), Some(empty));
 }
 
@@ -142,7 +144,10 @@ fn active_pointer_missing_at_any_level_is_not_logged_in() {
         ),
     ] {
         let t = Test::new().hosts(&yaml);
-        t.run_args(["auth", "whoami"]).code(4).stdout("");
+        t.run_args(["auth", "whoami"])
+            .code(4)
+            .stdout("")
+            .stderr(NOT_LOGGED_IN);
         let list = t.run_args(["auth", "list", "-o", "json"]).code(0).json();
         let contexts = list["contexts"].as_array().unwrap();
         assert_eq!(contexts.len(), 4, "{yaml}");

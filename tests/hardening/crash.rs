@@ -20,7 +20,9 @@ use crate::support::fixtures::{
     OTHER_HOSTS, OTHER_TOKENS, two_hosts, with_other_context, with_token_args,
 };
 use crate::support::mock::MockDify;
-use crate::support::runner::{Rng, Test, assert_no_crash, mode, output_with_stdin, set_mtime};
+use crate::support::runner::{
+    Outcome, Rng, Test, assert_no_crash, mode, output_with_stdin, set_mtime,
+};
 use crate::support::tools;
 
 /// A test whose every run fails rather than waits for a lock.
@@ -36,15 +38,21 @@ const FS_CALLS: [&str; 10] = [
 ];
 
 /// How a run under [`run_killed_at`] ended.
-enum Run {
+enum Run<'t> {
     Killed,
-    Completed(Option<i32>, String),
+    Completed(Outcome<'t>),
 }
 
 /// Runs difyctl with `args` and `stdin` under strace, killed with SIGKILL on
 /// entering its `n`-th `call` (or completing when it makes fewer). `None` (a
 /// skip) without strace.
-fn run_killed_at(t: &Test, args: &[String], stdin: &[u8], call: &str, n: usize) -> Option<Run> {
+fn run_killed_at<'t>(
+    t: &'t Test,
+    args: &[String],
+    stdin: &[u8],
+    call: &str,
+    n: usize,
+) -> Option<Run<'t>> {
     if !tools::strace() {
         return None;
     }
@@ -52,13 +60,11 @@ fn run_killed_at(t: &Test, args: &[String], stdin: &[u8], call: &str, n: usize) 
     let mut cmd = t.command_under("strace", &["-f", "-qq", "-o", "/dev/null", "-e", &inject]);
     cmd.args(args);
     let out = output_with_stdin(cmd, stdin);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_no_crash(out.status, &stderr);
     // strace ends by the signal that killed its tracee.
     Some(if out.status.signal() == Some(9) {
         Run::Killed
     } else {
-        Run::Completed(out.status.code(), stderr)
+        Run::Completed(t.outcome(out))
     })
 }
 
@@ -132,8 +138,8 @@ fn a_switch_killed_at_any_file_system_call_leaves_the_old_or_the_new_file() {
             // The run after a crash takes over what it left, without waiting.
             match run_killed_at(&t, &args, b"", call, n) {
                 None => return,
-                Some(Run::Completed(code, stderr)) => {
-                    assert_eq!(code, Some(0), "{stderr}");
+                Some(Run::Completed(out)) => {
+                    out.code(0).stderr("");
                     break;
                 }
                 Some(Run::Killed) => {
@@ -223,8 +229,8 @@ fn a_sign_in_killed_at_any_file_system_call_never_stores_half_of_it() {
             reset(&t);
             match run_killed_at(&t, &args, stdin.as_bytes(), call, n) {
                 None => return,
-                Some(Run::Completed(code, stderr)) => {
-                    assert_eq!(code, Some(0), "{stderr}");
+                Some(Run::Completed(out)) => {
+                    out.code(0).stderr("");
                     break;
                 }
                 Some(Run::Killed) => {
@@ -325,8 +331,9 @@ fn writers_and_readers_killed_at_random_moments_cost_nothing_and_block_no_one() 
             (0..3)
                 .map(|_| {
                     let started = Instant::now();
-                    let out = start(&t, kind).wait_with_output().unwrap();
-                    assert_eq!(out.status.code(), Some(0), "{kind:?}: {out:?}");
+                    let out = t.outcome(start(&t, kind).wait_with_output().unwrap());
+                    assert_eq!(out.exit_code(), Some(0), "{kind:?}: {}", out.stderr);
+                    assert_eq!(out.stderr, "", "{kind:?}");
                     started.elapsed()
                 })
                 .max()
@@ -352,12 +359,13 @@ fn writers_and_readers_killed_at_random_moments_cost_nothing_and_block_no_one() 
         ));
         let _ = child.kill();
         let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_no_crash(out.status, &stderr);
         if out.status.signal() == Some(9) {
+            assert_no_crash(out.status, &String::from_utf8_lossy(&out.stderr));
             killed += 1;
         } else {
-            assert_eq!(out.status.code(), Some(0), "{kind:?}: {stderr}");
+            let out = t.outcome(out);
+            assert_eq!(out.exit_code(), Some(0), "{kind:?}: {}", out.stderr);
+            assert_eq!(out.stderr, "", "{kind:?}");
         }
         locks += usize::from(check_leftovers(&t).lock);
         // Read at once, then write at once: nothing waits for the dead.
@@ -368,13 +376,14 @@ fn writers_and_readers_killed_at_random_moments_cost_nothing_and_block_no_one() 
         );
         let mut switch = start(&t, Kind::Switch);
         drop(switch.stdin.take());
-        let out = switch.wait_with_output().unwrap();
+        let out = t.outcome(switch.wait_with_output().unwrap());
         assert_eq!(
-            out.status.code(),
+            out.exit_code(),
             Some(0),
             "after a killed {kind:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            out.stderr
         );
+        assert_eq!(out.stderr, "", "after a killed {kind:?}");
         // Both stores parse and the stored tokens are intact.
         t.run_args(["auth", "token", "--host", "cloud.dify.ai"])
             .code(0)

@@ -216,7 +216,7 @@ fn broken_store_files_give_clear_errors() {
         // Names only: reading a FIFO would block the test itself.
         let before = names(t);
         let out = run_bounded(t, args);
-        assert_eq!(out.code, Some(1), "{args:?}: {}", out.stderr);
+        assert_eq!(out.exit_code(), Some(1), "{args:?}: {}", out.stderr);
         assert_eq!(out.stdout, "");
         assert!(
             out.stderr.starts_with(first),
@@ -363,7 +363,7 @@ fn broken_store_files_give_clear_errors() {
     fs::write(&tokens, "version: 1\ntokens: [dfoa_secret]\n").unwrap();
     set_mode(&tokens, 0o600);
     let out = run_bounded(&t, &["auth", "token"]);
-    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert_eq!(out.exit_code(), Some(1), "{}", out.stderr);
     assert!(!out.stderr.contains("dfoa_secret"), "{}", out.stderr);
 }
 
@@ -400,13 +400,15 @@ fn a_symlinked_hosts_file_is_followed_and_kept() {
 
     // A dangling link reads as no contexts; a sign-in creates its target.
     fs::remove_file(&real).unwrap();
-    t.run_args(["auth", "whoami"]).code(4);
+    t.run_args(["auth", "whoami"])
+        .code(4)
+        .stderr("not_logged_in: not logged in\nhint: run 'difyctl auth login'\n");
     let mock = MockDify::start();
     let s = mock.add_session("difyctl on ci");
     let mut cmd = t.command();
     cmd.args(with_token_args(&mock));
     let out = t.run_command(cmd, s.token.as_bytes());
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.exit_code(), Some(0), "{}", out.stderr);
     assert!(
         fs::symlink_metadata(&link)
             .unwrap()
@@ -421,7 +423,7 @@ fn api_reads_a_bounded_request_body() {
     let mock = MockDify::start();
     let (t, _) = signed_in(&mock);
     let out = run_bounded(&t, &["api", "--input", "/dev/zero", "account"]);
-    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert_eq!(out.exit_code(), Some(2), "{}", out.stderr);
     assert_eq!(
         out.stderr,
         "usage_invalid_flag: --input /dev/zero holds more than 64 MiB\n"

@@ -6,9 +6,9 @@ use std::fs;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use crate::support::fixtures::{login_args, with_other_context};
+use crate::support::fixtures::{login_args, mock_code_lines, with_other_context};
 use crate::support::mock::{MockConfig, MockDify};
-use crate::support::runner::{Test, assert_no_crash};
+use crate::support::runner::Test;
 
 #[test]
 fn twenty_parallel_sign_ins_with_switches_and_reads_lose_nothing() {
@@ -67,17 +67,13 @@ fn twenty_parallel_sign_ins_with_switches_and_reads_lose_nothing() {
             })
             .collect();
         for (i, (child, mock)) in children.into_iter().zip(&mocks).enumerate() {
-            let out = child.wait_with_output().unwrap();
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_no_crash(out.status, &stderr);
-            assert_eq!(out.status.code(), Some(0), "{stderr}");
-            assert_eq!(
-                String::from_utf8_lossy(&out.stdout),
-                format!(
+            t.outcome(child.wait_with_output().unwrap())
+                .code(0)
+                .stdout(&format!(
                     "✓ Logged in to {} as u{i}@x.io (Tester)\n  Workspace: Acme Team\n",
                     mock.host()
-                )
-            );
+                ))
+                .stderr(&mock_code_lines(mock));
         }
         done.store(true, Ordering::SeqCst);
     });

@@ -55,7 +55,7 @@ fn a_server_echoing_the_bearer_back_never_gets_it_shown() {
             // A failed revoke still signs out locally (with a warning).
             let want = if args[1] == "logout" { 0 } else { 1 };
             assert_eq!(
-                out.code.map(|c| c.min(1)),
+                out.exit_code().map(|c| c.min(1)),
                 Some(want),
                 "{args:?}: {}",
                 out.stderr
@@ -81,7 +81,7 @@ fn a_server_echoing_the_bearer_back_never_gets_it_shown() {
         args.push("-v".into());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = t.run_args(&args);
-        assert_ne!(out.code, Some(0));
+        assert_ne!(out.exit_code(), Some(0));
         assert_secret_kept(&out, &args, secret);
     }
 }
@@ -120,7 +120,7 @@ fn tokens_the_server_leaks_are_redacted_wherever_they_show() {
         &["api", "account", "-v"],
     ] {
         let out = t.run_args(args);
-        assert_ne!(out.code, Some(0), "{args:?}: {}", out.stderr);
+        assert_ne!(out.exit_code(), Some(0), "{args:?}: {}", out.stderr);
         kept(&out, args);
         assert!(
             out.stderr.contains("[redacted]") || out.stdout.contains("[redacted]"),
@@ -147,7 +147,7 @@ fn tokens_the_server_leaks_are_redacted_wherever_they_show() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let before = t.snapshot();
         let out = t.run_args(&args);
-        assert_eq!(out.code, Some(1), "{}", out.stderr);
+        assert_eq!(out.exit_code(), Some(1), "{}", out.stderr);
         kept(&out, &args);
         assert_eq!(t.snapshot(), before);
     }
@@ -168,7 +168,7 @@ fn a_dify_token_of_any_form_is_never_shown_either() {
                 continue; // refused for DIFY_TOKEN before any request
             }
             let out = t.run_args(&args);
-            assert_ne!(out.code, Some(0), "{args:?}: {}", out.stderr);
+            assert_ne!(out.exit_code(), Some(0), "{args:?}: {}", out.stderr);
             assert_secret_kept(&out, &args, "Secret-Value-42");
         }
         assert!(!mock.requests().is_empty());
@@ -203,7 +203,7 @@ fn a_token_file_others_can_read_is_reported_then_tightened() {
     let mut cmd = t.command();
     cmd.args(with_token_args(&other));
     let out = t.run_command(cmd, s2.token.as_bytes());
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.exit_code(), Some(0), "{}", out.stderr);
     assert_eq!(mode(&tokens), 0o600);
     t.run_args(["auth", "token"]).code(0).stderr("");
 }
@@ -219,7 +219,7 @@ fn the_config_dir_and_its_parents_are_created_private_whatever_the_umask() {
     cmd.env("DIFY_CONFIG_DIR", &config)
         .args(with_token_args(&mock));
     let out = t.run_command(cmd, session.token.as_bytes());
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.exit_code(), Some(0), "{}", out.stderr);
     for dir in [&base, &base.join("a"), &config] {
         assert_eq!(mode(dir), 0o700, "{}", dir.display());
     }

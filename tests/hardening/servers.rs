@@ -47,9 +47,9 @@ fn broken_answers(trap: &MockDify) -> Vec<(&'static str, Hostile)> {
 fn fails_cleanly(t: &Test, args: &[&str], code: i32, trap: &MockDify) -> String {
     let before = t.snapshot();
     let out = t.run_args(args);
-    let (got, stdout, stderr) = (out.code, out.stdout, out.stderr);
-    assert_eq!(got, Some(code), "{args:?}\n{stderr}");
-    assert_eq!(stdout, "", "{args:?}");
+    assert_eq!(out.exit_code(), Some(code), "{args:?}\n{}", out.stderr);
+    assert_eq!(out.stdout, "", "{args:?}");
+    let stderr = out.stderr.to_string();
     assert_clean(&stderr);
     assert!(stderr.len() < 2000, "a bounded message: {stderr}");
     assert_eq!(t.snapshot(), before, "{args:?} changed files");
@@ -133,12 +133,9 @@ fn a_broken_server_behind_a_signed_in_context_gives_clear_errors() {
                 "a request reached the redirect target"
             );
             assert_eq!(t.snapshot(), before, "{args:?} changed files");
-            let code = out.code.unwrap();
+            let code = out.exit_code().unwrap();
             let first = if code == 0 && args[0] == "api" {
-                assert_eq!(
-                    (out.stdout.as_str(), out.stderr.as_str()),
-                    (body.as_str(), "")
-                );
+                assert_eq!((out.stdout.as_str(), &*out.stderr), (body.as_str(), ""));
                 "(the body)".to_string()
             } else {
                 assert_ne!(code, 0);

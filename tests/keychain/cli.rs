@@ -25,6 +25,14 @@ const UNAVAILABLE: &str = "keyring_unavailable: OS keychain is unreachable\nhint
 
 const EMPTY_TOKENS: &str = "version: 1\ntokens: {}\n";
 
+const NOT_LOGGED_IN: &str = "not_logged_in: not logged in\nhint: run 'difyctl auth login'\n";
+
+/// What a device-flow sign-in to `mock` that stores its token in the
+/// keychain says on stderr.
+fn stored_in_keychain(mock: &MockDify) -> String {
+    format!("{}{IN_KEYCHAIN}", fixtures::mock_code_lines(mock))
+}
+
 /// A command of the binary talking to the session bus at `address`, with the
 /// keychain allowed.
 fn on_bus(address: &str) -> Test {
@@ -155,7 +163,8 @@ fn refresh_keeps_the_token_in_the_keychain() {
     let mock = MockDify::with(MockConfig::default().auto_approve());
     let host = mock.host();
     let t = on_bus(&bus.address);
-    t.run_args(login_args(&mock)).code(0);
+    t.run_args(login_args(&mock))
+        .stderr(&stored_in_keychain(&mock));
     let first = only_session(&mock);
 
     let out = t.run_args(["auth", "refresh", "--no-browser"]).code(0);
@@ -199,7 +208,7 @@ fn an_entry_planted_with_secret_tool_is_used() {
     t.run_args(["use", "account", "--email", EMAIL]).code(0);
     // An entry without a token for the account: no credential.
     bus.plant(SERVICE, &user(&host, EMAIL), "\"\"");
-    t.run_args(["auth", "token"]).code(4);
+    t.run_args(["auth", "token"]).code(4).stderr(NOT_LOGGED_IN);
 }
 
 #[test]
@@ -451,8 +460,16 @@ fn an_item_of_another_context_is_never_read_overwritten_or_deleted() {
     assert!(out.stderr.ends_with(&refused), "{}", out.stderr);
     assert_eq!(bus.lookup(SERVICE, &item), Some(quoted(theirs)));
 
-    // Nor does a logout delete it.
-    t.run_args(["auth", "logout"]).code(0);
+    // Nor does a logout delete it, and it says so.
+    t.run_args(["auth", "logout"]).stderr(&format!(
+        "! could not read the token of corp.me@x.io on {host} (the keychain item \"{item}\" \
+         holds the token of me@x.io on {host}.corp, not of corp.me@x.io on {host}), so the \
+         session was not revoked: it stays active on the server until it expires\n  \
+         The keychain item \"{item}\" was left in place.\n  \
+         To end it: 'difyctl auth devices revoke' (see 'difyctl auth devices list') from another \
+         context of corp.me@x.io, a new sign-in from this machine ('difyctl auth login --host \
+         {host}' replaces it), or the Dify console.\n"
+    ));
     assert_eq!(bus.lookup(SERVICE, &item), Some(quoted(theirs)));
     assert!(
         mock.requests()
@@ -474,7 +491,8 @@ fn a_keychain_unreadable_later_fails_token_commands_but_not_logout() {
     let mock = MockDify::with(MockConfig::default().auto_approve());
     let host = mock.host();
     let t = on_bus(&bus.address);
-    t.run_args(login_args(&mock)).code(0);
+    t.run_args(login_args(&mock))
+        .stderr(&stored_in_keychain(&mock));
     let session = only_session(&mock);
     bus.lock();
 

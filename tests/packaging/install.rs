@@ -94,7 +94,11 @@ fn committed_script(file: &str) -> String {
 fn committed_completions_match_the_command_table() {
     let mut stale = Vec::new();
     for (shell, file, _) in SCRIPTS {
-        let generated = Test::new().args(["completion", shell]).run().code(0).stdout;
+        let generated = Test::new()
+            .args(["completion", shell])
+            .run()
+            .code(0)
+            .into_stdout();
         if committed_script(file) != generated {
             stale.push(format!("man/completions/{file}"));
         }

@@ -118,6 +118,21 @@ pub fn login_args(mock: &MockDify) -> Vec<String> {
     .to_vec()
 }
 
+/// What a device-flow sign-in with `--no-browser` prints on stderr before
+/// it waits, for `user_code` at `uri`.
+pub fn code_lines(user_code: &str, uri: &str) -> String {
+    format!("! Copy this one-time code: {user_code}\n  Open: {uri}\n{NO_BROWSER}")
+}
+
+/// The last line of [`code_lines`].
+pub const NO_BROWSER: &str = "! --no-browser requested — open the URL above manually\n";
+
+/// [`code_lines`] for the mock's newest code and its default verification URI.
+pub fn mock_code_lines(mock: &MockDify) -> String {
+    let (_, user_code) = mock.codes().pop().expect("a device code was issued");
+    code_lines(&user_code, &format!("{}/device", mock.url()))
+}
+
 /// A mock that mints external-SSO (`dfoe_`) sessions for `sso@corp.test`
 /// (issuer `https://idp.corp.test`), and a config dir signed in to it by the
 /// device flow.
@@ -128,6 +143,8 @@ pub fn signed_in_sso() -> (MockDify, Test) {
             .sso("sso@corp.test", "https://idp.corp.test"),
     );
     let t = Test::new();
-    t.run_args(login_args(&mock)).code(0);
+    t.run_args(login_args(&mock))
+        .stderr(&mock_code_lines(&mock))
+        .stdout_has("✓ Logged in to ");
     (mock, t)
 }

@@ -2,12 +2,23 @@
 //! home, and checks stdout, stderr, the exit code and the files left behind.
 //!
 //! ```ignore
-//! Test::new().hosts(YAML).args(["auth", "whoami"]).run().code(0).stdout("a@b (A)\n");
+//! Test::new().hosts(YAML).args(["auth", "whoami"]).run().stdout("a@b (A)\n");
+//! t.run_args(["auth", "whoami"]).code(4).stdout("").stderr(NOT_LOGGED_IN);
 //! ```
+//!
+//! Strict by default: a run whose exit status no assertion looked at must
+//! have exited 0, and one whose stderr nothing read must have left it empty.
+//! The [`Outcome`] checks both when it is dropped, so a test states every
+//! exit status but 0 and every byte of stderr it expects (exactly, or by
+//! what it must contain), and an unexpected warning fails it.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::fmt;
 use std::io::Write;
+use std::ops::Deref;
+use std::panic::Location;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -177,6 +188,7 @@ impl Test {
     }
 
     /// Run with the given args (keeping the dir), for several steps in one test.
+    #[track_caller]
     pub fn run_args<I, S>(&self, args: I) -> Outcome<'_>
     where
         I: IntoIterator<Item = S>,
@@ -187,6 +199,7 @@ impl Test {
         self.execute(cmd)
     }
 
+    #[track_caller]
     pub fn run(&self) -> Outcome<'_> {
         self.execute(self.command())
     }
@@ -226,29 +239,28 @@ impl Test {
         }
     }
 
+    #[track_caller]
     fn execute(&self, cmd: Command) -> Outcome<'_> {
         self.run_command(cmd, self.stdin.as_deref().unwrap_or_default())
     }
 
     /// Runs `cmd` (made by [`Test::command`], then changed) with `stdin`.
+    #[track_caller]
     pub fn run_command(&self, cmd: Command, stdin: &[u8]) -> Outcome<'_> {
-        let out = output_with_stdin(cmd, stdin);
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_no_crash(out.status, &stderr);
-        let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
-        let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
-        Outcome {
-            test: self,
-            code: out.status.code(),
-            stdout,
-            stderr,
-        }
+        self.outcome(output_with_stdin(cmd, stdin))
+    }
+
+    /// The [`Outcome`] of a run started some other way (its own stdio, a
+    /// wrapper): checked for a crash, then as strictly as any other.
+    #[track_caller]
+    pub fn outcome(&self, out: Output) -> Outcome<'_> {
+        Outcome::new(self, out, Location::caller())
     }
 
     /// The (host, account) of every context, in `auth list` order (which
     /// must succeed, so the files parse).
     pub fn contexts(&self) -> Vec<(String, String)> {
-        let list = self.run_args(["auth", "list", "-o", "json"]).code(0).json();
+        let list = self.run_args(["auth", "list", "-o", "json"]).json();
         list["contexts"]
             .as_array()
             .expect("a contexts list")
@@ -376,11 +388,13 @@ impl<'t> Running<'t> {
 
     /// Wait for the exit and collect the outcome. A binary still running after
     /// a generous timeout is killed and the test fails (instead of hanging).
+    #[track_caller]
     pub fn finish(self) -> Outcome<'t> {
         self.finish_within(FINISH_TIMEOUT)
     }
 
     /// [`Running::finish`] with a timeout of its own.
+    #[track_caller]
     pub fn finish_within(self, limit: Duration) -> Outcome<'t> {
         let out = match self.done.recv_timeout(limit) {
             Ok(out) => out.expect("wait for difyctl"),
@@ -391,29 +405,130 @@ impl<'t> Running<'t> {
                 panic!("difyctl still running after {limit:?}; killed");
             }
         };
+        Outcome::new(self.test, out, Location::caller())
+    }
+}
+
+/// What a run left: its exit code, stdout and stderr, checked by the
+/// assertions below. Dropped without an assertion on the exit code, it must
+/// have been 0; without stderr having been read (by [`Outcome::stderr`],
+/// [`Outcome::stderr_has`] or through [`Outcome::stderr`]'s text), stderr must
+/// be empty. Either failure names the line that ran the binary.
+pub struct Outcome<'t> {
+    pub test: &'t Test,
+    pub stdout: String,
+    /// Read it like a `&str` (`out.stderr.contains(…)`): reading counts as
+    /// examining it.
+    pub stderr: Stderr,
+    code: Option<i32>,
+    code_checked: Cell<bool>,
+    at: &'static Location<'static>,
+}
+
+/// A run's stderr that remembers whether anything read it.
+pub struct Stderr {
+    text: String,
+    read: Cell<bool>,
+}
+
+impl Deref for Stderr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.read.set(true);
+        &self.text
+    }
+}
+
+impl fmt::Display for Stderr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl fmt::Debug for Stderr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl PartialEq<str> for Stderr {
+    fn eq(&self, other: &str) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<&str> for Stderr {
+    fn eq(&self, other: &&str) -> bool {
+        **self == **other
+    }
+}
+
+impl PartialEq<String> for Stderr {
+    fn eq(&self, other: &String) -> bool {
+        **self == **other
+    }
+}
+
+impl<'t> Outcome<'t> {
+    fn new(test: &'t Test, out: Output, at: &'static Location<'static>) -> Self {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_no_crash(out.status, &stderr);
         let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
         let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
         Outcome {
-            test: self.test,
-            code: out.status.code(),
+            test,
             stdout,
-            stderr,
+            stderr: Stderr {
+                text: stderr,
+                read: Cell::new(false),
+            },
+            code: out.status.code(),
+            code_checked: Cell::new(false),
+            at,
         }
+    }
+
+    /// The exit code (`None` for a death by a signal), for a test that
+    /// checks it some other way than [`Outcome::code`]: this counts as
+    /// checking it.
+    pub fn exit_code(&self) -> Option<i32> {
+        self.code_checked.set(true);
+        self.code
     }
 }
 
-pub struct Outcome<'t> {
-    pub test: &'t Test,
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
+impl Drop for Outcome<'_> {
+    fn drop(&mut self) {
+        // A failing assertion is already unwinding: a second panic here
+        // would abort the whole test binary instead of failing one test.
+        if std::thread::panicking() {
+            return;
+        }
+        let mut unchecked = Vec::new();
+        if !self.code_checked.get() && self.code != Some(0) {
+            unchecked.push(format!(
+                "exited {:?}, and no assertion checked it",
+                self.code
+            ));
+        }
+        if !self.stderr.read.get() && !self.stderr.text.is_empty() {
+            unchecked.push("wrote to stderr, and no assertion read it".to_string());
+        }
+        assert!(
+            unchecked.is_empty(),
+            "the run at {} {} (a run must exit 0 with an empty stderr unless the test \
+             says otherwise)\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.at,
+            unchecked.join("; "),
+            self.stdout,
+            self.stderr.text,
+        );
+    }
 }
-
 impl Outcome<'_> {
     #[track_caller]
     pub fn code(self, expected: i32) -> Self {
+        self.code_checked.set(true);
         assert_eq!(
             self.code,
             Some(expected),
@@ -475,6 +590,12 @@ impl Outcome<'_> {
     pub fn no_file(self, name: &str) -> Self {
         assert_eq!(self.test.read(name), None, "{name} should not exist");
         self
+    }
+
+    /// Stdout, for a test that goes on with it (the checks of the drop
+    /// still apply).
+    pub fn into_stdout(mut self) -> String {
+        std::mem::take(&mut self.stdout)
     }
 
     pub fn json(&self) -> serde_json::Value {

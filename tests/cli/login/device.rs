@@ -6,14 +6,12 @@
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 
-use crate::support::fixtures::{OTHER_TOKENS, with_other_context};
+use crate::support::fixtures::{OTHER_TOKENS, code_lines, mock_code_lines, with_other_context};
 use crate::support::mock::{
     DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, DeviceFlow, MockConfig, MockDify, SessionInfo,
 };
 use crate::support::runner::{Test, mode};
 use serde_json::json;
-
-const NO_BROWSER: &str = "! --no-browser requested — open the URL above manually\n";
 
 /// `auth login` against the mock (plain http, so `--insecure`), no browser.
 fn login(mock: &MockDify) -> Test {
@@ -24,17 +22,6 @@ fn login_args(url: &str) -> Vec<String> {
     ["auth", "login", "--host", url, "--insecure", "--no-browser"]
         .map(String::from)
         .to_vec()
-}
-
-/// The lines a sign-in prints on stderr before it waits.
-fn code_lines(user_code: &str, uri: &str) -> String {
-    format!("! Copy this one-time code: {user_code}\n  Open: {uri}\n{NO_BROWSER}")
-}
-
-/// [`code_lines`] for the mock's newest code and its default verification URI.
-fn mock_code_lines(mock: &MockDify) -> String {
-    let (_, user_code) = mock.codes().pop().expect("a device code was issued");
-    code_lines(&user_code, &format!("{}/device", mock.url()))
 }
 
 fn auto() -> MockDify {
@@ -173,7 +160,9 @@ fn happy_path_after_approval_writes_both_files() {
 fn requests_carry_client_id_label_and_user_agent() {
     let mock = auto();
     let t = login(&mock);
-    t.run().code(0);
+    t.run()
+        .stdout(&success(&mock))
+        .stderr(&mock_code_lines(&mock));
     let user_agent = format!(
         "difyctl-rs/{} (linux; {})",
         env!("CARGO_PKG_VERSION"),
@@ -233,7 +222,9 @@ fn tokens_never_reach_the_output_even_verbose() {
 fn adds_a_context_next_to_existing_ones() {
     let mock = auto();
     let t = with_other_context(login(&mock));
-    t.run().code(0).stdout(&success(&mock));
+    t.run()
+        .stdout(&success(&mock))
+        .stderr(&mock_code_lines(&mock));
     let s = only_session(&mock);
     let host = mock.host();
     let hosts = format!(
@@ -286,9 +277,13 @@ tokens:
 fn signing_in_again_replaces_the_context_and_rotates_the_session() {
     let mock = auto();
     let t = login(&mock);
-    t.run().code(0);
+    t.run()
+        .stdout(&success(&mock))
+        .stderr(&mock_code_lines(&mock));
     let first = only_session(&mock);
-    t.run().code(0).stdout(&success(&mock));
+    t.run()
+        .stdout(&success(&mock))
+        .stderr(&mock_code_lines(&mock));
     let second = only_session(&mock);
     assert_ne!(first.id, second.id);
     // Same device label: the server revoked the first session.
@@ -356,9 +351,11 @@ hosts:
 
     // Without an issuer the line says so.
     mock.configure(|c| c.sso.as_mut().unwrap().issuer = String::new());
-    t.run().code(0).stdout(&format!(
-        "✓ Logged in to {host} as sso@corp.test (external SSO)\n"
-    ));
+    t.run()
+        .stdout(&format!(
+            "✓ Logged in to {host} as sso@corp.test (external SSO)\n"
+        ))
+        .stderr(&mock_code_lines(&mock));
 }
 
 #[test]
@@ -817,7 +814,11 @@ fn a_pending_sign_in_sleeps() {
     mock.wait_for_polls(6);
     let at_sixth_poll = running.cpu_ticks();
     running.signal("INT");
-    running.finish().code(130);
+    running
+        .finish()
+        .code(130)
+        .stdout("")
+        .stderr(&format!("{}\n", mock_code_lines(&mock)));
     let waiting = at_sixth_poll - at_second_poll;
     let ticks_per_second: u64 = String::from_utf8(
         std::process::Command::new("getconf")

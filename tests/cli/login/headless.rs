@@ -364,7 +364,7 @@ fn tokens_cookies_and_passwords_never_reach_the_output_even_with_verbose() {
     args.push("-v".into());
     let t = Test::new().args(args).stdin(PASSWORD);
     let out = t.run().code(0);
-    let (stdout, stderr) = (out.stdout.clone(), out.stderr.clone());
+    let (stdout, stderr) = (out.stdout.clone(), out.stderr.to_string());
     assert!(stderr.contains("> Cookie: [redacted]"), "{stderr}");
     assert!(stderr.contains("> X-CSRF-Token: [redacted]"), "{stderr}");
     let session = &mock.sessions()[0];

@@ -5,7 +5,9 @@
 //! token behind; numbers from the server never crash it; and the process is not
 //! dumpable.
 
-use crate::support::fixtures::{OTHER_HOSTS, OTHER_TOKENS, signed_in, with_other_context};
+use crate::support::fixtures::{
+    OTHER_HOSTS, OTHER_TOKENS, mock_code_lines, signed_in, with_other_context,
+};
 use crate::support::mock::{Hostile, MockConfig, MockDify};
 use crate::support::runner::{Test, output_with_stdin};
 use crate::support::tools;
@@ -67,9 +69,11 @@ fn a_sign_in_never_switches_the_scheme_of_stored_contexts() {
 
     // With the same scheme the sign-in goes through; with nothing stored on
     // the host any scheme does.
-    t.run_args(login(&mock.url(), &["--insecure"])).code(0);
+    t.run_args(login(&mock.url(), &["--insecure"]))
+        .stderr(&mock_code_lines(&mock));
     let t = with_other_context(Test::new());
-    t.run_args(login(&mock.url(), &["--insecure"])).code(0);
+    t.run_args(login(&mock.url(), &["--insecure"]))
+        .stderr(&mock_code_lines(&mock));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `use account` against `hosts.yml` files as the official tool writes them:
 //! exact output, exit codes and files left behind.
 
-use crate::common::{EXAMPLE, SSO, TEAM, TEAM_TOKENS};
+use crate::common::{EXAMPLE, NOT_LOGGED_IN, SSO, TEAM, TEAM_TOKENS};
 use crate::support::runner::Test;
 
 const SSO_TOKENS: &str = "\
@@ -45,7 +45,7 @@ fn use_account_switches_on_the_current_host() {
     // active), `use account` sets it.
     t.run_args(["use", "host", "--domain", "localhost:5001"])
         .code(0);
-    t.run_args(["auth", "whoami"]).code(4);
+    t.run_args(["auth", "whoami"]).code(4).stderr(NOT_LOGGED_IN);
     t.run_args(["use", "account", "--email", "dev@example.com"])
         .code(0)
         .stdout("✓ Active account on localhost:5001 is now dev@example.com\n");
@@ -106,7 +106,11 @@ fn use_account_errors() {
         .hosts(TEAM)
         .tokens("version: 1\ntokens:\n  cloud.dify.ai:\n    alice@example.com: ''\n");
     t.run_args(["use", "account", "--email", "alice@example.com"])
-        .code(4);
+        .code(4)
+        .stderr(
+            "not_logged_in: no credential stored for alice@example.com on cloud.dify.ai\n\
+             hint: run 'difyctl auth login --host cloud.dify.ai'\n",
+        );
 }
 
 #[test]
