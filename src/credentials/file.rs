@@ -23,7 +23,9 @@ pub fn set(dir: &Path, host: &str, email: &str, token: &Secret) -> Result<()> {
 
 /// The permission bits of `tokens.yml` when group or others have any access
 /// to it (copied in by hand, or restored from a backup): callers report it.
-/// The next write makes the file 0600 again.
+/// The next write makes the file 0600 again. A file they can write is not
+/// one: it is refused when read, and a warning that it will be fixed would
+/// contradict that.
 pub fn exposed_mode(dir: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
@@ -32,7 +34,7 @@ pub fn exposed_mode(dir: &Path) -> Option<u32> {
             .ok()?
             .permissions()
             .mode();
-        (mode & 0o077 != 0).then_some(mode & 0o777)
+        (mode & 0o077 != 0 && mode & 0o022 == 0).then_some(mode & 0o777)
     }
     #[cfg(not(unix))]
     {

@@ -589,10 +589,15 @@ fn a_config_dir_or_store_others_can_change_is_refused() {
     refused(&t, &hosts, "0620", "600");
     set_mode(&hosts, 0o600);
     set_mode(&dir.join("tokens.yml"), 0o666);
+    // Refused, and only that: no warning that the next write would fix it.
     t.run_args(["auth", "token"])
         .code(1)
         .stdout("")
-        .stderr_has("tokens.yml is writable by other users (mode 0666); refusing to use it\n");
+        .stderr(&format!(
+            "client_error: {p} is writable by other users (mode 0666); refusing to use it\n\
+             hint: run 'chmod 600 {p}'\n",
+            p = dir.join("tokens.yml").display()
+        ));
     set_mode(&dir.join("tokens.yml"), 0o600);
     t.run_args(["auth", "token"]).code(0).stdout("dfoa_alice\n");
     // Read-only is fine (a copied config dir handed to an agent).
