@@ -9,6 +9,7 @@
 pub mod cache;
 mod de;
 mod dir;
+mod holder;
 mod hosts;
 mod lock;
 mod nudge;
@@ -28,10 +29,11 @@ use crate::error::Result;
 pub use cache::cache_dir;
 pub use de::Extra;
 pub use dir::{Os, config_dir, config_dir_with};
+pub use holder::{Holder, Verdict, judge};
 pub use hosts::{
     Account, Context, ExternalSubject, HOSTS_FILE, HostEntry, Registry, TokenStorage, Workspace,
 };
-pub use lock::{Holder, LockOptions, Verdict, judge, lock_path};
+pub use lock::{LockOptions, lock_path};
 pub use nudge::{NUDGE_FILE, NudgeFile, load_nudges, mark_warned, nudge_path};
 pub use omap::OrderedMap;
 /// The ownership and mode rule for the config dir and stores (pure).
