@@ -87,14 +87,18 @@ pub fn unavailable() -> CliError {
     )
 }
 
+/// `email on host`, as messages name a context.
+pub fn shown(host: &str, email: &str) -> String {
+    format!("{} on {}", sanitize_line(email), sanitize_line(host))
+}
+
 /// An item that belongs to another context than the one asked for.
 pub fn foreign_item(ours: (&str, &str), theirs: (&str, &str)) -> CliError {
-    let show = |(h, e): (&str, &str)| format!("{} on {}", sanitize_line(e), sanitize_line(h));
     CliError::client(format!(
         "the keychain item \"{}\" holds the token of {}, not of {}",
         sanitize_line(&user(ours.0, ours.1)),
-        show(theirs),
-        show(ours)
+        shown(theirs.0, theirs.1),
+        shown(ours.0, ours.1)
     ))
     .with_hint(
         "the two contexts name the same keychain item (tokens.<host>.<email>) and cannot both \

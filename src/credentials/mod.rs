@@ -177,36 +177,40 @@ pub fn collision<'a>(
 /// Two stored contexts (written by another tool) that share one keychain
 /// item: neither token can be told apart, so neither is read.
 pub fn shared_item_error(key: &ContextKey, other: (&str, &str)) -> CliError {
-    let show = |h: &str, e: &str| format!("{} on {}", sanitize_line(e), sanitize_line(h));
     CliError::client(format!(
         "{} and {} share the keychain item \"{}\": whose token it holds cannot be told",
-        show(&key.0, &key.1),
-        show(other.0, other.1),
+        keychain::shown(&key.0, &key.1),
+        keychain::shown(other.0, other.1),
         sanitize_line(&keychain::user(&key.0, &key.1)),
     ))
     .with_hint(format!(
-        "log out of one of them ('difyctl auth logout --host {} --account {}') and sign in to \
-         the other again",
-        sanitize_line(other.0),
-        sanitize_line(other.1)
+        "log out of one of them ({}) and sign in to the other again",
+        logout_command(other)
     ))
 }
 
 /// Two contexts that would share one keychain item: refused, naming both.
 pub fn collision_error(key: &ContextKey, other: (&str, &str)) -> CliError {
-    let show = |h: &str, e: &str| format!("{} on {}", sanitize_line(e), sanitize_line(h));
     CliError::usage_invalid(format!(
         "{} and the stored {} would share the keychain item \"{}\"",
-        show(&key.0, &key.1),
-        show(other.0, other.1),
+        keychain::shown(&key.0, &key.1),
+        keychain::shown(other.0, other.1),
         sanitize_line(&keychain::user(&key.0, &key.1)),
     ))
     .with_hint(format!(
         "difyctl and the official tool name keychain items tokens.<host>.<email>; keep one of \
-         the two: log out of the other first ('difyctl auth logout --host {} --account {}')",
-        sanitize_line(other.0),
-        sanitize_line(other.1)
+         the two: log out of the other first ({})",
+        logout_command(other)
     ))
+}
+
+/// `'difyctl auth logout --host H --account E'` for a context.
+fn logout_command((host, email): (&str, &str)) -> String {
+    format!(
+        "'difyctl auth logout --host {} --account {}'",
+        sanitize_line(host),
+        sanitize_line(email)
+    )
 }
 
 /// What [`copy_all`] did.

@@ -32,6 +32,16 @@ fn stored_over_https(mock: &MockDify) -> String {
     crate::support::fixtures::hosts_yml(mock, Some("t-1")).replace("    scheme: http\n", "")
 }
 
+/// The refusal of a sign-in over `new` to a host stored with `old`.
+fn pinned(host: &str, old: &str, new: &str) -> String {
+    format!(
+        "usage_invalid_flag: {host} is stored with {old}:// (1 context); signing in over \
+         {new}:// would switch its context to {new}://\n\
+         hint: sign in with --host {old}://{host}, or first log out of every context on \
+         {host} ('difyctl auth logout --host {host} --account EMAIL', see 'difyctl auth list')\n"
+    )
+}
+
 #[test]
 fn a_sign_in_never_switches_the_scheme_of_stored_contexts() {
     let mock = auto();
@@ -44,12 +54,7 @@ fn a_sign_in_never_switches_the_scheme_of_stored_contexts() {
     t.run_args(login(&mock.url(), &["--insecure"]))
         .code(2)
         .stdout("")
-        .stderr(&format!(
-            "usage_invalid_flag: {host} is stored with https:// (1 context); signing in over \
-             http:// would switch its context to http://\n\
-             hint: sign in with --host https://{host}, or first log out of every context on \
-             {host} ('difyctl auth logout --host {host} --account EMAIL', see 'difyctl auth list')\n"
-        ));
+        .stderr(&pinned(&host, "https", "http"));
     assert_eq!(t.snapshot(), before);
     assert!(mock.requests().is_empty(), "refused before any request");
 
@@ -59,12 +64,7 @@ fn a_sign_in_never_switches_the_scheme_of_stored_contexts() {
     t.run_args(login(&format!("https://{host}"), &[]))
         .code(2)
         .stdout("")
-        .stderr(&format!(
-            "usage_invalid_flag: {host} is stored with http:// (1 context); signing in over \
-             https:// would switch its context to https://\n\
-             hint: sign in with --host http://{host}, or first log out of every context on \
-             {host} ('difyctl auth logout --host {host} --account EMAIL', see 'difyctl auth list')\n"
-        ));
+        .stderr(&pinned(&host, "http", "https"));
     assert_eq!(t.snapshot(), before);
 
     // With the same scheme the sign-in goes through; with nothing stored on

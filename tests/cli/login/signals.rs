@@ -27,6 +27,20 @@ fn difyctl(args: &[&str]) -> String {
         .join(" ")
 }
 
+/// `difyctl auth login --password` for the mock at `url`, as a shell command.
+fn password_login(url: &str) -> String {
+    difyctl(&[
+        "auth",
+        "login",
+        "--host",
+        url,
+        "--insecure",
+        "--password",
+        "--email",
+        EMAIL,
+    ])
+}
+
 #[test]
 fn ctrl_c_in_the_poll_phase_of_a_password_sign_in_signs_out_and_exits_130() {
     let mock = MockDify::start();
@@ -36,16 +50,7 @@ fn ctrl_c_in_the_poll_phase_of_a_password_sign_in_signs_out_and_exits_130() {
     let url = mock.url();
     let t = Test::new();
     let before = t.snapshot();
-    let login = difyctl(&[
-        "auth",
-        "login",
-        "--host",
-        &url,
-        "--insecure",
-        "--password",
-        "--email",
-        EMAIL,
-    ]);
+    let login = password_login(&url);
     let line = format!("trap '' INT; {login}; echo \"rc=$?\"; stty -a");
     let Some(mut pty) = Pty::shell_env(&t, &line, &[("NO_COLOR", "1")]) else {
         return;
@@ -73,16 +78,7 @@ fn term_hup_and_quit_at_a_hidden_prompt_give_the_echo_back() {
     let url = mock.url();
     for (signal, status) in [("TERM", 143), ("HUP", 129), ("QUIT", 131)] {
         let t = Test::new();
-        let login = difyctl(&[
-            "auth",
-            "login",
-            "--host",
-            &url,
-            "--insecure",
-            "--password",
-            "--email",
-            EMAIL,
-        ]);
+        let login = password_login(&url);
         // The inner shell says its pid, then becomes difyctl.
         let line = format!(
             "sh -c 'echo \"pid=$$.\"; exec \"$0\" \"$@\"' {login}; echo \"rc=$?\"; stty -a"
