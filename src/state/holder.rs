@@ -69,7 +69,12 @@ impl Holder {
         let (mut pid, mut start, mut machine) = (None, None, None);
         for line in lines {
             let (key, value) = line.split_once(' ')?;
-            let digits = || value.bytes().all(|b| b.is_ascii_digit()).then_some(value);
+            // Canonical numbers only (no sign, no leading zero): the text
+            // is exactly what `render` writes.
+            let digits = || {
+                let canonical = value == "0" || !value.starts_with('0');
+                (canonical && value.bytes().all(|b| b.is_ascii_digit())).then_some(value)
+            };
             match key {
                 "pid" if pid.is_none() => pid = Some(digits()?.parse::<u32>().ok()?),
                 "start" if start.is_none() => start = Some(digits()?.parse::<u64>().ok()?),
@@ -214,6 +219,8 @@ mod tests {
             "difyctl-lock 2\npid 4\nmachine m\n",
             "difyctl-lock 1\npid 4\nmachine m\nextra 1\n",
             "difyctl-lock 1\npid 99999999999\nmachine m\n",
+            "difyctl-lock 1\npid 03\nstart 7\nmachine m1\n",
+            "difyctl-lock 1\npid 3\nstart 07\nmachine m1\n",
         ] {
             assert_eq!(Holder::parse(bad.as_bytes()), None, "{bad:?}");
         }
