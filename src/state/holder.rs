@@ -61,33 +61,37 @@ impl Holder {
     /// One of our lock files' text; `None` for anything else (an empty file,
     /// a bare pid, a torn or foreign text).
     pub fn parse(bytes: &[u8]) -> Option<Holder> {
+        // Exactly what `render` writes: the lines in its order, numbers
+        // without sign or leading zero, a machine of printable characters.
         let text = std::str::from_utf8(bytes).ok()?;
-        let mut lines = text.strip_suffix('\n')?.split('\n');
+        let mut lines = text.strip_suffix('\n')?.split('\n').peekable();
         if lines.next()? != MAGIC {
             return None;
         }
-        let (mut pid, mut start, mut machine) = (None, None, None);
-        for line in lines {
-            let (key, value) = line.split_once(' ')?;
-            // Canonical numbers only (no sign, no leading zero): the text
-            // is exactly what `render` writes.
-            let digits = || {
-                let canonical = value == "0" || !value.starts_with('0');
-                (canonical && value.bytes().all(|b| b.is_ascii_digit())).then_some(value)
-            };
-            match key {
-                "pid" if pid.is_none() => pid = Some(digits()?.parse::<u32>().ok()?),
-                "start" if start.is_none() => start = Some(digits()?.parse::<u64>().ok()?),
-                "machine" if machine.is_none() && !value.is_empty() => {
-                    machine = Some(value.to_owned())
-                }
-                _ => return None,
-            }
+        let number = |line: Option<&str>, key: &str| -> Option<u64> {
+            let value = line?.strip_prefix(key)?.strip_prefix(' ')?;
+            let canonical = value == "0" || !value.starts_with('0');
+            (canonical && !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| value.parse().ok())
+                .flatten()
+        };
+        let pid = u32::try_from(number(lines.next(), "pid")?).ok()?;
+        let start = match lines.peek() {
+            Some(line) if line.starts_with("start ") => Some(number(lines.next(), "start")?),
+            _ => None,
+        };
+        let machine = lines.next()?.strip_prefix("machine ")?;
+        if lines.next().is_some()
+            || pid == 0
+            || machine.is_empty()
+            || machine.chars().any(char::is_control)
+        {
+            return None;
         }
         Some(Holder {
-            pid: pid.filter(|p| *p > 0)?,
+            pid,
             start,
-            machine: machine?,
+            machine: machine.to_owned(),
         })
     }
 
@@ -115,8 +119,8 @@ pub fn this_machine() -> Option<&'static str> {
             let ns = fs::read_link("/proc/self/ns/pid").ok()?;
             let node = read("/proc/sys/kernel/hostname").unwrap_or_default();
             let id = format!("{boot}/{}/{node}", ns.to_string_lossy());
-            // One line, or it could not be read back.
-            (!id.contains(['\n', '\r'])).then_some(id)
+            // Printable, or it could not be read back.
+            (!id.chars().any(char::is_control)).then_some(id)
         })
         .as_deref()
 }
@@ -221,6 +225,9 @@ mod tests {
             "difyctl-lock 1\npid 99999999999\nmachine m\n",
             "difyctl-lock 1\npid 03\nstart 7\nmachine m1\n",
             "difyctl-lock 1\npid 3\nstart 07\nmachine m1\n",
+            "difyctl-lock 1\nmachine m1\npid 3\n",
+            "difyctl-lock 1\npid 3\nmachine m\u{9b}1\n",
+            "difyctl-lock 1\npid 3\nmachine m1\nstart 7\n",
         ] {
             assert_eq!(Holder::parse(bad.as_bytes()), None, "{bad:?}");
         }
