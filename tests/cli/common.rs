@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 
+use crate::support::fixtures::{Context, Hosts, Tokens, alice};
 use crate::support::mock::{DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, MockDify, SessionInfo};
 use crate::support::runner::{Outcome, Test};
 
@@ -14,85 +15,54 @@ use crate::support::runner::{Outcome, Test};
 pub(crate) const EXAMPLE: &str = include_str!("../fixtures/hosts-example.yml");
 
 /// An external-SSO context (empty `account` fields, an `external_subject`)
-/// next to an ordinary one, in file mode.
-pub(crate) const SSO: &str = "\
-token_storage: file
-current_host: sso.example.com
-hosts:
-  cloud.dify.ai:
-    current_account: alice@example.com
-    accounts:
-      alice@example.com:
-        account:
-          id: acc-1
-          email: alice@example.com
-          name: Alice
-        token_id: tok-1
-  sso.example.com:
-    current_account: sam@corp.example
-    accounts:
-      sam@corp.example:
-        account:
-          id: ''
-          email: ''
-          name: ''
-        token_id: tok-sso
-        external_subject:
-          email: sam@corp.example
-          issuer: https://idp.corp.example
-";
+/// next to an ordinary one, in file mode; the SSO one is active.
+pub(crate) fn sso() -> String {
+    Hosts::file()
+        .with(alice())
+        .with(
+            Context::new("sso.example.com", "sam@corp.example")
+                .sso("https://idp.corp.example")
+                .token_id("tok-sso"),
+        )
+        .current_host(Some("sso.example.com"))
+        .to_string()
+}
 
 /// Several accounts on one host (one without a name, one SSO, one without a
 /// stored token) and a second host with no current account.
-pub(crate) const TEAM: &str = "\
-token_storage: file
-current_host: cloud.dify.ai
-hosts:
-  cloud.dify.ai:
-    current_account: alice@example.com
-    accounts:
-      alice@example.com:
-        account:
-          id: acc-1
-          email: alice@example.com
-          name: Alice
-        token_id: tok-1
-      bob@example.com:
-        account:
-          id: acc-2
-          email: bob@example.com
-          name: ''
-        token_id: tok-2
-      sam@corp.example:
-        account:
-          id: ''
-          email: ''
-          name: ''
-        token_id: tok-3
-        external_subject:
-          email: sam@corp.example
-          issuer: https://idp.corp.example
-  localhost:5001:
-    scheme: http
-    accounts:
-      dev@example.com:
-        account:
-          id: a2
-          email: dev@example.com
-          name: Dev
-        token_id: t2
-";
+pub(crate) fn team() -> String {
+    Hosts::file()
+        .with(alice())
+        .with(
+            Context::new("cloud.dify.ai", "bob@example.com")
+                .id("acc-2")
+                .name("")
+                .token_id("tok-2"),
+        )
+        .with(
+            Context::new("cloud.dify.ai", "sam@corp.example")
+                .sso("https://idp.corp.example")
+                .token_id("tok-3"),
+        )
+        .with(
+            Context::new("localhost:5001", "dev@example.com")
+                .http()
+                .id("a2")
+                .name("Dev")
+                .token_id("t2"),
+        )
+        .current_account("localhost:5001", None)
+        .to_string()
+}
 
-/// bob@example.com has no token.
-pub(crate) const TEAM_TOKENS: &str = "\
-version: 1
-tokens:
-  cloud.dify.ai:
-    alice@example.com: dfoa_alice
-    sam@corp.example: dfoe_sam
-  localhost:5001:
-    dev@example.com: dfoa_dev
-";
+/// The tokens of [`team`]: bob@example.com has none.
+pub(crate) fn team_tokens() -> String {
+    Tokens::new()
+        .with("cloud.dify.ai", "alice@example.com", "dfoa_alice")
+        .with("cloud.dify.ai", "sam@corp.example", "dfoe_sam")
+        .with("localhost:5001", "dev@example.com", "dfoa_dev")
+        .to_string()
+}
 
 /// Runs `cmd` (the binary under a wrapper: `setpriv`, `strace`) with stdin
 /// empty, as strictly as a run of `t`.
@@ -183,39 +153,34 @@ pub(crate) struct Two {
     pub(crate) t: Test,
 }
 
-pub(crate) fn context_yaml(email: &str, name: &str, id: &str, token_id: &str) -> String {
-    format!(
-        "      {email}:\n        account:\n          id: {id}\n          email: {email}\n          \
-         name: {name}\n        token_id: {token_id}\n"
-    )
-}
-
 pub(crate) fn two_hosts() -> Two {
     let a = MockDify::start();
     let b = MockDify::start();
     let a1 = a.add_session("difyctl on me");
     let a2 = a.add_session("difyctl on me (other)");
     let b1 = b.add_session("difyctl on me");
-    let hosts = format!(
-        "token_storage: file\ncurrent_host: {ah}\nhosts:\n  {ah}:\n    scheme: http\n    \
-         current_account: tester@dify.ai\n    accounts:\n{}{}  {bh}:\n    scheme: http\n    \
-         current_account: tester@dify.ai\n    accounts:\n{}",
-        context_yaml("tester@dify.ai", "Tester", DEFAULT_ACCOUNT_ID, &a1.id),
-        context_yaml("other@dify.ai", "Other", "a2", &a2.id),
-        context_yaml("tester@dify.ai", "Tester", DEFAULT_ACCOUNT_ID, &b1.id),
-        ah = a.host(),
-        bh = b.host(),
-    );
-    let tokens = format!(
-        "version: 1\ntokens:\n  {}:\n    tester@dify.ai: {}\n    other@dify.ai: {}\n  {}:\n    \
-         tester@dify.ai: {}\n",
-        a.host(),
-        a1.token,
-        a2.token,
-        b.host(),
-        b1.token
-    );
-    let t = Test::new().hosts(&hosts).tokens(&tokens);
+    let tester = |mock: &MockDify, session: &SessionInfo| {
+        Context::new(&mock.host(), "tester@dify.ai")
+            .http()
+            .id(DEFAULT_ACCOUNT_ID)
+            .name("Tester")
+            .token_id(&session.id)
+    };
+    let hosts = Hosts::file()
+        .with(tester(&a, &a1))
+        .with(
+            Context::new(&a.host(), "other@dify.ai")
+                .http()
+                .id("a2")
+                .name("Other")
+                .token_id(&a2.id),
+        )
+        .with(tester(&b, &b1));
+    let tokens = Tokens::new()
+        .with(&a.host(), "tester@dify.ai", &a1.token)
+        .with(&a.host(), "other@dify.ai", &a2.token)
+        .with(&b.host(), "tester@dify.ai", &b1.token);
+    let t = Test::new().hosts(hosts).tokens(tokens);
     Two {
         a,
         b,

@@ -6,7 +6,7 @@
 use crate::common::{
     NOT_LOGGED_IN, Two, closed_port, empty_config, raw_request, run, two_hosts, valid_status_json,
 };
-use crate::support::fixtures::signed_in;
+use crate::support::fixtures::{Tokens, signed_in};
 use crate::support::mock::{DEFAULT_WORKSPACE_ID, MockDify};
 use crate::support::runner::Test;
 
@@ -138,7 +138,7 @@ fn unknown_selections_are_usage_errors() {
 #[test]
 fn a_selected_context_without_a_token_names_itself() {
     let Two { a, t, .. } = two_hosts();
-    let t = t.tokens("version: 1\ntokens: {}\n");
+    let t = t.tokens(Tokens::new());
     run(
         &t,
         &[],

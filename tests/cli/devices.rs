@@ -6,7 +6,9 @@
 
 use std::process::Stdio;
 
-use crate::support::fixtures::{hosts_yml, signed_in, signed_in_as, signed_in_sso};
+use crate::support::fixtures::{
+    NO_HOSTS, NO_TOKENS, hosts_yml, signed_in, signed_in_as, signed_in_sso,
+};
 use crate::support::mock::{MockDify, RATE_LIMIT_MESSAGE, SessionInfo};
 use crate::support::pty::on_a_terminal;
 use crate::support::runner::Test;
@@ -85,7 +87,7 @@ fn list_needs_a_login() {
     // A context without a stored token is not a login either.
     let mock = MockDify::start();
     Test::new()
-        .hosts(&hosts_yml(&mock, Some("x")))
+        .hosts(hosts_yml(&mock, Some("x")))
         .args(["auth", "devices", "list"])
         .run()
         .code(4)
@@ -204,7 +206,7 @@ fn table_without_sessions_is_the_header_and_without_token_id_has_no_marker() {
     t.run_args(["auth", "devices", "list", "--page", "2"])
         .code(0)
         .stdout("DEVICE  CREATED  LAST USED  CURRENT\n");
-    let t = t.hosts(&hosts_yml(&mock, None));
+    let t = t.hosts(hosts_yml(&mock, None));
     t.run_args(["auth", "devices", "list"])
         .code(0)
         .stdout(&table(&[["difyctl on me", &me.created_at, "", ""]]));
@@ -526,7 +528,7 @@ fn revoke_all_needs_to_know_the_current_session() {
     let mock = MockDify::start();
     let (t, me) = signed_in(&mock);
     mock.add_session("other");
-    let t = t.hosts(&hosts_yml(&mock, None));
+    let t = t.hosts(hosts_yml(&mock, None));
     t.run_args(["auth", "devices", "revoke", "--all"])
         .code(2)
         .stdout("")
@@ -598,8 +600,8 @@ fn revoking_the_current_session_signs_this_context_out() {
             "! this context's own session was revoked: signed out of tester@dify.ai on {}\n",
             mock.host()
         ))
-        .file("hosts.yml", "token_storage: file\nhosts: {}\n")
-        .file("tokens.yml", "version: 1\ntokens: {}\n");
+        .file("hosts.yml", NO_HOSTS)
+        .file("tokens.yml", NO_TOKENS);
     assert_eq!(mock.revoked_ids(), [me.id]);
     assert_eq!(mock.sessions(), [other]);
     t.run_args(["auth", "devices", "list"])
@@ -621,8 +623,8 @@ fn a_401_while_revoking_the_current_session_means_it_is_gone() {
             "! this context's own session was revoked: signed out of tester@dify.ai on {}\n",
             mock.host()
         ))
-        .file("hosts.yml", "token_storage: file\nhosts: {}\n")
-        .file("tokens.yml", "version: 1\ntokens: {}\n");
+        .file("hosts.yml", NO_HOSTS)
+        .file("tokens.yml", NO_TOKENS);
 }
 
 #[test]

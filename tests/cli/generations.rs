@@ -476,8 +476,8 @@ fn what_was_learned_is_kept_in_the_cache_dir() {
     // XDG_CACHE_HOME when DIFY_CACHE_DIR is not set.
     let xdg = t.dir.path().join("xdg");
     let u = Test::new()
-        .hosts(&hosts_yml(&mock, Some(&s.id)))
-        .tokens(&tokens_yml(&mock, &s.token))
+        .hosts(hosts_yml(&mock, Some(&s.id)))
+        .tokens(tokens_yml(&mock, &s.token))
         .env("XDG_CACHE_HOME", &xdg);
     u.run_args(["auth", "status"]).code(0).stderr("");
     assert!(xdg.join("difyctl/servers").join(&name).is_file());

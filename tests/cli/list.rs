@@ -2,7 +2,8 @@
 //! every output format, external-SSO contexts, wide characters, terminal
 //! escapes in file text.
 
-use crate::common::{EXAMPLE, SSO};
+use crate::common::{EXAMPLE, sso};
+use crate::support::fixtures::{Context, Hosts};
 use crate::support::runner::Test;
 
 #[test]
@@ -65,7 +66,7 @@ fn list_the_official_example_in_every_format() {
 
 #[test]
 fn list_with_an_sso_context_in_every_format() {
-    let t = Test::new().hosts(SSO);
+    let t = Test::new().hosts(sso());
     t.run_args(["auth", "list"]).code(0).stdout(
         "HOST             ACCOUNT                    ACTIVE\n\
          cloud.dify.ai    alice@example.com (Alice)  \n\
@@ -109,25 +110,20 @@ fn list_with_an_sso_context_in_every_format() {
 
 #[test]
 fn list_table_counts_wide_characters_as_two_columns() {
-    let yaml = "\
-token_storage: file
-current_host: cloud.dify.ai
-hosts:
-  cloud.dify.ai:
-    current_account: bob@x.io
-    accounts:
-      zhang@example.com:
-        account:
-          id: z1
-          email: zhang@example.com
-          name: 張三
-      bob@x.io:
-        account:
-          id: b1
-          email: bob@x.io
-          name: Bob
-";
-    let t = Test::new().hosts(yaml);
+    let t = Test::new().hosts(
+        Hosts::file()
+            .with(
+                Context::new("cloud.dify.ai", "zhang@example.com")
+                    .id("z1")
+                    .name("張三"),
+            )
+            .with(
+                Context::new("cloud.dify.ai", "bob@x.io")
+                    .id("b1")
+                    .name("Bob"),
+            )
+            .current_account("cloud.dify.ai", Some("bob@x.io")),
+    );
     // `zhang@example.com (張三)` is 22 characters but 24 columns wide: the
     // ACCOUNT column is 24 + 2, so `bob@x.io (Bob)` (14) gets 12 spaces and
     // the wide cell exactly 2.

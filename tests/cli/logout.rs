@@ -15,17 +15,16 @@
 
 use std::collections::BTreeMap;
 
-use crate::support::fixtures::{self, tokens_yml, with_token_args};
+use crate::support::fixtures::{
+    self, Context, Hosts, NO_HOSTS, NO_TOKENS, Tokens, alice, other_tokens, tokens_yml,
+    with_token_args,
+};
 use crate::support::mock::{DEFAULT_ACCOUNT_ID, MockConfig, MockDify, SessionInfo};
 use crate::support::runner::{Test, mode};
 
 const SELF_PATH: &str = "/openapi/v1/account/sessions/self";
 
 const NOT_LOGGED_IN: &str = "not_logged_in: not logged in\nhint: run 'difyctl auth login'\n";
-
-const EMPTY_HOSTS: &str = "token_storage: file\nhosts: {}\n";
-
-const EMPTY_TOKENS: &str = "version: 1\ntokens: {}\n";
 
 fn files(t: &Test) -> BTreeMap<String, String> {
     t.snapshot()
@@ -38,31 +37,20 @@ fn logout() -> Test {
     Test::new().args(["auth", "logout"])
 }
 
+/// The mock's default account on its host, with `session` as its token's.
+fn tester(mock: &MockDify, session: &SessionInfo) -> Context {
+    Context::new(&mock.host(), "tester@dify.ai")
+        .http()
+        .id(DEFAULT_ACCOUNT_ID)
+        .name("Tester")
+        .token_id(&session.id)
+}
+
 /// One context on the mock (the default account), active.
 fn signed_in(mock: &MockDify, session: &SessionInfo) -> Test {
-    let host = mock.host();
     logout()
-        .hosts(&format!(
-            "token_storage: file
-current_host: {host}
-hosts:
-  {host}:
-    scheme: http
-    current_account: tester@dify.ai
-    accounts:
-      tester@dify.ai:
-        account:
-          id: {DEFAULT_ACCOUNT_ID}
-          email: tester@dify.ai
-          name: Tester
-        token_id: {}
-",
-            session.id
-        ))
-        .tokens(&format!(
-            "version: 1\ntokens:\n  {host}:\n    tester@dify.ai: {}\n",
-            session.token
-        ))
+        .hosts(Hosts::file().with(tester(mock, session)))
+        .tokens(Tokens::new().with(&mock.host(), "tester@dify.ai", &session.token))
 }
 
 /// Logged out of the only context: both files emptied, none deleted.
@@ -71,8 +59,8 @@ fn assert_cleared(t: &Test) {
     assert_eq!(
         files(t),
         BTreeMap::from([
-            ("hosts.yml".to_string(), EMPTY_HOSTS.to_string()),
-            ("tokens.yml".to_string(), EMPTY_TOKENS.to_string()),
+            ("hosts.yml".to_string(), NO_HOSTS.to_string()),
+            ("tokens.yml".to_string(), NO_TOKENS.to_string()),
         ])
     );
 }
@@ -152,50 +140,23 @@ fn logout_leaves_the_other_contexts() {
     let mock = MockDify::start();
     let tester = mock.add_session("difyctl on box");
     let host = mock.host();
-    let t = logout()
-        .hosts(&format!(
-            "token_storage: file
-current_host: {host}
-hosts:
-  cloud.dify.ai:
-    current_account: alice@example.com
-    accounts:
-      alice@example.com:
-        account:
-          id: acc-1
-          email: alice@example.com
-          name: Alice
-        token_id: tok-1
-  {host}:
-    scheme: http
-    current_account: tester@dify.ai
-    accounts:
-      bob@dify.ai:
-        account:
-          id: acc-bob
-          email: bob@dify.ai
-          name: Bob
-        token_id: tok-bob
-      tester@dify.ai:
-        account:
-          id: {DEFAULT_ACCOUNT_ID}
-          email: tester@dify.ai
-          name: Tester
-        token_id: {}
-",
-            tester.id
-        ))
-        .tokens(&format!(
-            "version: 1
-tokens:
-  cloud.dify.ai:
-    alice@example.com: dfoa_alice
-  {host}:
-    bob@dify.ai: dfoa_bob
-    tester@dify.ai: {}
-",
-            tester.token
-        ));
+    let hosts = Hosts::file()
+        .with(alice())
+        .with(
+            Context::new(&host, "bob@dify.ai")
+                .http()
+                .id("acc-bob")
+                .name("Bob")
+                .token_id("tok-bob"),
+        )
+        .with(self::tester(&mock, &tester))
+        .current_host(Some(&host))
+        .current_account(&host, Some("tester@dify.ai"));
+    let tokens = Tokens::new()
+        .with("cloud.dify.ai", "alice@example.com", "dfoa_alice")
+        .with(&host, "bob@dify.ai", "dfoa_bob")
+        .with(&host, "tester@dify.ai", &tester.token);
+    let t = logout().hosts(hosts).tokens(tokens);
     t.run().code(0).stdout(&logged_out(&mock)).stderr("");
     assert_eq!(mock.revoked_ids(), [tester.id]);
     // Only the active context is gone; no context is active afterwards.
@@ -246,20 +207,15 @@ fn not_logged_in_exits_4_and_changes_nothing() {
     assert!(!t.config_dir().exists());
 
     // Contexts, but none active.
-    let t = logout()
-        .hosts(
-            "token_storage: file
-hosts:
-  cloud.dify.ai:
-    accounts:
-      alice@example.com:
-        account:
-          id: acc-1
-          email: alice@example.com
-          name: Alice
-",
+    let hosts = Hosts::file()
+        .with(
+            Context::new("cloud.dify.ai", "alice@example.com")
+                .id("acc-1")
+                .name("Alice"),
         )
-        .tokens("version: 1\ntokens:\n  cloud.dify.ai:\n    alice@example.com: dfoa_alice\n");
+        .current_host(None)
+        .current_account("cloud.dify.ai", None);
+    let t = logout().hosts(hosts).tokens(other_tokens());
     let before = files(&t);
     t.run().code(4).stdout("").stderr(NOT_LOGGED_IN);
     assert_eq!(files(&t), before);
@@ -335,14 +291,11 @@ fn without_a_usable_token_there_is_nothing_to_revoke() {
     t.run().code(0).stdout(&logged_out(&mock)).stderr("");
     assert_eq!(
         files(&t),
-        BTreeMap::from([("hosts.yml".to_string(), EMPTY_HOSTS.to_string())])
+        BTreeMap::from([("hosts.yml".to_string(), NO_HOSTS.to_string())])
     );
 
     // A token that is not a Dify bearer is never sent anywhere.
-    let t = signed_in(&mock, &session).tokens(&format!(
-        "version: 1\ntokens:\n  {}:\n    tester@dify.ai: not-a-dify-token\n",
-        mock.host()
-    ));
+    let t = signed_in(&mock, &session).tokens(tokens_yml(&mock, "not-a-dify-token"));
     t.run().code(0).stdout(&logged_out(&mock)).stderr("");
     assert_cleared(&t);
 
@@ -431,10 +384,7 @@ fn a_damaged_tokens_yml_is_never_left_holding_a_live_token_silently() {
     // Nothing was sent; the context is gone, the file untouched.
     assert!(mock.requests().is_empty());
     assert_eq!(t.read("tokens.yml").as_deref(), Some(damaged.as_str()));
-    assert_eq!(
-        t.read("hosts.yml").as_deref(),
-        Some("token_storage: file\nhosts: {}\n")
-    );
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(NO_HOSTS));
     assert_eq!(mock.sessions(), vec![session]);
 }
 

@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::support::fixtures::{hosts_yml, mock_code_lines, tokens_yml};
-use crate::support::mock::{
-    Account, DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, MockConfig, MockDify, SessionInfo, Workspace,
+use crate::support::fixtures::{
+    Context, Hosts, Tokens, alice, hosts_yml, mock_code_lines, tokens_yml,
 };
+use crate::support::mock::{Account, MockConfig, MockDify, SessionInfo, Workspace};
 use crate::support::runner::Test;
 
 const DAY: i64 = 86_400;
@@ -39,21 +39,28 @@ fn mock(ttl: i64, auto: bool) -> MockDify {
 /// session's `token_expires_at` into hosts.yml.
 fn signed_in(mock: &MockDify, stored_expiry: bool) -> (Test, SessionInfo) {
     let s = mock.add_session(&own_label());
-    let hosts = if stored_expiry {
-        with_expiry(&hosts_yml(mock, Some(&s.id)), &s)
+    let context = if stored_expiry {
+        stored(mock, &s)
     } else {
-        hosts_yml(mock, Some(&s.id))
+        Context::of(mock).token_id(&s.id)
     };
     let t = Test::new()
-        .hosts(&hosts)
-        .tokens(&tokens_yml(mock, &s.token));
+        .hosts(Hosts::file().with(context))
+        .tokens(tokens_yml(mock, &s.token));
     (t, s)
 }
 
-/// The fixture's hosts.yml with the session's `token_expires_at`, as a
-/// sign-in stores it (`+00:00`, quoted).
-fn with_expiry(hosts: &str, s: &SessionInfo) -> String {
-    format!("{hosts}        token_expires_at: '{}'\n", plus00(s))
+/// The mock's context with session `s`, its expiry stored as a sign-in
+/// stores it (`+00:00`).
+fn stored(mock: &MockDify, s: &SessionInfo) -> Context {
+    Context::of(mock)
+        .token_id(&s.id)
+        .token_expires_at(&plus00(s))
+}
+
+/// The `hosts.yml` of [`stored`] alone.
+fn stored_hosts(mock: &MockDify, s: &SessionInfo) -> String {
+    Hosts::file().with(stored(mock, s)).to_string()
 }
 
 fn plus00(s: &SessionInfo) -> String {
@@ -123,10 +130,7 @@ fn device_flow_refresh_rotates_the_session() {
     assert_eq!(new.device_label, old.device_label);
     out.stdout(&refreshed(&mock, &new, "14d 0h"))
         .stderr(&mock_code_lines(&mock))
-        .file(
-            "hosts.yml",
-            &with_expiry(&hosts_yml(&mock, Some(&new.id)), &new),
-        )
+        .file("hosts.yml", &stored_hosts(&mock, &new))
         .file("tokens.yml", &tokens_yml(&mock, &new.token));
     // Without --if-expiring-within nothing but the sign-in is sent.
     assert_eq!(requests(&mock), SIGN_IN);
@@ -143,57 +147,29 @@ fn refreshing_another_context_keeps_the_active_one() {
     let mock = mock(TTL, true);
     let old = mock.add_session(&own_label());
     let host = mock.host();
-    let hosts = |tester_session: &str| {
-        format!(
-            "token_storage: file
-current_host: cloud.dify.ai
-hosts:
-  cloud.dify.ai:
-    current_account: alice@example.com
-    accounts:
-      alice@example.com:
-        account:
-          id: acc-1
-          email: alice@example.com
-          name: Alice
-        token_id: tok-1
-  {host}:
-    scheme: http
-    current_account: bob@example.com
-    accounts:
-      bob@example.com:
-        account:
-          id: acc-bob
-          email: bob@example.com
-          name: Bob
-        token_id: tok-bob
-      tester@dify.ai:
-        account:
-          id: {DEFAULT_ACCOUNT_ID}
-          email: tester@dify.ai
-          name: Tester
-        workspace:
-          id: {DEFAULT_WORKSPACE_ID}
-          name: Acme Team
-          role: owner
-{tester_session}"
-        )
+    // bob@example.com is the host's current account; tester@dify.ai, in
+    // the server's default workspace, is refreshed.
+    let hosts = |tester: Context| {
+        Hosts::file()
+            .with(alice())
+            .with(
+                Context::new(&host, "bob@example.com")
+                    .http()
+                    .id("acc-bob")
+                    .name("Bob")
+                    .token_id("tok-bob"),
+            )
+            .with(tester)
+            .current_host(Some("cloud.dify.ai"))
     };
     let tokens = |tester_token: &str| {
-        format!(
-            "version: 1
-tokens:
-  cloud.dify.ai:
-    alice@example.com: dfoa_alice
-  {host}:
-    bob@example.com: dfoa_bob
-    tester@dify.ai: {tester_token}
-"
-        )
+        Tokens::new()
+            .with("cloud.dify.ai", "alice@example.com", "dfoa_alice")
+            .with(&host, "bob@example.com", "dfoa_bob")
+            .with(&host, "tester@dify.ai", tester_token)
     };
-    let t = Test::new()
-        .hosts(&hosts(&format!("        token_id: {}\n", old.id)))
-        .tokens(&tokens(&old.token));
+    let tester = Context::of(&mock).token_id(&old.id);
+    let t = Test::new().hosts(hosts(tester)).tokens(tokens(&old.token));
 
     // A URL names the stored host too.
     let out = t
@@ -212,13 +188,14 @@ tokens:
         // current_host and the host's current_account are as they were.
         .file(
             "hosts.yml",
-            &hosts(&format!(
-                "        token_id: {}\n        token_expires_at: '{}'\n",
-                new.id,
-                plus00(&new)
-            )),
+            &hosts(
+                Context::of(&mock)
+                    .token_id(&new.id)
+                    .token_expires_at(&plus00(&new)),
+            )
+            .to_string(),
         )
-        .file("tokens.yml", &tokens(&new.token));
+        .file("tokens.yml", &tokens(&new.token).to_string());
     t.run_args(["auth", "whoami"])
         .code(0)
         .stdout("alice@example.com (Alice)\n");
@@ -236,10 +213,7 @@ fn password_refresh_signs_in_as_the_contexts_account() {
     let new = only_session(&mock);
     out.stderr("")
         .stdout(&refreshed(&mock, &new, "14d 0h"))
-        .file(
-            "hosts.yml",
-            &with_expiry(&hosts_yml(&mock, Some(&new.id)), &new),
-        )
+        .file("hosts.yml", &stored_hosts(&mock, &new))
         .file("tokens.yml", &tokens_yml(&mock, &new.token));
     assert_eq!(mock.revoked_ids(), [old.id]);
     assert_eq!(new.device_label, own_label());
@@ -272,17 +246,10 @@ fn keeps_the_contexts_workspace() {
     };
     let mock = mock(TTL, true);
     mock.configure(|c| c.workspaces.push(beta.clone()));
-    let (t, _) = signed_in(&mock, false);
-    let acme = format!(
-        "          id: {DEFAULT_WORKSPACE_ID}\n          name: Acme Team\n          role: owner\n"
-    );
-    let beta_yml = format!(
-        "          id: {}\n          name: Beta\n          role: editor\n",
-        beta.id
-    );
+    let (t, old) = signed_in(&mock, false);
     // `use workspace` chose Beta for this context; the server's default is Acme.
-    let hosts = t.read("hosts.yml").unwrap().replace(&acme, &beta_yml);
-    let t = t.hosts(&hosts);
+    let in_beta = |c: Context| c.workspace(&beta.id, &beta.name, &beta.role);
+    let t = t.hosts(Hosts::file().with(in_beta(Context::of(&mock).token_id(&old.id))));
     let out = t.run_args(refresh(&["--no-browser"])).code(0);
     let new = only_session(&mock);
     out.stdout(&format!(
@@ -294,7 +261,7 @@ fn keeps_the_contexts_workspace() {
     .stderr(&mock_code_lines(&mock))
     .file(
         "hosts.yml",
-        &with_expiry(&hosts_yml(&mock, Some(&new.id)), &new).replace(&acme, &beta_yml),
+        &Hosts::file().with(in_beta(stored(&mock, &new))).to_string(),
     );
 
     // An account no longer in that workspace gets the server's default.
@@ -303,10 +270,7 @@ fn keeps_the_contexts_workspace() {
     let newer = only_session(&mock);
     out.stdout(&refreshed(&mock, &newer, "14d 0h"))
         .stderr(&mock_code_lines(&mock))
-        .file(
-            "hosts.yml",
-            &with_expiry(&hosts_yml(&mock, Some(&newer.id)), &newer),
-        );
+        .file("hosts.yml", &stored_hosts(&mock, &newer));
 }
 
 // ---------------------------------------------------------------------------
@@ -361,10 +325,7 @@ fn a_stored_expiry_decides_without_the_session_list() {
         mock_code_lines(&mock)
     ))
     .stdout(&refreshed(&mock, &new, "3d 0h"))
-    .file(
-        "hosts.yml",
-        &with_expiry(&hosts_yml(&mock, Some(&new.id)), &new),
-    )
+    .file("hosts.yml", &stored_hosts(&mock, &new))
     .file("tokens.yml", &tokens_yml(&mock, &new.token));
     assert_eq!(requests(&mock)[4..], [CHECK, SIGN_IN[0], SIGN_IN[1]]);
 }
@@ -474,8 +435,8 @@ fn an_unknown_expiry_is_refreshed() {
     let mock = mock(TTL, true);
     let old = mock.add_session(&own_label());
     let t = Test::new()
-        .hosts(&hosts_yml(&mock, None))
-        .tokens(&tokens_yml(&mock, &old.token));
+        .hosts(hosts_yml(&mock, None))
+        .tokens(tokens_yml(&mock, &old.token));
     let out = t
         .run_args(refresh(&["--if-expiring-within", "2d", "--no-browser"]))
         .code(0);
@@ -486,10 +447,7 @@ fn an_unknown_expiry_is_refreshed() {
         mock_code_lines(&mock)
     ))
     .stdout(&refreshed(&mock, &new, "14d 0h"))
-    .file(
-        "hosts.yml",
-        &with_expiry(&hosts_yml(&mock, Some(&new.id)), &new),
-    );
+    .file("hosts.yml", &stored_hosts(&mock, &new));
     assert_eq!(requests(&mock), [CHECK, SIGN_IN[0], SIGN_IN[1]]);
 }
 
@@ -497,7 +455,7 @@ fn an_unknown_expiry_is_refreshed() {
 fn a_context_without_a_stored_token_is_signed_in_again() {
     let mock = mock(TTL, true);
     let old = mock.add_session(&own_label());
-    let t = Test::new().hosts(&hosts_yml(&mock, Some(&old.id)));
+    let t = Test::new().hosts(hosts_yml(&mock, Some(&old.id)));
     let out = t
         .run_args(refresh(&["--if-expiring-within", "2d", "--no-browser"]))
         .code(0);

@@ -3,18 +3,11 @@
 //! and server text in verbose lines shown like everything else.
 
 use crate::common::{RELOGIN_HINT, account_url, closed_port, empty_config, run, valid_status_json};
-use crate::support::fixtures::{hosts_yml, mock_code_lines, signed_in, tokens_yml};
+use crate::support::fixtures::{
+    Context, Hosts, Tokens, hosts_yml, mock_code_lines, signed_in, tokens_yml,
+};
 use crate::support::mock::{Hostile, MockConfig, MockDify};
 use crate::support::runner::Test;
-
-/// `hosts.yml` with the mock's account as the context of `token_id`, plus
-/// `token_expires_at`.
-fn hosts_with_expiry(mock: &MockDify, token_id: &str, expires_at: &str) -> String {
-    format!(
-        "{}        token_expires_at: '{expires_at}'\n",
-        hosts_yml(mock, Some(token_id))
-    )
-}
 
 #[test]
 fn status_of_a_valid_session() {
@@ -22,8 +15,8 @@ fn status_of_a_valid_session() {
     let s = mock.add_session("difyctl on me");
     let expires = "2999-01-01T00:00:00+00:00";
     let t = Test::new()
-        .hosts(&hosts_with_expiry(&mock, &s.id, expires))
-        .tokens(&tokens_yml(&mock, &s.token));
+        .hosts(Hosts::file().with(Context::of(&mock).token_id(&s.id).token_expires_at(expires)))
+        .tokens(tokens_yml(&mock, &s.token));
     let before = t.snapshot();
     let out = run(&t, &[], &["auth", "status"], b"").code(0).stderr("");
     let lines: Vec<&str> = out.stdout.lines().collect();
@@ -68,8 +61,8 @@ fn status_looks_the_expiry_up_when_none_is_stored() {
         .stdout(&valid_status_json(&mock, "file", Some(&s.expires_at)));
     // Without a token_id there is nothing to look up.
     let t = Test::new()
-        .hosts(&hosts_yml(&mock, None))
-        .tokens(&tokens_yml(&mock, &s.token));
+        .hosts(hosts_yml(&mock, None))
+        .tokens(tokens_yml(&mock, &s.token));
     run(&t, &[], &["auth", "status", "--json"], b"")
         .code(0)
         .stdout(&valid_status_json(&mock, "file", None));
@@ -139,14 +132,8 @@ fn status_of_an_unreachable_host_is_exit_1() {
     let port = closed_port();
     let host = format!("127.0.0.1:{port}");
     let t = Test::new()
-        .hosts(&format!(
-            "token_storage: file\ncurrent_host: {host}\nhosts:\n  {host}:\n    scheme: http\n    \
-             current_account: a@b.c\n    accounts:\n      a@b.c:\n        account:\n          \
-             email: a@b.c\n"
-        ))
-        .tokens(&format!(
-            "version: 1\ntokens:\n  {host}:\n    a@b.c: dfoa_x\n"
-        ));
+        .hosts(Hosts::file().with(Context::new(&host, "a@b.c").http()))
+        .tokens(Tokens::new().with(&host, "a@b.c", "dfoa_x"));
     let out = run(&t, &[("DIFYCTL_HTTP_RETRY", "0")], &["auth", "status"], b"")
         .code(1)
         .stdout("");

@@ -12,8 +12,8 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{EXAMPLE, TEAM, TEAM_TOKENS, output};
-use crate::support::fixtures::with_other_context;
+use crate::common::{EXAMPLE, output, team, team_tokens};
+use crate::support::fixtures::{Context, Hosts, Tokens, with_other_context};
 use crate::support::runner::{BIN, Outcome, Test, mode, set_mode, set_mtime};
 use crate::support::tools;
 
@@ -128,7 +128,7 @@ fn schema_invalid_hosts_yml_is_reported_and_left_alone() {
 #[test]
 fn corrupt_tokens_yml_stops_use_account_only() {
     let broken = "version: 1\ntokens:\n  cloud.dify.ai: [\n";
-    let t = Test::new().hosts(TEAM).tokens(broken);
+    let t = Test::new().hosts(team()).tokens(broken);
     let p = path_of(&t, "tokens.yml");
     t.run_args(["auth", "whoami"])
         .code(0)
@@ -143,7 +143,7 @@ fn corrupt_tokens_yml_stops_use_account_only() {
         .stdout("")
         .stderr_has(&format!("client_error: Failed to parse YAML file {p}: "));
     assert_eq!(t.read("tokens.yml").as_deref(), Some(broken));
-    assert_eq!(t.read("hosts.yml").as_deref(), Some(TEAM));
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(team().as_str()));
 }
 
 // ---------------------------------------------------------------------------
@@ -314,22 +314,26 @@ fn a_read_only_config_dir_can_still_be_read() {
 fn twenty_concurrent_switches_keep_every_context() {
     let hosts = ["a.example", "b.example", "c.example"];
     let emails = ["u1@x.io", "u2@x.io", "u3@x.io"];
-    let mut yaml = String::from("token_storage: file\ncurrent_host: a.example\nhosts:\n");
-    let mut tokens = String::from("version: 1\ntokens:\n");
+    // Three hosts with the same three accounts; only a.example has a
+    // current account.
+    let mut yaml = Hosts::file();
+    let mut tokens = Tokens::new();
     for host in hosts {
-        yaml.push_str(&format!("  {host}:\n"));
-        if host == "a.example" {
-            yaml.push_str("    current_account: u1@x.io\n");
-        }
-        yaml.push_str("    accounts:\n");
-        tokens.push_str(&format!("  {host}:\n"));
         for email in emails {
-            yaml.push_str(&format!(
-                "      {email}:\n        account:\n          id: {host}-{email}\n          email: {email}\n          name: User\n        token_id: t-{host}-{email}\n"
-            ));
-            tokens.push_str(&format!("    {email}: dfoa_{host}_{email}\n"));
+            yaml = yaml.with(
+                Context::new(host, email)
+                    .id(&format!("{host}-{email}"))
+                    .name("User")
+                    .token_id(&format!("t-{host}-{email}")),
+            );
+            tokens = tokens.with(host, email, &format!("dfoa_{host}_{email}"));
         }
     }
+    let yaml = yaml
+        .current_account("b.example", None)
+        .current_account("c.example", None)
+        .to_string();
+    let tokens = tokens.to_string();
     let t = Test::new().hosts(&yaml).tokens(&tokens);
 
     // Every email exists on every host, so each `use account` succeeds on
@@ -440,9 +444,9 @@ fn unix_was_connected(l: &UnixListener) -> bool {
 }
 
 /// Every local command, on a keychain-mode registry and a file-mode one.
-fn local_invocations() -> Vec<(&'static str, Vec<&'static str>)> {
+fn local_invocations() -> Vec<(String, Vec<&'static str>)> {
     let mut v = Vec::new();
-    for file in [EXAMPLE, TEAM] {
+    for file in [EXAMPLE.to_string(), team()] {
         for args in [
             vec!["auth", "whoami"],
             vec!["auth", "whoami", "--json"],
@@ -456,12 +460,15 @@ fn local_invocations() -> Vec<(&'static str, Vec<&'static str>)> {
             vec!["use", "host", "--domain", "localhost:5001"],
             vec!["use", "account"],
         ] {
-            v.push((file, args));
+            v.push((file.clone(), args));
         }
     }
     // Credential lookups in file mode (the keychain is never involved there).
-    v.push((TEAM, vec!["use", "account", "--email", "bob@example.com"]));
-    v.push((TEAM, vec!["use", "account", "--email", "sam@corp.example"]));
+    v.push((team(), vec!["use", "account", "--email", "bob@example.com"]));
+    v.push((
+        team(),
+        vec!["use", "account", "--email", "sam@corp.example"],
+    ));
     v
 }
 
@@ -499,12 +506,12 @@ fn local_commands_touch_neither_network_nor_keychain() {
 
     for (file, args) in local_invocations() {
         let mut t = Test::new()
-            .hosts(file)
+            .hosts(&file)
             .env_remove("DIFY_E2E_NO_KEYRING")
             .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus_address);
-        if file == TEAM {
-            t = t.tokens(TEAM_TOKENS);
+        if file == team() {
+            t = t.tokens(team_tokens());
         }
         for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
             t = t.env(var, &proxy_url).env(&var.to_lowercase(), &proxy_url);
@@ -533,9 +540,9 @@ fn local_commands_open_no_socket_under_strace() {
         return;
     }
     for (file, args) in local_invocations() {
-        let mut t = Test::new().hosts(file).env_remove("DIFY_E2E_NO_KEYRING");
-        if file == TEAM {
-            t = t.tokens(TEAM_TOKENS);
+        let mut t = Test::new().hosts(&file).env_remove("DIFY_E2E_NO_KEYRING");
+        if file == team() {
+            t = t.tokens(team_tokens());
         }
         let trace = t.dir.path().join("trace");
         let inner = t.command();

@@ -3,7 +3,7 @@
 //! the same.
 
 use crate::common::{NOT_LOGGED_IN, raw_request, run};
-use crate::support::fixtures::{hosts_yml, signed_in};
+use crate::support::fixtures::{Context, Hosts, hosts_yml, signed_in};
 use crate::support::mock::MockDify;
 use crate::support::runner::Test;
 
@@ -16,7 +16,7 @@ fn token_needs_a_context() {
         .stderr(NOT_LOGGED_IN);
     // A context without a stored token.
     let mock = MockDify::start();
-    let t = Test::new().hosts(&hosts_yml(&mock, None));
+    let t = Test::new().hosts(hosts_yml(&mock, None));
     run(&t, &[], &["auth", "token"], b"")
         .code(4)
         .stdout("")
@@ -41,10 +41,9 @@ fn the_printed_token_works_in_a_plain_http_request() {
 #[test]
 fn two_stored_contexts_sharing_a_keychain_item_read_neither_token() {
     // As another tool could have written it: both contexts, one item.
-    let hosts = "token_storage: keychain\ncurrent_host: dify\nhosts:\n  dify:\n    \
-        current_account: corp.me@x.io\n    accounts:\n      corp.me@x.io:\n        account:\n          \
-        email: corp.me@x.io\n  dify.corp:\n    current_account: me@x.io\n    accounts:\n      \
-        me@x.io:\n        account:\n          email: me@x.io\n";
+    let hosts = Hosts::keychain()
+        .with(Context::new("dify", "corp.me@x.io"))
+        .with(Context::new("dify.corp", "me@x.io"));
     let t = Test::new().hosts(hosts);
     t.run_args(["auth", "token"]).code(1).stdout("").stderr(
         "client_error: corp.me@x.io on dify and me@x.io on dify.corp share the keychain item \

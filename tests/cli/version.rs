@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::support::fixtures::hosts_yml;
+use crate::support::fixtures::{Tokens, hosts_yml};
 use crate::support::mock::{Hostile, MockConfig, MockDify};
 use crate::support::runner::Test;
 use serde_json::json;
@@ -62,7 +62,7 @@ fn skipped(verdict: &str) -> String {
 
 /// A config dir whose active context is on the mock (no token needed).
 fn on(mock: &MockDify) -> Test {
-    Test::new().hosts(&hosts_yml(mock, None))
+    Test::new().hosts(hosts_yml(mock, None))
 }
 
 /// The one request made, which must be the probe.
@@ -81,7 +81,7 @@ fn one_probe(mock: &MockDify) {
 #[test]
 fn a_supported_server_is_ok() {
     let mock = MockDify::start();
-    let t = on(&mock).tokens("version: 1\ntokens: {}\n");
+    let t = on(&mock).tokens(Tokens::new());
     let before = t.snapshot();
     t.run_args(["version"]).code(0).stderr("").stdout(&report(
         &mock.url(),

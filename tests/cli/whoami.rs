@@ -1,7 +1,8 @@
 //! `auth whoami` against `hosts.yml` files as the official tool writes them,
 //! and what the local commands say with no context at all.
 
-use crate::common::{EXAMPLE, NOT_LOGGED_IN, SSO, TEAM};
+use crate::common::{EXAMPLE, NOT_LOGGED_IN, sso, team};
+use crate::support::fixtures::{Context, Hosts};
 use crate::support::runner::Test;
 
 #[test]
@@ -22,7 +23,7 @@ fn whoami_on_the_official_example() {
 
 #[test]
 fn whoami_external_sso() {
-    let t = Test::new().hosts(SSO);
+    let t = Test::new().hosts(sso());
     t.run_args(["auth", "whoami"])
         .code(0)
         .stderr("")
@@ -34,7 +35,7 @@ fn whoami_external_sso() {
             "{\"subject_type\":\"external_sso\",\"email\":\"sam@corp.example\",\"issuer\":\"https://idp.corp.example\"}\n",
         );
 
-    let no_issuer = SSO.replace("issuer: https://idp.corp.example", "issuer: ''");
+    let no_issuer = sso().replace("issuer: https://idp.corp.example", "issuer: ''");
     let t = Test::new().hosts(&no_issuer);
     t.run_args(["auth", "whoami"])
         .code(0)
@@ -46,19 +47,8 @@ fn whoami_external_sso() {
 
 #[test]
 fn whoami_without_name_or_id() {
-    let yaml = "\
-token_storage: file
-current_host: h.example
-hosts:
-  h.example:
-    current_account: bob@example.com
-    accounts:
-      bob@example.com:
-        account:
-          email: bob@example.com
-          name: ''
-";
-    let t = Test::new().hosts(yaml);
+    let t = Test::new()
+        .hosts(Hosts::file().with(Context::new("h.example", "bob@example.com").name("")));
     t.run_args(["auth", "whoami"])
         .code(0)
         .stdout("bob@example.com\n");
@@ -111,8 +101,8 @@ fn no_context_at_all() {
 
 #[test]
 fn empty_registry_after_a_full_logout() {
-    let empty = "token_storage: keychain\nhosts: {}\n";
-    let t = Test::new().hosts(empty);
+    let empty = Hosts::keychain().to_string();
+    let t = Test::new().hosts(&empty);
     t.run_args(["auth", "whoami"])
         .code(4)
         .stderr("not_logged_in: not logged in\nhint: run 'difyctl auth login'\n");
@@ -122,23 +112,23 @@ fn empty_registry_after_a_full_logout() {
     t.run_args(["use", "host", "--domain", "x"])
         .code(4)
         .stderr(NOT_LOGGED_IN);
-    assert_eq!(t.read("hosts.yml").as_deref(), Some(empty));
+    assert_eq!(t.read("hosts.yml"), Some(empty));
 }
 
 #[test]
 fn active_pointer_missing_at_any_level_is_not_logged_in() {
     for yaml in [
         // current_host names no stored host
-        TEAM.replace("current_host: cloud.dify.ai", "current_host: gone.example"),
+        team().replace("current_host: cloud.dify.ai", "current_host: gone.example"),
         // no current_host
-        TEAM.replace("current_host: cloud.dify.ai\n", ""),
+        team().replace("current_host: cloud.dify.ai\n", ""),
         // the host has no current_account
-        TEAM.replace(
+        team().replace(
             "current_host: cloud.dify.ai",
             "current_host: localhost:5001",
         ),
         // current_account names no stored account
-        TEAM.replace(
+        team().replace(
             "current_account: alice@example.com",
             "current_account: gone@example.com",
         ),

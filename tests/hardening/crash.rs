@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::support::fixtures::{
-    OTHER_HOSTS, OTHER_TOKENS, two_hosts, with_other_context, with_token_args,
+    other_hosts, other_tokens, two_hosts, with_other_context, with_token_args,
 };
 use crate::support::mock::MockDify;
 use crate::support::runner::{
@@ -121,7 +121,7 @@ fn contexts_now(t: &Test) -> BTreeSet<(String, String)> {
 #[test]
 fn a_switch_killed_at_any_file_system_call_leaves_the_old_or_the_new_file() {
     let versions = [two_hosts("cloud.dify.ai"), two_hosts("two.example")];
-    let t = no_waiting(Test::new().hosts(&versions[0]).tokens(OTHER_TOKENS));
+    let t = no_waiting(Test::new().hosts(&versions[0]).tokens(other_tokens()));
     let (mut locks, mut texts, mut temps, mut changed) = (0, 0, 0, 0);
     for call in FS_CALLS {
         // Every kill point of this kind is reached from the same file; a
@@ -171,7 +171,10 @@ fn a_switch_killed_at_any_file_system_call_leaves_the_old_or_the_new_file() {
         locks > 0 && texts > 0 && temps > 0 && changed > 0,
         "{locks} {texts} {temps} {changed}"
     );
-    assert_eq!(t.read("tokens.yml").as_deref(), Some(OTHER_TOKENS));
+    assert_eq!(
+        t.read("tokens.yml").as_deref(),
+        Some(other_tokens().as_str())
+    );
     leftover_temp_files_are_read_past_and_cleaned(&t);
 }
 
@@ -214,8 +217,8 @@ fn a_sign_in_killed_at_any_file_system_call_never_stores_half_of_it() {
         for name in t.leftovers() {
             fs::remove_file(t.config_dir().join(name)).unwrap();
         }
-        fs::write(t.config_dir().join("hosts.yml"), OTHER_HOSTS).unwrap();
-        fs::write(t.config_dir().join("tokens.yml"), OTHER_TOKENS).unwrap();
+        fs::write(t.config_dir().join("hosts.yml"), other_hosts()).unwrap();
+        fs::write(t.config_dir().join("tokens.yml"), other_tokens()).unwrap();
     };
     // The files a complete sign-in writes.
     t.run_args(&args).code(0);
@@ -235,8 +238,8 @@ fn a_sign_in_killed_at_any_file_system_call_never_stores_half_of_it() {
                 }
                 Some(Run::Killed) => {
                     crashes += 1;
-                    check_after_crash(&t, "hosts.yml", &[OTHER_HOSTS, &new_hosts]);
-                    check_after_crash(&t, "tokens.yml", &[OTHER_TOKENS, &new_tokens]);
+                    check_after_crash(&t, "hosts.yml", &[&other_hosts(), &new_hosts]);
+                    check_after_crash(&t, "tokens.yml", &[&other_tokens(), &new_tokens]);
                     let hosts_new = t.read("hosts.yml").unwrap() == new_hosts;
                     let tokens_new = t.read("tokens.yml").unwrap() == new_tokens;
                     // The token is stored first: a context never lacks it.
@@ -287,8 +290,8 @@ fn writers_and_readers_killed_at_random_moments_cost_nothing_and_block_no_one() 
     let session = mock.add_session("difyctl on ci");
     let t = no_waiting(
         Test::new()
-            .hosts(&two_hosts("cloud.dify.ai"))
-            .tokens(OTHER_TOKENS),
+            .hosts(two_hosts("cloud.dify.ai"))
+            .tokens(other_tokens()),
     );
     let token_stdin = format!("{}\n", session.token);
     let start = |t: &Test, kind: Kind| -> Child {
@@ -446,7 +449,7 @@ fn reads_never_wait_for_a_lock_of_any_kind() {
         &format!("pid {}\n", std::process::id()),
     );
     for lock in [live.as_str(), "", &dead_holders_lock(), "4242\n"] {
-        let t = no_waiting(Test::new().hosts(&hosts).tokens(OTHER_TOKENS));
+        let t = no_waiting(Test::new().hosts(&hosts).tokens(other_tokens()));
         let path = t.config_dir().join("hosts.yml.lock");
         fs::write(&path, lock).unwrap();
         set_mtime_at(&path, SystemTime::now() + Duration::from_secs(86_400));
@@ -470,7 +473,7 @@ fn a_lock_whose_holder_is_gone_is_taken_over_at_once_whatever_its_date() {
         SystemTime::now(),
         SystemTime::now() + Duration::from_secs(86_400),
     ] {
-        let t = no_waiting(Test::new().hosts(&two_hosts("two.example")));
+        let t = no_waiting(Test::new().hosts(two_hosts("two.example")));
         let lock = t.config_dir().join("hosts.yml.lock");
         let guard = t.config_dir().join("hosts.yml.lock.takeover");
         // And a takeover guard of a dead process, dated in the future, which
@@ -489,7 +492,7 @@ fn a_lock_whose_holder_is_gone_is_taken_over_at_once_whatever_its_date() {
 
 #[test]
 fn an_empty_lock_keeps_the_official_30_s_rule_both_ways() {
-    let t = Test::new().hosts(&two_hosts("two.example"));
+    let t = Test::new().hosts(two_hosts("two.example"));
     let lock = t.config_dir().join("hosts.yml.lock");
     for when in [
         SystemTime::now() - Duration::from_secs(31),
@@ -523,7 +526,7 @@ fn an_empty_lock_keeps_the_official_30_s_rule_both_ways() {
 #[test]
 fn the_lock_wait_is_a_setting() {
     let t = Test::new()
-        .hosts(&two_hosts("two.example"))
+        .hosts(two_hosts("two.example"))
         .env("DIFYCTL_LOCK_TIMEOUT", "soon");
     t.run_args(["use", "host", "--domain", "cloud.dify.ai"])
         .code(2)

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::fixtures::{
-    OTHER_HOSTS, signed_in, two_hosts, with_other_context, with_token_args,
+    other_hosts, signed_in, two_hosts, with_other_context, with_token_args,
 };
 use crate::support::mock::{MockConfig, MockDify};
 use crate::support::runner::{Outcome, Test, assert_no_crash, set_mode};
@@ -324,7 +324,7 @@ fn broken_store_files_give_clear_errors() {
     }
 
     // tokens.yml: the same protections.
-    fs::write(hosts(&t), OTHER_HOSTS).unwrap();
+    fs::write(hosts(&t), other_hosts()).unwrap();
     let tokens = t.config_dir().join("tokens.yml");
     let tp = tokens.display().to_string();
     fs::remove_file(&tokens).unwrap();

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use crate::support::fixtures;
+use crate::support::fixtures::{self, Context, Hosts, NO_TOKENS, Tokens, login_args};
 use crate::support::mock::{MockConfig, MockDify, SessionInfo};
 use crate::support::runner::{TempDir, Test, mode};
 use crate::support::secret_service::{Kind, SecretBus, no_bus_address};
@@ -22,8 +22,6 @@ const IN_KEYCHAIN: &str = "Token stored in the system keychain\n";
 const UNAVAILABLE: &str = "keyring_unavailable: OS keychain is unreachable\nhint: credentials are \
      stored in the system keychain but it could not be accessed; unlock the keychain (or the login \
      session) and retry\n";
-
-const EMPTY_TOKENS: &str = "version: 1\ntokens: {}\n";
 
 const NOT_LOGGED_IN: &str = "not_logged_in: not logged in\nhint: run 'difyctl auth login'\n";
 
@@ -39,20 +37,6 @@ fn on_bus(address: &str) -> Test {
     Test::new()
         .env_remove("DIFY_E2E_NO_KEYRING")
         .env("DBUS_SESSION_BUS_ADDRESS", address)
-}
-
-fn login_args(mock: &MockDify) -> Vec<String> {
-    let url = mock.url();
-    [
-        "auth",
-        "login",
-        "--host",
-        &url,
-        "--insecure",
-        "--no-browser",
-    ]
-    .map(String::from)
-    .to_vec()
 }
 
 fn with(args: Vec<String>, more: &[&str]) -> Vec<String> {
@@ -188,9 +172,8 @@ fn an_entry_planted_with_secret_tool_is_used() {
     let session = mock.add_session("difyctl on elsewhere");
     let host = mock.host();
     bus.plant(SERVICE, &user(&host, EMAIL), &quoted(&session.token));
-    let hosts = fixtures::hosts_yml(&mock, Some(&session.id))
-        .replace("token_storage: file", "token_storage: keychain");
-    let t = on_bus(&bus.address).hosts(&hosts);
+    let hosts = Hosts::keychain().with(Context::of(&mock).token_id(&session.id));
+    let t = on_bus(&bus.address).hosts(hosts);
 
     t.run_args(["auth", "token"])
         .code(0)
@@ -310,7 +293,6 @@ fn usage_errors_come_before_the_keychain_check() {
 /// with exit 1 before anything is sent or written.
 fn falls_back(address: &str) {
     let mock = MockDify::with(MockConfig::default().auto_approve());
-    let host = mock.host();
 
     let t = on_bus(address);
     let tokens = t.config_dir().join("tokens.yml");
@@ -329,10 +311,7 @@ fn falls_back(address: &str) {
     assert!(hosts_of(&t).starts_with("token_storage: file\n"));
     assert_eq!(
         t.read("tokens.yml").unwrap(),
-        format!(
-            "version: 1\ntokens:\n  {host}:\n    {EMAIL}: {}\n",
-            session.token
-        )
+        fixtures::tokens_yml(&mock, &session.token)
     );
     assert_eq!(mode(&tokens), 0o600);
     // Later commands use the file without trying the keychain.
@@ -425,9 +404,7 @@ fn an_item_of_another_context_is_never_read_overwritten_or_deleted() {
         Some(&quoted(theirs)),
     );
     assert!(out.status.success(), "{out:?}");
-    let hosts =
-        fixtures::hosts_yml(&mock, None).replace("token_storage: file", "token_storage: keychain");
-    let t = on_bus(&bus.address).hosts(&hosts);
+    let t = on_bus(&bus.address).hosts(Hosts::keychain().with(Context::of(&mock)));
     let refused = format!(
         "client_error: the keychain item \"{item}\" holds the token of me@x.io on {host}.corp, \
          not of corp.me@x.io on {host}\nhint: the two contexts name the same keychain item \
@@ -532,10 +509,8 @@ fn a_keychain_unreadable_later_fails_token_commands_but_not_logout() {
 
     // No bus at all any more: the same error.
     let dir = TempDir::new();
-    let hosts =
-        fixtures::hosts_yml(&mock, None).replace("token_storage: file", "token_storage: keychain");
     on_bus(&no_bus_address(dir.path()))
-        .hosts(&hosts)
+        .hosts(Hosts::keychain().with(Context::of(&mock)))
         .args(["auth", "devices", "list"])
         .run()
         .code(1)
@@ -552,14 +527,19 @@ const OTHER_EMAIL: &str = "b@other.example";
 
 const OTHER_TOKEN: &str = "dfoa_other_context_token";
 
-/// The mock's context plus one on another host, in `storage` mode.
-fn two_contexts(mock: &MockDify, storage: &str) -> String {
-    let hosts = fixtures::hosts_yml(mock, None).replace("token_storage: file", "");
-    format!(
-        "token_storage: {storage}{hosts}  {OTHER_HOST}:\n    current_account: {OTHER_EMAIL}\n    \
-         accounts:\n      {OTHER_EMAIL}:\n        account:\n          id: b\n          email: \
-         {OTHER_EMAIL}\n          name: B\n"
-    )
+/// The mock's context plus one on another host, with the store `hosts`
+/// names.
+fn two_contexts(mock: &MockDify, hosts: Hosts) -> Hosts {
+    hosts
+        .with(Context::of(mock))
+        .with(Context::new(OTHER_HOST, OTHER_EMAIL).id("b").name("B"))
+}
+
+/// The tokens of [`two_contexts`], the mock's account's being `token`.
+fn two_tokens(mock: &MockDify, token: &str) -> Tokens {
+    Tokens::new()
+        .with(&mock.host(), EMAIL, token)
+        .with(OTHER_HOST, OTHER_EMAIL, OTHER_TOKEN)
 }
 
 #[test]
@@ -570,11 +550,8 @@ fn switching_store_moves_the_other_tokens_both_ways() {
     let mock = MockDify::with(MockConfig::default().auto_approve());
     let host = mock.host();
     let t = on_bus(&bus.address)
-        .hosts(&two_contexts(&mock, "file"))
-        .tokens(&format!(
-            "version: 1\ntokens:\n  {host}:\n    {EMAIL}: dfoa_stale\n  {OTHER_HOST}:\n    \
-             {OTHER_EMAIL}: {OTHER_TOKEN}\n"
-        ));
+        .hosts(two_contexts(&mock, Hosts::file()))
+        .tokens(two_tokens(&mock, "dfoa_stale"));
     assert!(hosts_of(&t).contains(OTHER_HOST));
 
     // file -> keychain (probed).
@@ -595,7 +572,7 @@ fn switching_store_moves_the_other_tokens_both_ways() {
         bus.lookup(SERVICE, &user(&host, EMAIL)),
         Some(quoted(&first.token))
     );
-    assert_eq!(t.read("tokens.yml").as_deref(), Some(EMPTY_TOKENS));
+    assert_eq!(t.read("tokens.yml").as_deref(), Some(NO_TOKENS));
     assert!(hosts_of(&t).starts_with("token_storage: keychain\n"));
     assert!(hosts_of(&t).contains(OTHER_EMAIL));
     t.run_args(["auth", "token", "--host", OTHER_HOST])
@@ -622,11 +599,7 @@ fn switching_store_moves_the_other_tokens_both_ways() {
         .expect("a second session");
     assert_eq!(
         t.read("tokens.yml").unwrap(),
-        format!(
-            "version: 1\ntokens:\n  {host}:\n    {EMAIL}: {}\n  {OTHER_HOST}:\n    \
-             {OTHER_EMAIL}: {OTHER_TOKEN}\n",
-            second.token
-        )
+        two_tokens(&mock, &second.token).to_string()
     );
     assert_eq!(bus.lookup(SERVICE, &user(OTHER_HOST, OTHER_EMAIL)), None);
     assert_eq!(bus.lookup(SERVICE, &user(&host, EMAIL)), None);
@@ -648,13 +621,12 @@ fn a_token_that_cannot_be_moved_keeps_its_context() {
         return;
     };
     let mock = MockDify::with(MockConfig::default().auto_approve());
-    let host = mock.host();
     bus.plant(
         SERVICE,
         &user(OTHER_HOST, OTHER_EMAIL),
         &quoted(OTHER_TOKEN),
     );
-    let t = on_bus(&bus.address).hosts(&two_contexts(&mock, "keychain"));
+    let t = on_bus(&bus.address).hosts(two_contexts(&mock, Hosts::keychain()));
     bus.lock();
 
     // The probe fails (locked), so the file; the other token cannot be read.
@@ -673,10 +645,7 @@ fn a_token_that_cannot_be_moved_keeps_its_context() {
     let session = only_session(&mock);
     assert_eq!(
         t.read("tokens.yml").unwrap(),
-        format!(
-            "version: 1\ntokens:\n  {host}:\n    {EMAIL}: {}\n",
-            session.token
-        )
+        fixtures::tokens_yml(&mock, &session.token)
     );
     let hosts = hosts_of(&t);
     assert!(hosts.starts_with("token_storage: file\n"), "{hosts}");

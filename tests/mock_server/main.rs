@@ -1,6 +1,7 @@
-//! The mock Dify server itself (tests/support/mock), exercised over raw
-//! HTTP/1.1: proof that it answers as a Dify server does before the command
-//! tests rely on it. `generations` covers the newer server generations.
+//! The test support itself, before the command tests rely on it: the mock
+//! Dify server (tests/support/mock), exercised over raw HTTP/1.1, answers as
+//! a Dify server does (`generations`: the newer server generations), and
+//! the file builders write what the official tool writes (`fixtures`).
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -9,5 +10,6 @@ mod bearer;
 mod common;
 mod console;
 mod device;
+mod fixtures;
 mod generations;
 mod http;

@@ -133,12 +133,14 @@ impl Test {
         self
     }
 
-    pub fn hosts(self, yaml: &str) -> Test {
-        self.file("hosts.yml", yaml)
+    /// `hosts.yml`: a literal, or a [`super::fixtures::Hosts`].
+    pub fn hosts(self, yaml: impl ToString) -> Test {
+        self.file("hosts.yml", &yaml.to_string())
     }
 
-    pub fn tokens(self, yaml: &str) -> Test {
-        self.file("tokens.yml", yaml)
+    /// `tokens.yml`: a literal, or a [`super::fixtures::Tokens`].
+    pub fn tokens(self, yaml: impl ToString) -> Test {
+        self.file("tokens.yml", &yaml.to_string())
     }
 
     pub fn args<I, S>(mut self, args: I) -> Test

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 
-use crate::support::fixtures::{OTHER_TOKENS, code_lines, mock_code_lines, with_other_context};
+use crate::support::fixtures::{
+    code_lines, mock_code_lines, other_tokens, tokens_yml, with_other_context,
+};
 use crate::support::mock::{
     DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, DeviceFlow, MockConfig, MockDify, SessionInfo,
 };
@@ -74,13 +76,6 @@ fn token_expiry(mock: &MockDify, token_id: &str) -> String {
     s.expires_at.replace('Z', "+00:00")
 }
 
-fn mock_tokens_yml(mock: &MockDify, token: &str) -> String {
-    format!(
-        "version: 1\ntokens:\n  {}:\n    tester@dify.ai: {token}\n",
-        mock.host()
-    )
-}
-
 fn only_session(mock: &MockDify) -> SessionInfo {
     let sessions = mock.sessions();
     assert_eq!(sessions.len(), 1, "{sessions:?}");
@@ -130,7 +125,7 @@ fn happy_path_after_approval_writes_both_files() {
     let out = running.finish().code(0).stdout(&success(&mock));
     out.stderr(&code_lines(&user_code, &format!("{}/device", mock.url())))
         .file("hosts.yml", &mock_hosts_yml(&mock, &session.id))
-        .file("tokens.yml", &mock_tokens_yml(&mock, &session.token));
+        .file("tokens.yml", &tokens_yml(&mock, &session.token));
 
     let dir = t.config_dir();
     assert_eq!(mode(&dir), 0o700);
@@ -295,7 +290,7 @@ fn signing_in_again_replaces_the_context_and_rotates_the_session() {
     );
     assert_eq!(
         t.read("tokens.yml").unwrap(),
-        mock_tokens_yml(&mock, &second.token)
+        tokens_yml(&mock, &second.token)
     );
 }
 
@@ -378,7 +373,7 @@ fn slow_down_adds_five_seconds_and_still_succeeds() {
         .code(0)
         .stdout(&success(&mock))
         .stderr(&mock_code_lines(&mock))
-        .file("tokens.yml", &mock_tokens_yml(&mock, &session.token));
+        .file("tokens.yml", &tokens_yml(&mock, &session.token));
     let answers: Vec<String> = mock.polls().into_iter().map(|p| p.answer).collect();
     assert_eq!(answers, ["authorization_pending", "slow_down", "token"]);
 }
@@ -668,7 +663,7 @@ fn a_corrupt_hosts_file_fails_before_anything_is_stored() {
     let mock = auto();
     let t = login(&mock)
         .hosts("hosts: [unclosed\n")
-        .tokens(OTHER_TOKENS);
+        .tokens(other_tokens());
     let before = files(&t);
     let out = t.run().code(1).stdout("");
     let path = t.config_dir().join("hosts.yml");

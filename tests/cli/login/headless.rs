@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Stdio;
 
+use crate::support::fixtures::{Context, Hosts, Tokens, hosts_yml};
 use crate::support::mock::{DeviceFlow, MockConfig, MockDify, SessionInfo};
 use crate::support::pty::{Pty, assert_echo_on, quote};
 use crate::support::runner::{BIN, Test};
@@ -22,18 +23,19 @@ const PASSWORD_B64: &str = "UGFzc3cwcmQh";
 
 const CODE: &str = "123456";
 
-/// A context on another host, so "unchanged" means more than "still empty".
-const PRIOR_HOSTS: &str = "token_storage: file\ncurrent_host: old.example.com\nhosts:\n  \
-    old.example.com:\n    current_account: old@example.com\n    accounts:\n      \
-    old@example.com:\n        account:\n          id: a-old\n          email: old@example.com\n          \
-    name: Old\n        token_id: t-old\n";
-
-const PRIOR_TOKENS: &str =
-    "version: 1\ntokens:\n  old.example.com:\n    old@example.com: dfoa_old\n";
-
-/// A config dir that already holds a context elsewhere.
+/// A config dir that already holds a context elsewhere, so "unchanged"
+/// means more than "still empty".
 fn prior() -> Test {
-    Test::new().hosts(PRIOR_HOSTS).tokens(PRIOR_TOKENS)
+    Test::new()
+        .hosts(
+            Hosts::file().with(
+                Context::new("old.example.com", "old@example.com")
+                    .id("a-old")
+                    .name("Old")
+                    .token_id("t-old"),
+            ),
+        )
+        .tokens(Tokens::new().with("old.example.com", "old@example.com", "dfoa_old"))
 }
 
 fn login_args(mock: &MockDify, method: &[&str]) -> Vec<String> {
@@ -289,19 +291,7 @@ fn with_token_signs_in_and_finds_its_session() {
     let found = assert_current_session(&t, &mock);
     assert_eq!(found.id, s.id);
     let hosts = t.read("hosts.yml").unwrap();
-    assert_eq!(
-        hosts,
-        format!(
-            "token_storage: file\ncurrent_host: {h}\nhosts:\n  {h}:\n    scheme: http\n    \
-             current_account: {EMAIL}\n    accounts:\n      {EMAIL}:\n        account:\n          \
-             id: {id}\n          email: {EMAIL}\n          name: Tester\n        workspace:\n          \
-             id: {ws}\n          name: Acme Team\n          role: owner\n        token_id: {tid}\n",
-            h = mock.host(),
-            id = crate::support::mock::DEFAULT_ACCOUNT_ID,
-            ws = crate::support::mock::DEFAULT_WORKSPACE_ID,
-            tid = s.id,
-        )
-    );
+    assert_eq!(hosts, hosts_yml(&mock, Some(&s.id)));
     // No device code, no console: the token is the session.
     assert!(mock.requests_to("/openapi/v1/oauth/device/code").is_empty());
     assert!(mock.console_sessions().is_empty());

@@ -6,7 +6,8 @@
 //! dumpable.
 
 use crate::support::fixtures::{
-    OTHER_HOSTS, OTHER_TOKENS, mock_code_lines, signed_in, with_other_context,
+    Context, Hosts, Tokens, mock_code_lines, other_hosts, other_tokens, signed_in,
+    with_other_context,
 };
 use crate::support::mock::{Hostile, MockConfig, MockDify};
 use crate::support::runner::{Test, output_with_stdin};
@@ -29,7 +30,9 @@ fn login(host: &str, extra: &[&str]) -> Vec<String> {
 
 /// The mock's context stored as if it had been signed in to over https.
 fn stored_over_https(mock: &MockDify) -> String {
-    crate::support::fixtures::hosts_yml(mock, Some("t-1")).replace("    scheme: http\n", "")
+    Hosts::file()
+        .with(Context::of(mock).https().token_id("t-1"))
+        .to_string()
 }
 
 /// The refusal of a sign-in over `new` to a host stored with `old`.
@@ -48,8 +51,8 @@ fn a_sign_in_never_switches_the_scheme_of_stored_contexts() {
     let host = mock.host();
     // Stored over https; a second account over http would drag it along.
     let t = Test::new()
-        .hosts(&stored_over_https(&mock))
-        .tokens(&crate::support::fixtures::tokens_yml(&mock, "dfoa_tls"));
+        .hosts(stored_over_https(&mock))
+        .tokens(crate::support::fixtures::tokens_yml(&mock, "dfoa_tls"));
     let before = t.snapshot();
     t.run_args(login(&mock.url(), &["--insecure"]))
         .code(2)
@@ -184,13 +187,10 @@ fn a_sign_in_whose_keychain_item_would_be_another_contexts_is_refused() {
     let mock = MockDify::with(MockConfig::default().auto_approve().email("corp.me@x.io"));
     let host = mock.host();
     // `tokens.<host>.corp.me@x.io` is also the item of (`<host>.corp`, `me@x.io`).
-    let hosts = format!(
-        "token_storage: file\ncurrent_host: {host}.corp\nhosts:\n  {host}.corp:\n    \
-         current_account: me@x.io\n    accounts:\n      me@x.io:\n        account:\n          \
-         email: me@x.io\n"
-    );
-    let tokens = format!("version: 1\ntokens:\n  {host}.corp:\n    me@x.io: dfoa_corp\n");
-    let t = Test::new().hosts(&hosts).tokens(&tokens);
+    let corp = format!("{host}.corp");
+    let t = Test::new()
+        .hosts(Hosts::file().with(Context::new(&corp, "me@x.io")))
+        .tokens(Tokens::new().with(&corp, "me@x.io", "dfoa_corp"));
     let before = t.snapshot();
     t.run_args(login(&mock.url(), &["--insecure"]))
         .code(2)
@@ -247,8 +247,11 @@ fn a_sign_in_whose_hosts_yml_cannot_be_written_leaves_no_token() {
         "{stderr}"
     );
     // Both files as they were: the token went in, and out again.
-    assert_eq!(t.read("hosts.yml").as_deref(), Some(OTHER_HOSTS));
-    assert_eq!(t.read("tokens.yml").as_deref(), Some(OTHER_TOKENS));
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(other_hosts().as_str()));
+    assert_eq!(
+        t.read("tokens.yml").as_deref(),
+        Some(other_tokens().as_str())
+    );
     assert_eq!(t.leftovers(), Vec::<String>::new());
     // And the session it minted does not live on with nobody holding it.
     assert_eq!(mock.sessions(), vec![]);

@@ -1,31 +1,32 @@
 //! `use account` against `hosts.yml` files as the official tool writes them:
 //! exact output, exit codes and files left behind.
 
-use crate::common::{EXAMPLE, NOT_LOGGED_IN, SSO, TEAM, TEAM_TOKENS};
+use crate::common::{EXAMPLE, NOT_LOGGED_IN, sso, team, team_tokens};
+use crate::support::fixtures::Tokens;
 use crate::support::runner::Test;
 
-const SSO_TOKENS: &str = "\
-version: 1
-tokens:
-  cloud.dify.ai:
-    alice@example.com: dfoa_alice
-  sso.example.com:
-    sam@corp.example: dfoe_sam
-";
+fn sso_tokens() -> Tokens {
+    Tokens::new()
+        .with("cloud.dify.ai", "alice@example.com", "dfoa_alice")
+        .with("sso.example.com", "sam@corp.example", "dfoe_sam")
+}
 
 #[test]
 fn use_account_switches_on_the_current_host() {
-    let t = Test::new().hosts(TEAM).tokens(TEAM_TOKENS);
+    let t = Test::new().hosts(team()).tokens(team_tokens());
     t.run_args(["use", "account", "--email", "sam@corp.example"])
         .code(0)
         .stderr("")
         .stdout("✓ Active account on cloud.dify.ai is now sam@corp.example\n");
-    let after = TEAM.replace(
+    let after = team().replace(
         "current_account: alice@example.com",
         "current_account: sam@corp.example",
     );
     assert_eq!(t.read("hosts.yml").as_deref(), Some(after.as_str()));
-    assert_eq!(t.read("tokens.yml").as_deref(), Some(TEAM_TOKENS));
+    assert_eq!(
+        t.read("tokens.yml").as_deref(),
+        Some(team_tokens().as_str())
+    );
     t.run_args(["auth", "whoami"])
         .code(0)
         .stdout("sam@corp.example (external SSO, issuer: https://idp.corp.example)\n");
@@ -39,7 +40,7 @@ fn use_account_switches_on_the_current_host() {
     t.run_args(["use", "account", "--email", "alice@example.com"])
         .code(0)
         .stdout("✓ Active account on cloud.dify.ai is now alice@example.com\n");
-    assert_eq!(t.read("hosts.yml").as_deref(), Some(TEAM));
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(team().as_str()));
 
     // A host without a current account: `use host` leaves it unset (nobody is
     // active), `use account` sets it.
@@ -52,7 +53,7 @@ fn use_account_switches_on_the_current_host() {
     t.run_args(["auth", "whoami"])
         .code(0)
         .stdout("dev@example.com (Dev)\n");
-    let expected = TEAM
+    let expected = team()
         .replace(
             "current_host: cloud.dify.ai",
             "current_host: localhost:5001",
@@ -66,7 +67,7 @@ fn use_account_switches_on_the_current_host() {
 
 #[test]
 fn use_account_errors() {
-    let t = Test::new().hosts(TEAM).tokens(TEAM_TOKENS);
+    let t = Test::new().hosts(team()).tokens(team_tokens());
     t.run_args(["use", "account", "--email", "x@example.com"])
         .code(2)
         .stdout("")
@@ -83,15 +84,18 @@ fn use_account_errors() {
         .code(4)
         .stdout("")
         .stderr("not_logged_in: no credential stored for bob@example.com on cloud.dify.ai\nhint: run 'difyctl auth login --host cloud.dify.ai'\n");
-    assert_eq!(t.read("hosts.yml").as_deref(), Some(TEAM));
-    assert_eq!(t.read("tokens.yml").as_deref(), Some(TEAM_TOKENS));
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(team().as_str()));
+    assert_eq!(
+        t.read("tokens.yml").as_deref(),
+        Some(team_tokens().as_str())
+    );
 
     // No tokens.yml at all, and one of another version (read as empty).
     for tokens in [
         None,
         Some("version: 2\ntokens:\n  cloud.dify.ai:\n    alice@example.com: dfoa_alice\n"),
     ] {
-        let mut t = Test::new().hosts(TEAM);
+        let mut t = Test::new().hosts(team());
         if let Some(tokens) = tokens {
             t = t.tokens(tokens);
         }
@@ -102,9 +106,11 @@ fn use_account_errors() {
     }
 
     // An empty token is no token.
-    let t = Test::new()
-        .hosts(TEAM)
-        .tokens("version: 1\ntokens:\n  cloud.dify.ai:\n    alice@example.com: ''\n");
+    let t = Test::new().hosts(team()).tokens(Tokens::new().with(
+        "cloud.dify.ai",
+        "alice@example.com",
+        "",
+    ));
     t.run_args(["use", "account", "--email", "alice@example.com"])
         .code(4)
         .stderr(
@@ -118,10 +124,10 @@ fn use_account_without_a_current_host() {
     let hint =
         "not_logged_in: not logged in\nhint: run 'difyctl use host' or 'difyctl auth login'\n";
     for yaml in [
-        TEAM.replace("current_host: cloud.dify.ai\n", ""),
-        TEAM.replace("current_host: cloud.dify.ai", "current_host: gone.example"),
+        team().replace("current_host: cloud.dify.ai\n", ""),
+        team().replace("current_host: cloud.dify.ai", "current_host: gone.example"),
     ] {
-        let t = Test::new().hosts(&yaml).tokens(TEAM_TOKENS);
+        let t = Test::new().hosts(&yaml).tokens(team_tokens());
         t.run_args(["use", "account", "--email", "alice@example.com"])
             .code(4)
             .stdout("")
@@ -143,7 +149,9 @@ fn use_account_on_the_official_example() {
         .stderr("usage_missing_arg: --email is required (no TTY); known accounts on localhost:5001: dev@example.com\n");
     // The same file in file mode, with its tokens.
     let file_mode = EXAMPLE.replace("token_storage: keychain", "token_storage: file");
-    let tokens = "version: 1\ntokens:\n  cloud.dify.ai:\n    alice@example.com: dfoa_a\n  localhost:5001:\n    dev@example.com: dfoa_d\n";
+    let tokens = Tokens::new()
+        .with("cloud.dify.ai", "alice@example.com", "dfoa_a")
+        .with("localhost:5001", "dev@example.com", "dfoa_d");
     let t = Test::new().hosts(&file_mode).tokens(tokens);
     t.run_args(["use", "account", "--email", "dev@example.com"])
         .code(0)
@@ -162,12 +170,12 @@ fn use_account_on_the_official_example() {
 
 #[test]
 fn use_account_with_an_sso_context() {
-    let t = Test::new().hosts(SSO).tokens(SSO_TOKENS);
+    let t = Test::new().hosts(sso()).tokens(sso_tokens());
     t.run_args(["use", "account", "--email", "sam@corp.example"])
         .code(0)
         .stdout("✓ Active account on sso.example.com is now sam@corp.example\n");
     t.run_args(["use", "account", "--email", "alice@example.com"])
         .code(2)
         .stderr("usage_invalid_flag: unknown account \"alice@example.com\" on sso.example.com; known: sam@corp.example\n");
-    assert_eq!(t.read("hosts.yml").as_deref(), Some(SSO));
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(sso().as_str()));
 }

@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::common::{EXAMPLE, SSO};
+use crate::common::{EXAMPLE, sso};
 use crate::support::runner::Test;
 
 #[test]
@@ -71,7 +71,7 @@ fn use_host_errors() {
 
 #[test]
 fn use_host_with_an_sso_context() {
-    let t = Test::new().hosts(SSO);
+    let t = Test::new().hosts(sso());
     t.run_args(["use", "host", "--domain", "cloud.dify.ai"])
         .code(0)
         .stdout("✓ Active host is now cloud.dify.ai\n");
@@ -84,7 +84,7 @@ fn use_host_with_an_sso_context() {
     t.run_args(["auth", "whoami"])
         .code(0)
         .stdout("sam@corp.example (external SSO, issuer: https://idp.corp.example)\n");
-    assert_eq!(t.read("hosts.yml").as_deref(), Some(SSO));
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(sso().as_str()));
 }
 
 #[test]

@@ -4,14 +4,15 @@
 
 use std::fs;
 
-use crate::common::{EXAMPLE, TEAM, TEAM_TOKENS};
+use crate::common::{EXAMPLE, team, team_tokens};
+use crate::support::fixtures::Hosts;
 use crate::support::pty::{self, Pty};
 use crate::support::runner::Test;
 
 #[test]
 fn use_host_picker_without_hosts_does_not_prompt() {
     let Some(_) = pty_tool() else { return };
-    let t = Test::new().hosts("token_storage: file\nhosts: {}\n");
+    let t = Test::new().hosts(Hosts::file());
     let (code, out) = on_pty(&t, &["use", "host"], &[]);
     assert_eq!(code, Some(4), "{out}");
     assert_eq!(
@@ -84,8 +85,8 @@ fn use_host_picker_on_a_terminal() {
 fn pickers_are_drawn_on_stderr_and_need_both_stdin_and_stderr_terminals() {
     let Some(_) = pty_tool() else { return };
     let t = Test::new()
-        .hosts(TEAM)
-        .tokens(TEAM_TOKENS)
+        .hosts(team())
+        .tokens(team_tokens())
         .env("NO_COLOR", "1");
     let file = t.dir.path().join("out");
     let redirect = format!("> {}", pty::quote(&file.display().to_string()));
@@ -122,13 +123,13 @@ fn pickers_are_drawn_on_stderr_and_need_both_stdin_and_stderr_terminals() {
         out,
         "usage_missing_arg: --domain is required (no TTY); known hosts: cloud.dify.ai, localhost:5001\r\n"
     );
-    assert_eq!(t.read("hosts.yml").as_deref(), Some(TEAM));
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(team().as_str()));
 }
 
 #[test]
 fn use_account_picker_retries_and_colours_on_a_terminal() {
     let Some(_) = pty_tool() else { return };
-    let t = Test::new().hosts(TEAM).tokens(TEAM_TOKENS);
+    let t = Test::new().hosts(team()).tokens(team_tokens());
     let (code, out) = on_pty(&t, &["use", "account"], &["x\n", "4\n", "3\n"]);
     assert_eq!(code, Some(0), "{out}");
     let wrong = "  \x1b[31m✗\x1b[0m enter a number from 1 to 3\r\n";
@@ -145,7 +146,7 @@ fn use_account_picker_retries_and_colours_on_a_terminal() {
              \x1b[32m✓\x1b[0m Active account on cloud.dify.ai is now sam@corp.example\r\n"
         )
     );
-    let after = TEAM.replace(
+    let after = team().replace(
         "current_account: alice@example.com",
         "current_account: sam@corp.example",
     );
@@ -156,8 +157,8 @@ fn use_account_picker_retries_and_colours_on_a_terminal() {
 fn use_account_picker_choice_without_a_credential() {
     let Some(_) = pty_tool() else { return };
     let t = Test::new()
-        .hosts(TEAM)
-        .tokens(TEAM_TOKENS)
+        .hosts(team())
+        .tokens(team_tokens())
         .env("NO_COLOR", "1");
     let (code, out) = on_pty(&t, &["use", "account"], &["2\n"]);
     assert_eq!(code, Some(4), "{out}");
@@ -169,7 +170,7 @@ fn use_account_picker_choice_without_a_credential() {
         ),
         "{out}"
     );
-    assert_eq!(t.read("hosts.yml").as_deref(), Some(TEAM));
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(team().as_str()));
 }
 
 #[test]
@@ -188,10 +189,10 @@ fn picker_end_of_input_and_ctrl_c_change_nothing() {
     // Ctrl-C: interrupted (130).
     let (code, out) = on_pty(&t, &["use", "host"], &["\x03"]);
     assert_eq!(code, Some(130), "{out}");
-    let t2 = Test::new().hosts(TEAM).tokens(TEAM_TOKENS);
+    let t2 = Test::new().hosts(team()).tokens(team_tokens());
     let (code, out) = on_pty(&t2, &["use", "account"], &["\x03"]);
     assert_eq!(code, Some(130), "{out}");
     assert_eq!(t.read("hosts.yml").as_deref(), Some(EXAMPLE));
-    assert_eq!(t2.read("hosts.yml").as_deref(), Some(TEAM));
+    assert_eq!(t2.read("hosts.yml").as_deref(), Some(team().as_str()));
     assert_eq!(t.snapshot().len(), 1, "no lock or temp file left");
 }
