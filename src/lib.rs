@@ -8,13 +8,18 @@ pub mod cli;
 pub mod commands;
 pub mod compat;
 pub mod credentials;
+pub mod ctx;
 pub mod dify;
 pub mod error;
 pub mod harden;
 pub mod host;
 pub mod output;
+pub mod secret;
 pub mod state;
 pub mod time;
+
+#[cfg(test)]
+mod architecture;
 
 use std::process::ExitCode;
 
@@ -27,6 +32,6 @@ pub fn run() -> ExitCode {
     let style = invocation.error_style();
     let result = invocation
         .command
-        .and_then(|command| commands::run(command, &commands::Ctx::new(style.verbose)));
+        .and_then(|command| commands::run(command, &ctx::Ctx::new(style.verbose)));
     output::finish(result, style)
 }

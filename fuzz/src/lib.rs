@@ -12,10 +12,11 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use difyctl::cli;
 use difyctl::dify::console::{self, CookieJar, Step};
-use difyctl::dify::{Response, Secret, account, device, errors, request, retry};
+use difyctl::dify::{Response, account, device, errors, request, retry};
 use difyctl::error::{CliError, ErrorBody, ErrorCode, ErrorDetail, HttpContext};
 use difyctl::host;
 use difyctl::output::{ErrorStyle, render_error, table, term};
+use difyctl::secret::{self, Secret};
 use difyctl::state::{self, Document, Holder, Os, Registry, TokenFile, Verdict, config_dir_with};
 
 // ---------------------------------------------------------------- hosts.yml
@@ -174,7 +175,7 @@ pub fn server_responses(data: &[u8]) {
         11 => {
             let http = errors::http_context(&resp);
             let raw = http.raw_response.as_deref().unwrap_or("");
-            assert_eq!(errors::redact(raw), raw, "raw_response is not redacted");
+            assert_eq!(secret::redact(raw), raw, "raw_response is not redacted");
             if let Some(body) = errors::error_body(&resp.body) {
                 let value: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
                 assert_eq!(value["code"].as_str(), Some(body.code.as_str()));
@@ -226,7 +227,7 @@ fn check_http_error(err: &CliError) {
     for (json, verbose) in [(false, false), (false, true), (true, false), (true, true)] {
         let text = render_error(err, ErrorStyle { json, verbose });
         assert_eq!(
-            errors::redact(&text),
+            secret::redact(&text),
             text,
             "an error shows a token: {text:?}"
         );
@@ -265,7 +266,7 @@ pub fn check_error(err: &CliError) {
         let value: serde_json::Value = serde_json::from_str(&json).expect("the envelope is JSON");
         assert_eq!(value["error"]["code"].as_str(), Some(err.code.as_str()));
         // Redaction may rewrite a message holding a token; any other comes back as is.
-        if errors::redact(&err.message) == err.message
+        if secret::redact(&err.message) == err.message
             && !err
                 .message
                 .contains(|c: char| c.is_control() || c == '\\' || c == '"')
@@ -297,8 +298,8 @@ fn is_token_char(c: char) -> bool {
 /// `redact`: idempotent, and no `dfoa_`/`dfoe_` token nor `Bearer` value
 /// survives it.
 fn check_redact(text: &str) {
-    let once = errors::redact(text);
-    assert_eq!(errors::redact(&once), once, "redact is not idempotent");
+    let once = secret::redact(text);
+    assert_eq!(secret::redact(&once), once, "redact is not idempotent");
     let chars: Vec<(usize, char)> = once.char_indices().collect();
     for (n, &(i, _)) in chars.iter().enumerate() {
         let tail = &once[i..];

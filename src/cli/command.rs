@@ -74,7 +74,7 @@ pub enum Command {
 
 /// `--host DOMAIN` / `--account EMAIL` of the commands that use a context:
 /// which stored context to use for this invocation (see
-/// `commands::session::Session::resolve` for the whole order).
+/// [`crate::commands::context`] for the whole order).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
     pub host: Option<String>,

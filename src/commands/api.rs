@@ -8,8 +8,8 @@
 use std::io::Read;
 
 use crate::cli::{ApiArgs, Source};
-use crate::commands::Ctx;
-use crate::commands::session::Session;
+use crate::commands::context::SignedIn;
+use crate::ctx::Ctx;
 use crate::dify::errors::status_error;
 use crate::dify::{Method, Request, Response};
 use crate::error::{CliError, Result};
@@ -42,15 +42,15 @@ pub fn run(ctx: &Ctx, args: &ApiArgs) -> Result<Output> {
         None if args.input.is_some() => Method::Post,
         None => Method::Get,
     };
-    let session = Session::resolve(&args.select)?;
+    let signed = SignedIn::resolve(&args.select)?;
     let body = args.input.as_ref().map(read_input).transpose()?;
 
-    let client = session.talking_client(ctx, args.http_retry, false)?;
+    let client = signed.talking_client(ctx, args.http_retry, false)?;
     let content_type = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
         .map(|(_, v)| v.clone());
-    let mut req = Request::new(method, path).bearer(Some(&session.token));
+    let mut req = Request::new(method, path).bearer(Some(&signed.token));
     for (name, value) in &headers {
         // With a body the Content-Type travels with it (once).
         if body.is_some() && name.eq_ignore_ascii_case("content-type") {
@@ -69,14 +69,14 @@ pub fn run(ctx: &Ctx, args: &ApiArgs) -> Result<Output> {
         req = req.body(body, &content_type);
     }
 
-    let resp = client.send(&req).map_err(|e| session.explain(e))?;
+    let resp = client.send(&req).map_err(|e| signed.explain(e))?;
     let mut out = if args.include {
         head(&resp)
     } else {
         Vec::new()
     };
     let ok = resp.is_success();
-    let error = (!ok).then(|| session.explain(status_error(&resp)));
+    let error = (!ok).then(|| signed.explain(status_error(&resp)));
     out.extend_from_slice(&resp.body);
     Ok(match error {
         None => Output::Raw(out),

@@ -22,31 +22,9 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::build_facts::VERSION;
-use crate::commands::Ctx;
-use crate::commands::session::Session;
 use crate::compat::{self, Status};
-use crate::dify::Client;
-use crate::error::Result;
 use crate::output::term::{Style, Ui, sanitize_line};
 use crate::state;
-
-impl Session {
-    /// A client for a command that talks to this signed-in server, after the
-    /// compatibility banner when one is due (see [`show`]). `structured`:
-    /// the command prints JSON, which the banner never accompanies.
-    pub fn talking_client(
-        &self,
-        ctx: &Ctx,
-        http_retry: Option<u32>,
-        structured: bool,
-    ) -> Result<Client> {
-        let client = self.client(http_retry, ctx.verbose)?;
-        show(&ctx.ui, structured, client.origin(), || {
-            client.known_server_version()
-        });
-        Ok(client)
-    }
-}
 
 /// How long a shown banner keeps quiet about the same server.
 pub const QUIET_SECS: i64 = 24 * 3600;

@@ -1,37 +1,21 @@
 //! One blocking function per command. Each gets its parsed arguments and a
 //! [`Ctx`], and returns an [`Output`] or a
-//! [`CliError`](crate::output::CliError); none of them decides an exit status
+//! [`CliError`](crate::error::CliError); none of them decides an exit status
 //! or formats an error.
 
 pub mod api;
 pub mod auth;
 pub mod banner;
+pub mod context;
 pub mod env;
-pub mod session;
 pub mod use_;
 pub mod version;
 
 use crate::build_facts::version_line;
 use crate::cli::{Command, complete, help};
+use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::output::Output;
-use crate::output::term::Ui;
-
-/// What every command may use besides its arguments.
-#[derive(Debug, Clone)]
-pub struct Ctx {
-    pub ui: Ui,
-    pub verbose: bool,
-}
-
-impl Ctx {
-    pub fn new(verbose: bool) -> Ctx {
-        Ctx {
-            ui: Ui::detect(),
-            verbose,
-        }
-    }
-}
 
 pub fn run(command: Command, ctx: &Ctx) -> Result<Output> {
     match command {

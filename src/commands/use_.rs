@@ -3,9 +3,9 @@
 //! server.
 
 use crate::cli::Selection;
-use crate::commands::Ctx;
-use crate::commands::session::{self, Session};
+use crate::commands::context::{self, SignedIn};
 use crate::credentials;
+use crate::ctx::Ctx;
 use crate::dify::{Client, account};
 use crate::error::{CliError, ErrorCode, Result};
 use crate::output::Output;
@@ -118,7 +118,7 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
         return Err(unknown(known));
     }
     if registry.token_storage == state::TokenStorage::File {
-        session::warn_if_exposed(&dir);
+        context::warn_if_exposed(&dir);
     }
     if credentials::get(&dir, registry.token_storage, host, &email)?.is_none() {
         return Err(CliError::not_logged_in()
@@ -152,7 +152,7 @@ pub fn workspace(
     http_retry: Option<u32>,
     select: &Selection,
 ) -> Result<Output> {
-    let session = Session::resolve(select)?;
+    let signed = SignedIn::resolve(select)?;
     // The id goes to the server as given (one path segment, encoded): its
     // answer says whether it names a workspace.
     let id = id.map(|i| i.trim().to_string()).filter(|i| !i.is_empty());
@@ -162,14 +162,14 @@ pub fn workspace(
                 .with_hint("pass the id: 'difyctl use workspace <id>'"),
         );
     }
-    let client = session.talking_client(ctx, http_retry, false)?;
+    let client = signed.talking_client(ctx, http_retry, false)?;
     let id = match id {
         Some(id) => id,
-        None => pick_workspace(ctx, &session, &client)?,
+        None => pick_workspace(ctx, &signed, &client)?,
     };
     let switched =
-        account::switch_workspace(&client, &session.token, &id).map_err(|e| session.explain(e))?;
-    if let Some(stored) = &session.stored {
+        account::switch_workspace(&client, &signed.token, &id).map_err(|e| signed.explain(e))?;
+    if let Some(stored) = &signed.context.stored {
         let workspace = Workspace {
             id: switched.id.clone(),
             name: switched.name.clone(),
@@ -178,7 +178,7 @@ pub fn workspace(
         };
         state::update_hosts(&stored.dir, |r| {
             // The context may have been removed meanwhile: nothing to record then.
-            if let Some(c) = r.context_mut(&session.host, &stored.email) {
+            if let Some(c) = r.context_mut(&signed.context.host, &stored.email) {
                 c.workspace = Some(workspace);
             }
             Ok(())
@@ -192,18 +192,19 @@ pub fn workspace(
 }
 
 /// The workspace picked on the terminal from the account's workspaces.
-fn pick_workspace(ctx: &Ctx, session: &Session, client: &Client) -> Result<String> {
-    let list = account::list_workspaces(client, &session.token).map_err(|e| session.explain(e))?;
+fn pick_workspace(ctx: &Ctx, signed: &SignedIn, client: &Client) -> Result<String> {
+    let list = account::list_workspaces(client, &signed.token).map_err(|e| signed.explain(e))?;
     if list.is_empty() {
         return Err(CliError::new(
             ErrorCode::AccessDenied,
             "no workspaces available to switch to",
         ));
     }
-    let current = session
+    let current = signed
+        .context
         .stored
         .as_ref()
-        .and_then(|s| s.context.workspace.as_ref())
+        .and_then(|s| s.entry.workspace.as_ref())
         .map(|w| w.id.as_str());
     let items: Vec<String> = list
         .iter()

@@ -11,9 +11,9 @@ use serde::Serialize;
 
 use crate::build_facts::{BUILD_DATE, COMMIT, VERSION};
 use crate::cli::{Selection, VersionArgs, VersionFormat};
-use crate::commands::Ctx;
-use crate::commands::session::{self, EnvSelection};
+use crate::commands::context::{self, ContextEnv};
 use crate::compat::{self, Status, Verdict};
+use crate::ctx::Ctx;
 use crate::dify::{Client, ClientOptions, server};
 use crate::error::{CliError, ErrorCode, Result};
 use crate::output::term::{Style, sanitize, sanitize_line};
@@ -142,10 +142,10 @@ fn arch() -> &'static str {
 /// The active context's server (the one `DIFY_TOKEN`/`DIFY_HOST` or the
 /// stored state selects, as for every command), its answer and the verdict.
 fn ask_server(ctx: &Ctx) -> (ServerBlock, Verdict) {
-    let selected = EnvSelection::from_process().and_then(|mut env| {
+    let selected = ContextEnv::from_process().and_then(|mut env| {
         // The probe sends no token, so an http:// DIFY_HOST needs no opt-in.
         env.insecure = true;
-        session::select_with(&Selection::default(), &env, session::stored)
+        context::choose_with(&Selection::default(), &env, context::stored)
     });
     let url = match selected {
         Ok(selected) => selected.url,

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use crate::dify::Secret;
 use crate::error::Result;
+use crate::secret::Secret;
 use crate::state;
 
 pub fn get(dir: &Path, host: &str, email: &str) -> Result<Option<Secret>> {

@@ -2,7 +2,7 @@
 //! (PROTOCOL.md §2.4). `hosts.yml`'s `token_storage` says which; commands
 //! that do not need a token never come here.
 //!
-//! The store is chosen at login only ([`Selection`]): `--token-storage`, else
+//! The store is chosen at login only ([`StorePolicy`]): `--token-storage`, else
 //! `DIFY_TOKEN_STORAGE`, else `DIFY_E2E_NO_KEYRING=1` (the file), else a probe
 //! of the keychain. Later commands open the recorded store without probing.
 //! When a login changes the store, the other contexts' tokens move along
@@ -15,9 +15,9 @@ pub use keychain::Keychain;
 
 use std::path::Path;
 
-use crate::dify::Secret;
 use crate::error::{CliError, Result};
 use crate::output::term::sanitize_line;
+use crate::secret::Secret;
 use crate::state::{self, TokenStorage};
 
 /// The environment variable that forces a store at login.
@@ -63,7 +63,7 @@ pub fn remove(dir: &Path, storage: TokenStorage, host: &str, email: &str) -> Res
 
 /// How a login picks the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Selection {
+pub enum StorePolicy {
     /// `--token-storage` or `DIFY_TOKEN_STORAGE`: this store, or an error;
     /// never a fallback.
     Forced(TokenStorage),
@@ -95,11 +95,11 @@ impl Choice {
     }
 }
 
-impl Selection {
+impl StorePolicy {
     /// From the `--token-storage` flag (already checked by the parser) and the
     /// environment.
-    pub fn from_env(flag: Option<&str>) -> Result<Selection> {
-        Selection::resolve(
+    pub fn from_env(flag: Option<&str>) -> Result<StorePolicy> {
+        StorePolicy::resolve(
             flag,
             std::env::var(STORAGE_ENV).ok().as_deref(),
             std::env::var(NO_KEYRING_ENV).ok().as_deref(),
@@ -113,21 +113,21 @@ impl Selection {
         flag: Option<&str>,
         env_storage: Option<&str>,
         no_keyring: Option<&str>,
-    ) -> Result<Selection> {
+    ) -> Result<StorePolicy> {
         if let Some(storage) = flag.and_then(TokenStorage::from_name) {
-            return Ok(Selection::Forced(storage));
+            return Ok(StorePolicy::Forced(storage));
         }
         match env_storage.map(str::trim).filter(|v| !v.is_empty()) {
             Some(v) => TokenStorage::from_name(v)
-                .map(Selection::Forced)
+                .map(StorePolicy::Forced)
                 .ok_or_else(|| {
                     CliError::usage_invalid(format!("{STORAGE_ENV}: {v:?} is not keychain or file"))
                         .with_hint(format!(
                             "set {STORAGE_ENV} to keychain or file, or unset it"
                         ))
                 }),
-            None if no_keyring == Some("1") => Ok(Selection::NoKeyring),
-            None => Ok(Selection::Probe),
+            None if no_keyring == Some("1") => Ok(StorePolicy::NoKeyring),
+            None => Ok(StorePolicy::Probe),
         }
     }
 
@@ -135,22 +135,22 @@ impl Selection {
     /// `keyring_unavailable` now, not after the user approved the sign-in.
     pub fn check(self, keychain: &Keychain) -> Result<()> {
         match self {
-            Selection::Forced(TokenStorage::Keychain) if !keychain.probe() => {
+            StorePolicy::Forced(TokenStorage::Keychain) if !keychain.probe() => {
                 Err(keychain::unavailable())
             }
             _ => Ok(()),
         }
     }
 
-    /// The store to write to now. Only [`Selection::Probe`] probes; a forced
+    /// The store to write to now. Only [`StorePolicy::Probe`] probes; a forced
     /// keychain that fails from here on fails the write itself.
     pub fn choose(self, keychain: &Keychain) -> Choice {
         match self {
-            Selection::Forced(TokenStorage::Keychain) => Choice::Keychain,
-            Selection::Forced(TokenStorage::File) => Choice::File,
-            Selection::NoKeyring => Choice::FileQuietly,
-            Selection::Probe if keychain.probe() => Choice::Keychain,
-            Selection::Probe => Choice::FileFallback,
+            StorePolicy::Forced(TokenStorage::Keychain) => Choice::Keychain,
+            StorePolicy::Forced(TokenStorage::File) => Choice::File,
+            StorePolicy::NoKeyring => Choice::FileQuietly,
+            StorePolicy::Probe if keychain.probe() => Choice::Keychain,
+            StorePolicy::Probe => Choice::FileFallback,
         }
     }
 }
@@ -418,34 +418,37 @@ mod tests {
     use super::*;
     use crate::error::ErrorCode;
 
-    fn resolve(flag: Option<&str>, env: Option<&str>, hook: Option<&str>) -> Result<Selection> {
-        Selection::resolve(flag, env, hook)
+    fn resolve(flag: Option<&str>, env: Option<&str>, hook: Option<&str>) -> Result<StorePolicy> {
+        StorePolicy::resolve(flag, env, hook)
     }
 
     #[test]
     fn the_flag_wins_then_the_env_then_the_hook() {
         use TokenStorage::{File, Keychain};
-        assert_eq!(resolve(None, None, None), Ok(Selection::Probe));
-        assert_eq!(resolve(None, None, Some("1")), Ok(Selection::NoKeyring));
-        assert_eq!(resolve(None, None, Some("0")), Ok(Selection::Probe));
-        assert_eq!(resolve(None, None, Some("")), Ok(Selection::Probe));
+        assert_eq!(resolve(None, None, None), Ok(StorePolicy::Probe));
+        assert_eq!(resolve(None, None, Some("1")), Ok(StorePolicy::NoKeyring));
+        assert_eq!(resolve(None, None, Some("0")), Ok(StorePolicy::Probe));
+        assert_eq!(resolve(None, None, Some("")), Ok(StorePolicy::Probe));
         assert_eq!(
             resolve(None, Some("keychain"), Some("1")),
-            Ok(Selection::Forced(Keychain))
+            Ok(StorePolicy::Forced(Keychain))
         );
         assert_eq!(
             resolve(None, Some(" file "), None),
-            Ok(Selection::Forced(File))
+            Ok(StorePolicy::Forced(File))
         );
-        assert_eq!(resolve(None, Some(""), Some("1")), Ok(Selection::NoKeyring));
+        assert_eq!(
+            resolve(None, Some(""), Some("1")),
+            Ok(StorePolicy::NoKeyring)
+        );
         assert_eq!(
             resolve(Some("file"), Some("keychain"), None),
-            Ok(Selection::Forced(File))
+            Ok(StorePolicy::Forced(File))
         );
         // The flag wins even over an invalid variable.
         assert_eq!(
             resolve(Some("keychain"), Some("cloud"), Some("1")),
-            Ok(Selection::Forced(Keychain))
+            Ok(StorePolicy::Forced(Keychain))
         );
     }
 
@@ -470,16 +473,16 @@ mod tests {
     fn choices_that_need_no_probe() {
         let kc = Keychain::new();
         assert_eq!(
-            Selection::Forced(TokenStorage::Keychain).choose(&kc),
+            StorePolicy::Forced(TokenStorage::Keychain).choose(&kc),
             Choice::Keychain
         );
         assert_eq!(
-            Selection::Forced(TokenStorage::File).choose(&kc),
+            StorePolicy::Forced(TokenStorage::File).choose(&kc),
             Choice::File
         );
-        assert_eq!(Selection::NoKeyring.choose(&kc), Choice::FileQuietly);
-        assert_eq!(Selection::Forced(TokenStorage::File).check(&kc), Ok(()));
-        assert_eq!(Selection::NoKeyring.check(&kc), Ok(()));
+        assert_eq!(StorePolicy::NoKeyring.choose(&kc), Choice::FileQuietly);
+        assert_eq!(StorePolicy::Forced(TokenStorage::File).check(&kc), Ok(()));
+        assert_eq!(StorePolicy::NoKeyring.check(&kc), Ok(()));
         for (choice, storage) in [
             (Choice::Keychain, TokenStorage::Keychain),
             (Choice::File, TokenStorage::File),

@@ -40,9 +40,9 @@ use crate::error::{CliError, ErrorCode, Result};
 use super::catalog::SWITCH_WORKSPACE_OPS;
 use super::errors::status_error;
 use super::request::encode_segment;
-use super::secret::Secret;
 use super::server::SwitchRoute;
 use super::{Client, Method, Request, Response};
+use crate::secret::Secret;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {

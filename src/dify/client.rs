@@ -13,14 +13,15 @@ use ureq::http;
 use crate::error::{CliError, ErrorCode, Result};
 
 use super::catalog::{self, Handshake, MemoStore};
-use super::errors::{error_body, redact, status_error, transport_error};
+use super::errors::{error_body, status_error, transport_error};
 use super::net;
 use super::options::ClientOptions;
 use super::origin::HostUrl;
 use super::request::{Method, Request, is_sensitive_header};
 use super::response::Response;
 use super::retry::{self, MAX_RETRY_AFTER, RETRY_STATUSES};
-use super::secret::Secret;
+use crate::secret::Secret;
+use crate::secret::redact;
 
 /// An HTTP client for one host.
 #[derive(Clone)]

@@ -27,8 +27,8 @@ use serde_json::{Value, json};
 use crate::error::{CliError, ErrorCode, Result};
 
 use super::errors::{http_context, status_error};
-use super::secret::Secret;
 use super::{Client, Method, Request, Response};
+use crate::secret::Secret;
 
 /// The session cookies a console sign-in sets; other cookies are ignored.
 const SESSION_COOKIES: [&str; 3] = ["access_token", "refresh_token", "csrf_token"];

@@ -26,8 +26,8 @@ use crate::error::{CliError, ErrorCode, Result};
 
 use super::account::{Account, Workspace, decode_error, null_as_default};
 use super::errors::status_error;
-use super::secret::Secret;
 use super::{Client, Method, Request, Response};
+use crate::secret::Secret;
 
 /// The only `client_id` the server knows.
 pub const CLIENT_ID: &str = "difyctl";

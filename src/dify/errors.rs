@@ -7,52 +7,10 @@ use crate::error::CliError;
 use crate::error::{ErrorBody, ErrorCode, ErrorDetail, HttpContext};
 
 use super::response::Response;
-use super::secret::Secret;
+use crate::secret::{Secret, redact};
 
 /// The most of a body an error keeps for `-v`; bodies can be up to the client's cap.
 const RAW_RESPONSE_KEEP: usize = 64 * 1024;
-
-/// Replaces bearer material with `[redacted]`: `dfoa_…`/`dfoe_…` tokens and
-/// whatever follows `Bearer ` (any case).
-pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some((at, keep)) = next_secret(rest) {
-        out.push_str(&rest[..at + keep]);
-        let tail = &rest[at + keep..];
-        let len = tail.find(|c: char| !is_token_char(c)).unwrap_or(tail.len());
-        let len = len + tail[len..].len() - tail[len..].trim_start_matches('=').len();
-        if len > 0 {
-            out.push_str("[redacted]");
-        }
-        rest = &tail[len..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The next place a secret starts: (offset, length of the label to keep).
-fn next_secret(s: &str) -> Option<(usize, usize)> {
-    let bytes = s.as_bytes();
-    (0..bytes.len()).find_map(|i| {
-        let tail = &bytes[i..];
-        if (tail.starts_with(b"dfoa_") || tail.starts_with(b"dfoe_"))
-            && (i == 0 || !is_token_char(bytes[i - 1] as char))
-        {
-            return Some((i, 5));
-        }
-        if tail.len() > 7 && tail[..6].eq_ignore_ascii_case(b"bearer") && tail[6] == b' ' {
-            let spaces = tail[6..].iter().take_while(|b| **b == b' ').count();
-            return Some((i, 6 + spaces));
-        }
-        None
-    })
-}
-
-// token68 characters (RFC 9110 §11.2), which also cover `dfoa_` tokens.
-fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/')
-}
 
 /// [`redact`], and also the exact bearer the request carried (a `DIFY_TOKEN`
 /// need not look like a Dify token), as is or JSON-escaped.
@@ -263,30 +221,6 @@ mod tests {
             body: body.as_bytes().to_vec(),
             bearer: None,
         }
-    }
-
-    #[test]
-    fn redacts_tokens_and_bearer_values() {
-        let token = "dfoa_AbC-12_xyz";
-        assert_eq!(redact(token), "dfoa_[redacted]");
-        assert_eq!(
-            redact(r#"{"token":"dfoe_q9","n":1}"#),
-            r#"{"token":"dfoe_[redacted]","n":1}"#
-        );
-        assert_eq!(
-            redact("Authorization: Bearer abc.def=="),
-            "Authorization: Bearer [redacted]"
-        );
-        assert_eq!(redact("bearer   xyz rest"), "bearer   [redacted] rest");
-        assert_eq!(redact("BEARER dfoa_zz"), "BEARER [redacted]");
-        assert_eq!(redact("x=dfoa_1&y=2"), "x=dfoa_[redacted]&y=2");
-        // Lookalikes inside words and bare labels are left alone.
-        assert_eq!(redact("undfoa_x"), "undfoa_x");
-        assert_eq!(redact("dfoa_ prefix"), "dfoa_ prefix");
-        assert_eq!(redact("Bearer"), "Bearer");
-        assert_eq!(redact("bearers x"), "bearers x");
-        assert_eq!(redact("ünïcödé dfoa_é"), "ünïcödé dfoa_é");
-        assert_eq!(redact(""), "");
     }
 
     #[test]

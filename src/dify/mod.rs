@@ -75,7 +75,6 @@ pub mod origin;
 pub mod request;
 pub mod response;
 pub mod retry;
-pub mod secret;
 pub mod server;
 
 #[cfg(test)]
@@ -87,4 +86,3 @@ pub use options::ClientOptions;
 pub use origin::HostUrl;
 pub use request::{Method, Request};
 pub use response::Response;
-pub use secret::Secret;

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::{CliError, Result};
 
-use super::secret::Secret;
+use crate::secret::Secret;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Method {

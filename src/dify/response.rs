@@ -5,9 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
 
-use super::errors::redact;
 use super::retry;
-use super::secret::Secret;
+use crate::secret::Secret;
+use crate::secret::redact;
 
 /// A complete response. `url` is the request URL (it never holds a token).
 #[derive(Clone, PartialEq)]

@@ -189,7 +189,7 @@ fn shown(s: &str) -> String {
 /// redirect target) can hold one, so the whole text is redacted last, after
 /// sanitising (which could join a token split by a control character).
 pub fn render_error(err: &CliError, style: ErrorStyle) -> String {
-    crate::dify::errors::redact(&render_error_unredacted(err, style))
+    crate::secret::redact(&render_error_unredacted(err, style))
 }
 
 fn render_error_unredacted(err: &CliError, style: ErrorStyle) -> String {

@@ -2,13 +2,14 @@
 //! the active account (PROTOCOL.md §4.7, §4.8).
 
 use crate::cli::{MAX_PAGE_SIZE, Selection, page_size};
-use crate::commands::Ctx;
-use crate::commands::session::{Forgot, Session};
+use crate::commands::context::{Forgot, SignedIn};
+use crate::ctx::Ctx;
+use crate::dify::Client;
 use crate::dify::account::{self, Session as Device};
-use crate::dify::{Client, Secret};
 use crate::error::{CliError, ErrorCode, Result};
 use crate::output::term::sanitize_line;
 use crate::output::{Output, table};
+use crate::secret::Secret;
 
 /// Page size when neither `--limit` nor `DIFY_LIMIT` says.
 const DEFAULT_LIMIT: u32 = 20;
@@ -27,22 +28,22 @@ pub fn list(
     http_retry: Option<u32>,
     selection: &Selection,
 ) -> Result<Output> {
-    let session = Session::resolve(selection)?;
+    let signed = SignedIn::resolve(selection)?;
     let limit = match limit {
         Some(checked) => checked?,
-        None => env_limit(crate::commands::session::env_text("DIFY_LIMIT")?.as_deref())?,
+        None => env_limit(crate::commands::context::env_text("DIFY_LIMIT")?.as_deref())?,
     };
     let page = page.unwrap_or(1).clamp(1, i64::from(u32::MAX)) as u32;
-    let client = session.talking_client(ctx, http_retry, json)?;
-    let result = account::list_sessions(&client, &session.token, page, limit)
-        .map_err(|e| session.explain(e))?;
+    let client = signed.talking_client(ctx, http_retry, json)?;
+    let result = account::list_sessions(&client, &signed.token, page, limit)
+        .map_err(|e| signed.explain(e))?;
     if json {
         return Ok(Output::Json {
             value: result.raw,
             pretty: false,
         });
     }
-    let current = session.token_id();
+    let current = signed.context.token_id();
     let mut rows = vec![vec![
         "DEVICE".to_string(),
         "CREATED".to_string(),
@@ -86,10 +87,10 @@ pub fn revoke(
     http_retry: Option<u32>,
     selection: &Selection,
 ) -> Result<Output> {
-    let session = Session::resolve(selection)?;
+    let signed = SignedIn::resolve(selection)?;
     // An empty target would match every label as a substring: treat it as none.
     let target = target.filter(|t| !t.is_empty());
-    let current = session.token_id();
+    let current = signed.context.token_id();
     match (&target, all) {
         (None, false) => {
             return Err(
@@ -105,7 +106,7 @@ pub fn revoke(
         }
         // Without the id of this context's session, --all cannot keep it.
         (None, true) if current.is_none() => {
-            return Err(unknown_current(if session.is_env() {
+            return Err(unknown_current(if signed.context.is_env() {
                 "the session of the token in DIFY_TOKEN is not known"
             } else {
                 "this context does not record which session it is"
@@ -114,8 +115,8 @@ pub fn revoke(
         _ => {}
     }
 
-    let client = session.talking_client(ctx, http_retry, false)?;
-    let sessions = fetch_all(ctx, &client, &session.token).map_err(|e| session.explain(e))?;
+    let client = signed.talking_client(ctx, http_retry, false)?;
+    let sessions = fetch_all(ctx, &client, &signed.token).map_err(|e| signed.explain(e))?;
     let mut chosen: Vec<&Device> = match &target {
         Some(t) => vec![select(&sessions, t)?],
         // Every listed session but this context's own. When its own is not
@@ -154,7 +155,7 @@ pub fn revoke(
     chosen.sort_by_key(|d| Some(d.id.as_str()) == current);
     for (i, device) in chosen.iter().enumerate() {
         let own = Some(device.id.as_str()) == current;
-        match account::revoke_session(&client, &session.token, &device.id) {
+        match account::revoke_session(&client, &signed.token, &device.id) {
             Ok(()) => {}
             Err(e) if already_gone(&e, own) => {}
             Err(mut e) => {
@@ -174,9 +175,13 @@ pub fn revoke(
     if chosen.iter().any(|d| Some(d.id.as_str()) == current) {
         let forgot = {
             let _critical = crate::output::interrupt::Critical::enter();
-            session.forget(Some(&session.token))?
+            signed.context.forget(Some(&signed.token))?
         };
-        let who = format!("{} on {}", sanitize_line(session.email()), session.host);
+        let who = format!(
+            "{} on {}",
+            sanitize_line(signed.context.email()),
+            signed.context.host
+        );
         match forgot {
             Forgot::SignedInAgain => ctx.ui.warn(&format!(
                 "this context's own session was revoked; {who} was signed in again meanwhile, \

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::cli::ListFormat;
-use crate::commands::session;
+use crate::commands::context;
 use crate::error::Result;
 use crate::output::{Output, table};
 use crate::state;
@@ -23,7 +23,7 @@ struct Contexts<'a> {
 }
 
 pub fn run(format: ListFormat) -> Result<Output> {
-    let registry = session::registry()?;
+    let registry = context::registry()?;
     let active = registry.active().map(|(h, e, _)| (h, e));
     let rows: Vec<Row> = registry
         .contexts()
@@ -57,7 +57,7 @@ pub fn run(format: ListFormat) -> Result<Output> {
             cells.extend(rows.iter().map(|r| {
                 vec![
                     r.host.to_string(),
-                    session::describe(r.account, r.name),
+                    context::describe(r.account, r.name),
                     if r.active { "*" } else { "" }.to_string(),
                 ]
             }));

@@ -12,9 +12,9 @@
 //! way is not forgotten.
 
 use crate::cli::Selection;
-use crate::commands::Ctx;
-use crate::commands::session::{self, Forgot, Selected};
+use crate::commands::context::{self, Chosen, Forgot};
 use crate::credentials::keychain;
+use crate::ctx::Ctx;
 use crate::dify::{account, retry};
 use crate::error::{CliError, ErrorCode, Result};
 use crate::output::spinner::{self, Spinner};
@@ -23,8 +23,8 @@ use crate::output::{Output, interrupt};
 use crate::state::{self, TokenStorage};
 
 pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
-    let selected = session::select(select)?;
-    if selected.is_env() {
+    let chosen = context::choose(select)?;
+    if chosen.is_env() {
         // Nothing is stored for it, and revoking a token someone handed us is
         // not what "log out of this machine" means.
         return Err(CliError::usage_invalid(
@@ -36,23 +36,16 @@ pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
         ));
     }
     // A token that cannot be read (say, a locked keychain) only skips the revoke.
-    let token = selected.read_token();
+    let token = chosen.read_token();
 
     let spinner = Spinner::start("Signing out", spinner::allowed(ctx.ui.stderr_tty));
     let revoke_error = match &token {
-        Ok(Some(t)) if t.expose().starts_with("dfoa_") || t.expose().starts_with("dfoe_") => {
-            selected
-                .client(None, ctx.verbose)
-                .and_then(|client| {
-                    account::revoke_self_waiting(
-                        &client,
-                        t,
-                        retry::MAX_RETRY_AFTER,
-                        &interrupt::sleep,
-                    )
-                })
-                .err()
-        }
+        Ok(Some(t)) if t.expose().starts_with("dfoa_") || t.expose().starts_with("dfoe_") => chosen
+            .client(None, ctx.verbose)
+            .and_then(|client| {
+                account::revoke_self_waiting(&client, t, retry::MAX_RETRY_AFTER, &interrupt::sleep)
+            })
+            .err(),
         _ => None,
     };
     spinner.stop();
@@ -66,10 +59,10 @@ pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
     let used = token.as_ref().ok().and_then(Option::as_ref);
     let forgot = {
         let _critical = interrupt::Critical::enter();
-        selected.forget(used)?
+        chosen.forget(used)?
     };
-    let email = sanitize_line(selected.email());
-    let host = &selected.host;
+    let email = sanitize_line(chosen.email());
+    let host = &chosen.host;
     let token_left = match forgot {
         Forgot::SignedInAgain => {
             ctx.ui.warn(&format!(
@@ -91,12 +84,12 @@ pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
             ctx.ui.warn(&format!(
                 "could not read the token of {email} on {host} ({why}), so the session was not \
                  revoked: it stays active on the server{}",
-                until(&selected)
+                until(&chosen)
             ));
-            if let Some(place) = left_where(&selected, token_left.as_ref()) {
+            if let Some(place) = left_where(&chosen, token_left.as_ref()) {
                 ctx.ui.say(&format!("  {place}"));
             }
-            ctx.ui.say(&format!("  {}", how_to_end(&selected)));
+            ctx.ui.say(&format!("  {}", how_to_end(&chosen)));
         }
         (Ok(_), Some(e)) => {
             ctx.ui.warn(&format!(
@@ -113,8 +106,8 @@ pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
                 };
                 ctx.ui.say(&format!(
                     "  The session {state} on the server{}. {}",
-                    until(&selected),
-                    how_to_end(&selected)
+                    until(&chosen),
+                    how_to_end(&chosen)
                 ));
             }
         }
@@ -124,11 +117,11 @@ pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
 }
 
 /// ` until <expiry>`, or ` until it expires`.
-fn until(selected: &Selected) -> String {
-    let at = selected
+fn until(chosen: &Chosen) -> String {
+    let at = chosen
         .stored
         .as_ref()
-        .and_then(|s| s.context.token_expires_at.as_deref())
+        .and_then(|s| s.entry.token_expires_at.as_deref())
         .filter(|at| !at.trim().is_empty());
     match at {
         Some(at) => format!(" until {}", sanitize_line(at)),
@@ -137,33 +130,33 @@ fn until(selected: &Selected) -> String {
 }
 
 /// Where the token that could not be deleted (`why`) is.
-fn left_where(selected: &Selected, why: Option<&CliError>) -> Option<String> {
+fn left_where(chosen: &Chosen, why: Option<&CliError>) -> Option<String> {
     why?;
-    let s = selected.stored.as_ref()?;
+    let s = chosen.stored.as_ref()?;
     Some(match s.storage {
         TokenStorage::Keychain => format!(
             "The keychain item \"{}\" was left in place.",
-            sanitize_line(&keychain::user(&selected.host, &s.email))
+            sanitize_line(&keychain::user(&chosen.host, &s.email))
         ),
         TokenStorage::File => format!(
             "{} still holds the token: fix the file, then remove the entry of {} under {}.",
             state::tokens_path(&s.dir).display(),
             sanitize_line(&s.email),
-            selected.host
+            chosen.host
         ),
     })
 }
 
 /// What ends a session whose token this machine no longer uses.
-fn how_to_end(selected: &Selected) -> String {
-    let revoke = match selected.token_id() {
+fn how_to_end(chosen: &Chosen) -> String {
+    let revoke = match chosen.token_id() {
         Some(id) => format!("'difyctl auth devices revoke {}'", sanitize_line(id)),
         None => "'difyctl auth devices revoke' (see 'difyctl auth devices list')".to_string(),
     };
     format!(
         "To end it: {revoke} from another context of {}, a new sign-in from this machine \
          ('difyctl auth login --host {}' replaces it), or the Dify console.",
-        sanitize_line(selected.email()),
-        selected.host
+        sanitize_line(chosen.email()),
+        chosen.host
     )
 }

@@ -1,5 +1,5 @@
 //! `auth refresh [--if-expiring-within DURATION]`: Dify has no refresh tokens
-//! (PROTOCOL.md §6.5), so a refresh is a new sign-in to the selected stored
+//! (PROTOCOL.md §6.5), so a refresh is a new sign-in to the chosen stored
 //! context's host, with `auth login`'s methods and flags. The new session has
 //! this machine's device label, so the server revokes the old token of that
 //! label (it rotates), and the new token replaces the stored one.
@@ -23,14 +23,14 @@
 //!   is unknown, is refreshed.
 
 use crate::cli::{LoginArgs, LoginMethod, Selection, Span};
-use crate::commands::Ctx;
-use crate::commands::auth::login::{self, Target};
-use crate::commands::auth::persist;
+use crate::commands::auth::sign_in::{self, persist};
 use crate::commands::auth::status;
-use crate::commands::session::{self, Selected, Session, describe};
+use crate::commands::context::{self, Chosen, SignedIn, describe};
+use crate::ctx::Ctx;
 use crate::dify::account::{self, STALE_SESSION_HINT};
 use crate::dify::device::TokenPayload;
 use crate::error::{CliError, ErrorCode, Result};
+use crate::host::Target;
 use crate::output::Output;
 use crate::output::term::sanitize_line;
 use crate::state::{self, Context};
@@ -42,8 +42,8 @@ pub fn run(
     select: &Selection,
 ) -> Result<Output> {
     let within = if_expiring_within.map(|s| (s.text.as_str(), s.secs));
-    let selected = session::select(select)?;
-    if selected.is_env() {
+    let chosen = context::choose(select)?;
+    if chosen.is_env() {
         return Err(CliError::usage_invalid(
             "DIFY_TOKEN is set: auth refresh only signs in again to stored contexts",
         )
@@ -52,17 +52,14 @@ pub fn run(
              token, or unset it to refresh the stored context",
         ));
     }
-    let stored = selected
-        .stored
-        .clone()
-        .ok_or_else(CliError::not_logged_in)?;
+    let stored = chosen.stored.clone().ok_or_else(CliError::not_logged_in)?;
     let email = stored.email.clone();
-    let args = login_args(args, &selected)?;
-    login::check_inputs(ctx, &args)?;
+    let args = login_args(args, &chosen)?;
+    sign_in::check_inputs(ctx, &args)?;
 
-    let who = format!("{} on {}", sanitize_line(&email), selected.host);
+    let who = format!("{} on {}", sanitize_line(&email), chosen.host);
     if let Some((raw, secs)) = within {
-        match check(ctx, selected.clone(), secs)? {
+        match check(ctx, chosen.clone(), secs)? {
             Check::Fresh(left) => {
                 return Ok(Output::Text(format!(
                     "Token for {who} is valid for another {}; not refreshing\n",
@@ -90,14 +87,14 @@ pub fn run(
     }
 
     let target = Target {
-        url: selected.url.clone(),
-        bare: selected.host.clone(),
+        url: chosen.url.clone(),
+        bare: chosen.host.clone(),
     };
-    let mut payload = login::sign_in(ctx, &target, &args)?;
+    let mut payload = sign_in::sign_in(ctx, &target, &args)?;
     if let Some(other) = payload.email().filter(|e| *e != email) {
         return Err(refuse(ctx, &target, &payload, other, &stored));
     }
-    keep_workspace(&mut payload, &stored.context);
+    keep_workspace(&mut payload, &stored.entry);
     let expires = payload
         .expires_at
         .clone()
@@ -109,7 +106,7 @@ pub fn run(
         .unwrap_or_default();
 
     let saved = persist::persist(ctx, &target, &payload, false, None)
-        .inspect_err(|_| login::discard(ctx, &target, &args, &payload))?;
+        .inspect_err(|_| sign_in::discard(ctx, &target, &args, &payload))?;
     Ok(match saved {
         Output::Success(_, mut rest) => {
             if let Some(at) = expires {
@@ -135,10 +132,10 @@ pub fn run(
 /// `--email-code` sign in as the context's account unless `--email` says
 /// otherwise, which is refused here rather than after the server minted a
 /// token for the wrong account.
-fn login_args(args: &LoginArgs, selected: &Selected) -> Result<LoginArgs> {
-    let email = selected.email();
+fn login_args(args: &LoginArgs, chosen: &Chosen) -> Result<LoginArgs> {
+    let email = chosen.email();
     let mut args = LoginArgs {
-        insecure: args.insecure || selected.url.scheme == "http",
+        insecure: args.insecure || chosen.url.scheme == "http",
         ..args.clone()
     };
     if matches!(args.method, LoginMethod::Password | LoginMethod::EmailCode) {
@@ -154,12 +151,12 @@ fn login_args(args: &LoginArgs, selected: &Selected) -> Result<LoginArgs> {
                 return Err(CliError::usage_invalid(format!(
                     "--email {} is not this context's account ({email} on {})",
                     sanitize_line(given),
-                    selected.host
+                    chosen.host
                 ))
                 .with_hint(format!(
                     "refresh signs in again as {email}; to add another account, run \
                      'difyctl auth login --host {}'",
-                    selected.host
+                    chosen.host
                 )));
             }
         }
@@ -185,14 +182,14 @@ enum Check {
 /// The status check: `GET /account` with the stored token and, without a
 /// stored `token_expires_at`, the expiry from the session list (the same
 /// lookup as `auth status`). No other request is made.
-fn check(ctx: &Ctx, selected: Selected, within: i64) -> Result<Check> {
-    let session = match Session::from_selected(selected) {
-        Ok(session) => session,
+fn check(ctx: &Ctx, chosen: Chosen, within: i64) -> Result<Check> {
+    let signed = match SignedIn::with_token_of(chosen) {
+        Ok(signed) => signed,
         Err(e) if e.code == ErrorCode::NotLoggedIn => return Ok(Check::NoToken),
         Err(e) => return Err(e),
     };
-    let client = session.client(None, ctx.verbose)?;
-    let sso = match account::get_account(&client, &session.token) {
+    let client = signed.context.client(None, ctx.verbose)?;
+    let sso = match account::get_account(&client, &signed.token) {
         Ok(_) => false,
         Err(e) if status::unsupported_token_type(&e) => true,
         Err(e) if e.code == ErrorCode::AuthExpired => return Ok(Check::Refused),
@@ -202,9 +199,9 @@ fn check(ctx: &Ctx, selected: Selected, within: i64) -> Result<Check> {
         Err(e) if e.hint.as_deref() == Some(STALE_SESSION_HINT) => return Ok(Check::Refused),
         Err(e) => return Err(e),
     };
-    let expires_at = match status::stored_expiry(&session) {
+    let expires_at = match status::stored_expiry(&signed) {
         Some(at) => Some(at),
-        None if !sso => status::lookup_expiry(&client, &session),
+        None if !sso => status::lookup_expiry(&client, &signed),
         None => None,
     };
     let Some(at) = expires_at.as_deref().and_then(crate::time::parse_iso) else {
@@ -236,9 +233,9 @@ fn refuse(
     target: &Target,
     payload: &TokenPayload,
     other: &str,
-    stored: &session::Stored,
+    stored: &context::Stored,
 ) -> CliError {
-    let revoked = session::client_for(&target.url, None, ctx.verbose)
+    let revoked = context::client_for(&target.url, None, ctx.verbose)
         .and_then(|client| account::revoke_self(&client, &payload.token));
     let has_context = state::load_hosts(&stored.dir)
         .map(|r| r.context(&target.bare, other).is_some())

@@ -13,8 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::cli::Selection;
-use crate::commands::Ctx;
-use crate::commands::session::{Session, describe};
+use crate::commands::context::{SignedIn, describe};
+use crate::ctx::Ctx;
 use crate::dify::Client;
 use crate::dify::account::{self, AccountInfo, STALE_SESSION_HINT};
 use crate::error::{CliError, Result};
@@ -57,34 +57,34 @@ struct WorkspaceInfo {
 }
 
 pub fn run(ctx: &Ctx, json: bool, select: &Selection) -> Result<Output> {
-    let session = Session::resolve(select)?;
-    let client = session.talking_client(ctx, None, json)?;
-    let (account, workspace, sso) = match account::get_account(&client, &session.token) {
+    let signed = SignedIn::resolve(select)?;
+    let client = signed.talking_client(ctx, None, json)?;
+    let (account, workspace, sso) = match account::get_account(&client, &signed.token) {
         Ok(info) => {
             let (account, workspace) = from_server(&info);
             (account, workspace, false)
         }
         // The server resolved the token (a bad one is a 401) and then refused
         // the route: an external-SSO token, valid but not for account routes.
-        Err(e) if unsupported_token_type(&e) => (sso_identity(&session), None, true),
+        Err(e) if unsupported_token_type(&e) => (sso_identity(&signed), None, true),
         Err(mut e) => {
             if e.hint.as_deref() == Some(STALE_SESSION_HINT) {
                 e.hint = Some(OLD_SERVER_HINT.to_string());
             }
-            return Err(session.explain(e));
+            return Err(signed.explain(e));
         }
     };
-    let expires_at = match stored_expiry(&session) {
+    let expires_at = match stored_expiry(&signed) {
         Some(at) => Some(at),
-        None if !sso => lookup_expiry(&client, &session),
+        None if !sso => lookup_expiry(&client, &signed),
         None => None,
     };
     let status = Status {
-        host: session.host.clone(),
-        scheme: session.url.scheme.clone(),
+        host: signed.context.host.clone(),
+        scheme: signed.context.url.scheme.clone(),
         account,
         workspace,
-        token_source: session.source.as_str(),
+        token_source: signed.context.source.as_str(),
         expires_at,
         valid: true,
     };
@@ -133,14 +133,15 @@ pub(crate) fn unsupported_token_type(e: &CliError) -> bool {
 
 /// Who an external-SSO session is, from the stored context (the server has
 /// no route that tells a `dfoe_` token who it is).
-fn sso_identity(session: &Session) -> Identity {
-    let subject = session
+fn sso_identity(signed: &SignedIn) -> Identity {
+    let subject = signed
+        .context
         .stored
         .as_ref()
-        .and_then(|s| s.context.external_subject.as_ref());
+        .and_then(|s| s.entry.external_subject.as_ref());
     let email = match subject {
         Some(s) if !s.email.is_empty() => s.email.clone(),
-        _ => session.email().to_string(),
+        _ => signed.context.email().to_string(),
     };
     Identity {
         id: String::new(),
@@ -151,11 +152,12 @@ fn sso_identity(session: &Session) -> Identity {
 }
 
 /// `token_expires_at` stored at sign-in.
-pub(crate) fn stored_expiry(session: &Session) -> Option<String> {
-    session
+pub(crate) fn stored_expiry(signed: &SignedIn) -> Option<String> {
+    signed
+        .context
         .stored
         .as_ref()?
-        .context
+        .entry
         .token_expires_at
         .clone()
         .filter(|at| !at.trim().is_empty())
@@ -164,10 +166,10 @@ pub(crate) fn stored_expiry(session: &Session) -> Option<String> {
 /// The expiry of this context's session from the server's session list,
 /// for contexts signed in without one stored (e.g. by the official tool).
 /// Best effort: any failure just leaves the expiry unknown.
-pub(crate) fn lookup_expiry(client: &Client, session: &Session) -> Option<String> {
-    let id = session.token_id()?;
+pub(crate) fn lookup_expiry(client: &Client, signed: &SignedIn) -> Option<String> {
+    let id = signed.context.token_id()?;
     for page in 1..=EXPIRY_PAGES {
-        let result = account::list_sessions(client, &session.token, page, 200).ok()?;
+        let result = account::list_sessions(client, &signed.token, page, 200).ok()?;
         if let Some(s) = result.data.iter().find(|s| s.id == id) {
             return Some(s.expires_at.clone()).filter(|at| !at.is_empty());
         }

@@ -3,13 +3,13 @@
 //! command that ever prints a token.
 
 use crate::cli::Selection;
-use crate::commands::session::Session;
+use crate::commands::context::SignedIn;
 use crate::error::Result;
 use crate::output::Output;
 
 pub fn run(select: &Selection) -> Result<Output> {
-    let session = Session::resolve(select)?;
-    let mut out = session.token.expose().as_bytes().to_vec();
+    let signed = SignedIn::resolve(select)?;
+    let mut out = signed.token.expose().as_bytes().to_vec();
     out.push(b'\n');
     Ok(Output::Raw(out))
 }

@@ -3,12 +3,12 @@
 
 use serde_json::json;
 
-use crate::commands::session;
+use crate::commands::context;
 use crate::error::{CliError, Result};
 use crate::output::Output;
 
 pub fn run(json: bool) -> Result<Output> {
-    let registry = session::registry()?;
+    let registry = context::registry()?;
     let (_, email, ctx) = registry.active().ok_or_else(CliError::not_logged_in)?;
 
     if let Some(subject) = &ctx.external_subject {
@@ -43,5 +43,5 @@ pub fn run(json: bool) -> Result<Output> {
             false,
         ));
     }
-    Ok(Output::Text(session::describe(email, &account.name) + "\n"))
+    Ok(Output::Text(context::describe(email, &account.name) + "\n"))
 }

@@ -4,8 +4,8 @@ use crate::error::ErrorCode;
 use std::collections::HashMap;
 
 use super::*;
-use crate::dify::Secret;
 use crate::dify::stub::{Canned, serve, test_options};
+use crate::secret::Secret;
 
 #[test]
 fn a_catalog_is_trusted_only_with_its_fingerprint() {

@@ -17,8 +17,9 @@
 
 use std::path::Path;
 
-use crate::commands::{Ctx, session};
-use crate::credentials::{self, Choice, ContextKey, Keychain, Selection};
+use crate::commands::context;
+use crate::credentials::{self, Choice, ContextKey, Keychain, StorePolicy};
+use crate::ctx::Ctx;
 use crate::dify::device::TokenPayload;
 use crate::error::{CliError, ErrorCode, Result};
 use crate::host::Target;
@@ -36,7 +37,7 @@ pub fn persist(
     target: &Target,
     payload: &TokenPayload,
     activate: bool,
-    store: Option<Selection>,
+    store: Option<StorePolicy>,
 ) -> Result<Output> {
     let Some(email) = payload.email().map(str::to_string) else {
         return Err(CliError::new(
@@ -118,7 +119,7 @@ pub fn persist(
         ),
         None => format!(
             "Logged in to {host} as {}",
-            session::describe(&email, &sanitize_line(&context.account.name))
+            context::describe(&email, &sanitize_line(&context.account.name))
         ),
     };
     let rest = context

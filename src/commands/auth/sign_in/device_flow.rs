@@ -1,0 +1,161 @@
+//! The OAuth device flow (RFC 8628): a code, the user approves it in a
+//! browser, the token is polled.
+
+use std::time::{Duration, Instant};
+
+use crate::cli::LoginArgs;
+use crate::ctx::Ctx;
+use crate::dify::Client;
+use crate::dify::device::{self, DeviceCode, PollOutcome, TokenPayload};
+use crate::error::{CliError, ErrorCode, Result};
+use crate::output::spinner::{self, Spinner};
+use crate::output::term::{Style, sanitize_line};
+use crate::output::{browser, interrupt};
+
+/// RFC 8628 §3.5: each `slow_down` adds 5 s; we never wait longer than a minute.
+const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+const MAX_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Requests a code, shows it (and opens the browser when it can), and waits
+/// for the token.
+pub fn run(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayload> {
+    let label = device::label_for_host(&device::local_hostname());
+    let code = device::request_code(client, &label)?;
+
+    // Both come from the server: one line each, whatever they hold.
+    let style = Style::for_stderr();
+    ctx.ui.say(&format!(
+        "{} Copy this one-time code: {}",
+        style.yellow("!"),
+        style.bold(&sanitize_line(&code.user_code))
+    ));
+    ctx.ui.say(&format!(
+        "  Open: {}",
+        sanitize_line(&code.verification_uri)
+    ));
+    check_verification_uri(&code.verification_uri, args.insecure)?;
+
+    let env = |k: &str| std::env::var(k).ok();
+    match browser::skip_reason(args.no_browser, env, ctx.ui.stdout_tty, ctx.ui.stderr_tty) {
+        Some(reason) => ctx
+            .ui
+            .warn(&format!("{reason} — open the URL above manually")),
+        None => {
+            if let Err(e) = browser::open(&code.verification_uri) {
+                ctx.ui.warn(&format!(
+                    "couldn't open browser ({e}); open the URL above manually"
+                ));
+            }
+        }
+    }
+
+    let spinner = Spinner::start(
+        "Waiting for authorization",
+        spinner::allowed(ctx.ui.stderr_tty),
+    );
+    let result = wait_for_token(client, &code, &interrupt::sleep);
+    spinner.stop();
+    result
+}
+
+/// The server's verification URI must be a web page we would open ourselves.
+fn check_verification_uri(uri: &str, insecure: bool) -> Result<()> {
+    let invalid = || {
+        CliError::new(
+            ErrorCode::Unknown,
+            "server returned an invalid verification_uri",
+        )
+    };
+    // The scheme as a browser reads it (RFC 3986 §3.1), so `javascript:…` is
+    // refused for its scheme rather than parsed as a host and port.
+    let scheme = uri
+        .split_once(':')
+        .map(|(s, _)| s)
+        .filter(|s| {
+            s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        })
+        .ok_or_else(invalid)?
+        .to_ascii_lowercase();
+    if !(scheme == "https" || (scheme == "http" && insecure)) {
+        return Err(CliError::new(
+            ErrorCode::Unknown,
+            format!("server returned verification_uri with unsupported scheme \"{scheme}\""),
+        )
+        .with_hint("expected https:// (use --insecure to allow http:// on local-dev hosts)"));
+    }
+    let parsed: ureq::http::Uri = uri.parse().map_err(|_| invalid())?;
+    if parsed.host().is_none_or(str::is_empty) {
+        return Err(invalid());
+    }
+    Ok(())
+}
+
+/// Poll until approved: first at once, then every interval (RFC 8628), with
+/// `slow_down` adding 5 s up to a minute, until the code's lifetime ends
+/// (the server's `expires_in`, else 900 s; see [`DeviceCode::expires_after`]).
+/// Time is what `sleep` waited, or more when the clock says so, so a test's
+/// sleep that returns at once still reaches the deadline.
+pub fn wait_for_token(
+    client: &Client,
+    code: &DeviceCode,
+    sleep: &dyn Fn(Duration) -> Result<()>,
+) -> Result<TokenPayload> {
+    let mut interval = code.poll_interval().min(MAX_INTERVAL);
+    let lifetime = code.expires_after();
+    let started = Instant::now();
+    let mut slept = Duration::ZERO;
+    loop {
+        match device::poll(client, &code.device_code, sleep)? {
+            PollOutcome::Token(payload) => return Ok(*payload),
+            PollOutcome::Pending => {}
+            PollOutcome::SlowDown => {
+                interval = interval.saturating_add(SLOW_DOWN_STEP).min(MAX_INTERVAL)
+            }
+        }
+        let left = lifetime.saturating_sub(slept.max(started.elapsed()));
+        if left.is_zero() {
+            return Err(CliError::new(
+                ErrorCode::ExpiredToken,
+                "code expired before authorization",
+            )
+            .with_hint("run 'difyctl auth login' again and approve the code within its lifetime"));
+        }
+        let wait = interval.min(left);
+        sleep(wait)?;
+        slept = slept.saturating_add(wait);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_uri_rules() {
+        assert!(check_verification_uri("https://x.test/device", false).is_ok());
+        assert!(check_verification_uri("http://x.test/device", true).is_ok());
+        let e = check_verification_uri("http://x.test/device", false).unwrap_err();
+        assert_eq!(
+            e.message,
+            "server returned verification_uri with unsupported scheme \"http\""
+        );
+        let e = check_verification_uri("javascript:alert(1)", true).unwrap_err();
+        assert_eq!(
+            e.message,
+            "server returned verification_uri with unsupported scheme \"javascript\""
+        );
+        let invalid = "server returned an invalid verification_uri";
+        for bad in [
+            "",
+            "//x.test/device",
+            "https://",
+            "https:///device",
+            "https://x.test/a b",
+        ] {
+            let e = check_verification_uri(bad, true).unwrap_err();
+            assert_eq!(e.message, invalid, "{bad:?}");
+        }
+    }
+}

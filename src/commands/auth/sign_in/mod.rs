@@ -1,0 +1,101 @@
+//! Signing in, for `auth login` and `auth refresh` alike: checking the
+//! inputs, getting a token with one of the methods, saving it
+//! ([`persist`]), and ending the server session of a sign-in that could not
+//! be saved.
+//!
+//! Every method but `--with-token` ends the same way: a device code labelled
+//! `difyctl on <hostname>` is approved and its token polled, so the result is
+//! an ordinary, revocable device session. `--password` and `--email-code`
+//! approve it with a console session they open and close again;
+//! `--console-cookie` borrows the user's browser session (and leaves it open).
+//! No password, code or console cookie is ever stored, put in argv, or read
+//! from the environment.
+//!
+//! Nothing is written until the server hands out the token; a denied,
+//! expired, failed or interrupted sign-in leaves every file as it was.
+
+mod device_flow;
+mod headless;
+pub mod persist;
+
+use crate::cli::{LoginArgs, LoginMethod};
+use crate::commands::context;
+use crate::ctx::Ctx;
+use crate::dify::account;
+use crate::dify::device::TokenPayload;
+use crate::error::{CliError, Result};
+use crate::host::Target;
+
+pub use device_flow::wait_for_token;
+
+/// After a sign-in that could not be saved (no email, a refused or failed
+/// save): the session it minted is ended on the server rather than left
+/// live with nobody holding its token. A pasted token (`--with-token`) is
+/// the user's and is left alone.
+pub fn discard(ctx: &Ctx, target: &Target, args: &LoginArgs, payload: &TokenPayload) {
+    if args.method == LoginMethod::WithToken {
+        return;
+    }
+    let ended = context::client_for(&target.url, None, ctx.verbose)
+        .and_then(|client| account::revoke_self(&client, &payload.token));
+    if let Err(e) = ended {
+        ctx.ui.warn(&format!(
+            "nothing was stored, and the new session could not be ended on the server ({}); \
+             it expires on its own",
+            e.message
+        ));
+    }
+}
+
+/// Signs in to `target` with the method `args` name (the device flow by
+/// default) and returns the server's token payload; nothing is stored.
+/// `auth login` and `auth refresh` both come through here.
+pub fn sign_in(ctx: &Ctx, target: &Target, args: &LoginArgs) -> Result<TokenPayload> {
+    let client = context::client_for(&target.url, None, ctx.verbose)?;
+    let payload = match args.method {
+        LoginMethod::DeviceFlow => device_flow::run(ctx, &client, args)?,
+        LoginMethod::WithToken => headless::with_token(ctx, &client)?,
+        LoginMethod::Password => headless::password(ctx, &client, args)?,
+        LoginMethod::EmailCode => headless::email_code(ctx, &client, args)?,
+        LoginMethod::ConsoleCookie => headless::console_cookie(ctx, &client)?,
+    };
+    Ok(payload)
+}
+
+/// Flag combinations and, without a terminal, the flags that replace prompts
+/// (PRODUCT.md §2: no prompt ever without a terminal). Checked before anything
+/// is read or sent.
+pub fn check_inputs(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
+    let method = args.method;
+    if args.password_stdin && method != LoginMethod::Password {
+        return Err(CliError::usage_invalid(
+            "--password-stdin only applies to --password",
+        ));
+    }
+    if args.email.is_some() && !matches!(method, LoginMethod::Password | LoginMethod::EmailCode) {
+        return Err(CliError::usage_invalid(
+            "--email only applies to --password and --email-code",
+        ));
+    }
+    if ctx.ui.interactive() {
+        return Ok(());
+    }
+    let no_email = args.email.as_deref().is_none_or(|e| e.trim().is_empty());
+    match method {
+        LoginMethod::Password if no_email => Err(CliError::usage_missing(
+            "--email is required (no TTY)",
+        )
+        .with_hint("pass --email and pipe the password on stdin with --password-stdin")),
+        LoginMethod::Password if !args.password_stdin => Err(CliError::usage_missing(
+            "--password-stdin is required (no TTY)",
+        )
+        .with_hint(
+            "pipe the password on stdin with --password-stdin; it is never taken from a flag or the environment",
+        )),
+        LoginMethod::EmailCode if no_email => Err(CliError::usage_missing(
+            "--email is required (no TTY)",
+        )
+        .with_hint("pass --email; the code from the email is then read from stdin")),
+        _ => Ok(()),
+    }
+}
