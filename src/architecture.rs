@@ -1,8 +1,10 @@
 //! Checks on the shape of the source tree, so that it stays as described:
-//! no cycle among the top-level modules of `src/`, nor among the files of
-//! `src/commands/` (a module depends on another when its code names it:
-//! `crate::…`, `super::…` or a child module's path; comments and strings
-//! do not count).
+//!
+//! * no cycle among the top-level modules of `src/`, nor among the files of
+//!   `src/commands/` (a module depends on another when its code names it:
+//!   `crate::…`, `super::…` or a child module's path; comments and strings
+//!   do not count);
+//! * the process environment is read in one place, [`crate::env`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -11,6 +13,7 @@ use std::path::{Path, PathBuf};
 /// One source file: its module path (`commands::auth::login`; `""` for the
 /// crate root) and its code with comments and literals blanked out.
 struct File {
+    path: PathBuf,
     module: Vec<String>,
     code: String,
 }
@@ -47,6 +50,7 @@ fn files() -> Vec<File> {
                 }
                 let text = fs::read_to_string(&path).unwrap();
                 out.push(File {
+                    path: rel.to_path_buf(),
                     code: blank_comments_and_literals(&text),
                     module,
                 });
@@ -395,6 +399,7 @@ fn no_cycle_among_the_files_of_commands() {
 #[test]
 fn the_cycle_check_sees_a_cycle() {
     let file = |module: &str, code: &str| File {
+        path: PathBuf::new(),
         module: module.split("::").map(str::to_string).collect(),
         code: blank_comments_and_literals(code),
     };
@@ -416,4 +421,31 @@ fn the_cycle_check_sees_a_cycle() {
         find_cycle(&edges),
         Some(["a", "c", "a"].map(String::from).to_vec())
     );
+}
+
+/// Only [`crate::env`] reads the process environment; everything else gets
+/// its variables from the snapshot in the command's [`Ctx`](crate::ctx::Ctx).
+#[test]
+fn the_environment_is_read_in_one_place() {
+    let readers = ["env::var", "env::var_os", "env::vars", "env::vars_os"];
+    let reads = |code: &str| {
+        readers.iter().any(|r| {
+            code.match_indices(r).any(|(at, _)| {
+                !code[at + r.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+            })
+        })
+    };
+    assert!(reads("let x = std::env::var(\"HOME\");") && !reads("env::variables()"));
+    let mut found = Vec::new();
+    for file in files() {
+        if file.module == ["env"] {
+            continue;
+        }
+        for (n, line) in file.code.lines().enumerate() {
+            if reads(line) {
+                found.push(format!("src/{}:{}", file.path.display(), n + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "the environment is read at {found:?}");
 }

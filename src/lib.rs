@@ -10,6 +10,7 @@ pub mod compat;
 pub mod credentials;
 pub mod ctx;
 pub mod dify;
+pub mod env;
 pub mod error;
 pub mod harden;
 pub mod host;
@@ -30,8 +31,10 @@ pub fn run() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let invocation = cli::parse(args);
     let style = invocation.error_style();
+    // The environment, the terminals and the config dir, found once.
+    let ctx = ctx::Ctx::from_process(style.verbose);
     let result = invocation
         .command
-        .and_then(|command| commands::run(command, &ctx::Ctx::new(style.verbose)));
-    output::finish(result, style)
+        .and_then(|command| commands::run(command, &ctx));
+    output::finish(result, &ctx.ui, style)
 }

@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx, args: &ApiArgs) -> Result<Output> {
         None if args.input.is_some() => Method::Post,
         None => Method::Get,
     };
-    let signed = SignedIn::resolve(&args.select)?;
+    let signed = SignedIn::resolve(ctx, &args.select)?;
     let body = args.input.as_ref().map(read_input).transpose()?;
 
     let client = signed.talking_client(ctx, args.http_retry, false)?;

@@ -19,11 +19,11 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::build_facts::VERSION;
 use crate::compat::{self, Status};
-use crate::output::term::{Style, Ui, sanitize_line};
+use crate::ctx::Ctx;
+use crate::output::term::sanitize_line;
 use crate::state;
 
 /// How long a shown banner keeps quiet about the same server.
@@ -32,18 +32,16 @@ pub const QUIET_SECS: i64 = 24 * 3600;
 /// Shows the banner about `server` (`<scheme>://<host>`) when it is due.
 /// `version` tells the server's version (`None`: unknown, no banner); it is
 /// asked only when a banner could be shown at all.
-pub fn show(ui: &Ui, structured: bool, server: &str, version: impl FnOnce() -> Option<String>) {
+pub fn show(ctx: &Ctx, structured: bool, server: &str, version: impl FnOnce() -> Option<String>) {
+    let ui = &ctx.ui;
     if structured || !(ui.stdout_tty && ui.stderr_tty) {
         return;
     }
-    let Ok(dir) = state::cache_dir() else {
+    let Some(dir) = ctx.cache_dir() else {
         return;
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    if let Some(line) = due(&dir, server, now, version) {
-        let _ = writeln!(std::io::stderr(), "{}", Style::for_stderr().yellow(&line));
+    if let Some(line) = due(dir, server, ctx.clock.unix_millis(), version) {
+        let _ = writeln!(std::io::stderr(), "{}", ui.stderr_style().yellow(&line));
     }
 }
 

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::ctx::Ctx;
 use crate::error::Result;
 
 use crate::output::{Output, table};
@@ -85,11 +86,11 @@ struct Row {
     value: Option<String>,
 }
 
-pub fn list(json: bool) -> Result<Output> {
+pub fn list(ctx: &Ctx, json: bool) -> Result<Output> {
     let rows: Vec<Row> = VARIABLES
         .iter()
         .map(|&(name, description, sensitive)| {
-            let value = std::env::var_os(name).map(|v| {
+            let value = ctx.env.os(name).map(|v| {
                 if sensitive {
                     "<set>".to_string()
                 } else {
@@ -120,4 +121,35 @@ pub fn list(json: bool) -> Result<Output> {
         ]
     }));
     Ok(Output::Text(table::render(&cells, true)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::testutil::TempDir;
+
+    /// The values are the context's snapshot of the environment; a token
+    /// only says it is set.
+    #[test]
+    fn values_come_from_the_snapshot() {
+        let tmp = TempDir::new();
+        let vars = [("DIFY_HOST", "h.test"), ("DIFY_TOKEN", "dfoa_secret")];
+        let ctx = Ctx::for_tests(tmp.path(), &vars, 0);
+        let Output::Json { value, .. } = list(&ctx, true).unwrap() else {
+            panic!("not JSON");
+        };
+        let value_of = |name: &str| {
+            value
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|row| row["name"] == name)
+                .unwrap()["value"]
+                .clone()
+        };
+        assert_eq!(value_of("DIFY_HOST"), "h.test");
+        assert_eq!(value_of("DIFY_TOKEN"), "<set>");
+        assert_eq!(value_of("DIFY_ACCOUNT"), serde_json::Value::Null);
+        assert!(!format!("{value}").contains("dfoa_secret"));
+    }
 }

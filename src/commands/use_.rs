@@ -13,8 +13,8 @@ use crate::output::term::sanitize_line;
 use crate::state::{self, Workspace};
 
 pub fn host(ctx: &Ctx, domain: Option<String>) -> Result<Output> {
-    let dir = state::config_dir()?;
-    let registry = state::load_hosts(&dir)?;
+    let dir = ctx.config_dir()?;
+    let registry = state::load_hosts(dir)?;
     if registry.is_empty() {
         return Err(CliError::not_logged_in());
     }
@@ -55,7 +55,7 @@ pub fn host(ctx: &Ctx, domain: Option<String>) -> Result<Output> {
         ))
     };
     // Checked again under the lock: another process may have changed the file.
-    state::update_hosts(&dir, |r| {
+    state::update_hosts(dir, |r| {
         if r.set_current_host(&domain) {
             Ok(())
         } else {
@@ -66,8 +66,8 @@ pub fn host(ctx: &Ctx, domain: Option<String>) -> Result<Output> {
 }
 
 pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
-    let dir = state::config_dir()?;
-    let registry = state::load_hosts(&dir)?;
+    let dir = ctx.config_dir()?;
+    let registry = state::load_hosts(dir)?;
     let Some((host, entry)) = registry.current_host_entry() else {
         return Err(
             CliError::not_logged_in().with_hint("run 'difyctl use host' or 'difyctl auth login'")
@@ -118,15 +118,15 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
         return Err(unknown(known));
     }
     if registry.token_storage == state::TokenStorage::File {
-        context::warn_if_exposed(&dir);
+        context::warn_if_exposed(&ctx.ui, dir);
     }
-    if credentials::get(&dir, registry.token_storage, host, &email)?.is_none() {
+    if credentials::get(dir, registry.token_storage, host, &email)?.is_none() {
         return Err(CliError::not_logged_in()
             .with_message(format!("no credential stored for {email} on {host}"))
             .with_hint(format!("run 'difyctl auth login --host {host}'")));
     }
     let host = host.to_string();
-    state::update_hosts(&dir, |r| {
+    state::update_hosts(dir, |r| {
         if r.set_current_account(&host, &email) {
             Ok(())
         } else {
@@ -152,7 +152,7 @@ pub fn workspace(
     http_retry: Option<u32>,
     select: &Selection,
 ) -> Result<Output> {
-    let signed = SignedIn::resolve(select)?;
+    let signed = SignedIn::resolve(ctx, select)?;
     // The id goes to the server as given (one path segment, encoded): its
     // answer says whether it names a workspace.
     let id = id.map(|i| i.trim().to_string()).filter(|i| !i.is_empty());
@@ -224,4 +224,53 @@ fn pick_workspace(ctx: &Ctx, signed: &SignedIn, client: &Client) -> Result<Strin
         .collect();
     let chosen = ctx.ui.pick("Select a workspace", &items)?;
     Ok(list[chosen].id.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::testutil::TempDir;
+
+    // As difyctl writes it, so an update changes only the line it must.
+    const HOSTS: &str = "token_storage: file\ncurrent_host: a.test\nhosts:\n  a.test:\n    \
+        current_account: a@x.test\n    accounts:\n      a@x.test:\n        account:\n          \
+        email: a@x.test\n          name: ''\n  b.test:\n    current_account: b@x.test\n    \
+        accounts:\n      b@x.test:\n        account:\n          email: b@x.test\n          \
+        name: ''\n";
+
+    /// `use host --domain` in a config dir of the test's own: the file is
+    /// changed under its lock, and an unknown host changes nothing.
+    #[test]
+    fn switching_the_active_host() {
+        let tmp = TempDir::new();
+        let config = tmp.path().join("config");
+        std::fs::create_dir_all(&config).unwrap();
+        std::fs::write(config.join("hosts.yml"), HOSTS).unwrap();
+        let ctx = Ctx::for_tests(tmp.path(), &[], 0);
+
+        let e = host(&ctx, Some("c.test".into())).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                ErrorCode::UsageInvalidFlag,
+                "unknown host \"c.test\"; known hosts: a.test, b.test"
+            )
+        );
+        assert_eq!(
+            std::fs::read_to_string(config.join("hosts.yml")).unwrap(),
+            HOSTS
+        );
+        assert_eq!(
+            host(&ctx, Some("b.test".into())).unwrap(),
+            Output::success("Active host is now b.test")
+        );
+        let text = std::fs::read_to_string(config.join("hosts.yml")).unwrap();
+        assert_eq!(
+            text,
+            HOSTS.replace("current_host: a.test", "current_host: b.test")
+        );
+        // Without a terminal the flag is required.
+        let e = host(&ctx, None).unwrap_err();
+        assert_eq!(e.code, ErrorCode::UsageMissingArg);
+    }
 }

@@ -87,7 +87,7 @@ pub fn run(ctx: &Ctx, args: &VersionArgs) -> Result<Output> {
         },
     };
     let text = match args.format {
-        VersionFormat::Text => render_text(&report, Style::for_stdout()),
+        VersionFormat::Text => render_text(&report, ctx.ui.stdout_style()),
         VersionFormat::Json => json_text(&to_value(&report), true)
             .map_err(|e| CliError::client(format!("cannot write JSON: {e}")))?,
         VersionFormat::Yaml => {
@@ -142,10 +142,10 @@ fn arch() -> &'static str {
 /// The active context's server (the one `DIFY_TOKEN`/`DIFY_HOST` or the
 /// stored state selects, as for every command), its answer and the verdict.
 fn ask_server(ctx: &Ctx) -> (ServerBlock, Verdict) {
-    let selected = ContextEnv::from_process().and_then(|mut env| {
+    let selected = ContextEnv::from_env(&ctx.env).and_then(|mut env| {
         // The probe sends no token, so an http:// DIFY_HOST needs no opt-in.
         env.insecure = true;
-        context::choose_with(&Selection::default(), &env, context::stored)
+        context::choose_with(&Selection::default(), &env, || context::stored(ctx))
     });
     let url = match selected {
         Ok(selected) => selected.url,
@@ -161,12 +161,12 @@ fn ask_server(ctx: &Ctx) -> (ServerBlock, Verdict) {
             return (ServerBlock::default(), Verdict::unknown(detail));
         }
     };
-    let opts = ClientOptions {
+    let opts = ClientOptions::from_env(&ctx.env).map(|opts| ClientOptions {
         verbose: ctx.verbose,
-        ..ClientOptions::from_env()
-    };
+        ..opts
+    });
     // A stored host that is not one (a hand-edited file) says so.
-    let client = match Client::new(&url, opts) {
+    let client = match opts.and_then(|opts| Client::new(&url, opts)) {
         Ok(client) => client,
         Err(e) => {
             return (

@@ -1,12 +1,10 @@
 //! The protected file fallback: `tokens.yml`, mode 0600.
 
-use std::path::Path;
-
 use crate::error::Result;
 use crate::secret::Secret;
-use crate::state;
+use crate::state::{self, ConfigDir};
 
-pub fn get(dir: &Path, host: &str, email: &str) -> Result<Option<Secret>> {
+pub fn get(dir: &ConfigDir, host: &str, email: &str) -> Result<Option<Secret>> {
     let file = state::load_tokens(dir)?;
     Ok(file
         .get(host, email)
@@ -14,7 +12,7 @@ pub fn get(dir: &Path, host: &str, email: &str) -> Result<Option<Secret>> {
         .map(Secret::new))
 }
 
-pub fn set(dir: &Path, host: &str, email: &str, token: &Secret) -> Result<()> {
+pub fn set(dir: &ConfigDir, host: &str, email: &str, token: &Secret) -> Result<()> {
     state::update_tokens(dir, |file| {
         file.set(host, email, token.expose());
         Ok(())
@@ -26,11 +24,11 @@ pub fn set(dir: &Path, host: &str, email: &str, token: &Secret) -> Result<()> {
 /// The next write makes the file 0600 again. A file they can write is not
 /// one: it is refused when read, and a warning that it will be fixed would
 /// contradict that.
-pub fn exposed_mode(dir: &Path) -> Option<u32> {
+pub fn exposed_mode(dir: &ConfigDir) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(state::tokens_path(dir))
+        let mode = std::fs::metadata(state::tokens_path(dir.path()))
             .ok()?
             .permissions()
             .mode();
@@ -44,8 +42,8 @@ pub fn exposed_mode(dir: &Path) -> Option<u32> {
 }
 
 /// Deletes the entry; the file itself stays (`tokens: {}` when empty).
-pub fn remove(dir: &Path, host: &str, email: &str) -> Result<()> {
-    if !state::tokens_path(dir).exists() {
+pub fn remove(dir: &ConfigDir, host: &str, email: &str) -> Result<()> {
+    if !state::tokens_path(dir.path()).exists() {
         return Ok(());
     }
     state::update_tokens(dir, |file| {

@@ -13,12 +13,11 @@ pub mod keychain;
 
 pub use keychain::Keychain;
 
-use std::path::Path;
-
+use crate::env::Env;
 use crate::error::{CliError, Result};
 use crate::output::term::sanitize_line;
 use crate::secret::Secret;
-use crate::state::{self, TokenStorage};
+use crate::state::{self, ConfigDir, TokenStorage};
 
 /// The environment variable that forces a store at login.
 pub const STORAGE_ENV: &str = "DIFY_TOKEN_STORAGE";
@@ -27,7 +26,12 @@ pub const NO_KEYRING_ENV: &str = "DIFY_E2E_NO_KEYRING";
 
 /// The token of (host, email) in the registry's store, if any. A keychain
 /// that cannot be read is `keyring_unavailable`.
-pub fn get(dir: &Path, storage: TokenStorage, host: &str, email: &str) -> Result<Option<Secret>> {
+pub fn get(
+    dir: &ConfigDir,
+    storage: TokenStorage,
+    host: &str,
+    email: &str,
+) -> Result<Option<Secret>> {
     match storage {
         TokenStorage::Keychain => Ok(Keychain::new().get(host, email)?.map(Secret::new)),
         TokenStorage::File => file::get(dir, host, email),
@@ -35,7 +39,7 @@ pub fn get(dir: &Path, storage: TokenStorage, host: &str, email: &str) -> Result
 }
 
 pub fn set(
-    dir: &Path,
+    dir: &ConfigDir,
     storage: TokenStorage,
     host: &str,
     email: &str,
@@ -50,7 +54,7 @@ pub fn set(
 /// Deletes the token. The error says why it could not be (a keychain that
 /// cannot be reached, a `tokens.yml` that cannot be read); callers that
 /// clean up regardless ignore it, as the official tool does.
-pub fn remove(dir: &Path, storage: TokenStorage, host: &str, email: &str) -> Result<()> {
+pub fn remove(dir: &ConfigDir, storage: TokenStorage, host: &str, email: &str) -> Result<()> {
     match storage {
         TokenStorage::Keychain => Keychain::new().remove(host, email),
         TokenStorage::File => file::remove(dir, host, email),
@@ -97,13 +101,12 @@ impl Choice {
 
 impl StorePolicy {
     /// From the `--token-storage` flag (already checked by the parser) and the
-    /// environment.
-    pub fn from_env(flag: Option<&str>) -> Result<StorePolicy> {
-        StorePolicy::resolve(
-            flag,
-            std::env::var(STORAGE_ENV).ok().as_deref(),
-            std::env::var(NO_KEYRING_ENV).ok().as_deref(),
-        )
+    /// environment; a variable that is not UTF-8 is a usage error.
+    pub fn from_env(flag: Option<&str>, env: &Env) -> Result<StorePolicy> {
+        if let Some(storage) = flag.and_then(TokenStorage::from_name) {
+            return Ok(StorePolicy::Forced(storage));
+        }
+        StorePolicy::resolve(None, env.text(STORAGE_ENV)?, env.text(NO_KEYRING_ENV)?)
     }
 
     /// The flag wins over `DIFY_TOKEN_STORAGE` (an empty one is unset; any
@@ -229,7 +232,7 @@ pub struct Copied {
 /// after the copies made so far are taken out of `to` again, so every token is
 /// still where `hosts.yml` says.
 pub fn copy_all(
-    dir: &Path,
+    dir: &ConfigDir,
     from: TokenStorage,
     to: TokenStorage,
     contexts: &[ContextKey],
@@ -312,7 +315,7 @@ pub struct Stored {
 /// Call [`Stored::finish`] after saving `hosts.yml` with `to`, or
 /// [`Stored::undo`] when that failed.
 pub fn store_login(
-    dir: &Path,
+    dir: &ConfigDir,
     from: TokenStorage,
     to: TokenStorage,
     key: &ContextKey,
@@ -365,20 +368,20 @@ pub fn store_login(
 
 impl Stored {
     /// Deletes the moved tokens from the old store (failures ignored).
-    pub fn finish(&self, dir: &Path) {
+    pub fn finish(&self, dir: &ConfigDir) {
         remove_all(dir, self.from, &self.leftovers);
     }
 
     /// `hosts.yml` could not be saved: `to` is put back as it was, this
     /// context's earlier token (or none) and no copies of the others.
-    pub fn undo(&self, dir: &Path) {
+    pub fn undo(&self, dir: &ConfigDir) {
         if self.from != self.to {
             remove_all(dir, self.to, &self.moved);
         }
         self.put_back(dir);
     }
 
-    fn put_back(&self, dir: &Path) {
+    fn put_back(&self, dir: &ConfigDir) {
         let (host, email) = (&self.key.0, &self.key.1);
         let _ = match &self.previous {
             Some(token) => set(dir, self.to, host, email, token),
@@ -389,13 +392,13 @@ impl Stored {
 
 /// Deletes the tokens of `contexts` from `storage`, ignoring failures (a
 /// leftover copy in a store `hosts.yml` no longer names is never read).
-pub fn remove_all(dir: &Path, storage: TokenStorage, contexts: &[ContextKey]) {
+pub fn remove_all(dir: &ConfigDir, storage: TokenStorage, contexts: &[ContextKey]) {
     if contexts.is_empty() {
         return;
     }
     match storage {
         TokenStorage::File => {
-            if state::tokens_path(dir).exists() {
+            if state::tokens_path(dir.path()).exists() {
                 let _ = state::update_tokens(dir, |file| {
                     for (host, email) in contexts {
                         file.remove(host, email);
@@ -469,6 +472,34 @@ mod tests {
         }
     }
 
+    /// `DIFY_TOKEN_STORAGE` that is not UTF-8 is refused, as every text
+    /// variable is, rather than taken as unset; the flag still wins.
+    #[cfg(unix)]
+    #[test]
+    fn a_variable_that_is_not_text_is_a_usage_error() {
+        use std::os::unix::ffi::OsStringExt;
+        let env = Env::from_pairs([(
+            STORAGE_ENV,
+            std::ffi::OsString::from_vec(b"file\xff".to_vec()),
+        )]);
+        let e = StorePolicy::from_env(None, &env).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                ErrorCode::UsageInvalidFlag,
+                "DIFY_TOKEN_STORAGE is not valid UTF-8"
+            )
+        );
+        assert_eq!(
+            StorePolicy::from_env(Some("keychain"), &env),
+            Ok(StorePolicy::Forced(TokenStorage::Keychain))
+        );
+        assert_eq!(
+            StorePolicy::from_env(None, &Env::from_pairs([(NO_KEYRING_ENV, "1")])),
+            Ok(StorePolicy::NoKeyring)
+        );
+    }
+
     #[test]
     fn choices_that_need_no_probe() {
         let kc = Keychain::new();
@@ -497,7 +528,13 @@ mod tests {
     fn copying_between_files_is_nothing() {
         let dir = std::env::temp_dir().join(format!("difyctl-copy-{}", std::process::id()));
         let keys = vec![("h".to_string(), "e".to_string())];
-        let done = copy_all(&dir, TokenStorage::File, TokenStorage::File, &keys).unwrap();
+        let done = copy_all(
+            &ConfigDir::at(&dir),
+            TokenStorage::File,
+            TokenStorage::File,
+            &keys,
+        )
+        .unwrap();
         assert_eq!(done, Copied::default());
         assert!(!dir.exists());
     }

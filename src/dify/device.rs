@@ -22,6 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
+use crate::env::Env;
 use crate::error::{CliError, ErrorCode, Result};
 
 use super::account::{Account, Workspace, decode_error, null_as_default};
@@ -162,19 +163,20 @@ pub fn label_for_host(hostname: &str) -> String {
 }
 
 /// The machine's hostname, or "" when it cannot be found (no libc calls:
-/// Linux's /proc, then the usual variables, then the `hostname` program).
-pub fn local_hostname() -> String {
+/// Linux's /proc, then `HOSTNAME` and `COMPUTERNAME` of `env`, then the
+/// `hostname` program).
+pub fn local_hostname(env: &Env) -> Result<String> {
     let from_proc = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let found = [
-        Some(from_proc),
-        std::env::var("HOSTNAME").ok(),
-        std::env::var("COMPUTERNAME").ok(),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|h| h.trim().to_owned())
-    .find(|h| !h.is_empty());
-    found.or_else(hostname_program).unwrap_or_default()
+    let mut found = Some(from_proc.trim().to_owned()).filter(|h| !h.is_empty());
+    for name in ["HOSTNAME", "COMPUTERNAME"] {
+        if found.is_none() {
+            found = env
+                .text(name)?
+                .map(|h| h.trim().to_owned())
+                .filter(|h| !h.is_empty());
+        }
+    }
+    Ok(found.or_else(hostname_program).unwrap_or_default())
 }
 
 #[cfg(unix)]

@@ -78,7 +78,7 @@ pub mod retry;
 pub mod server;
 
 #[cfg(test)]
-mod stub;
+pub(crate) mod stub;
 
 pub use client::Client;
 pub use net::NetEnv;

@@ -5,14 +5,15 @@
 //! process environment.
 
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
+use crate::env::Env;
 use crate::error::{CliError, Result};
 
-const VARS: [&str; 9] = [
+const PROXY_VARS: [&str; 8] = [
     "https_proxy",
     "HTTPS_PROXY",
     "http_proxy",
@@ -21,13 +22,15 @@ const VARS: [&str; 9] = [
     "ALL_PROXY",
     "no_proxy",
     "NO_PROXY",
-    "SSL_CERT_FILE",
 ];
+
+const CERT_FILE_VAR: &str = "SSL_CERT_FILE";
 
 /// A snapshot of the network-related environment variables.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetEnv {
     vars: Vec<(String, String)>,
+    cert_file: Option<PathBuf>,
 }
 
 impl NetEnv {
@@ -36,22 +39,35 @@ impl NetEnv {
         NetEnv::default()
     }
 
-    pub fn from_process() -> Self {
-        NetEnv::from_pairs(
-            VARS.iter()
-                .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v))),
-        )
+    /// The proxy variables (text: one that is not UTF-8 is a usage error)
+    /// and `SSL_CERT_FILE` (a path: any bytes) of `env`.
+    pub fn from_env(env: &Env) -> Result<Self> {
+        let mut vars = Vec::new();
+        for name in PROXY_VARS {
+            if let Some(value) = env.text(name)? {
+                vars.push((name.to_string(), value.to_string()));
+            }
+        }
+        let cert_file = env.os(CERT_FILE_VAR).and_then(|v| match v.to_str() {
+            Some(text) => Some(PathBuf::from(text.trim())).filter(|p| !p.as_os_str().is_empty()),
+            None => Some(PathBuf::from(v)),
+        });
+        Ok(NetEnv { vars, cert_file })
     }
 
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        NetEnv {
-            vars: pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
+        let mut env = NetEnv::default();
+        for (k, v) in pairs {
+            let (k, v): (String, String) = (k.into(), v.into());
+            if k == CERT_FILE_VAR {
+                env.cert_file = Some(PathBuf::from(v.trim())).filter(|p| !p.as_os_str().is_empty());
+            } else {
+                env.vars.push((k, v));
+            }
         }
+        env
     }
 
     /// The first non-empty value among `names`.
@@ -64,8 +80,8 @@ impl NetEnv {
         })
     }
 
-    pub fn ssl_cert_file(&self) -> Option<&str> {
-        self.first(&["SSL_CERT_FILE"]).map(|(_, v)| v)
+    pub fn ssl_cert_file(&self) -> Option<&Path> {
+        self.cert_file.as_deref()
     }
 
     /// The proxy URL for a request to `scheme://host[:port]`, and the variable it
@@ -191,7 +207,7 @@ pub fn proxy_setting(
 /// millisecond for Mozilla's ~150); ureq's own anchor list is not built in.
 pub fn tls_config(env: &NetEnv) -> Result<TlsConfig> {
     let extra = match env.ssl_cert_file() {
-        Some(path) => read_pem_bundle(Path::new(path))?,
+        Some(path) => read_pem_bundle(path)?,
         None => Vec::new(),
     };
     let roots: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use super::net::NetEnv;
 use super::retry;
+use crate::env::Env;
+use crate::error::Result;
 
 /// Per-attempt timeout; every retry gets a fresh one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -85,12 +87,12 @@ impl Default for ClientOptions {
 }
 
 impl ClientOptions {
-    /// Defaults plus the process's proxy and `SSL_CERT_FILE` variables.
-    pub fn from_env() -> Self {
-        ClientOptions {
-            net: NetEnv::from_process(),
+    /// Defaults plus the proxy and `SSL_CERT_FILE` variables of `env`.
+    pub fn from_env(env: &Env) -> Result<Self> {
+        Ok(ClientOptions {
+            net: NetEnv::from_env(env)?,
             ..ClientOptions::default()
-        }
+        })
     }
 }
 

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::error::{CliError, ErrorBody, ErrorCode, Result};
-use term::{Style, sanitize};
+use term::{Style, Ui, sanitize};
 
 /// What a successful command prints on stdout.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,14 +61,14 @@ pub struct ErrorStyle {
 
 /// Render the result, return the exit status. A closed stdout (EPIPE) is not
 /// a failure: `difyctl auth list | head -1` exits 0.
-pub fn finish(result: Result<Output>, style: ErrorStyle) -> ExitCode {
+pub fn finish(result: Result<Output>, ui: &Ui, style: ErrorStyle) -> ExitCode {
     let err = match result {
         Ok(Output::RawThenError(bytes, err)) => {
             // The error decides the status whatever happened to stdout.
             let _ = write_bytes(&bytes);
             *err
         }
-        Ok(output) => match write_stdout(&output) {
+        Ok(output) => match write_stdout(&output, ui.stdout_style()) {
             Ok(()) => return ExitCode::SUCCESS,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
             Err(e) => CliError::client(format!("cannot write output: {e}")),
@@ -79,14 +79,13 @@ pub fn finish(result: Result<Output>, style: ErrorStyle) -> ExitCode {
     ExitCode::from(err.exit_code())
 }
 
-fn write_stdout(output: &Output) -> io::Result<()> {
+fn write_stdout(output: &Output, style: Style) -> io::Result<()> {
     let text = match output {
         Output::Nothing => return Ok(()),
         Output::Raw(bytes) | Output::RawThenError(bytes, _) => return write_bytes(bytes),
         Output::Text(text) => sanitize(text).into_owned(),
         Output::Json { value, pretty } => json_text(value, *pretty).map_err(io::Error::other)?,
         Output::Success(first, rest) => {
-            let style = Style::for_stdout();
             let mut s = format!("{} {}\n", style.green("✓"), sanitize(first));
             for line in rest {
                 s.push_str(&sanitize(line));

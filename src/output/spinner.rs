@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::term::{Style, sanitize_line, truthy};
+use super::term::{Ui, sanitize_line};
 
 const FRAMES: [&str; 6] = ["Dify", "dIfy", "diFy", "difY", "diFy", "dIfy"];
 
@@ -16,16 +16,17 @@ pub struct Spinner {
 }
 
 impl Spinner {
-    /// Start a spinner with this text; a no-op unless `enabled`.
-    pub fn start(text: &str, enabled: bool) -> Spinner {
+    /// Start a spinner with this text; a no-op unless `ui` allows one
+    /// ([`Ui::spinner_allowed`]).
+    pub fn start(text: &str, ui: &Ui) -> Spinner {
         let stop = Arc::new(AtomicBool::new(false));
-        if !enabled {
+        if !ui.spinner_allowed() {
             return Spinner { stop, thread: None };
         }
         let text = sanitize_line(text);
         let flag = stop.clone();
+        let style = ui.stderr_style();
         let thread = std::thread::spawn(move || {
-            let style = Style::for_stderr();
             let mut err = io::stderr();
             for frame in FRAMES.iter().cycle() {
                 if flag.load(Ordering::Relaxed) {
@@ -62,10 +63,4 @@ impl Drop for Spinner {
     fn drop(&mut self) {
         self.finish();
     }
-}
-
-/// Whether a spinner may be shown: stderr is a terminal and neither
-/// `DIFY_NO_PROGRESS` nor `DIFY_PLAIN` is truthy.
-pub fn allowed(stderr_tty: bool) -> bool {
-    stderr_tty && !truthy("DIFY_NO_PROGRESS") && !truthy("DIFY_PLAIN")
 }

@@ -4,38 +4,18 @@
 use std::borrow::Cow;
 use std::io::{self, BufRead, IsTerminal, Write};
 
+use crate::env::Env;
 use crate::error::{CliError, Result};
 
-/// Colour is used only on a terminal and never with `NO_COLOR` or
-/// `DIFYCTL_NO_COLOR` set to a non-empty value, nor with `DIFY_PLAIN` truthy.
-pub fn colour_allowed() -> bool {
-    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-    !set("NO_COLOR") && !set("DIFYCTL_NO_COLOR") && !truthy("DIFY_PLAIN")
-}
-
-/// `1`, `true` or `yes` (any case).
-pub fn truthy(name: &str) -> bool {
-    std::env::var(name)
-        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
-}
-
+/// Colouring, or not, of one stream.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     colour: bool,
 }
 
 impl Style {
-    pub fn for_stdout() -> Style {
-        Style {
-            colour: io::stdout().is_terminal() && colour_allowed(),
-        }
-    }
-
-    pub fn for_stderr() -> Style {
-        Style {
-            colour: io::stderr().is_terminal() && colour_allowed(),
-        }
-    }
+    /// No colour at all.
+    pub const PLAIN: Style = Style { colour: false };
 
     fn paint(&self, code: &str, text: &str) -> String {
         if self.colour {
@@ -180,21 +160,61 @@ fn char_width(c: char) -> usize {
     if wide { 2 } else { 1 }
 }
 
-/// Talking to the person at the terminal, on stderr.
+/// The terminal facts of this invocation, found once at start-up, and
+/// talking to the person at the terminal, on stderr.
 #[derive(Debug, Clone, Copy)]
 pub struct Ui {
     pub stdin_tty: bool,
     pub stdout_tty: bool,
     pub stderr_tty: bool,
+    /// Colour may be used on a terminal: neither `NO_COLOR` nor
+    /// `DIFYCTL_NO_COLOR` is set (to a non-empty value), nor `DIFY_PLAIN`
+    /// truthy.
+    pub colour: bool,
+    /// A spinner may be shown on a terminal: neither `DIFY_NO_PROGRESS` nor
+    /// `DIFY_PLAIN` is truthy.
+    pub progress: bool,
 }
 
 impl Ui {
-    pub fn detect() -> Ui {
+    pub fn detect(env: &Env) -> Ui {
         Ui {
             stdin_tty: io::stdin().is_terminal(),
             stdout_tty: io::stdout().is_terminal(),
             stderr_tty: io::stderr().is_terminal(),
+            colour: !env.is_set("NO_COLOR")
+                && !env.is_set("DIFYCTL_NO_COLOR")
+                && !env.truthy("DIFY_PLAIN"),
+            progress: !env.truthy("DIFY_NO_PROGRESS") && !env.truthy("DIFY_PLAIN"),
         }
+    }
+
+    /// No terminal anywhere, as in a script (and in tests).
+    pub fn plain() -> Ui {
+        Ui {
+            stdin_tty: false,
+            stdout_tty: false,
+            stderr_tty: false,
+            colour: false,
+            progress: false,
+        }
+    }
+
+    pub fn stdout_style(&self) -> Style {
+        Style {
+            colour: self.stdout_tty && self.colour,
+        }
+    }
+
+    pub fn stderr_style(&self) -> Style {
+        Style {
+            colour: self.stderr_tty && self.colour,
+        }
+    }
+
+    /// Whether a spinner may be shown (on stderr).
+    pub fn spinner_allowed(&self) -> bool {
+        self.stderr_tty && self.progress
     }
 
     /// Prompts are allowed only when both stdin and stderr are terminals.
@@ -209,7 +229,7 @@ impl Ui {
 
     /// `! <message>` on stderr, the `!` in yellow on a terminal.
     pub fn warn(&self, message: &str) {
-        let style = Style::for_stderr();
+        let style = self.stderr_style();
         let _ = writeln!(io::stderr(), "{} {}", style.yellow("!"), sanitize(message));
     }
 
@@ -230,7 +250,7 @@ impl Ui {
 
     /// A numbered picker on stderr; returns the chosen index.
     pub fn pick(&self, title: &str, items: &[String]) -> Result<usize> {
-        let style = Style::for_stderr();
+        let style = self.stderr_style();
         self.say(&format!("? {title}"));
         for (i, item) in items.iter().enumerate() {
             self.say(&format!("  {}) {}", i + 1, sanitize_line(item)));

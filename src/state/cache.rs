@@ -21,6 +21,7 @@ use std::time::Duration;
 use super::dir::Os;
 use super::lock::LockOptions;
 use super::store::{Document, Store};
+use crate::env::Env;
 use crate::error::{CliError, Result};
 
 const SUBDIR: &str = "difyctl";
@@ -37,9 +38,13 @@ pub(crate) const LOCK: LockOptions = LockOptions {
 /// The most a cache file may hold; a server memo takes a few KB.
 const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
 
-/// The cache directory for this process (environment and home directory).
-pub fn cache_dir() -> Result<PathBuf> {
-    cache_dir_with(Os::current(), |name| std::env::var_os(name), home::home_dir)
+/// The cache directory `env` names (see [`cache_dir_with`]).
+pub fn cache_dir(env: &Env) -> Result<PathBuf> {
+    cache_dir_with(
+        Os::current(),
+        |name| env.os(name).map(OsString::from),
+        || super::dir::home_dir(env),
+    )
 }
 
 /// [`cache_dir`] with the environment and home directory passed in.
@@ -127,7 +132,7 @@ pub fn read_text(path: &Path) -> Option<String> {
 /// Replaces a cache file's text (nothing is written when it is unchanged).
 pub fn write_text(path: &Path, text: &str) -> Result<()> {
     Store::new(path)
-        .with_lock_options(LOCK)
+        .with_lock_options(Ok(LOCK))
         .update(|doc: &mut TextFile| {
             text.clone_into(&mut doc.0);
             Ok(())

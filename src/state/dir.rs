@@ -1,8 +1,11 @@
 //! Where the config files live (PROTOCOL.md §2.1).
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use super::lock::LockOptions;
+use super::store::Store;
+use crate::env::Env;
 use crate::error::{CliError, Result};
 
 const SUBDIR: &str = "difyctl";
@@ -30,9 +33,53 @@ impl Os {
     }
 }
 
-/// The config directory for this process (environment and home directory).
-pub fn config_dir() -> Result<PathBuf> {
-    config_dir_with(Os::current(), |name| std::env::var_os(name), home::home_dir)
+/// The config directory an invocation uses, and how long its writes wait
+/// for another process's lock.
+#[derive(Debug, Clone)]
+pub struct ConfigDir {
+    path: PathBuf,
+    /// An invalid `DIFYCTL_LOCK_TIMEOUT` fails only what needs a lock.
+    lock: Result<LockOptions>,
+}
+
+impl ConfigDir {
+    /// The directory `env` names (see [`config_dir_with`]), the lock wait
+    /// from `DIFYCTL_LOCK_TIMEOUT`.
+    pub fn from_env(env: &Env) -> Result<ConfigDir> {
+        let path = config_dir_with(
+            Os::current(),
+            |name| env.os(name).map(OsString::from),
+            || home_dir(env),
+        )?;
+        Ok(ConfigDir::new(path, LockOptions::from_env(env)))
+    }
+
+    pub fn new(path: impl Into<PathBuf>, lock: Result<LockOptions>) -> ConfigDir {
+        ConfigDir {
+            path: path.into(),
+            lock,
+        }
+    }
+
+    /// `path`, with the default lock wait.
+    pub fn at(path: impl Into<PathBuf>) -> ConfigDir {
+        ConfigDir::new(path, Ok(LockOptions::default()))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The store of `file` in this directory.
+    pub fn store(&self, file: &str) -> Store {
+        Store::new(self.path.join(file)).with_lock_options(self.lock.clone())
+    }
+}
+
+/// The home directory: `HOME` as the environment has it, else the system's
+/// record of the user.
+pub fn home_dir(env: &Env) -> Option<PathBuf> {
+    env.path("HOME").or_else(home::home_dir)
 }
 
 /// §2.1 with the environment and home directory passed in, so it can be tested

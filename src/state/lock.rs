@@ -16,6 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::holder::{Holder, Verdict, judge, running, this_machine};
+use crate::env::Env;
 use crate::error::{CliError, Result};
 use crate::output::interrupt::Critical;
 
@@ -45,11 +46,10 @@ impl Default for LockOptions {
 impl LockOptions {
     /// The defaults, with the wait from `DIFYCTL_LOCK_TIMEOUT` when it is set: whole
     /// seconds, 0 meaning "fail at once when another process holds the lock".
-    pub fn from_env() -> Result<LockOptions> {
-        let value = match std::env::var(WAIT_ENV) {
-            Ok(v) if !v.trim().is_empty() => v,
-            Ok(_) | Err(std::env::VarError::NotPresent) => return Ok(LockOptions::default()),
-            Err(std::env::VarError::NotUnicode(_)) => String::new(),
+    pub fn from_env(env: &Env) -> Result<LockOptions> {
+        let value = match env.text(WAIT_ENV)? {
+            Some(v) if !v.trim().is_empty() => v,
+            _ => return Ok(LockOptions::default()),
         };
         let secs = value.trim().parse::<u32>().map_err(|_| {
             CliError::usage_invalid(format!(

@@ -28,7 +28,7 @@ use crate::error::Result;
 
 pub use cache::cache_dir;
 pub use de::Extra;
-pub use dir::{Os, config_dir, config_dir_with};
+pub use dir::{ConfigDir, Os, config_dir_with, home_dir};
 pub use holder::{Holder, Verdict, judge};
 pub use hosts::{
     Account, Context, ExternalSubject, HOSTS_FILE, HostEntry, Registry, TokenStorage, Workspace,
@@ -52,37 +52,37 @@ pub fn tokens_path(config_dir: &Path) -> PathBuf {
 }
 
 /// Reads `hosts.yml` (missing = empty registry; nothing is created).
-pub fn load_hosts(config_dir: &Path) -> Result<Registry> {
-    Store::new(hosts_path(config_dir)).load()
+pub fn load_hosts(dir: &ConfigDir) -> Result<Registry> {
+    dir.store(HOSTS_FILE).load()
 }
 
 /// Changes `hosts.yml` under its lock; see [`Store::update`].
 pub fn update_hosts<T>(
-    config_dir: &Path,
+    dir: &ConfigDir,
     change: impl FnOnce(&mut Registry) -> Result<T>,
 ) -> Result<T> {
-    Store::new(hosts_path(config_dir)).update(change)
+    dir.store(HOSTS_FILE).update(change)
 }
 
 /// [`update_hosts`], then `after` while `hosts.yml`'s lock is still held;
 /// see [`Store::update_then`].
 pub fn update_hosts_then<T, U>(
-    config_dir: &Path,
+    dir: &ConfigDir,
     change: impl FnOnce(&mut Registry) -> Result<T>,
     after: impl FnOnce(T) -> U,
 ) -> Result<U> {
-    Store::new(hosts_path(config_dir)).update_then(change, after)
+    dir.store(HOSTS_FILE).update_then(change, after)
 }
 
 /// Reads `tokens.yml` (missing = no tokens; nothing is created).
-pub fn load_tokens(config_dir: &Path) -> Result<TokenFile> {
-    Store::new(tokens_path(config_dir)).load()
+pub fn load_tokens(dir: &ConfigDir) -> Result<TokenFile> {
+    dir.store(TOKENS_FILE).load()
 }
 
 /// Changes `tokens.yml` under its lock; see [`Store::update`].
 pub fn update_tokens<T>(
-    config_dir: &Path,
+    dir: &ConfigDir,
     change: impl FnOnce(&mut TokenFile) -> Result<T>,
 ) -> Result<T> {
-    Store::new(tokens_path(config_dir)).update(change)
+    dir.store(TOKENS_FILE).update(change)
 }

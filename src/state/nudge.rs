@@ -74,7 +74,7 @@ impl NudgeFile {
 /// `nudge.yml` of `cache_dir`; empty when it cannot be read.
 pub fn load_nudges(cache_dir: &Path) -> NudgeFile {
     Store::new(nudge_path(cache_dir))
-        .with_lock_options(LOCK)
+        .with_lock_options(Ok(LOCK))
         .load()
         .unwrap_or_default()
 }
@@ -83,7 +83,7 @@ pub fn load_nudges(cache_dir: &Path) -> NudgeFile {
 /// lock so a warning about another server written meanwhile is kept.
 pub fn mark_warned(cache_dir: &Path, server: &str, millis: i64) -> Result<()> {
     Store::new(nudge_path(cache_dir))
-        .with_lock_options(LOCK)
+        .with_lock_options(Ok(LOCK))
         .update(|file: &mut NudgeFile| {
             file.set_warned(server, millis);
             Ok(())

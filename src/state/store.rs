@@ -28,20 +28,21 @@ pub trait Document: Clone + PartialEq + Default {
 #[derive(Clone, Debug)]
 pub struct Store {
     path: PathBuf,
-    /// `None`: [`LockOptions::from_env`] when a lock is needed.
-    lock: Option<LockOptions>,
+    /// How long to wait for another process's lock; an error (an invalid
+    /// `DIFYCTL_LOCK_TIMEOUT`) fails only what needs the lock.
+    lock: Result<LockOptions>,
 }
 
 impl Store {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Store {
             path: path.into(),
-            lock: None,
+            lock: Ok(LockOptions::default()),
         }
     }
 
-    pub fn with_lock_options(mut self, lock: LockOptions) -> Self {
-        self.lock = Some(lock);
+    pub fn with_lock_options(mut self, lock: Result<LockOptions>) -> Self {
+        self.lock = lock;
         self
     }
 
@@ -74,12 +75,8 @@ impl Store {
         }
     }
 
-    /// The lock options given, else the defaults with the environment's wait.
     fn lock_options(&self) -> Result<LockOptions> {
-        match self.lock {
-            Some(opts) => Ok(opts),
-            None => LockOptions::from_env(),
-        }
+        self.lock.clone()
     }
 
     /// Loads, applies `change` and saves, all under one lock, so concurrent

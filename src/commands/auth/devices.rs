@@ -28,10 +28,10 @@ pub fn list(
     http_retry: Option<u32>,
     selection: &Selection,
 ) -> Result<Output> {
-    let signed = SignedIn::resolve(selection)?;
+    let signed = SignedIn::resolve(ctx, selection)?;
     let limit = match limit {
         Some(checked) => checked?,
-        None => env_limit(crate::commands::context::env_text("DIFY_LIMIT")?.as_deref())?,
+        None => env_limit(ctx.env.text("DIFY_LIMIT")?)?,
     };
     let page = page.unwrap_or(1).clamp(1, i64::from(u32::MAX)) as u32;
     let client = signed.talking_client(ctx, http_retry, json)?;
@@ -87,7 +87,7 @@ pub fn revoke(
     http_retry: Option<u32>,
     selection: &Selection,
 ) -> Result<Output> {
-    let signed = SignedIn::resolve(selection)?;
+    let signed = SignedIn::resolve(ctx, selection)?;
     // An empty target would match every label as a substring: treat it as none.
     let target = target.filter(|t| !t.is_empty());
     let current = signed.context.token_id();

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::cli::ListFormat;
 use crate::commands::context;
+use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::output::{Output, table};
 use crate::state;
@@ -22,15 +23,15 @@ struct Contexts<'a> {
     contexts: Vec<Row<'a>>,
 }
 
-pub fn run(format: ListFormat) -> Result<Output> {
-    let registry = context::registry()?;
+pub fn run(ctx: &Ctx, format: ListFormat) -> Result<Output> {
+    let registry = context::registry(ctx)?;
     let active = registry.active().map(|(h, e, _)| (h, e));
     let rows: Vec<Row> = registry
         .contexts()
-        .map(|(host, email, ctx)| Row {
+        .map(|(host, email, entry)| Row {
             host,
             account: email,
-            name: &ctx.account.name,
+            name: &entry.account.name,
             active: active == Some((host, email)),
         })
         .collect();

@@ -9,17 +9,17 @@ use crate::ctx::Ctx;
 use crate::error::{CliError, Result};
 use crate::host::{self, Target};
 use crate::output::Output;
-use crate::output::term::{Style, input_closed};
+use crate::output::term::input_closed;
 
 const DEFAULT_HOST: &str = "https://cloud.dify.ai";
 
 pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Output> {
     sign_in::check_inputs(ctx, args)?;
-    let store = StorePolicy::from_env(args.token_storage)?;
+    let store = StorePolicy::from_env(args.token_storage, &ctx.env)?;
     let target = resolve_host(ctx, args)?;
     // Refused now rather than after the user approved the sign-in (and
     // checked again when saving, under the lock).
-    persist::check_scheme(&context::registry()?, &target)?;
+    persist::check_scheme(&context::registry(ctx)?, &target)?;
     store.check(&Keychain::new())?;
     let payload = sign_in::sign_in(ctx, &target, args)?;
     persist::persist(ctx, &target, &payload, true, Some(store))
@@ -57,7 +57,7 @@ fn resolve_host(ctx: &Ctx, args: &LoginArgs) -> Result<Target> {
                 let hint = e.hint.map(|h| format!(" — {h}")).unwrap_or_default();
                 ctx.ui.say(&format!(
                     "  {} {}{hint}",
-                    Style::for_stderr().red("✗"),
+                    ctx.ui.stderr_style().red("✗"),
                     e.message
                 ));
             }

@@ -17,13 +17,13 @@ use crate::credentials::keychain;
 use crate::ctx::Ctx;
 use crate::dify::{account, retry};
 use crate::error::{CliError, ErrorCode, Result};
-use crate::output::spinner::{self, Spinner};
+use crate::output::spinner::Spinner;
 use crate::output::term::sanitize_line;
 use crate::output::{Output, interrupt};
 use crate::state::{self, TokenStorage};
 
 pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
-    let chosen = context::choose(select)?;
+    let chosen = context::choose(ctx, select)?;
     if chosen.is_env() {
         // Nothing is stored for it, and revoking a token someone handed us is
         // not what "log out of this machine" means.
@@ -36,12 +36,12 @@ pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
         ));
     }
     // A token that cannot be read (say, a locked keychain) only skips the revoke.
-    let token = chosen.read_token();
+    let token = chosen.read_token(&ctx.ui);
 
-    let spinner = Spinner::start("Signing out", spinner::allowed(ctx.ui.stderr_tty));
+    let spinner = Spinner::start("Signing out", &ctx.ui);
     let revoke_error = match &token {
         Ok(Some(t)) if t.expose().starts_with("dfoa_") || t.expose().starts_with("dfoe_") => chosen
-            .client(None, ctx.verbose)
+            .client(ctx, None)
             .and_then(|client| {
                 account::revoke_self_waiting(&client, t, retry::MAX_RETRY_AFTER, &interrupt::sleep)
             })
@@ -140,7 +140,7 @@ fn left_where(chosen: &Chosen, why: Option<&CliError>) -> Option<String> {
         ),
         TokenStorage::File => format!(
             "{} still holds the token: fix the file, then remove the entry of {} under {}.",
-            state::tokens_path(&s.dir).display(),
+            state::tokens_path(s.dir.path()).display(),
             sanitize_line(&s.email),
             chosen.host
         ),

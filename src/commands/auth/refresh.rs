@@ -42,7 +42,7 @@ pub fn run(
     select: &Selection,
 ) -> Result<Output> {
     let within = if_expiring_within.map(|s| (s.text.as_str(), s.secs));
-    let chosen = context::choose(select)?;
+    let chosen = context::choose(ctx, select)?;
     if chosen.is_env() {
         return Err(CliError::usage_invalid(
             "DIFY_TOKEN is set: auth refresh only signs in again to stored contexts",
@@ -111,7 +111,7 @@ pub fn run(
         Output::Success(_, mut rest) => {
             if let Some(at) = expires {
                 let when = match crate::time::parse_iso(&at) {
-                    Some(t) => format!("{at} ({})", status::relative(t - status::now())),
+                    Some(t) => format!("{at} ({})", status::relative(t - ctx.clock.unix_secs())),
                     None => at,
                 };
                 rest.push(format!("  Expires:   {}", sanitize_line(&when)));
@@ -183,12 +183,12 @@ enum Check {
 /// stored `token_expires_at`, the expiry from the session list (the same
 /// lookup as `auth status`). No other request is made.
 fn check(ctx: &Ctx, chosen: Chosen, within: i64) -> Result<Check> {
-    let signed = match SignedIn::with_token_of(chosen) {
+    let signed = match SignedIn::with_token_of(ctx, chosen) {
         Ok(signed) => signed,
         Err(e) if e.code == ErrorCode::NotLoggedIn => return Ok(Check::NoToken),
         Err(e) => return Err(e),
     };
-    let client = signed.context.client(None, ctx.verbose)?;
+    let client = signed.context.client(ctx, None)?;
     let sso = match account::get_account(&client, &signed.token) {
         Ok(_) => false,
         Err(e) if status::unsupported_token_type(&e) => true,
@@ -207,7 +207,7 @@ fn check(ctx: &Ctx, chosen: Chosen, within: i64) -> Result<Check> {
     let Some(at) = expires_at.as_deref().and_then(crate::time::parse_iso) else {
         return Ok(Check::Unknown);
     };
-    let left = at - status::now();
+    let left = at - ctx.clock.unix_secs();
     Ok(if left > within {
         Check::Fresh(left)
     } else {
@@ -235,7 +235,7 @@ fn refuse(
     other: &str,
     stored: &context::Stored,
 ) -> CliError {
-    let revoked = context::client_for(&target.url, None, ctx.verbose)
+    let revoked = context::client_for(ctx, &target.url, None)
         .and_then(|client| account::revoke_self(&client, &payload.token));
     let has_context = state::load_hosts(&stored.dir)
         .map(|r| r.context(&target.bare, other).is_some())

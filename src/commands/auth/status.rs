@@ -8,8 +8,6 @@
 //! the 1.14 era answer a revoked token that way: an outage must not tell
 //! scripts to sign in again. The hint says what it may mean.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::Serialize;
 
 use crate::cli::Selection;
@@ -57,7 +55,7 @@ struct WorkspaceInfo {
 }
 
 pub fn run(ctx: &Ctx, json: bool, select: &Selection) -> Result<Output> {
-    let signed = SignedIn::resolve(select)?;
+    let signed = SignedIn::resolve(ctx, select)?;
     let client = signed.talking_client(ctx, None, json)?;
     let (account, workspace, sso) = match account::get_account(&client, &signed.token) {
         Ok(info) => {
@@ -91,7 +89,7 @@ pub fn run(ctx: &Ctx, json: bool, select: &Selection) -> Result<Output> {
     if json {
         return Ok(Output::json(&status, false));
     }
-    Ok(Output::Text(render(&status, now())))
+    Ok(Output::Text(render(&status, ctx.clock.unix_secs())))
 }
 
 fn from_server(info: &AccountInfo) -> (Identity, Option<WorkspaceInfo>) {
@@ -178,13 +176,6 @@ pub(crate) fn lookup_expiry(client: &Client, signed: &SignedIn) -> Option<String
         }
     }
     None
-}
-
-/// Seconds since the epoch, by this machine's clock.
-pub(crate) fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The human form: the host, then aligned fields.
@@ -309,5 +300,61 @@ mod tests {
             v,
             r#"{"host":"127.0.0.1:5001","scheme":"http","account":{"id":"a","email":"tester@dify.ai","name":"Tes\u001b[31mter"},"workspace":{"id":"w","name":"Acme\nTeam","role":"owner"},"token_source":"file","expires_at":"2026-12-07T10:00:00+00:00","valid":true}"#
         );
+    }
+
+    /// The whole command without the binary: a stored context in a config
+    /// dir of the test's own, a canned server, and the clock at a fixed time
+    /// (what the expiry is shown against).
+    #[test]
+    fn a_stored_context_asked_about_at_a_fixed_time() {
+        use crate::dify::stub::{Canned, serve};
+        use crate::state::testutil::TempDir;
+
+        let account = r#"{"subject_type":"account","subject_email":"a@x.test","subject_issuer":null,
+            "account":{"id":"acc-1","email":"a@x.test","name":"Ann"},
+            "workspaces":[{"id":"ws-1","name":"Acme","role":"owner"}],"default_workspace_id":"ws-1"}"#;
+        // Before the catalog (a 404 for it), then the account.
+        let stub = serve(vec![
+            Canned::json(404, r#"{"code":"not_found","message":"nope","status":404}"#),
+            Canned::json(200, account),
+        ]);
+        let host = format!("127.0.0.1:{}", stub.port);
+        let tmp = TempDir::new();
+        let config = tmp.path().join("config");
+        std::fs::create_dir_all(&config).unwrap();
+        std::fs::write(
+            config.join("hosts.yml"),
+            format!(
+                "token_storage: file\ncurrent_host: {host}\nhosts:\n  {host}:\n    scheme: http\n    \
+                 current_account: a@x.test\n    accounts:\n      a@x.test:\n        account:\n          \
+                 email: a@x.test\n        token_expires_at: '2026-12-07T10:00:00+00:00'\n"
+            ),
+        )
+        .unwrap();
+        let tokens = config.join("tokens.yml");
+        std::fs::write(
+            &tokens,
+            format!("version: 1\ntokens:\n  {host}:\n    a@x.test: dfoa_t\n"),
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let now = crate::time::parse_iso("2026-12-04T08:30:00Z").unwrap();
+        let ctx = Ctx::for_tests(tmp.path(), &[], now as u64);
+
+        let out = run(&ctx, false, &Selection::default()).unwrap();
+        assert_eq!(
+            out,
+            Output::Text(format!(
+                "{host}\n  account:   a@x.test (Ann)\n  workspace: Acme (owner)\n  \
+                 token:     file, expires 2026-12-07T10:00:00+00:00 (in 3d 1h)\n  status:    valid\n"
+            ))
+        );
+        let sent = stub.requests();
+        assert_eq!(sent[1].path, "/openapi/v1/account");
+        assert_eq!(sent[1].header("authorization"), Some("Bearer dfoa_t"));
     }
 }

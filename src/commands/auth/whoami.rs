@@ -4,14 +4,15 @@
 use serde_json::json;
 
 use crate::commands::context;
+use crate::ctx::Ctx;
 use crate::error::{CliError, Result};
 use crate::output::Output;
 
-pub fn run(json: bool) -> Result<Output> {
-    let registry = context::registry()?;
-    let (_, email, ctx) = registry.active().ok_or_else(CliError::not_logged_in)?;
+pub fn run(ctx: &Ctx, json: bool) -> Result<Output> {
+    let registry = context::registry(ctx)?;
+    let (_, email, entry) = registry.active().ok_or_else(CliError::not_logged_in)?;
 
-    if let Some(subject) = &ctx.external_subject {
+    if let Some(subject) = &entry.external_subject {
         let email = if subject.email.is_empty() {
             email
         } else {
@@ -30,7 +31,7 @@ pub fn run(json: bool) -> Result<Output> {
         return Ok(Output::Text(text));
     }
 
-    let account = &ctx.account;
+    let account = &entry.account;
     let email = if account.email.is_empty() {
         email
     } else {
@@ -44,4 +45,39 @@ pub fn run(json: bool) -> Result<Output> {
         ));
     }
     Ok(Output::Text(context::describe(email, &account.name) + "\n"))
+}
+
+/// The core of the command, without the binary: a config dir of the test's
+/// own, no process environment.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use crate::state::testutil::TempDir;
+
+    const HOSTS: &str = "token_storage: file\ncurrent_host: h.test\nhosts:\n  h.test:\n    \
+        current_account: a@x.test\n    accounts:\n      a@x.test:\n        account:\n          \
+        id: acc-1\n          email: a@x.test\n          name: Ann\n";
+
+    #[test]
+    fn the_active_identity_from_hosts_yml() {
+        let tmp = TempDir::new();
+        let ctx = Ctx::for_tests(tmp.path(), &[], 0);
+        let e = run(&ctx, false).unwrap_err();
+        assert_eq!(e.code, ErrorCode::NotLoggedIn);
+
+        std::fs::create_dir_all(tmp.path().join("config")).unwrap();
+        std::fs::write(tmp.path().join("config/hosts.yml"), HOSTS).unwrap();
+        assert_eq!(
+            run(&ctx, false).unwrap(),
+            Output::Text("a@x.test (Ann)\n".into())
+        );
+        assert_eq!(
+            run(&ctx, true).unwrap(),
+            Output::json(
+                &json!({"id": "acc-1", "email": "a@x.test", "name": "Ann"}),
+                false
+            )
+        );
+    }
 }

@@ -1,23 +1,22 @@
 //! Choosing the context of this invocation: flags, then variables, then the
 //! active context (the order is in the [module docs](super)).
 
-use std::path::PathBuf;
-
 use crate::cli::Selection;
 use crate::credentials;
+use crate::ctx::Ctx;
 use crate::dify::HostUrl;
+use crate::env::Env;
 use crate::error::{CliError, Result};
 use crate::host;
 use crate::output::term::sanitize_line;
 use crate::secret::Secret;
-use crate::state::{self, Registry};
+use crate::state::{self, ConfigDir, Registry};
 
 use super::chosen::{Chosen, Stored, TokenSource};
-use super::client::env_text;
 
 /// `hosts.yml` of the config directory (empty when missing; nothing created).
-pub fn registry() -> Result<Registry> {
-    state::load_hosts(&state::config_dir()?)
+pub fn registry(ctx: &Ctx) -> Result<Registry> {
+    state::load_hosts(ctx.config_dir()?)
 }
 
 /// The variables that choose a context; empty values count as unset.
@@ -34,29 +33,32 @@ pub struct ContextEnv {
 pub const INSECURE_ENV: &str = "DIFY_INSECURE";
 
 impl ContextEnv {
-    pub fn from_process() -> Result<ContextEnv> {
+    pub fn from_env(env: &Env) -> Result<ContextEnv> {
         let get = |k: &str| -> Result<Option<String>> {
-            Ok(env_text(k)?.filter(|v| !v.trim().is_empty()))
+            Ok(env
+                .text(k)?
+                .filter(|v| !v.trim().is_empty())
+                .map(str::to_owned))
         };
         Ok(ContextEnv {
             token: get("DIFY_TOKEN")?,
             host: get("DIFY_HOST")?,
             account: get("DIFY_ACCOUNT")?,
-            insecure: crate::output::term::truthy(INSECURE_ENV),
+            insecure: env.truthy(INSECURE_ENV),
         })
     }
 }
 
 /// The context for this invocation (see the module docs for the order).
-pub fn choose(flags: &Selection) -> Result<Chosen> {
-    choose_with(flags, &ContextEnv::from_process()?, stored)
+pub fn choose(ctx: &Ctx, flags: &Selection) -> Result<Chosen> {
+    choose_with(flags, &ContextEnv::from_env(&ctx.env)?, || stored(ctx))
 }
 
 /// The config directory and its `hosts.yml`.
-pub fn stored() -> Result<(PathBuf, Registry)> {
-    let dir = state::config_dir()?;
-    let registry = state::load_hosts(&dir)?;
-    Ok((dir, registry))
+pub fn stored(ctx: &Ctx) -> Result<(ConfigDir, Registry)> {
+    let dir = ctx.config_dir()?;
+    let registry = state::load_hosts(dir)?;
+    Ok((dir.clone(), registry))
 }
 
 /// [`choose`] with the environment and the stored state passed in. `load` is
@@ -64,7 +66,7 @@ pub fn stored() -> Result<(PathBuf, Registry)> {
 pub fn choose_with(
     flags: &Selection,
     env: &ContextEnv,
-    load: impl FnOnce() -> Result<(PathBuf, Registry)>,
+    load: impl FnOnce() -> Result<(ConfigDir, Registry)>,
 ) -> Result<Chosen> {
     for (flag, value) in [("--host", &flags.host), ("--account", &flags.account)] {
         if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
@@ -198,7 +200,7 @@ fn env_session(
     flags: &Selection,
     env: &ContextEnv,
     token: &str,
-    load: impl FnOnce() -> Result<(PathBuf, Registry)>,
+    load: impl FnOnce() -> Result<(ConfigDir, Registry)>,
 ) -> Result<Chosen> {
     if flags.account.is_some() {
         return Err(CliError::usage_invalid(

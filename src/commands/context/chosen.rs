@@ -1,14 +1,13 @@
 //! The context a command works on, once chosen: its host, where its token
 //! comes from and, for a stored context, its entry in `hosts.yml`.
 
-use std::path::PathBuf;
-
 use crate::credentials;
+use crate::ctx::Ctx;
 use crate::dify::{Client, HostUrl};
 use crate::error::{CliError, Result};
 use crate::output::term::Ui;
 use crate::secret::Secret;
-use crate::state::{self, Context, TokenStorage};
+use crate::state::{self, ConfigDir, Context, TokenStorage};
 
 use super::client::client_for;
 
@@ -52,7 +51,7 @@ impl TokenSource {
 /// `hosts.yml`.
 #[derive(Debug, Clone)]
 pub struct Stored {
-    pub dir: PathBuf,
+    pub dir: ConfigDir,
     pub storage: TokenStorage,
     pub email: String,
     pub entry: Context,
@@ -98,12 +97,13 @@ impl Chosen {
 
     /// The token: `DIFY_TOKEN`'s, or the one in the store (`None` when none is
     /// stored; a store that cannot be read is an error).
-    pub fn read_token(&self) -> Result<Option<Secret>> {
+    /// A readable `tokens.yml` is reported on `ui`.
+    pub fn read_token(&self, ui: &Ui) -> Result<Option<Secret>> {
         match (&self.env_token, &self.stored) {
             (Some(token), _) => Ok(Some(token.clone())),
             (None, Some(s)) => {
                 if s.storage == TokenStorage::File {
-                    warn_if_exposed(&s.dir);
+                    warn_if_exposed(ui, &s.dir);
                 }
                 if let (TokenStorage::Keychain, Some(other)) = (s.storage, &s.shares_item_with) {
                     let key = (self.host.clone(), s.email.clone());
@@ -117,8 +117,8 @@ impl Chosen {
 
     /// A client for this context's host (no banner: see
     /// [`SignedIn::talking_client`](super::SignedIn::talking_client)).
-    pub fn client(&self, http_retry: Option<u32>, verbose: bool) -> Result<Client> {
-        client_for(&self.url, http_retry, verbose)
+    pub fn client(&self, ctx: &Ctx, http_retry: Option<u32>) -> Result<Client> {
+        client_for(ctx, &self.url, http_retry)
     }
 
     /// Forgets this context locally, but only while it still holds `used`
@@ -195,11 +195,11 @@ pub enum Forgot {
 
 /// Reports a `tokens.yml` that users other than its owner can read (the next
 /// write makes it 0600 again).
-pub fn warn_if_exposed(dir: &std::path::Path) {
+pub fn warn_if_exposed(ui: &Ui, dir: &ConfigDir) {
     if let Some(mode) = credentials::file::exposed_mode(dir) {
-        let path = state::tokens_path(dir);
+        let path = state::tokens_path(dir.path());
         let path = path.display();
-        Ui::detect().warn(&format!(
+        ui.warn(&format!(
             "{path} holds tokens but other users may read it (mode {mode:04o}); \
              it is made 0600 on the next write, or run 'chmod 600 {path}'"
         ));

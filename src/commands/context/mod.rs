@@ -37,5 +37,5 @@ mod tests;
 
 pub use choose::{ContextEnv, INSECURE_ENV, choose, choose_with, registry, stored};
 pub use chosen::{Chosen, Forgot, Stored, TokenSource, describe, warn_if_exposed};
-pub use client::{client_for, env_text};
+pub use client::client_for;
 pub use signed_in::SignedIn;

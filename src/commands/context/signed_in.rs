@@ -21,14 +21,14 @@ pub struct SignedIn {
 impl SignedIn {
     /// The context for this invocation and its token; `not_logged_in` (exit 4)
     /// when there is no context or no token.
-    pub fn resolve(flags: &Selection) -> Result<SignedIn> {
-        SignedIn::with_token_of(choose(flags)?)
+    pub fn resolve(ctx: &Ctx, flags: &Selection) -> Result<SignedIn> {
+        SignedIn::with_token_of(ctx, choose(ctx, flags)?)
     }
 
     /// `context` with the token it reads; `not_logged_in` when it has none.
-    pub fn with_token_of(context: Chosen) -> Result<SignedIn> {
+    pub fn with_token_of(ctx: &Ctx, context: Chosen) -> Result<SignedIn> {
         let token = context
-            .read_token()?
+            .read_token(&ctx.ui)?
             .filter(|t| !t.is_empty())
             .ok_or_else(|| context.no_token())?;
         Ok(SignedIn { context, token })
@@ -56,8 +56,8 @@ impl SignedIn {
         http_retry: Option<u32>,
         structured: bool,
     ) -> Result<Client> {
-        let client = self.context.client(http_retry, ctx.verbose)?;
-        banner::show(&ctx.ui, structured, client.origin(), || {
+        let client = self.context.client(ctx, http_retry)?;
+        banner::show(ctx, structured, client.origin(), || {
             client.known_server_version()
         });
         Ok(client)

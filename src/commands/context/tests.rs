@@ -1,13 +1,11 @@
 //! Choosing a context: the order, the errors, `DIFY_TOKEN`.
 
-use std::path::PathBuf;
-
 use super::*;
 use crate::cli::Selection;
 use crate::dify::HostUrl;
 use crate::error::ErrorCode;
 use crate::error::Result;
-use crate::state::Registry;
+use crate::state::{ConfigDir, Registry};
 
 const HOSTS: &str = "token_storage: file\ncurrent_host: a.test\nhosts:\n  a.test:\n    \
     current_account: a1@x.test\n    accounts:\n      a1@x.test:\n        account:\n          \
@@ -23,7 +21,7 @@ fn registry(text: &str) -> Registry {
 fn pick(sel: Selection, env: ContextEnv, text: &str) -> Result<Chosen> {
     let text = text.to_string();
     choose_with(&sel, &env, move || {
-        Ok((PathBuf::from("/nonexistent"), registry(&text)))
+        Ok((ConfigDir::at("/nonexistent"), registry(&text)))
     })
 }
 
@@ -189,7 +187,7 @@ fn unknown_choices_are_usage_errors() {
 
 #[test]
 fn dify_token_needs_no_stored_state() {
-    let never = || -> Result<(PathBuf, Registry)> { panic!("state was read") };
+    let never = || -> Result<(ConfigDir, Registry)> { panic!("state was read") };
     let e = env(
         Some(" dfoa_t \n"),
         Some("https://x.test/dify/"),
@@ -208,7 +206,13 @@ fn dify_token_needs_no_stored_state() {
         (s.source, s.email(), s.stored.is_none()),
         (TokenSource::Env, "", true)
     );
-    assert_eq!(s.read_token().unwrap().unwrap().expose(), "dfoa_t");
+    assert_eq!(
+        s.read_token(&crate::output::term::Ui::plain())
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "dfoa_t"
+    );
     assert!(matches!(s.forget(None).unwrap(), Forgot::Nothing));
 
     // Bare hosts are https; --host wins; an explicit http:// is honoured

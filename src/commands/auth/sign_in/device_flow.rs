@@ -8,8 +8,8 @@ use crate::ctx::Ctx;
 use crate::dify::Client;
 use crate::dify::device::{self, DeviceCode, PollOutcome, TokenPayload};
 use crate::error::{CliError, ErrorCode, Result};
-use crate::output::spinner::{self, Spinner};
-use crate::output::term::{Style, sanitize_line};
+use crate::output::spinner::Spinner;
+use crate::output::term::sanitize_line;
 use crate::output::{browser, interrupt};
 
 /// RFC 8628 §3.5: each `slow_down` adds 5 s; we never wait longer than a minute.
@@ -19,11 +19,11 @@ const MAX_INTERVAL: Duration = Duration::from_secs(60);
 /// Requests a code, shows it (and opens the browser when it can), and waits
 /// for the token.
 pub fn run(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayload> {
-    let label = device::label_for_host(&device::local_hostname());
+    let label = device::label_for_host(&device::local_hostname(&ctx.env)?);
     let code = device::request_code(client, &label)?;
 
     // Both come from the server: one line each, whatever they hold.
-    let style = Style::for_stderr();
+    let style = ctx.ui.stderr_style();
     ctx.ui.say(&format!(
         "{} Copy this one-time code: {}",
         style.yellow("!"),
@@ -35,8 +35,8 @@ pub fn run(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayload>
     ));
     check_verification_uri(&code.verification_uri, args.insecure)?;
 
-    let env = |k: &str| std::env::var(k).ok();
-    match browser::skip_reason(args.no_browser, env, ctx.ui.stdout_tty, ctx.ui.stderr_tty) {
+    let set = |k: &str| ctx.env.is_set(k);
+    match browser::skip_reason(args.no_browser, set, ctx.ui.stdout_tty, ctx.ui.stderr_tty) {
         Some(reason) => ctx
             .ui
             .warn(&format!("{reason} — open the URL above manually")),
@@ -49,10 +49,7 @@ pub fn run(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayload>
         }
     }
 
-    let spinner = Spinner::start(
-        "Waiting for authorization",
-        spinner::allowed(ctx.ui.stderr_tty),
-    );
+    let spinner = Spinner::start("Waiting for authorization", &ctx.ui);
     let result = wait_for_token(client, &code, &interrupt::sleep);
     spinner.stop();
     result

@@ -10,7 +10,7 @@ use crate::dify::account::{self, AccountInfo};
 use crate::dify::console::{self, CookieJar};
 use crate::dify::device::{self, TokenPayload};
 use crate::error::{CliError, ErrorCode, Result};
-use crate::output::spinner::{self, Spinner};
+use crate::output::spinner::Spinner;
 use crate::output::term::input_closed;
 use crate::output::{interrupt, noecho};
 use crate::secret::Secret;
@@ -238,10 +238,10 @@ fn via_console(
     sign_in: impl FnOnce() -> Result<CookieJar>,
 ) -> Result<TokenPayload> {
     let _cleanup = ours.then(interrupt::Cleanup::enter);
-    let spinner = Spinner::start("Signing in", spinner::allowed(ctx.ui.stderr_tty));
+    let spinner = Spinner::start("Signing in", &ctx.ui);
     let mut signed_out = Ok(());
     let result = sign_in().and_then(|jar| {
-        let result = approve_own_code(client, &jar);
+        let result = approve_own_code(ctx, client, &jar);
         if ours {
             signed_out = console::logout(client, &jar);
         }
@@ -267,9 +267,9 @@ fn via_console(
 /// with the console session; the first poll then gets the token.
 /// Interrupted before the approval, it stops; after it, the first poll still
 /// fetches the token the approval minted, so that it can be ended.
-fn approve_own_code(client: &Client, jar: &CookieJar) -> Result<TokenPayload> {
+fn approve_own_code(ctx: &Ctx, client: &Client, jar: &CookieJar) -> Result<TokenPayload> {
     interrupt::check()?;
-    let label = device::label_for_host(&device::local_hostname());
+    let label = device::label_for_host(&device::local_hostname(&ctx.env)?);
     let code = device::request_code(client, &label)?;
     interrupt::check()?;
     console::approve(client, jar, &code.user_code)?;

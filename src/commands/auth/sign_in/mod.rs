@@ -36,7 +36,7 @@ pub fn discard(ctx: &Ctx, target: &Target, args: &LoginArgs, payload: &TokenPayl
     if args.method == LoginMethod::WithToken {
         return;
     }
-    let ended = context::client_for(&target.url, None, ctx.verbose)
+    let ended = context::client_for(ctx, &target.url, None)
         .and_then(|client| account::revoke_self(&client, &payload.token));
     if let Err(e) = ended {
         ctx.ui.warn(&format!(
@@ -51,7 +51,7 @@ pub fn discard(ctx: &Ctx, target: &Target, args: &LoginArgs, payload: &TokenPayl
 /// default) and returns the server's token payload; nothing is stored.
 /// `auth login` and `auth refresh` both come through here.
 pub fn sign_in(ctx: &Ctx, target: &Target, args: &LoginArgs) -> Result<TokenPayload> {
-    let client = context::client_for(&target.url, None, ctx.verbose)?;
+    let client = context::client_for(ctx, &target.url, None)?;
     let payload = match args.method {
         LoginMethod::DeviceFlow => device_flow::run(ctx, &client, args)?,
         LoginMethod::WithToken => headless::with_token(ctx, &client)?,

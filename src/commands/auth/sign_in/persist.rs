@@ -15,8 +15,6 @@
 //! is left that no context names. Tokens in `tokens.yml` that no context
 //! names (left by a sign-in killed half way) are dropped with the write.
 
-use std::path::Path;
-
 use crate::commands::context;
 use crate::credentials::{self, Choice, ContextKey, Keychain, StorePolicy};
 use crate::ctx::Ctx;
@@ -25,7 +23,9 @@ use crate::error::{CliError, ErrorCode, Result};
 use crate::host::Target;
 use crate::output::term::sanitize_line;
 use crate::output::{Output, interrupt};
-use crate::state::{self, Account, Context, ExternalSubject, Registry, TokenStorage, Workspace};
+use crate::state::{
+    self, Account, ConfigDir, Context, ExternalSubject, Registry, TokenStorage, Workspace,
+};
 
 /// Store the token, then the context (PROTOCOL.md §4.1 step 10); print step 11.
 /// With `activate` the context becomes the active one (login); without, the
@@ -55,7 +55,7 @@ pub fn persist(
             .filter(|at| !at.trim().is_empty()),
         ..context_from(payload)
     };
-    let dir = state::config_dir()?;
+    let dir = ctx.config_dir()?;
     // Probed before hosts.yml is locked: a probe may use its whole time bound.
     let choice = store.map(|s| s.choose(&Keychain::new()));
     let key = (target.bare.clone(), email.clone());
@@ -67,7 +67,7 @@ pub fn persist(
         // checked under its lock, so a corrupt or locked hosts.yml, or a
         // refused sign-in, fails before any token store is touched.
         let mut stored = None;
-        let written = state::update_hosts(&dir, |r| {
+        let written = state::update_hosts(dir, |r| {
             check_scheme(r, target)?;
             check_item_names(r, &key)?;
             let storage = choice.map_or(r.token_storage, Choice::storage);
@@ -77,7 +77,7 @@ pub fn persist(
                 .filter(|other| *other != key)
                 .collect();
             let done = stored.insert(credentials::store_login(
-                &dir,
+                dir,
                 r.token_storage,
                 storage,
                 &key,
@@ -94,19 +94,19 @@ pub fn persist(
         });
         match (written, stored) {
             (Ok(()), Some(stored)) => {
-                stored.finish(&dir);
+                stored.finish(dir);
                 stored
             }
             (Err(e), Some(stored)) => {
                 // hosts.yml was not written: no token without its context.
-                stored.undo(&dir);
+                stored.undo(dir);
                 return Err(e);
             }
             (Err(e), None) => return Err(e),
             (Ok(()), None) => unreachable!("update_hosts ran the change"),
         }
     };
-    report_store(ctx, &dir, choice, &stored);
+    report_store(ctx, dir, choice, &stored);
 
     // Names come from the server: a newline in one must not forge a line.
     let host = &target.bare;
@@ -132,8 +132,8 @@ pub fn persist(
 
 /// Where the token went (PRODUCT.md §3), on stderr, and what a change of
 /// store did to the other contexts.
-fn report_store(ctx: &Ctx, dir: &Path, choice: Option<Choice>, stored: &credentials::Stored) {
-    let file = state::tokens_path(dir);
+fn report_store(ctx: &Ctx, dir: &ConfigDir, choice: Option<Choice>, stored: &credentials::Stored) {
+    let file = state::tokens_path(dir.path());
     let file = file.display();
     match choice {
         Some(Choice::Keychain) => ctx.ui.say("Token stored in the system keychain"),
