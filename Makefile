@@ -49,6 +49,8 @@ BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 ZSHCOMPDIR  ?= $(DATADIR)/zsh/site-functions
 FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 MANPAGES  := $(sort $(wildcard man/*.1))
+# Section 5: the file formats (difyctl-files.5).
+MANPAGES5 := $(sort $(wildcard man/*.5))
 # Completion scripts, generated from the command table by `make completions`
 # and committed (tests/packaging/install.rs keeps them in sync), so neither install nor
 # dist runs the binary: shell:file in man/completions/.
@@ -132,10 +134,11 @@ demo:
 # Copies files only: the binary is never run here (a cross build installs
 # like any other).
 install: $(BIN)
-	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" \
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(MANDIR)/man5" \
 		"$(DESTDIR)$(BASHCOMPDIR)" "$(DESTDIR)$(ZSHCOMPDIR)" "$(DESTDIR)$(FISHCOMPDIR)"
 	install -m 0755 "$(BIN)" "$(DESTDIR)$(BINDIR)/difyctl"
 	install -m 0644 $(MANPAGES) "$(DESTDIR)$(MANDIR)/man1/"
+	install -m 0644 $(MANPAGES5) "$(DESTDIR)$(MANDIR)/man5/"
 	install -m 0644 man/completions/difyctl.bash "$(DESTDIR)$(BASHCOMPDIR)/difyctl"
 	install -m 0644 man/completions/_difyctl "$(DESTDIR)$(ZSHCOMPDIR)/_difyctl"
 	install -m 0644 man/completions/difyctl.fish "$(DESTDIR)$(FISHCOMPDIR)/difyctl.fish"
@@ -143,6 +146,7 @@ install: $(BIN)
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/difyctl" \
 		$(foreach page,$(notdir $(MANPAGES)),"$(DESTDIR)$(MANDIR)/man1/$(page)") \
+		$(foreach page,$(notdir $(MANPAGES5)),"$(DESTDIR)$(MANDIR)/man5/$(page)") \
 		"$(DESTDIR)$(BASHCOMPDIR)/difyctl" "$(DESTDIR)$(ZSHCOMPDIR)/_difyctl" \
 		"$(DESTDIR)$(FISHCOMPDIR)/difyctl.fish"
 
@@ -172,10 +176,11 @@ dist: release
 	[ -n "$$epoch" ] || { echo "make dist: set SOURCE_DATE_EPOCH (no git checkout to date the archive by)" >&2; exit 1; }; \
 	stage="$(DIST_DIR)/$(DIST_NAME)"; \
 	rm -rf "$$stage"; \
-	install -d -m 0755 "$$stage" "$$stage/man/man1" "$$stage/completions"; \
+	install -d -m 0755 "$$stage" "$$stage/man/man1" "$$stage/man/man5" "$$stage/completions"; \
 	install -m 0755 "$(RELEASE)" "$$stage/difyctl"; \
 	install -m 0644 $(DIST_DOCS) "$$stage/"; \
 	install -m 0644 $(MANPAGES) "$$stage/man/man1/"; \
+	install -m 0644 $(MANPAGES5) "$$stage/man/man5/"; \
 	install -m 0644 man/completions/* "$$stage/completions/"; \
 	LC_ALL=C tar --sort=name --format=gnu --owner=0 --group=0 --numeric-owner \
 		--mtime="@$$epoch" -C "$(DIST_DIR)" -cf - "$(DIST_NAME)" \
@@ -197,7 +202,7 @@ licenses:
 	$(CARGO) deny --locked --config .ci/deny.toml check --deny warnings licenses
 
 man:
-	mandoc -T lint -W style $(MANPAGES)
+	mandoc -T lint -W style $(MANPAGES) $(MANPAGES5)
 
 # Fuzzing (nightly + `cargo install cargo-fuzz`): builds every target in fuzz/
 # with debug assertions, then runs each in turn for FUZZ_SECONDS on one core

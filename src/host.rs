@@ -1,6 +1,7 @@
 //! Host URLs as people type them (`--host`, `DIFY_HOST`, the sign-in
 //! prompt): parsed once, here, into where requests go and the bare host
-//! (`host[:port]`) that names a stored context (PROTOCOL.md §2.3, §4.1).
+//! (`host[:port]`) that names a stored context (the keys of `hosts.yml`; see
+//! difyctl-files(5)).
 //!
 //! * No scheme means `https://`; the scheme and host are lower-cased.
 //! * A port must be a number from 1 to 65535; the scheme's default port is
@@ -98,7 +99,7 @@ pub fn parse(raw: &str) -> Result<Target> {
     Ok(Target { url, bare })
 }
 
-/// [`parse`] for a sign-in (PROTOCOL.md §4.1 step 1): https, or http only
+/// [`parse`] for a sign-in (`auth login --host`): https, or http only
 /// with `--insecure`; and no path after the host, refused before anything is
 /// stored: a context is named by its bare host and every later request goes
 /// to `/openapi/v1` at its root, so a path would be silently lost.

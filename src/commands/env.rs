@@ -7,7 +7,7 @@ use crate::error::Result;
 
 use crate::output::{Output, table};
 
-/// Name, description, sensitive. The official registry first (PROTOCOL.md §5),
+/// Name, description, sensitive. The official tool's registry first,
 /// then ours.
 pub const VARIABLES: &[(&str, &str, bool)] = &[
     (

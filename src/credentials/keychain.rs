@@ -1,4 +1,5 @@
-//! The OS keychain backend (PROTOCOL.md §2.4), shared with the official difyctl.
+//! The OS keychain backend, shared with the official difyctl (its items are
+//! described in difyctl-files(5)).
 //!
 //! # Entries
 //! One entry per context: service `difyctl`, user `tokens.<bare host>.<email>`

@@ -140,7 +140,8 @@ impl CookieJar {
             .join("; ")
     }
 
-    /// A cookie-authenticated request: the cookies and the CSRF header (§13).
+    /// A cookie-authenticated request: the cookies and the CSRF header
+    /// (`X-CSRF-Token`, the `csrf_token` cookie's value).
     fn authenticate<'a>(&self, req: Request<'a>) -> Request<'a> {
         let req = req.header("Cookie", &self.header_value());
         match self.get("csrf_token") {
@@ -272,8 +273,8 @@ pub fn check_email_code(
     signed_in(&post(client, Step::CheckCode, &body, None)?)
 }
 
-/// `POST /console/api/logout`: ends the console session (§14: the server ends
-/// its refresh token; the short-lived access token expires on its own).
+/// `POST /console/api/logout`: ends the console session (the server ends its
+/// refresh token; the short-lived access token expires on its own).
 pub fn logout(client: &Client, jar: &CookieJar) -> Result<()> {
     post(client, Step::Logout, &json!({}), Some(jar)).map(drop)
 }
@@ -304,7 +305,7 @@ pub fn signed_in(resp: &Response) -> Result<CookieJar> {
     .about(resp))
 }
 
-/// `POST /openapi/v1/oauth/device/approve` with the console session (§6.3, §13).
+/// `POST /openapi/v1/oauth/device/approve` with the console session.
 pub fn approve(client: &Client, jar: &CookieJar, user_code: &str) -> Result<()> {
     let req = Request::new(Method::Post, "oauth/device/approve")
         .json(&json!({ "user_code": user_code }))?;

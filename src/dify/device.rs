@@ -100,7 +100,7 @@ fn seconds<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, 
         .map(|f| f as u64))
 }
 
-/// The approved poll's payload (§6.3 step 5). Only `token` is required.
+/// The approved poll's payload. Only `token` is required.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct TokenPayload {
     pub token: Secret,

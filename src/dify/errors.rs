@@ -322,7 +322,8 @@ mod tests {
             ("not_found", Some("h"))
         );
 
-        // A non-ErrorBody shape seen on approve (§14), and one with odd details.
+        // A non-ErrorBody shape a real 1.14 server answers on approve, and one
+        // with odd details.
         let e = status_error(&resp(
             401,
             r#"{"code":"unauthorized","message":"Unauthorized."}"#,

@@ -1,4 +1,4 @@
-//! Opening the verification URL in a browser (PROTOCOL.md §4.1 step 7).
+//! Opening the device flow's verification URL in a browser.
 
 use std::process::{Command, Stdio};
 

@@ -137,7 +137,8 @@ fn json_escape_controls(json: String) -> String {
     out
 }
 
-/// The JSON error envelope (PROTOCOL.md §3.1), keys in the official order.
+/// The JSON error envelope (difyctl(1), DIAGNOSTICS), keys in the official
+/// tool's order.
 #[derive(Serialize)]
 struct Envelope<'a> {
     error: EnvelopeBody<'a>,

@@ -1,4 +1,5 @@
-//! Where the config files live (PROTOCOL.md §2.1).
+//! Where the config files live: `DIFY_CONFIG_DIR`, else the platform's place
+//! (difyctl-files(5) lists them).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use crate::error::{CliError, Result};
 
 const SUBDIR: &str = "difyctl";
 
-/// The platform families §2.1 distinguishes.
+/// The platform families whose config directories differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Os {
     Linux,
@@ -82,8 +83,9 @@ pub fn home_dir(env: &Env) -> Option<PathBuf> {
     env.path("HOME").or_else(home::home_dir)
 }
 
-/// §2.1 with the environment and home directory passed in, so it can be tested
-/// without touching the process environment.
+/// The config directory: `DIFY_CONFIG_DIR` when set and not empty, else the
+/// platform's place under the home directory (`%APPDATA%` on Windows). The
+/// environment and home directory are passed in, so it can be tested.
 pub fn config_dir_with(
     os: Os,
     env: impl Fn(&str) -> Option<OsString>,

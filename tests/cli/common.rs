@@ -10,7 +10,7 @@ use crate::support::fixtures::{Context, Hosts, Tokens, alice};
 use crate::support::mock::{DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, MockDify, SessionInfo};
 use crate::support::runner::{Outcome, Test};
 
-/// PROTOCOL.md §2.3's example, written by the official serializer: keychain
+/// The official tool's example `hosts.yml`, written by its serializer: keychain
 /// mode, an https login and an http one; `localhost:5001` is active.
 pub(crate) const EXAMPLE: &str = include_str!("../fixtures/hosts-example.yml");
 

@@ -1,5 +1,5 @@
 //! `auth devices list` and `auth devices revoke` against the mock server
-//! (PROTOCOL.md §4.7, §4.8): every message and exit code, paging, partial
+//! (difyctl-auth(1)): every message and exit code, paging, partial
 //! failures, and the confirmation prompt on a real pseudo-terminal;
 //! server strings that differ only by invisible characters never look the same,
 //! in the list and at the prompt.
@@ -39,7 +39,7 @@ fn deletes(mock: &MockDify) -> usize {
         .count()
 }
 
-/// The table as PROTOCOL.md §4.7 describes it: every column but the last
+/// The table as the official tool prints it: every column but the last
 /// padded to its widest cell plus two spaces, each line right-trimmed.
 fn table(rows: &[[&str; 4]]) -> String {
     let all: Vec<[&str; 4]> = std::iter::once(["DEVICE", "CREATED", "LAST USED", "CURRENT"])

@@ -1,4 +1,4 @@
-//! `auth logout` against the mock Dify server (PROTOCOL.md §4.4): the
+//! `auth logout` against the mock Dify server: the
 //! server-side revoke, the local cleanup that happens whatever the server
 //! says, and the contexts it leaves alone.
 //!

@@ -7,7 +7,7 @@ use crate::support::raw_http::{Resp, send};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------
-// Console sign-in and cookie approval (§13)
+// Console sign-in and cookie approval
 // ---------------------------------------------------------------------------------------
 
 fn b64(s: &str) -> String {

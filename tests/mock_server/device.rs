@@ -244,7 +244,7 @@ fn expired_switch_answers_expired_token() {
 fn auto_approve_mints_at_issue() {
     let mock = MockDify::with(MockConfig::default().auto_approve());
     let code = request_code(&mock, "difyctl on box");
-    // Already a live session before any poll (§14).
+    // Already a live session before any poll, as on a real server.
     assert_eq!(mock.sessions().len(), 1);
     let r = poll(&mock, code["device_code"].as_str().unwrap());
     assert_eq!(r.status, 200);

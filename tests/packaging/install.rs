@@ -60,13 +60,19 @@ fn files(root: &Path) -> BTreeMap<String, u32> {
     out
 }
 
-fn man_pages() -> Vec<String> {
-    let mut pages: Vec<String> = std::fs::read_dir(root().join("man"))
+/// The pages in man/ and where they go: (file, `man1` or `man5`).
+fn man_pages() -> Vec<(String, &'static str)> {
+    let mut pages: Vec<(String, &'static str)> = std::fs::read_dir(root().join("man"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".1"))
+        .filter_map(|n| match n.rsplit_once('.') {
+            Some((_, "1")) => Some((n, "man1")),
+            Some((_, "5")) => Some((n, "man5")),
+            _ => None,
+        })
         .collect();
     pages.sort();
+    assert!(pages.iter().any(|(_, section)| *section == "man5"));
     pages
 }
 
@@ -137,8 +143,8 @@ fn install_then_uninstall() {
 
     let mut expected: BTreeMap<String, u32> = BTreeMap::new();
     expected.insert("usr/bin/difyctl".into(), 0o755);
-    for page in man_pages() {
-        expected.insert(format!("usr/share/man/man1/{page}"), 0o644);
+    for (page, section) in man_pages() {
+        expected.insert(format!("usr/share/man/{section}/{page}"), 0o644);
     }
     for (_, _, path) in SCRIPTS {
         expected.insert(path.into(), 0o644);
@@ -149,10 +155,10 @@ fn install_then_uninstall() {
         std::fs::read(dest.join("usr/bin/difyctl")).unwrap(),
         std::fs::read(&bin).unwrap()
     );
-    for page in man_pages() {
+    for (page, section) in man_pages() {
         let source = root().join("man").join(&page);
         assert_eq!(
-            std::fs::read(dest.join("usr/share/man/man1").join(&page)).unwrap(),
+            std::fs::read(dest.join("usr/share/man").join(section).join(&page)).unwrap(),
             std::fs::read(source).unwrap(),
             "{page}"
         );
@@ -284,6 +290,11 @@ fn found_where_installed(dest: &Path, scratch: &Path) {
         assert_eq!(
             Path::new(found.trim()),
             share.join("man/man1/difyctl-auth.1")
+        );
+        let found = run("man", &["-w", "5", "difyctl-files"]);
+        assert_eq!(
+            Path::new(found.trim()),
+            share.join("man/man5/difyctl-files.5")
         );
     }
 }

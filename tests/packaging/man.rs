@@ -22,7 +22,7 @@ fn pages() -> Vec<PathBuf> {
     let mut pages: Vec<PathBuf> = std::fs::read_dir(man_dir())
         .expect("man/ exists")
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "1"))
+        .filter(|p| p.extension().is_some_and(|e| e == "1" || e == "5"))
         .collect();
     pages.sort();
     assert!(pages.len() >= 6, "{pages:?}");

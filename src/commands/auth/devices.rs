@@ -1,5 +1,5 @@
 //! `auth devices list` and `auth devices revoke`: the server-side sessions of
-//! the active account (PROTOCOL.md §4.7, §4.8).
+//! the active account (`GET account/sessions`, `DELETE account/sessions/<id>`).
 
 use crate::cli::{MAX_PAGE_SIZE, Selection, page_size};
 use crate::commands::context::{Forgot, SignedIn};

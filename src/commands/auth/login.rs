@@ -26,7 +26,7 @@ pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Output> {
         .inspect_err(|_| sign_in::discard(ctx, &target, args, &payload))
 }
 
-/// The `--host` flag, or a prompt on a terminal (PROTOCOL.md §4.1 step 1).
+/// The `--host` flag, or a prompt on a terminal.
 fn resolve_host(ctx: &Ctx, args: &LoginArgs) -> Result<Target> {
     let given = args.host.as_deref().map(str::trim).unwrap_or("");
     if !given.is_empty() {

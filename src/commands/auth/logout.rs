@@ -1,5 +1,6 @@
 //! `auth logout`: revoke the session on the server, then forget it locally
-//! (PROTOCOL.md §4.4). The local cleanup happens whatever the server says.
+//! (`DELETE account/sessions/self`). The local cleanup happens whatever the
+//! server says.
 //! `--host`/`--account` log out of another stored context; the active one
 //! then stays active.
 //!

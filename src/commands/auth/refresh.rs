@@ -1,8 +1,9 @@
 //! `auth refresh [--if-expiring-within DURATION]`: Dify has no refresh tokens
-//! (PROTOCOL.md §6.5), so a refresh is a new sign-in to the chosen stored
-//! context's host, with `auth login`'s methods and flags. The new session has
-//! this machine's device label, so the server revokes the old token of that
-//! label (it rotates), and the new token replaces the stored one.
+//! (a `dfoa_` token lives 14 days, see [`crate::dify`]), so a refresh is a new
+//! sign-in to the chosen stored context's host, with `auth login`'s methods
+//! and flags. The new session has this machine's device label, so the server
+//! revokes the old token of that label (it rotates), and the new token
+//! replaces the stored one.
 //!
 //! What makes it a refresh rather than a login:
 //!

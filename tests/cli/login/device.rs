@@ -1,5 +1,5 @@
 //! `auth login` (the device flow) against the mock Dify server: every outcome
-//! of PROTOCOL.md §4.1 with its exact stdout, stderr and exit code, the files
+//! of the official sign-in with its exact stdout, stderr and exit code, the files
 //! a sign-in leaves (and that a failed or interrupted one leaves none), and
 //! that a pending sign-in sleeps.
 
@@ -547,7 +547,8 @@ fn no_device_flow_exits_6() {
             device_flow: flavour,
             ..MockConfig::default()
         });
-        // An ErrorBody's code is shown in place of the CLI's (PROTOCOL.md §3.1).
+        // An ErrorBody's code is shown in place of the CLI's, as the official
+        // tool's human format does.
         let code = match flavour {
             DeviceFlow::JsonNotFound => "not_found",
             _ => "unsupported_endpoint",

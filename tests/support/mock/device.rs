@@ -74,7 +74,8 @@ impl State {
             polls: 0,
         });
         if self.cfg.auto_approve {
-            // A too-long label fails the approval (§14); the code then stays pending.
+            // A too-long label fails the approval, as on a real 1.14 server; the
+            // code then stays pending.
             let _ = self.approve_code(self.codes.len() - 1);
         }
         let verification_uri = self
@@ -186,7 +187,7 @@ impl State {
         )
     }
 
-    /// `POST /oauth/device/approve|deny` with a console cookie session (§13).
+    /// `POST /oauth/device/approve|deny` with a console cookie session.
     pub(super) fn console_decision(&mut self, req: &Request, approve: bool) -> Response {
         if let Some(limit) = self.cfg.approve_rate_limit {
             self.approve_attempts += 1;

@@ -218,7 +218,7 @@ impl State {
     }
 
     /// Mint a token; with `rotate`, live sessions of the same owner, client and label are
-    /// revoked first (§6.5).
+    /// revoked first (one live token per subject, client and label).
     pub(super) fn mint(
         &mut self,
         owner: Owner,

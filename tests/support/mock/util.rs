@@ -92,7 +92,7 @@ pub(super) fn status_code_name(status: u16) -> &'static str {
     }
 }
 
-/// An ErrorBody (§6.2): the code defaults from the status, ≥ 500 always says
+/// An ErrorBody: the code defaults from the status, ≥ 500 always says
 /// `Internal Server Error`.
 pub(super) fn error_body(status: u16, code: Option<&str>, message: &str) -> Value {
     let code = code.unwrap_or_else(|| status_code_name(status));

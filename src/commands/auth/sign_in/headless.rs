@@ -142,7 +142,8 @@ pub fn password(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPay
     })
 }
 
-/// The password in its wire form (base64 of its bytes, PROTOCOL.md §13): from
+/// The password in its wire form (base64 of its bytes, as the console's
+/// sign-in takes it; see [`console::password_login`]): from
 /// all of stdin with `--password-stdin` (line ends at the end removed), else
 /// from a prompt that does not echo. Never from a flag or the environment.
 fn read_password(ctx: &Ctx, args: &LoginArgs) -> Result<Secret> {

@@ -63,7 +63,7 @@ pub fn sign_in(ctx: &Ctx, target: &Target, args: &LoginArgs) -> Result<TokenPayl
 }
 
 /// Flag combinations and, without a terminal, the flags that replace prompts
-/// (PRODUCT.md §2: no prompt ever without a terminal). Checked before anything
+/// (there is never a prompt without a terminal). Checked before anything
 /// is read or sent.
 pub fn check_inputs(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
     let method = args.method;

@@ -1,5 +1,5 @@
-//! Saving a sign-in: the token, then the context (PROTOCOL.md §4.1 steps 10
-//! and 11), for `auth login` and `auth refresh`.
+//! Saving a sign-in: the token, then the context, for `auth login` and
+//! `auth refresh`.
 //!
 //! Under `hosts.yml`'s lock, before anything is written:
 //! * the scheme of a host is pinned: a sign-in over another scheme than the
@@ -27,7 +27,7 @@ use crate::state::{
     self, Account, ConfigDir, Context, ExternalSubject, Registry, TokenStorage, Workspace,
 };
 
-/// Store the token, then the context (PROTOCOL.md §4.1 step 10); print step 11.
+/// Store the token, then the context, and say what was stored.
 /// With `activate` the context becomes the active one (login); without, the
 /// active context stays what it was (refresh). `store` picks the token store
 /// (login); `None` keeps the registry's (refresh). A login that changes the
@@ -130,8 +130,8 @@ pub fn persist(
     Ok(Output::Success(first, rest))
 }
 
-/// Where the token went (PRODUCT.md §3), on stderr, and what a change of
-/// store did to the other contexts.
+/// Where the token went (the official tool says nothing), on stderr, and
+/// what a change of store did to the other contexts.
 fn report_store(ctx: &Ctx, dir: &ConfigDir, choice: Option<Choice>, stored: &credentials::Stored) {
     let file = state::tokens_path(dir.path());
     let file = file.display();

@@ -63,7 +63,8 @@ fn unknown_email_exits_4() {
 
 #[test]
 fn a_password_the_server_cannot_decode_exits_4() {
-    // Not UTF-8: the server cannot decode the base64 field into text (§14).
+    // Not UTF-8: the server cannot decode the base64 field into text (a real
+    // 1.14 server answers so).
     let mock = MockDify::start();
     let t = prior()
         .args(password_args(&mock))
