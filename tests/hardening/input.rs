@@ -192,12 +192,16 @@ fn bad_environment_values_fail_cleanly() {
             let args: Vec<OsString> = words.iter().map(OsString::from).collect();
             let what = format!("{var}={kind} {}", words.join(" "));
             let (code, stderr) = handles(&t, &args, &[(var, &value)], &what);
-            // A value that is not text is refused, never silently dropped.
-            if kind == "not UTF-8"
-                && var.starts_with("DIFY")
-                && var != "DIFY_CONFIG_DIR"
-                && var != "DIFY_TOKEN_STORAGE"
-            {
+            // A value that is not text is refused, never silently dropped;
+            // paths may hold any bytes, switches only ask whether they are set.
+            let not_text = [
+                "DIFY_CONFIG_DIR",
+                "XDG_CONFIG_HOME",
+                "HOME",
+                "NO_COLOR",
+                "SSL_CERT_FILE",
+            ];
+            if kind == "not UTF-8" && !not_text.contains(&var) {
                 assert_eq!(code, 2, "{what}: {stderr}");
                 assert!(
                     stderr.starts_with(&format!("usage_invalid_flag: {var} is not valid UTF-8\n")),
