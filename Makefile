@@ -98,6 +98,7 @@ build:
 # The release-binary tests run when `make release` has produced it.
 test:
 	$(if $(wildcard $(RELEASE)),DIFYCTL_RELEASE_BIN=$(RELEASE)) $(CARGO) test --locked --all-targets
+	$(CARGO) test --locked --doc
 
 lint:
 	$(CARGO) fmt --check

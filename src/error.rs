@@ -16,6 +16,31 @@ macro_rules! error_codes {
     ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
         /// The code of a [`CliError`]: what scripts switch on, as `<code>:` in
         /// the human format and `"code"` in the JSON envelope.
+        ///
+        /// A code is a variant, never a string, so a misspelled one does not
+        /// compile:
+        ///
+        /// ```compile_fail
+        /// # use difyctl::error::{CliError, ErrorCode};
+        /// let e = CliError::new(ErrorCode::NotLogedIn, "not logged in");
+        /// ```
+        ///
+        /// ```compile_fail
+        /// # use difyctl::error::CliError;
+        /// let e = CliError::new("not_logged_in", "not logged in");
+        /// ```
+        ///
+        /// ```compile_fail
+        /// # use difyctl::error::{CliError, ErrorCode};
+        /// # let e = CliError::not_logged_in();
+        /// assert!(e.code == "not_logged_in");
+        /// ```
+        ///
+        /// ```
+        /// # use difyctl::error::{CliError, ErrorCode};
+        /// let e = CliError::new(ErrorCode::NotLoggedIn, "not logged in");
+        /// assert_eq!((e.code.as_str(), e.exit_code()), ("not_logged_in", 4));
+        /// ```
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum ErrorCode {
             $($(#[$doc])* $variant,)*
