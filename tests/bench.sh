@@ -4,6 +4,9 @@
 #
 #   tests/bench.sh RELEASE_BINARY MOCK_BINARY
 #
+# OFFICIAL_DIFYCTL=path adds the official binary's figures to the growth
+# table; GROWTH_SIZES picks its rows (default 1 100 1000 10000 100000).
+#
 # Wall time is the median of RUNS runs of a fork+exec from bash (so /bin/true
 # is the floor); peak RSS is the median of /usr/bin/time's %M.
 set -euo pipefail
@@ -20,11 +23,8 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 
 # median wall time in ms of "$@"
 wall_ms() {
-    local i s e
-    for ((i = 0; i < runs; i++)); do
-        s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N)
-        echo $(((e - s) / 1000))
-    done | median | awk '{printf "%.2f", $1/1000}'
+    local i
+    for ((i = 0; i < runs; i++)); do once_us "$@"; done | median | awk '{printf "%.2f", $1/1000}'
 }
 
 # median peak RSS in KiB of "$@"
@@ -35,17 +35,41 @@ rss_kib() {
     done | median
 }
 
-# hosts.yml with N contexts (N/2 hosts with 2 accounts each), the last active.
+# one run of "$@": wall time in microseconds
+once_us() {
+    local s e
+    s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N)
+    echo $(((e - s) / 1000))
+}
+
+# the median of a file of microsecond figures, in ms
+ms_of() { median < "$1" | awk '{printf "%.2f", $1/1000}'; }
+
+# median peak RSS in MiB of "$@" over 3 runs
+rss_mib() {
+    local i
+    for ((i = 0; i < 3; i++)); do
+        /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1
+    done | median | awk '{printf "%.1f", $1/1024}'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a/b : 0}'; }
+
+# hosts.yml with N contexts (hosts of 2 accounts each, each context with its
+# workspace: about 280 bytes a context), the last host active.
 contexts() {
     local n=$1 dir=$2
     mkdir -p "$dir"
     awk -v n="$n" 'BEGIN {
-        print "token_storage: file"; printf "current_host: host%d.example.com\n", n/2 - 1; print "hosts:"
-        for (h = 0; h < n/2; h++) {
-            printf "  host%d.example.com:\n    current_account: u1@example.com\n    accounts:\n", h
-            for (a = 0; a < 2; a++) {
+        hosts = int((n + 1) / 2)
+        print "token_storage: file"; printf "current_host: host%d.example.com\n", hosts - 1; print "hosts:"
+        for (h = 0; h < hosts; h++) {
+            per = (h == hosts - 1 && n % 2) ? 1 : 2
+            printf "  host%d.example.com:\n    current_account: u%d@example.com\n    accounts:\n", h, per - 1
+            for (a = 0; a < per; a++) {
                 printf "      u%d@example.com:\n        account:\n          id: acc-%d-%d\n", a, h, a
                 printf "          email: u%d@example.com\n          name: User %d\n", a, a
+                printf "        workspace:\n          id: ws-%d\n          name: Team %d\n          role: owner\n", h, h
                 printf "        token_id: tok-%d-%d\n", h, a
             }
         }
@@ -55,24 +79,78 @@ contexts() {
 
 row() { printf '%-40s %10s %10s\n' "$@"; }
 
-echo "machine: $(nproc) cores, $(uname -sr); runs per figure: $runs"
+echo "machine: $(nproc) cores, $(uname -sr); runs per figure: $runs; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "binary: $bin"
 echo "size: $(stat -c %s "$bin") bytes ($(awk -v s="$(stat -c %s "$bin")" 'BEGIN {printf "%.2f", s/1048576}') MiB); $(file -b "$bin" | cut -d, -f1-2,4)"
 echo
 row "command" "median ms" "peak KiB"
 export DIFY_E2E_NO_KEYRING=1
-contexts 2 "$work/one"
-row "/bin/true (floor)" "$(wall_ms /bin/true)" "$(rss_kib /bin/true)"
+contexts 1 "$work/one"
+true_ms=$(wall_ms /bin/true)
+row "/bin/true (floor)" "$true_ms" "$(rss_kib /bin/true)"
 row "difyctl --version" "$(wall_ms "$bin" --version)" "$(rss_kib "$bin" --version)"
 export DIFY_CONFIG_DIR="$work/one"
-row "difyctl auth whoami" "$(wall_ms "$bin" auth whoami)" "$(rss_kib "$bin" auth whoami)"
-row "difyctl auth list (2 contexts)" "$(wall_ms "$bin" auth list)" "$(rss_kib "$bin" auth list)"
-for n in 100 1000 10000; do
-    contexts "$n" "$work/c$n"
-    export DIFY_CONFIG_DIR="$work/c$n"
-    [ "$n" = 10000 ] && runs=$(( runs < 20 ? runs : 20 ))
-    row "difyctl auth list ($n contexts)" "$(wall_ms "$bin" auth list)" "$(rss_kib "$bin" auth list)"
+whoami_ms=$(wall_ms "$bin" auth whoami)
+row "difyctl auth whoami (1 context)" "$whoami_ms" "$(rss_kib "$bin" auth whoami)"
+echo "auth whoami / /bin/true: $(ratio "$whoami_ms" "$true_ms")x"
+
+# Growth: each figure beside `sha256sum` of the same file (the cost of merely
+# reading it), measured in turns so that both see the same load. `use host`
+# switches between two hosts, so every run rewrites the file.
+growth_runs() { case $1 in 1 | 100) echo "$runs" ;; 1000) echo $((runs < 50 ? runs : 50)) ;;
+    10000) echo $((runs < 15 ? runs : 15)) ;; *) echo $((runs < 5 ? runs : 5)) ;; esac; }
+official=${OFFICIAL_DIFYCTL:-}
+[ -z "$official" ] || official=$(realpath "$official")
+echo
+echo "growth (median ms; x = times sha256sum of the same hosts.yml; peak RSS in MiB)"
+printf '%-9s %8s %8s %15s %15s %15s %9s %9s' contexts "MB" sha256sum "auth list" "list -o json" "use host" "RSS list" "RSS use"
+[ -z "$official" ] || printf ' %12s %12s %12s' "official list" "json" "use"
+printf '\n'
+for n in ${GROWTH_SIZES:-1 100 1000 10000 100000}; do
+    dir="$work/c$n"
+    contexts "$n" "$dir"
+    export DIFY_CONFIG_DIR="$dir"
+    k=$(growth_runs "$n")
+    a=host0.example.com b=host$(((n + 1) / 2 - 1)).example.com
+    # the host the next `use host` switches to (the file starts with b active)
+    cur=$b
+    other() { if [ "$cur" = "$a" ]; then cur=$b; else cur=$a; fi; }
+    : > "$work/sha" ; : > "$work/list" ; : > "$work/json" ; : > "$work/use"
+    : > "$work/olist" ; : > "$work/ojson" ; : > "$work/ouse"
+    for ((i = 0; i < k; i++)); do
+        once_us sha256sum "$dir/hosts.yml" >> "$work/sha"
+        once_us "$bin" auth list >> "$work/list"
+        once_us "$bin" auth list -o json >> "$work/json"
+        other
+        once_us "$bin" use host --domain "$cur" >> "$work/use"
+        if [ -n "$official" ]; then
+            once_us "$official" auth list >> "$work/olist"
+            once_us "$official" auth list -o json >> "$work/ojson"
+            other
+            once_us "$official" use host --domain "$cur" >> "$work/ouse"
+        fi
+    done
+    sha=$(ms_of "$work/sha") list=$(ms_of "$work/list") json=$(ms_of "$work/json") use=$(ms_of "$work/use")
+    rss_list=$(rss_mib "$bin" auth list)
+    rss_use=$(for i in 1 2 3; do
+        other
+        /usr/bin/time -f %M "$bin" use host --domain "$cur" 2>&1 >/dev/null | tail -n 1
+    done | median | awk '{printf "%.1f", $1/1024}')
+    printf '%-9s %8s %8s %15s %15s %15s %9s %9s' "$n" \
+        "$(awk -v s="$(stat -c %s "$dir/hosts.yml")" 'BEGIN {printf "%.2f", s/1e6}')" "$sha" \
+        "$list ($(ratio "$list" "$sha")x)" "$json ($(ratio "$json" "$sha")x)" "$use ($(ratio "$use" "$sha")x)" \
+        "$rss_list" "$rss_use"
+    [ -z "$official" ] || printf ' %12s %12s %12s' "$(ms_of "$work/olist")" "$(ms_of "$work/ojson")" "$(ms_of "$work/ouse")"
+    printf '\n'
+    case $n in 10000 | 100000) echo "$n $list $use" >> "$work/use_vs_list" ;; esac
+    [ "$n" = 100000 ] && target="auth list ${list} ms = $(ratio "$list" "$sha")x sha256sum (target <= 4.5x), use host ${use} ms = $(ratio "$use" "$sha")x (target <= 9x), peak RSS ${rss_list} / ${rss_use} MiB (target <= 120)"
+    rm -rf "$dir"
 done
+[ -s "$work/use_vs_list" ] && while read -r n list use; do
+    echo "use host / auth list at $n contexts: $(ratio "$use" "$list")x (target <= 1.4x)"
+done < "$work/use_vs_list"
+[ -z "${target:-}" ] || echo "at 100000 contexts: $target"
+echo "auth whoami / /bin/true: $(ratio "$whoami_ms" "$true_ms")x (target <= 1.8x)"
 
 # CPU time of a pending sign-in: the mock never approves; stop it after 20 s.
 echo
