@@ -21,13 +21,15 @@ use difyctl::state::{self, Document, Holder, Os, Registry, TokenFile, Verdict, c
 
 // ---------------------------------------------------------------- hosts.yml
 
-/// `hosts.yml`: loading never panics; whatever loads renders to text that
+/// `hosts.yml`: loading never panics; the fast reader, when it reads the
+/// text, reads what serde_norway reads; whatever loads renders to text that
 /// loads back to the same registry and renders to the same text again; load
 /// errors are safe to print. The registry's editing operations keep that.
 pub fn hosts_yml(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return; // the store refuses non-UTF-8 before parsing
     };
+    same_readers(text);
     let Some(reg) = round_trip::<Registry>(text, "/cfg/hosts.yml") else {
         return;
     };
@@ -69,6 +71,7 @@ pub fn tokens_yml(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    same_readers(text);
     let Some(file) = round_trip::<TokenFile>(text, "/cfg/tokens.yml") else {
         return;
     };
@@ -82,6 +85,14 @@ pub fn tokens_yml(data: &[u8]) {
     // Debug output never shows a token.
     let debug = format!("{edited:?}");
     assert!(!debug.contains("dfoa_fuzz"), "{debug}");
+}
+
+/// The two readers of store files agree: what the fast one reads (as either
+/// store), serde_norway reads the same way; the rest is left to serde_norway.
+fn same_readers(text: &str) {
+    if let Err(difference) = difyctl::state::compare_readers(text) {
+        panic!("{difference}\n--- text ---\n{text}");
+    }
 }
 
 /// Parses `text`; on success checks parse → render → parse gives the same

@@ -14,7 +14,7 @@
 //! meets a held lock soon gives up.
 
 use std::ffi::OsString;
-use std::io::Read;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -100,7 +100,7 @@ pub fn server_memo_path(cache_dir: &Path, origin: &str) -> PathBuf {
 }
 
 /// A cache file's text, whatever it holds: the reader decides what it is.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Hash)]
 struct TextFile(String);
 
 impl Document for TextFile {
@@ -108,8 +108,9 @@ impl Document for TextFile {
         Ok(TextFile(text.to_owned()))
     }
 
-    fn render(&self) -> String {
-        self.0.clone()
+    fn write(&self, out: &mut dyn Write) -> io::Result<u64> {
+        out.write_all(self.0.as_bytes())?;
+        Ok(self.0.len() as u64)
     }
 }
 

@@ -1,23 +1,21 @@
 //! `hosts.yml`: the saved host/account contexts (PROTOCOL.md §2.3).
 
 use std::fmt;
+use std::io;
 use std::path::Path;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess};
-use serde_yaml::Value;
 
-use super::de::{
-    Extra, MapOf, Object, deserialize_object, map_value, mapping, opt_string, str_value, string,
-};
+use super::model::{Field, model};
 use super::omap::OrderedMap;
 use super::store::Document;
-use super::yaml;
+use super::yaml::{self, Emitter, Node};
 use crate::error::Result;
 
 pub const HOSTS_FILE: &str = "hosts.yml";
 
 /// Where the bearer tokens of all contexts are kept (registry-wide).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum TokenStorage {
     Keychain,
     #[default]
@@ -66,60 +64,83 @@ impl<'de> Deserialize<'de> for TokenStorage {
     }
 }
 
-/// The whole `hosts.yml`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Registry {
-    pub token_storage: TokenStorage,
-    pub current_host: Option<String>,
-    /// Bare host (`cloud.dify.ai`, `localhost:5001`) → entry, in file order.
-    pub hosts: OrderedMap<HostEntry>,
-    pub extra: Extra,
+/// The default (`file`) when `null`.
+impl Field for TokenStorage {
+    fn read<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+        Ok(map
+            .next_value::<Option<TokenStorage>>()?
+            .unwrap_or_default())
+    }
+
+    fn node(&self) -> Option<&dyn Node> {
+        Some(self)
+    }
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct HostEntry {
-    /// Only stored when not `https`.
-    pub scheme: Option<String>,
-    pub current_account: Option<String>,
-    /// Email → context, in file order.
-    pub accounts: OrderedMap<Context>,
-    pub extra: Extra,
+impl Node for TokenStorage {
+    fn is_block(&self) -> bool {
+        false
+    }
+
+    fn write(&self, e: &mut Emitter, level: usize) {
+        e.scalar(self.as_str(), level, false)
+    }
 }
 
-/// One signed-in account on one host.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Context {
-    pub account: Account,
-    pub workspace: Option<Workspace>,
-    /// The server's session row id, used to mark the current device.
-    pub token_id: Option<String>,
-    pub token_expires_at: Option<String>,
-    /// Set for external-SSO (`dfoe_`) sign-ins, whose `account` fields are empty.
-    pub external_subject: Option<ExternalSubject>,
-    pub extra: Extra,
+model! {
+    /// The whole `hosts.yml`.
+    pub struct Registry ("a map of token_storage, current_host and hosts", required: []) {
+        pub token_storage: TokenStorage,
+        pub current_host: Option<String>,
+        /// Bare host (`cloud.dify.ai`, `localhost:5001`) → entry, in file order.
+        pub hosts: OrderedMap<HostEntry>,
+    }
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Account {
-    pub id: Option<String>,
-    pub email: String,
-    pub name: String,
-    pub extra: Extra,
+model! {
+    pub struct HostEntry ("a host entry (a map of scheme, current_account and accounts)", required: []) {
+        /// Only stored when not `https`.
+        pub scheme: Option<String>,
+        pub current_account: Option<String>,
+        /// Email → context, in file order.
+        pub accounts: OrderedMap<Context>,
+    }
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Workspace {
-    pub id: String,
-    pub name: String,
-    pub role: String,
-    pub extra: Extra,
+model! {
+    /// One signed-in account on one host.
+    pub struct Context ("an account context (a map with an account)", required: [account]) {
+        pub account: Account,
+        pub workspace: Option<Workspace>,
+        /// The server's session row id, used to mark the current device.
+        pub token_id: Option<String>,
+        pub token_expires_at: Option<String>,
+        /// Set for external-SSO (`dfoe_`) sign-ins, whose `account` fields are empty.
+        pub external_subject: Option<ExternalSubject>,
+    }
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ExternalSubject {
-    pub email: String,
-    pub issuer: String,
-    pub extra: Extra,
+model! {
+    pub struct Account ("an account (a map of id, email and name)", required: []) {
+        pub id: Option<String>,
+        pub email: String,
+        pub name: String,
+    }
+}
+
+model! {
+    pub struct Workspace ("a workspace (a map of id, name and role)", required: [id, name, role]) {
+        pub id: String,
+        pub name: String,
+        pub role: String,
+    }
+}
+
+model! {
+    pub struct ExternalSubject ("an external subject (a map of email and issuer)", required: [email, issuer]) {
+        pub email: String,
+        pub issuer: String,
+    }
 }
 
 impl HostEntry {
@@ -238,233 +259,7 @@ impl Registry {
             _ => false,
         }
     }
-
-    fn to_value(&self) -> Value {
-        mapping(
-            [
-                (
-                    "token_storage",
-                    Some(str_value(self.token_storage.as_str())),
-                ),
-                ("current_host", self.current_host.as_deref().map(str_value)),
-                ("hosts", Some(map_value(&self.hosts, HostEntry::to_value))),
-            ],
-            &self.extra,
-        )
-    }
 }
-
-impl HostEntry {
-    fn to_value(&self) -> Value {
-        mapping(
-            [
-                ("scheme", self.scheme.as_deref().map(str_value)),
-                (
-                    "current_account",
-                    self.current_account.as_deref().map(str_value),
-                ),
-                (
-                    "accounts",
-                    Some(map_value(&self.accounts, Context::to_value)),
-                ),
-            ],
-            &self.extra,
-        )
-    }
-}
-
-impl Context {
-    fn to_value(&self) -> Value {
-        mapping(
-            [
-                ("account", Some(self.account.to_value())),
-                (
-                    "workspace",
-                    self.workspace.as_ref().map(Workspace::to_value),
-                ),
-                ("token_id", self.token_id.as_deref().map(str_value)),
-                (
-                    "token_expires_at",
-                    self.token_expires_at.as_deref().map(str_value),
-                ),
-                (
-                    "external_subject",
-                    self.external_subject
-                        .as_ref()
-                        .map(ExternalSubject::to_value),
-                ),
-            ],
-            &self.extra,
-        )
-    }
-}
-
-impl Account {
-    fn to_value(&self) -> Value {
-        mapping(
-            [
-                ("id", self.id.as_deref().map(str_value)),
-                ("email", Some(str_value(&self.email))),
-                ("name", Some(str_value(&self.name))),
-            ],
-            &self.extra,
-        )
-    }
-}
-
-impl Workspace {
-    fn to_value(&self) -> Value {
-        mapping(
-            [
-                ("id", Some(str_value(&self.id))),
-                ("name", Some(str_value(&self.name))),
-                ("role", Some(str_value(&self.role))),
-            ],
-            &self.extra,
-        )
-    }
-}
-
-impl ExternalSubject {
-    fn to_value(&self) -> Value {
-        mapping(
-            [
-                ("email", Some(str_value(&self.email))),
-                ("issuer", Some(str_value(&self.issuer))),
-            ],
-            &self.extra,
-        )
-    }
-}
-
-impl Object for Registry {
-    const EXPECTING: &'static str = "a map of token_storage, current_host and hosts";
-    const FIELDS: &'static [&'static str] = &["token_storage", "current_host", "hosts"];
-
-    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "token_storage" => {
-                self.token_storage = map
-                    .next_value::<Option<TokenStorage>>()?
-                    .unwrap_or_default()
-            }
-            "current_host" => self.current_host = opt_string(map)?,
-            _ => self.hosts = map.next_value::<MapOf<HostEntry>>()?.0,
-        }
-        Ok(())
-    }
-
-    fn extra(&mut self) -> &mut Extra {
-        &mut self.extra
-    }
-}
-
-impl Object for HostEntry {
-    const EXPECTING: &'static str = "a host entry (a map of scheme, current_account and accounts)";
-    const FIELDS: &'static [&'static str] = &["scheme", "current_account", "accounts"];
-
-    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "scheme" => self.scheme = opt_string(map)?,
-            "current_account" => self.current_account = opt_string(map)?,
-            _ => self.accounts = map.next_value::<MapOf<Context>>()?.0,
-        }
-        Ok(())
-    }
-
-    fn extra(&mut self) -> &mut Extra {
-        &mut self.extra
-    }
-}
-
-impl Object for Context {
-    const EXPECTING: &'static str = "an account context (a map with an account)";
-    const FIELDS: &'static [&'static str] = &[
-        "account",
-        "workspace",
-        "token_id",
-        "token_expires_at",
-        "external_subject",
-    ];
-    const REQUIRED: &'static [&'static str] = &["account"];
-
-    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "account" => self.account = map.next_value::<Option<Account>>()?.unwrap_or_default(),
-            "workspace" => self.workspace = map.next_value()?,
-            "token_id" => self.token_id = opt_string(map)?,
-            "token_expires_at" => self.token_expires_at = opt_string(map)?,
-            _ => self.external_subject = map.next_value()?,
-        }
-        Ok(())
-    }
-
-    fn extra(&mut self) -> &mut Extra {
-        &mut self.extra
-    }
-}
-
-impl Object for Account {
-    const EXPECTING: &'static str = "an account (a map of id, email and name)";
-    const FIELDS: &'static [&'static str] = &["id", "email", "name"];
-
-    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "id" => self.id = opt_string(map)?,
-            "email" => self.email = string(map)?,
-            _ => self.name = string(map)?,
-        }
-        Ok(())
-    }
-
-    fn extra(&mut self) -> &mut Extra {
-        &mut self.extra
-    }
-}
-
-impl Object for Workspace {
-    const EXPECTING: &'static str = "a workspace (a map of id, name and role)";
-    const FIELDS: &'static [&'static str] = &["id", "name", "role"];
-    const REQUIRED: &'static [&'static str] = &["id", "name", "role"];
-
-    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "id" => self.id = string(map)?,
-            "name" => self.name = string(map)?,
-            _ => self.role = string(map)?,
-        }
-        Ok(())
-    }
-
-    fn extra(&mut self) -> &mut Extra {
-        &mut self.extra
-    }
-}
-
-impl Object for ExternalSubject {
-    const EXPECTING: &'static str = "an external subject (a map of email and issuer)";
-    const FIELDS: &'static [&'static str] = &["email", "issuer"];
-    const REQUIRED: &'static [&'static str] = &["email", "issuer"];
-
-    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "email" => self.email = string(map)?,
-            _ => self.issuer = string(map)?,
-        }
-        Ok(())
-    }
-
-    fn extra(&mut self) -> &mut Extra {
-        &mut self.extra
-    }
-}
-
-deserialize_object!(Registry);
-deserialize_object!(HostEntry);
-deserialize_object!(Context);
-deserialize_object!(Account);
-deserialize_object!(Workspace);
-deserialize_object!(ExternalSubject);
 
 impl Document for Registry {
     fn parse(text: &str, path: &Path) -> Result<Self> {
@@ -472,8 +267,8 @@ impl Document for Registry {
         Ok(yaml::parse::<Option<Registry>>(text, path, false)?.unwrap_or_default())
     }
 
-    fn render(&self) -> String {
-        yaml::dump(&self.to_value())
+    fn write(&self, out: &mut dyn io::Write) -> io::Result<u64> {
+        Emitter::new(out).document(self)
     }
 }
 

@@ -7,11 +7,12 @@
 //! other's changes. The helpers below name the two stores of a config directory.
 
 pub mod cache;
-mod de;
 mod dir;
+mod hash;
 mod holder;
 mod hosts;
 mod lock;
+mod model;
 mod nudge;
 mod omap;
 mod perm;
@@ -27,13 +28,13 @@ use std::path::{Path, PathBuf};
 use crate::error::Result;
 
 pub use cache::cache_dir;
-pub use de::Extra;
 pub use dir::{ConfigDir, Os, config_dir_with, home_dir};
 pub use holder::{Holder, Verdict, judge};
 pub use hosts::{
     Account, Context, ExternalSubject, HOSTS_FILE, HostEntry, Registry, TokenStorage, Workspace,
 };
 pub use lock::{LockOptions, lock_path};
+pub use model::Extra;
 pub use nudge::{NUDGE_FILE, NudgeFile, load_nudges, mark_warned, nudge_path};
 pub use omap::OrderedMap;
 /// The ownership and mode rule for the config dir and stores (pure).
@@ -72,6 +73,27 @@ pub fn update_hosts_then<T, U>(
     after: impl FnOnce(T) -> U,
 ) -> Result<U> {
     dir.store(HOSTS_FILE).update_then(change, after)
+}
+
+/// [`update_hosts`] for a change that needs something stored (`use host`,
+/// `use account`): with no `hosts.yml`, `change` sees an empty registry and
+/// nothing (directory, lock) is created unless it changes that.
+pub fn change_hosts<T>(
+    config_dir: &Path,
+    change: impl FnMut(&mut Registry) -> Result<T>,
+) -> Result<T> {
+    Store::new(hosts_path(config_dir)).update_stored(change)
+}
+
+/// Compares the two readers of store files on `text`, as `hosts.yml` and as
+/// `tokens.yml` (for tests and fuzzing): `Ok(true)` when the fast reader read
+/// it, and serde_norway read the same; `Ok(false)` when the fast reader left
+/// it to serde_norway; `Err` saying how they differ.
+#[doc(hidden)]
+pub fn compare_readers(text: &str) -> std::result::Result<bool, String> {
+    let hosts = yaml::compare_readers::<Option<Registry>>(text)?;
+    let tokens = yaml::compare_readers::<Option<tokens::RawFile>>(text)?;
+    Ok(hosts || tokens)
 }
 
 /// Reads `tokens.yml` (missing = no tokens; nothing is created).

@@ -12,6 +12,7 @@
 //! Written as the other stores are ([`Store`]): under `nudge.yml.lock`, to a
 //! temp file renamed over the old one, mode 0600 in a 0700 directory.
 
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
@@ -30,7 +31,7 @@ pub fn nudge_path(cache_dir: &Path) -> PathBuf {
 }
 
 /// The whole file, so keys difyctl does not know survive a write.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Hash)]
 pub struct NudgeFile(Mapping);
 
 impl Document for NudgeFile {
@@ -42,8 +43,8 @@ impl Document for NudgeFile {
         }))
     }
 
-    fn render(&self) -> String {
-        yaml::dump(&Value::Mapping(self.0.clone()))
+    fn write(&self, out: &mut dyn io::Write) -> io::Result<u64> {
+        yaml::Emitter::new(out).document(&Value::Mapping(self.0.clone()))
     }
 }
 

@@ -94,10 +94,9 @@ impl<V> OrderedMap<V> {
         self.entries.iter().map(|(_, v)| v)
     }
 
-    /// Appends without looking for an existing key; the loader checks duplicates
-    /// with a hash set so that big files load in linear time.
-    pub(crate) fn push_unchecked(&mut self, key: String, value: V) {
-        self.entries.push((key, value));
+    /// The map of `entries`, whose keys the caller has checked are distinct.
+    pub(crate) fn from_entries(entries: Vec<(String, V)>) -> Self {
+        OrderedMap { entries }
     }
 }
 

@@ -2,24 +2,35 @@
 //! (PROTOCOL.md §2.2).
 
 use std::fs::{self, File, OpenOptions};
+use std::hash::Hash;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::hash::Keyed;
 use super::lock::{self, LockGuard, LockOptions, Unlockable};
 use super::perm;
 use crate::error::{CliError, Result};
 
-/// A file format kept in a store: parsed from text, rendered back to text.
-pub trait Document: Clone + PartialEq + Default {
+/// A file format kept in a store: parsed from text, written back as text.
+/// Its hash tells whether a change changed it (equal documents hash alike).
+pub trait Document: Clone + PartialEq + Hash + Default {
     /// Masks file lines in error excerpts (the file holds credentials).
     const SECRET: bool = false;
 
     /// Parses the file's text (an empty text is an empty document).
     fn parse(text: &str, path: &Path) -> Result<Self>;
 
+    /// Writes the document's text to `out`; returns its length in bytes.
+    fn write(&self, out: &mut dyn io::Write) -> io::Result<u64>;
+
     /// The text written to disk.
-    fn render(&self) -> String;
+    fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Writing to memory cannot fail, and documents write UTF-8.
+        let _ = self.write(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
 }
 
 /// One YAML store at `path`. Every change takes `<path>.lock`; a process must
@@ -81,7 +92,8 @@ impl Store {
 
     /// Loads, applies `change` and saves, all under one lock, so concurrent
     /// updaters never lose each other's changes. Nothing is written when `change`
-    /// fails, when the file could not be parsed, or when the document is unchanged.
+    /// fails, when the file could not be parsed, or when the document is unchanged;
+    /// the file is parsed once, and written as it is rendered.
     pub fn update<D: Document, T>(&self, change: impl FnOnce(&mut D) -> Result<T>) -> Result<T> {
         self.update_then(change, |out| out)
     }
@@ -106,26 +118,43 @@ impl Store {
             }
             Unlockable::Other(e) => e,
         })?;
-        let current = self.read_text()?;
-        let before = match &current {
-            Some(text) => D::parse(text, &self.path)?,
+        // The text is dropped once parsed: only the document stays in memory.
+        let mut doc = match self.read_text()? {
+            Some(text) => D::parse(&text, &self.path)?,
             None => D::default(),
         };
-        let mut doc = before.clone();
+        // Whether `change` changed the document, without keeping a copy of it.
+        let key = Keyed::new();
+        let before = key.fingerprint(&doc);
         let out = change(&mut doc)?;
-        if doc != before {
-            let text = doc.render();
+        if key.fingerprint(&doc) != before {
             // A store that is a symlink (a dotfiles setup) stays one: the file
             // it points to is replaced, atomically, in its own directory.
             let target = write_target(&self.path).map_err(|e| io_error("write", &self.path, &e))?;
-            if current.as_deref() == Some(text.as_str()) {
-                tighten_permissions(&target);
-            } else {
-                write_atomic(&target, &text)?;
-            }
+            write_atomic(&target, |out| doc.write(out))?;
             remove_old_temp_files(&target);
         }
         Ok(after(out))
+    }
+
+    /// [`Store::update`] for a change that needs something stored: when the
+    /// file does not exist, `change` sees an empty document with no lock taken
+    /// and nothing created, and only if it changes that document is it run
+    /// again as an update.
+    pub fn update_stored<D: Document, T>(
+        &self,
+        mut change: impl FnMut(&mut D) -> Result<T>,
+    ) -> Result<T> {
+        let missing =
+            matches!(fs::metadata(&self.path), Err(e) if e.kind() == io::ErrorKind::NotFound);
+        if missing {
+            let mut doc = D::default();
+            let out = change(&mut doc)?;
+            if doc == D::default() {
+                return Ok(out);
+            }
+        }
+        self.update(change)
     }
 
     /// The file's text; `None` when it does not exist. Only a regular file
@@ -145,7 +174,9 @@ impl Store {
                     .with_hint(reset()),
             );
         }
-        let mut bytes = Vec::new();
+        // Sized from the look above (a file that grew since is still read
+        // whole): one allocation, no copies while reading.
+        let mut bytes = Vec::with_capacity(meta.len().min(MAX_FILE_SIZE) as usize + 1);
         match File::open(&self.path).and_then(|f| f.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes))
         {
             Ok(_) => {}
@@ -215,16 +246,21 @@ pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     builder.create(dir)
 }
 
-/// Replaces `path` with `text`: a private temp file `<path>.tmp.<pid>.<epoch-ms>`,
-/// fsynced, renamed over the target, then the directory fsynced, so readers see
-/// the old or the new file and never a torn one, even across a crash.
-pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<()> {
+/// Replaces `path` with what `contents` writes: a private temp file
+/// `<path>.tmp.<pid>.<epoch-ms>`, fsynced, renamed over the target, then the
+/// directory fsynced, so readers see the old or the new file and never a torn
+/// one, even across a crash. More than [`MAX_FILE_SIZE`] is refused (it could
+/// not be read back).
+pub(crate) fn write_atomic(
+    path: &Path,
+    contents: impl FnOnce(&mut dyn Write) -> io::Result<u64>,
+) -> Result<()> {
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis();
     let tmp = lock::suffixed(path, &format!(".tmp.{}.{millis}", std::process::id()));
-    let result = write_new_private(&tmp, text.as_bytes()).and_then(|()| fs::rename(&tmp, path));
+    let result = write_new_private(&tmp, contents).and_then(|()| fs::rename(&tmp, path));
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
         return Err(io_error("write", path, &e));
@@ -236,7 +272,10 @@ pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-fn write_new_private(tmp: &Path, bytes: &[u8]) -> io::Result<()> {
+fn write_new_private(
+    tmp: &Path,
+    contents: impl FnOnce(&mut dyn Write) -> io::Result<u64>,
+) -> io::Result<()> {
     let open = || {
         let mut o = OpenOptions::new();
         o.write(true).create_new(true);
@@ -244,7 +283,7 @@ fn write_new_private(tmp: &Path, bytes: &[u8]) -> io::Result<()> {
         std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
         o.open(tmp)
     };
-    let mut file = match open() {
+    let file = match open() {
         // Only a killed process with our pid in the same millisecond leaves this.
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
             fs::remove_file(tmp)?;
@@ -252,23 +291,35 @@ fn write_new_private(tmp: &Path, bytes: &[u8]) -> io::Result<()> {
         }
         other => other?,
     };
-    file.write_all(bytes)?;
-    file.sync_all()
+    let mut out = Limited {
+        out: file,
+        left: MAX_FILE_SIZE,
+    };
+    contents(&mut out)?;
+    out.out.sync_all()
 }
 
-/// A store left readable by group or others (copied in by hand) is made 0600.
-fn tighten_permissions(path: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = fs::metadata(path)
-            && meta.permissions().mode() & 0o077 != 0
-        {
-            let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
-        }
+/// A writer that fails once more than `left` bytes would be written.
+struct Limited<W> {
+    out: W,
+    left: u64,
+}
+
+impl<W: Write> Write for Limited<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.left = self.left.checked_sub(buf.len() as u64).ok_or_else(|| {
+            io::Error::other(format!(
+                "the file would be larger than {} MiB",
+                MAX_FILE_SIZE / (1024 * 1024)
+            ))
+        })?;
+        self.out.write_all(buf)?;
+        Ok(buf.len())
     }
-    #[cfg(not(unix))]
-    let _ = path;
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// Temp files of processes killed mid-write are harmless (never read) but would
@@ -305,7 +356,7 @@ mod tests {
     use crate::state::testutil::TempDir;
 
     /// A minimal document: the whole text, one line per item.
-    #[derive(Clone, PartialEq, Default, Debug)]
+    #[derive(Clone, PartialEq, Hash, Default, Debug)]
     struct Lines(Vec<String>);
 
     impl Document for Lines {
@@ -315,8 +366,10 @@ mod tests {
             }
             Ok(Lines(text.lines().map(str::to_owned).collect()))
         }
-        fn render(&self) -> String {
-            self.0.iter().map(|l| format!("{l}\n")).collect()
+        fn write(&self, out: &mut dyn Write) -> io::Result<u64> {
+            let text: String = self.0.iter().map(|l| format!("{l}\n")).collect();
+            out.write_all(text.as_bytes())?;
+            Ok(text.len() as u64)
         }
     }
 

@@ -10,15 +10,16 @@
 //! as empty and is replaced by a fresh version-1 document on the next change.
 
 use std::fmt;
+use std::io;
 use std::path::Path;
 
 use serde::de::MapAccess;
 use serde_yaml::Value;
 
-use super::de::{Extra, Object, deserialize_object, map_value, mapping, str_value};
+use super::model::{Extra, Field, Raw, model};
 use super::omap::OrderedMap;
 use super::store::Document;
-use super::yaml;
+use super::yaml::{self, Emitter, Node};
 use crate::error::Result;
 
 pub const TOKENS_FILE: &str = "tokens.yml";
@@ -27,7 +28,7 @@ const VERSION: i64 = 1;
 
 /// Host → email → token, in file order. Tokens never show in `Debug` output or
 /// in error messages.
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq, Hash)]
 pub struct TokenFile {
     tokens: OrderedMap<OrderedMap<String>>,
     extra: Extra,
@@ -112,34 +113,25 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for DebugMap<K, V> {
     }
 }
 
-/// The file as YAML values: `tokens` is checked by hand afterwards so that no
-/// error message can quote a token.
-#[derive(Default)]
-struct Raw {
-    version: Option<Value>,
-    tokens: Option<Value>,
-    extra: Extra,
-}
-
-impl Object for Raw {
-    const EXPECTING: &'static str = "a map of version and tokens";
-    const FIELDS: &'static [&'static str] = &["version", "tokens"];
-
-    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        let value = Some(map.next_value::<Value>()?);
-        match key {
-            "version" => self.version = value,
-            _ => self.tokens = value,
-        }
-        Ok(())
-    }
-
-    fn extra(&mut self) -> &mut Extra {
-        &mut self.extra
+model! {
+    /// The file as YAML values: `tokens` is checked by hand afterwards so that
+    /// no error message can quote a token.
+    pub struct RawFile ("a map of version and tokens", required: []) {
+        pub version: Option<Value>,
+        pub tokens: Option<Value>,
     }
 }
 
-deserialize_object!(Raw);
+/// Any value, as read (`null` reads as absent).
+impl Field for Option<Value> {
+    fn read<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+        Ok(map.next_value::<Option<Raw>>()?.map(|raw| raw.0))
+    }
+
+    fn node(&self) -> Option<&dyn Node> {
+        self.as_ref().map(|v| v as &dyn Node)
+    }
+}
 
 fn is_current_version(v: &Value) -> bool {
     v.as_i64() == Some(VERSION) || v.as_f64() == Some(VERSION as f64)
@@ -149,7 +141,7 @@ impl Document for TokenFile {
     const SECRET: bool = true;
 
     fn parse(text: &str, path: &Path) -> Result<Self> {
-        let raw = yaml::parse::<Option<Raw>>(text, path, true)?.unwrap_or_default();
+        let raw = yaml::parse::<Option<RawFile>>(text, path, true)?.unwrap_or_default();
         match &raw.version {
             None | Some(Value::Null) => {}
             Some(v) if is_current_version(v) => {}
@@ -207,17 +199,23 @@ impl Document for TokenFile {
         })
     }
 
-    fn render(&self) -> String {
-        let tokens = map_value(&self.tokens, |accounts| {
-            map_value(accounts, |t| str_value(t))
-        });
-        yaml::dump(&mapping(
-            [
-                ("version", Some(Value::from(VERSION))),
-                ("tokens", Some(tokens)),
-            ],
-            &self.extra,
-        ))
+    fn write(&self, out: &mut dyn io::Write) -> io::Result<u64> {
+        Emitter::new(out).document(self)
+    }
+}
+
+/// `version: 1`, the tokens, then the keys this version does not know.
+impl Node for TokenFile {
+    fn is_block(&self) -> bool {
+        true
+    }
+
+    fn write(&self, e: &mut Emitter, level: usize) {
+        e.pair("version", &Value::from(VERSION), level);
+        e.pair("tokens", &self.tokens, level);
+        for (key, value) in &self.extra {
+            e.pair(key, value, level);
+        }
     }
 }
 

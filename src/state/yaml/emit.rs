@@ -1,5 +1,8 @@
 //! Writing YAML as js-yaml `dump` does: the block structure here, the choice
-//! of scalar style in [`super::style`].
+//! of scalar style in [`super::style`]. Text is streamed to its destination
+//! (a file being written, or memory) as it is produced.
+
+use std::io;
 
 use serde_yaml::Value;
 
@@ -12,70 +15,300 @@ const INDENT: usize = 2;
 
 /// Serializes `value` exactly as js-yaml `dump` would (ends with a newline).
 pub fn dump(value: &Value) -> String {
-    let mut out = node(value, 0, true);
-    out.push('\n');
-    out
+    let mut out = Vec::new();
+    // Writing to memory cannot fail.
+    let _ = Emitter::new(&mut out).document(value);
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn newline(level: usize) -> String {
-    let mut s = String::with_capacity(1 + INDENT * level);
-    s.push('\n');
-    s.extend(std::iter::repeat_n(' ', INDENT * level));
-    s
+/// Something written as one YAML node.
+pub(crate) trait Node {
+    /// A non-empty mapping or sequence: its entries go on the lines below
+    /// its key (or continue the current line, when compact).
+    fn is_block(&self) -> bool;
+
+    /// Writes the node; its entries sit at `level`. A block's first entry
+    /// starts on a new line unless the emitter says the node is compact.
+    fn write(&self, e: &mut Emitter, level: usize);
 }
 
-// `compact` = the first entry goes on the current line (document root, sequence
-// items, explicit-key values); otherwise every entry starts on a new line.
-fn node(value: &Value, level: usize, compact: bool) -> String {
-    match value {
-        Value::Null => "null".to_owned(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => number(n),
-        Value::String(s) => scalar(s, level, false),
-        Value::Mapping(m) if m.is_empty() => "{}".to_owned(),
-        Value::Mapping(m) => {
-            let mut out = String::new();
-            for (k, v) in m {
-                pair(&mut out, &key_string(k), v, level, compact);
-            }
-            out
+/// Writes YAML text to `out` in chunks, keeping the first write error (later
+/// writes are skipped) and counting what was written.
+pub(crate) struct Emitter<'w> {
+    out: &'w mut dyn io::Write,
+    /// Text not yet handed to `out`.
+    buf: Vec<u8>,
+    error: Option<io::Error>,
+    written: u64,
+    /// The next entry continues the current line (the document root,
+    /// sequence items, explicit-key values) instead of starting a new one.
+    compact: bool,
+}
+
+/// How much text is gathered before it is handed on.
+const CHUNK: usize = 64 * 1024;
+
+impl<'w> Emitter<'w> {
+    pub(crate) fn new(out: &'w mut dyn io::Write) -> Self {
+        Emitter {
+            out,
+            buf: Vec::new(),
+            error: None,
+            written: 0,
+            compact: false,
         }
-        Value::Sequence(s) if s.is_empty() => "[]".to_owned(),
-        Value::Sequence(s) => {
-            let mut out = String::new();
-            for item in s {
-                let dumped = node(item, level + 1, true);
-                if !compact || !out.is_empty() {
-                    out.push_str(&newline(level));
+    }
+
+    /// Writes `root` as a whole document (with its final newline); returns
+    /// the number of bytes written.
+    pub(crate) fn document(mut self, root: &dyn Node) -> io::Result<u64> {
+        self.node(root, 0, true);
+        self.put("\n");
+        self.flush();
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.written),
+        }
+    }
+
+    fn put(&mut self, s: &str) {
+        self.buf.extend_from_slice(s.as_bytes());
+        if self.buf.len() >= CHUNK {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.error.is_none() {
+            match self.out.write_all(&self.buf) {
+                Ok(()) => self.written += self.buf.len() as u64,
+                Err(e) => self.error = Some(e),
+            }
+        }
+        self.buf.clear();
+    }
+
+    fn newline(&mut self, level: usize) {
+        self.put("\n");
+        self.spaces(INDENT * level);
+    }
+
+    fn spaces(&mut self, mut n: usize) {
+        const SPACES: &str = "                                                                ";
+        while n > 0 {
+            let step = n.min(SPACES.len());
+            self.put(&SPACES[..step]);
+            n -= step;
+        }
+    }
+
+    // `compact` = the first entry goes on the current line; otherwise every
+    // entry starts on a new line.
+    fn node(&mut self, node: &dyn Node, level: usize, compact: bool) {
+        self.compact = compact;
+        node.write(self, level);
+        self.compact = false;
+    }
+
+    /// Starts an entry of a block collection whose entries sit at `level`.
+    fn entry(&mut self, level: usize) {
+        if !std::mem::take(&mut self.compact) {
+            self.newline(level);
+        }
+    }
+
+    /// One `key: value` entry of a block mapping whose keys sit at `level`.
+    pub(crate) fn pair(&mut self, key: &str, value: &dyn Node, level: usize) {
+        self.entry(level);
+        // js-yaml switches to an explicit `? key` for keys longer than 1024
+        // UTF-16 units once written (at most 4 per byte, plus 2 quotes).
+        let explicit = key.len() > 255 && {
+            let written = scalar(key, level + 1, true);
+            written.encode_utf16().count() > 1024
+        };
+        if explicit {
+            self.put("? ");
+        }
+        self.scalar(key, level + 1, true);
+        if explicit {
+            self.newline(level);
+        }
+        self.put(if value.is_block() && !explicit {
+            ":"
+        } else {
+            ": "
+        });
+        self.node(value, level + 1, explicit);
+    }
+
+    pub(crate) fn empty_map(&mut self) {
+        self.put("{}");
+    }
+
+    /// One `- item` entry of a block sequence whose items sit at `level`.
+    fn item(&mut self, item: &dyn Node, level: usize) {
+        self.entry(level);
+        self.put("- ");
+        self.node(item, level + 1, true);
+    }
+
+    /// A string scalar in js-yaml's style choice (`writeScalar`/`chooseScalarStyle`),
+    /// with `lineWidth: -1` (never folded) and everything in block context.
+    pub(crate) fn scalar(&mut self, s: &str, level: usize, is_key: bool) {
+        if is_plain_at_a_glance(s) {
+            return self.put(s);
+        }
+        if s.is_empty() {
+            return self.put("''");
+        }
+        if is_deprecated_bool(s) || is_base60(s) {
+            return self.quoted(s);
+        }
+        match choose_style(s, is_key) {
+            // A root key starts its line, where `... ` would end the document:
+            // js-yaml writes it plain (and then cannot read the file); we quote it.
+            // And a plain scalar js-yaml reads as a string but our reader as a
+            // number (`+.5`) is quoted, so the value reads back the same.
+            Style::Plain
+                if !(reads_as_non_string(s) || is_key && level == 1 && ends_document(s)) =>
+            {
+                self.put(s)
+            }
+            Style::Plain | Style::Single => self.quoted(s),
+            Style::Double => {
+                self.put("\"");
+                self.put(&escape_double(s));
+                self.put("\"");
+            }
+            Style::Literal => {
+                self.put("|");
+                self.put(block_header(s));
+                let pad = INDENT * level.max(1);
+                let body = s.strip_suffix('\n').unwrap_or(s);
+                for (i, line) in body.split('\n').enumerate() {
+                    if i > 0 {
+                        self.put("\n");
+                    }
+                    if !line.is_empty() {
+                        self.spaces(pad);
+                        self.put(line);
+                    }
                 }
-                out.push_str(if dumped.starts_with('\n') { "-" } else { "- " });
-                out.push_str(&dumped);
             }
-            out
         }
-        // Tags are rejected on load; a programmatic one is written untagged.
-        Value::Tagged(t) => node(&t.value, level, compact),
+    }
+
+    /// `'…'` with each `'` doubled.
+    fn quoted(&mut self, s: &str) {
+        self.put("'");
+        for (i, part) in s.split('\'').enumerate() {
+            if i > 0 {
+                self.put("''");
+            }
+            self.put(part);
+        }
+        self.put("'");
     }
 }
 
-/// One `key: value` entry of a block mapping whose keys sit at `level`.
-fn pair(out: &mut String, key: &str, value: &Value, level: usize, compact: bool) {
-    if !compact || !out.is_empty() {
-        out.push_str(&newline(level));
+/// The common case of [`Emitter::scalar`], decided in one pass: ASCII text
+/// starting with a letter, not a word YAML reads as null or a boolean, with
+/// no ` #`, `: ` or blank or `:` at the end, is written plain (a letter first
+/// rules out every number, date and indicator).
+fn is_plain_at_a_glance(s: &str) -> bool {
+    let b = s.as_bytes();
+    if !b.first().is_some_and(u8::is_ascii_alphabetic) || is_reserved_word(s) {
+        return false;
     }
-    let key = scalar(key, level + 1, true);
-    // js-yaml switches to an explicit `? key` for keys longer than 1024 UTF-16 units.
-    let explicit = key.encode_utf16().count() > 1024;
-    if explicit {
-        out.push_str("? ");
+    let mut prev = b[0];
+    for &c in &b[1..] {
+        if !(0x20..0x7f).contains(&c) || c == b'#' && prev == b' ' || prev == b':' && c == b' ' {
+            return false;
+        }
+        prev = c;
     }
-    out.push_str(&key);
-    if explicit {
-        out.push_str(&newline(level));
+    prev != b' ' && prev != b':'
+}
+
+/// The words starting with a letter that a YAML reader takes for something
+/// other than a string.
+fn is_reserved_word(s: &str) -> bool {
+    s.len() <= 5 && is_deprecated_bool(s)
+        || s.len() <= 5
+            && matches!(
+                s,
+                "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
+            )
+}
+
+/// [`Emitter::scalar`] into a string.
+pub(crate) fn scalar(s: &str, level: usize, is_key: bool) -> String {
+    let mut out = Vec::new();
+    let mut e = Emitter::new(&mut out);
+    e.scalar(s, level, is_key);
+    e.flush();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The tag of a preserved integer too large for a YAML number of serde's
+/// (beyond 64 bits): its decimal digits, written back as they were read.
+pub(crate) const BIG_INTEGER: &str = "difyctl-big-integer";
+
+impl Node for Value {
+    fn is_block(&self) -> bool {
+        match self {
+            Value::Mapping(m) => !m.is_empty(),
+            Value::Sequence(s) => !s.is_empty(),
+            Value::Tagged(t) => t.tag != BIG_INTEGER && t.value.is_block(),
+            _ => false,
+        }
     }
-    let dumped = node(value, level + 1, explicit);
-    out.push_str(if dumped.starts_with('\n') { ":" } else { ": " });
-    out.push_str(&dumped);
+
+    fn write(&self, e: &mut Emitter, level: usize) {
+        match self {
+            Value::Null => e.put("null"),
+            Value::Bool(b) => e.put(if *b { "true" } else { "false" }),
+            Value::Number(n) => e.put(&number(n)),
+            Value::String(s) => e.scalar(s, level, false),
+            Value::Mapping(m) if m.is_empty() => e.put("{}"),
+            Value::Mapping(m) => {
+                for (k, v) in m {
+                    e.pair(&key_string(k), v, level);
+                }
+            }
+            Value::Sequence(s) if s.is_empty() => e.put("[]"),
+            Value::Sequence(s) => {
+                for item in s {
+                    e.item(item, level);
+                }
+            }
+            Value::Tagged(t) => match &t.value {
+                Value::String(digits) if t.tag == BIG_INTEGER => e.put(digits),
+                // Other tags are refused on load; a programmatic one is written untagged.
+                value => value.write(e, level),
+            },
+        }
+    }
+}
+
+impl Node for str {
+    fn is_block(&self) -> bool {
+        false
+    }
+
+    fn write(&self, e: &mut Emitter, level: usize) {
+        e.scalar(self, level, false)
+    }
+}
+
+impl Node for String {
+    fn is_block(&self) -> bool {
+        false
+    }
+
+    fn write(&self, e: &mut Emitter, level: usize) {
+        e.scalar(self, level, false)
+    }
 }
 
 // JS object keys are strings; non-string YAML keys in preserved data become one.
@@ -129,36 +362,6 @@ fn exponential(f: f64) -> String {
     format!("{mantissa}{dot}e{sign}{exp}")
 }
 
-/// A string scalar in js-yaml's style choice (`writeScalar`/`chooseScalarStyle`),
-/// with `lineWidth: -1` (never folded) and everything in block context.
-pub(crate) fn scalar(s: &str, level: usize, is_key: bool) -> String {
-    if s.is_empty() {
-        return "''".to_owned();
-    }
-    if is_deprecated_bool(s) || is_base60(s) {
-        return format!("'{s}'");
-    }
-    match choose_style(s, is_key) {
-        // A root key starts its line, where `... ` would end the document:
-        // js-yaml writes it plain (and then cannot read the file); we quote it.
-        // And a plain scalar js-yaml reads as a string but our reader as a
-        // number (`+.5`) is quoted, so the value reads back the same.
-        Style::Plain if !(reads_as_non_string(s) || is_key && level == 1 && ends_document(s)) => {
-            s.to_owned()
-        }
-        Style::Plain | Style::Single => format!("'{}'", s.replace('\'', "''")),
-        Style::Double => format!("\"{}\"", escape_double(s)),
-        Style::Literal => {
-            let indent = INDENT * level.max(1);
-            let mut out = String::from("|");
-            out.push_str(&block_header(s));
-            let body = indent_lines(s, indent);
-            out.push_str(body.strip_suffix('\n').unwrap_or(&body));
-            out
-        }
-    }
-}
-
 fn escape_double(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -199,34 +402,18 @@ fn escape_double(s: &str) -> String {
     out
 }
 
-fn block_header(s: &str) -> String {
-    let indicator = if s.trim_start_matches('\n').starts_with(' ') {
-        "2"
-    } else {
-        ""
-    };
+fn block_header(s: &str) -> &'static str {
+    let indent = s.trim_start_matches('\n').starts_with(' ');
     let clip = s.ends_with('\n');
     let keep = clip && (s.ends_with("\n\n") || s == "\n");
-    let chomp = if keep {
-        "+"
-    } else if clip {
-        ""
-    } else {
-        "-"
-    };
-    format!("{indicator}{chomp}\n")
-}
-
-fn indent_lines(s: &str, spaces: usize) -> String {
-    let pad = " ".repeat(spaces);
-    let mut out = String::with_capacity(s.len() + spaces * 4);
-    for line in s.split_inclusive('\n') {
-        if line != "\n" {
-            out.push_str(&pad);
-        }
-        out.push_str(line);
+    match (indent, keep, clip) {
+        (false, true, _) => "+\n",
+        (false, false, true) => "\n",
+        (false, false, false) => "-\n",
+        (true, true, _) => "2+\n",
+        (true, false, true) => "2\n",
+        (true, false, false) => "2-\n",
     }
-    out
 }
 
 #[cfg(test)]

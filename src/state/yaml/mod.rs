@@ -6,30 +6,43 @@
 //! so a file we write is byte-identical to the one the official `difyctl`
 //! writes for the same data.
 //!
-//! Input: serde_norway, guarded by [`depth`], with the official error message
-//! for broken syntax ([`error`]).
+//! Input: the block style those files are written in is read by [`fast`];
+//! anything else by serde_norway, guarded by [`depth`], with the official
+//! error message for broken syntax ([`error`]). Both hand the same values to
+//! the same `Deserialize` code.
 
 mod depth;
 mod emit;
 mod error;
+mod fast;
 mod style;
 
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
-use serde_yaml::Value;
 
 pub use emit::dump;
-pub(crate) use emit::key_string;
+pub(crate) use emit::{BIG_INTEGER, Emitter, Node, key_string};
 pub(crate) use error::invalid;
 use error::{Problem, serde_problem};
 
+use super::model::{Budget, OVER_BUDGET, Raw};
 use crate::error::Result;
 
 /// Parses `text` into `T`. Broken YAML gets the official message; YAML that
 /// parses but does not fit `T` gets a schema message naming the file. Lines shown
-/// from a `secret` file are masked.
+/// from a `secret` file are masked. A leading byte order mark is skipped.
 pub(crate) fn parse<T: DeserializeOwned>(text: &str, path: &Path, secret: bool) -> Result<T> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // What the values read may take: about the text's own size, unless YAML
+    // aliases repeat parts of it.
+    let budget = || Budget::set(2 * text.len() + 4096);
+    {
+        let _budget = budget();
+        if let Some(value) = fast::from_str(text) {
+            return Ok(value);
+        }
+    }
     if let Some(at) = depth::too_deep(text) {
         let reason = format_args!(
             "flow collections nested more than {} deep",
@@ -44,14 +57,61 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str, path: &Path, secret: bool) 
             secret,
         ));
     }
-    match serde_yaml::from_str::<T>(text) {
-        Ok(v) => Ok(v),
-        // Syntax (and duplicate keys) are found by a plain parse; whatever that
-        // accepts was a schema problem.
-        Err(typed) => match serde_yaml::from_str::<Value>(text) {
-            Err(syntax) => Err(serde_problem(Problem::Syntax, path, text, &syntax, secret)),
-            Ok(_) => Err(serde_problem(Problem::Content, path, text, &typed, secret)),
-        },
+    let typed = {
+        let _budget = budget();
+        serde_yaml::from_str::<T>(text)
+    };
+    let Err(typed) = typed else {
+        return typed.map_err(|_| unreachable!());
+    };
+    // Syntax (and duplicate keys) are found by a plain parse; whatever that
+    // accepts was a schema problem.
+    let plain = {
+        let _budget = budget();
+        serde_yaml::from_str::<Raw>(text)
+    };
+    let over_budget = |e: &serde_yaml::Error| e.to_string().contains(OVER_BUDGET);
+    match plain {
+        Err(e) if over_budget(&e) || over_budget(&typed) => Err(error::problem(
+            Problem::Content,
+            path,
+            text,
+            OVER_BUDGET,
+            None,
+            secret,
+        )),
+        Err(syntax) => Err(serde_problem(Problem::Syntax, path, text, &syntax, secret)),
+        Ok(_) => Err(serde_problem(Problem::Content, path, text, &typed, secret)),
+    }
+}
+
+/// Both readers on `text` (for tests and fuzzing): `Ok(true)` when the fast
+/// one read it and serde_norway read the same value, `Ok(false)` when the
+/// fast one left it to serde_norway, `Err` saying how they differ.
+pub(crate) fn compare_readers<T>(text: &str) -> std::result::Result<bool, String>
+where
+    T: DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let budget = || Budget::set(2 * text.len() + 4096);
+    let fast = {
+        let _budget = budget();
+        fast::from_str::<T>(text)
+    };
+    let Some(fast) = fast else {
+        return Ok(false);
+    };
+    let general = {
+        let _budget = budget();
+        serde_yaml::from_str::<T>(text)
+    };
+    match general {
+        Ok(general) if general == fast => Ok(true),
+        Ok(general) => Err(format!(
+            "the readers differ\n--- fast ---\n{fast:?}\n--- serde_norway ---\n{general:?}"
+        )),
+        Err(e) => Err(format!(
+            "the fast reader read what serde_norway refuses ({e})\n--- fast ---\n{fast:?}"
+        )),
     }
 }
 
@@ -59,6 +119,7 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str, path: &Path, secret: bool) 
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
+    use serde_yaml::Value;
 
     #[test]
     fn syntax_errors_carry_line_column_and_excerpt() {

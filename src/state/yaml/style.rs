@@ -42,7 +42,26 @@ pub(super) fn choose_style(s: &str, single_line_only: bool) -> Style {
 /// Only number-like text is asked.
 pub(super) fn reads_as_non_string(s: &str) -> bool {
     s.starts_with(|c: char| c == '+' || c.is_ascii_digit())
+        && may_be_number(s)
         && !matches!(serde_yaml::from_str::<Value>(s), Ok(Value::String(_)))
+}
+
+/// Text serde_norway can read as a number has an optional sign, then a
+/// `0x`/`0o`/`0b` integer, or digits and `.` with an exponent whose sign is
+/// the only other `+`/`-` (Rust's float syntax; its `inf`/`nan` are refused
+/// as not finite). Anything else (an id like `3c90c3cc-0d44-…`) is a string
+/// without asking the parser, which is slow.
+fn may_be_number(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if ["0x", "0o", "0b"].iter().any(|p| body.starts_with(p)) {
+        return true;
+    }
+    let b = body.as_bytes();
+    b.iter().enumerate().all(|(i, &c)| match c {
+        b'0'..=b'9' | b'.' | b'e' | b'E' => true,
+        b'+' | b'-' => i > 0 && matches!(b[i - 1], b'e' | b'E'),
+        _ => false,
+    })
 }
 
 /// `...` alone or followed by a blank: the document end marker at a line start.
@@ -81,7 +100,8 @@ fn is_plain_safe(c: char, prev: Option<char>) -> bool {
     is_ns_char_or_whitespace(c)
 }
 
-fn is_plain_safe_first(c: char) -> bool {
+/// js-yaml's `isPlainSafeFirst`: what a plain scalar it writes starts with.
+pub(super) fn is_plain_safe_first(c: char) -> bool {
     is_printable(c)
         && c != '\u{FEFF}'
         && !is_whitespace(c)
