@@ -14,133 +14,132 @@ use crate::state::{self, Workspace};
 
 pub fn host(ctx: &Ctx, domain: Option<String>) -> Result<Output> {
     let dir = ctx.config_dir()?;
-    let registry = state::load_hosts(dir)?;
-    if registry.is_empty() {
-        return Err(CliError::not_logged_in());
-    }
-    let known: Vec<&str> = registry.hosts.keys().collect();
     let domain = match domain {
         Some(d) => d,
-        None if ctx.ui.interactive() => {
-            let items: Vec<String> = registry
-                .hosts
-                .iter()
-                .map(|(host, entry)| {
-                    let mark = if registry.current_host.as_deref() == Some(host) {
-                        "*"
-                    } else {
-                        " "
-                    };
-                    let n = entry.accounts.len();
-                    format!(
-                        "{mark} {host}  ({n} account{})",
-                        if n == 1 { "" } else { "s" }
-                    )
-                })
-                .collect();
-            known[ctx.ui.pick("Select a host", &items)?].to_string()
-        }
-        None => {
-            return Err(CliError::usage_missing(format!(
-                "--domain is required (no TTY); known hosts: {}",
-                known.join(", ")
-            )));
-        }
+        // Only for offering the choice: the change below reads the file again.
+        None => pick_host(ctx, &state::load_hosts(dir)?)?,
     };
-    let unknown = |r: &state::Registry| {
+    // The only read when the host is given: under the lock, as the change is
+    // made. Nothing is created when nothing is stored.
+    state::change_hosts(dir, |r| {
+        if r.is_empty() {
+            return Err(CliError::not_logged_in());
+        }
+        if r.set_current_host(&domain) {
+            return Ok(());
+        }
         let known: Vec<&str> = r.hosts.keys().collect();
-        CliError::usage_invalid(format!(
+        Err(CliError::usage_invalid(format!(
             "unknown host \"{domain}\"; known hosts: {}",
             known.join(", ")
-        ))
-    };
-    // Checked again under the lock: another process may have changed the file.
-    state::update_hosts(dir, |r| {
-        if r.set_current_host(&domain) {
-            Ok(())
-        } else {
-            Err(unknown(r))
-        }
+        )))
     })?;
     Ok(Output::success(format!("Active host is now {domain}")))
 }
 
+/// The host chosen on the picker, or the usage error without a terminal.
+fn pick_host(ctx: &Ctx, registry: &state::Registry) -> Result<String> {
+    if registry.is_empty() {
+        return Err(CliError::not_logged_in());
+    }
+    let known: Vec<&str> = registry.hosts.keys().collect();
+    if !ctx.ui.interactive() {
+        return Err(CliError::usage_missing(format!(
+            "--domain is required (no TTY); known hosts: {}",
+            known.join(", ")
+        )));
+    }
+    let items: Vec<String> = registry
+        .hosts
+        .iter()
+        .map(|(host, entry)| {
+            let mark = mark(registry.current_host.as_deref(), host);
+            let n = entry.accounts.len();
+            format!(
+                "{mark} {host}  ({n} account{})",
+                if n == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    Ok(known[ctx.ui.pick("Select a host", &items)?].to_string())
+}
+
 pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
     let dir = ctx.config_dir()?;
-    let registry = state::load_hosts(dir)?;
-    let Some((host, entry)) = registry.current_host_entry() else {
-        return Err(
-            CliError::not_logged_in().with_hint("run 'difyctl use host' or 'difyctl auth login'")
-        );
-    };
-    let known: Vec<&str> = entry.accounts.keys().collect();
     let email = match email {
         Some(e) => e,
-        None if ctx.ui.interactive() => {
-            let items: Vec<String> = entry
-                .accounts
-                .iter()
-                .map(|(email, c)| {
-                    let mark = if entry.current_account.as_deref() == Some(email) {
-                        "*"
-                    } else {
-                        " "
-                    };
-                    let who = if c.is_external_sso() {
-                        "(SSO)".to_string()
-                    } else if c.account.name.is_empty() {
-                        String::new()
-                    } else {
-                        format!("({})", c.account.name)
-                    };
-                    format!("{mark} {email}  {who}").trim_end().to_string()
-                })
-                .collect();
-            known[ctx
-                .ui
-                .pick(&format!("Select an account on {host}"), &items)?]
-            .to_string()
-        }
-        None => {
-            return Err(CliError::usage_missing(format!(
-                "--email is required (no TTY); known accounts on {host}: {}",
+        // Only for offering the choice: the change below reads the file again.
+        None => pick_account(ctx, &state::load_hosts(dir)?)?,
+    };
+    // The only read when the account is given: under the lock, as the change
+    // is made. Nothing is created when nothing is stored.
+    let host = state::change_hosts(dir, |r| {
+        let (host, entry) = active_host(r)?;
+        if !entry.accounts.contains_key(&email) {
+            let known: Vec<&str> = entry.accounts.keys().collect();
+            return Err(CliError::usage_invalid(format!(
+                "unknown account \"{email}\" on {host}; known: {}",
                 known.join(", ")
             )));
         }
-    };
-    let unknown = |known: Vec<&str>| {
-        CliError::usage_invalid(format!(
-            "unknown account \"{email}\" on {host}; known: {}",
-            known.join(", ")
-        ))
-    };
-    if !entry.accounts.contains_key(&email) {
-        return Err(unknown(known));
-    }
-    if registry.token_storage == state::TokenStorage::File {
-        context::warn_if_exposed(&ctx.ui, dir);
-    }
-    if credentials::get(dir, registry.token_storage, host, &email)?.is_none() {
-        return Err(CliError::not_logged_in()
-            .with_message(format!("no credential stored for {email} on {host}"))
-            .with_hint(format!("run 'difyctl auth login --host {host}'")));
-    }
-    let host = host.to_string();
-    state::update_hosts(dir, |r| {
-        if r.set_current_account(&host, &email) {
-            Ok(())
-        } else {
-            Err(unknown(
-                r.hosts
-                    .get(&host)
-                    .map(|e| e.accounts.keys().collect())
-                    .unwrap_or_default(),
-            ))
+        if r.token_storage == state::TokenStorage::File {
+            context::warn_if_exposed(&ctx.ui, dir);
         }
+        if credentials::get(dir, r.token_storage, host, &email)?.is_none() {
+            return Err(CliError::not_logged_in()
+                .with_message(format!("no credential stored for {email} on {host}"))
+                .with_hint(format!("run 'difyctl auth login --host {host}'")));
+        }
+        let host = host.to_string();
+        r.set_current_account(&host, &email);
+        Ok(host)
     })?;
     Ok(Output::success(format!(
         "Active account on {host} is now {email}"
     )))
+}
+
+/// The current host and its entry, or why there is none.
+fn active_host(r: &state::Registry) -> Result<(&str, &state::HostEntry)> {
+    r.current_host_entry().ok_or_else(|| {
+        CliError::not_logged_in().with_hint("run 'difyctl use host' or 'difyctl auth login'")
+    })
+}
+
+/// A picker item's mark: `*` for the current one.
+fn mark(current: Option<&str>, item: &str) -> &'static str {
+    if current == Some(item) { "*" } else { " " }
+}
+
+/// The account chosen on the picker, or the usage error without a terminal.
+fn pick_account(ctx: &Ctx, registry: &state::Registry) -> Result<String> {
+    let (host, entry) = active_host(registry)?;
+    let known: Vec<&str> = entry.accounts.keys().collect();
+    if !ctx.ui.interactive() {
+        return Err(CliError::usage_missing(format!(
+            "--email is required (no TTY); known accounts on {host}: {}",
+            known.join(", ")
+        )));
+    }
+    let items: Vec<String> = entry
+        .accounts
+        .iter()
+        .map(|(email, c)| {
+            let mark = mark(entry.current_account.as_deref(), email);
+            let who = if c.is_external_sso() {
+                "(SSO)".to_string()
+            } else if c.account.name.is_empty() {
+                String::new()
+            } else {
+                format!("({})", c.account.name)
+            };
+            format!("{mark} {email}  {who}").trim_end().to_string()
+        })
+        .collect();
+    let chosen = ctx
+        .ui
+        .pick(&format!("Select an account on {host}"), &items)?;
+    Ok(known[chosen].to_string())
 }
 
 /// `use workspace [ID]` (PROTOCOL.md §4.9): switch the default workspace on

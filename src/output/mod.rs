@@ -83,7 +83,7 @@ fn write_stdout(output: &Output, style: Style) -> io::Result<()> {
     let text = match output {
         Output::Nothing => return Ok(()),
         Output::Raw(bytes) | Output::RawThenError(bytes, _) => return write_bytes(bytes),
-        Output::Text(text) => sanitize(text).into_owned(),
+        Output::Text(text) => return write_bytes(sanitize(text).as_bytes()),
         Output::Json { value, pretty } => json_text(value, *pretty).map_err(io::Error::other)?,
         Output::Success(first, rest) => {
             let mut s = format!("{} {}\n", style.green("✓"), sanitize(first));

@@ -1,42 +1,60 @@
 //! Plain-text tables as the official tool prints them: every column but the
 //! last padded to its widest cell plus two spaces.
 
+use std::borrow::Cow;
+
 use super::term::{sanitize_line, width};
 
 /// Render rows (the header first). With `trim`, each line is right-trimmed
 /// (`auth devices list`); without, inactive rows keep their padding
 /// (`auth list`, PROTOCOL.md §4.3).
-pub fn render(rows: &[Vec<String>], trim: bool) -> String {
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| sanitize_line(c)).collect())
-        .collect();
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| {
-            rows.iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| width(c))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            line.push_str(cell);
+pub fn render<R: AsRef<[S]>, S: AsRef<str>>(rows: &[R], trim: bool) -> String {
+    let columns = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
+    // Two passes (widths, then text) over cells sanitised as they are used:
+    // tables of 100,000 rows exist, and most cells need no change (no copy).
+    let mut widths = vec![0; columns];
+    let mut size = 0;
+    for row in rows {
+        for (i, cell) in row.as_ref().iter().enumerate() {
+            let cell = clean(cell.as_ref());
+            widths[i] = widths[i].max(width(&cell));
+            size += cell.len();
+        }
+    }
+    let mut out = String::with_capacity(size + rows.len() * (2 * columns + 1));
+    for row in rows {
+        let start = out.len();
+        for (i, cell) in row.as_ref().iter().enumerate() {
+            let cell = clean(cell.as_ref());
+            out.push_str(&cell);
             if i + 1 < columns {
-                line.push_str(&" ".repeat(widths[i] - width(cell) + 2));
+                pad(&mut out, widths[i] - width(&cell) + 2);
             }
         }
         if trim {
-            line.truncate(line.trim_end().len());
+            out.truncate(start + out[start..].trim_end().len());
         }
-        out.push_str(&line);
         out.push('\n');
     }
     out
+}
+
+/// A cell as shown: [`sanitize_line`], which printable ASCII passes unchanged.
+fn clean(cell: &str) -> Cow<'_, str> {
+    if cell.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        Cow::Borrowed(cell)
+    } else {
+        Cow::Owned(sanitize_line(cell))
+    }
+}
+
+fn pad(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                ";
+    while n > 0 {
+        let step = n.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        n -= step;
+    }
 }
 
 #[cfg(test)]

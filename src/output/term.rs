@@ -53,9 +53,13 @@ impl Style {
 /// space, fillers, variation selectors, tags) are shown as `\u{200b}`, so
 /// two different values never look the same.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
-    if !s
-        .chars()
-        .any(|c| (is_control(c) && c != '\n' && c != '\t') || is_invisible(c))
+    // Printable ASCII (and newlines, tabs) has nothing to change: checked by
+    // bytes, as long outputs are mostly that.
+    let plain = |b: &u8| (0x20..0x7f).contains(b) || *b == b'\n' || *b == b'\t';
+    if s.as_bytes().iter().all(plain)
+        || !s
+            .chars()
+            .any(|c| (is_control(c) && c != '\n' && c != '\t') || is_invisible(c))
     {
         return Cow::Borrowed(s);
     }
@@ -137,6 +141,9 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
 /// Columns a string takes on a terminal: East-Asian wide and fullwidth
 /// characters count 2, combining marks 0.
 pub fn width(s: &str) -> usize {
+    if s.is_ascii() {
+        return s.bytes().filter(|b| !b.is_ascii_control()).count();
+    }
     s.chars().map(char_width).sum()
 }
 

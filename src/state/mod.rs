@@ -79,10 +79,10 @@ pub fn update_hosts_then<T, U>(
 /// `use account`): with no `hosts.yml`, `change` sees an empty registry and
 /// nothing (directory, lock) is created unless it changes that.
 pub fn change_hosts<T>(
-    config_dir: &Path,
+    dir: &ConfigDir,
     change: impl FnMut(&mut Registry) -> Result<T>,
 ) -> Result<T> {
-    Store::new(hosts_path(config_dir)).update_stored(change)
+    dir.store(HOSTS_FILE).update_stored(change)
 }
 
 /// Compares the two readers of store files on `text`, as `hosts.yml` and as

@@ -1,6 +1,8 @@
 //! `auth list [-o json|yaml|name]`: every stored context, local only
 //! (PROTOCOL.md §4.3).
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::cli::ListFormat;
@@ -50,16 +52,13 @@ pub fn run(ctx: &Ctx, format: ListFormat) -> Result<Output> {
             Output::Text(text)
         }
         ListFormat::Table => {
-            let mut cells = vec![vec![
-                "HOST".to_string(),
-                "ACCOUNT".to_string(),
-                "ACTIVE".to_string(),
-            ]];
+            let mut cells = Vec::with_capacity(rows.len() + 1);
+            cells.push(["HOST", "ACCOUNT", "ACTIVE"].map(Cow::Borrowed));
             cells.extend(rows.iter().map(|r| {
-                vec![
-                    r.host.to_string(),
-                    context::describe(r.account, r.name),
-                    if r.active { "*" } else { "" }.to_string(),
+                [
+                    Cow::Borrowed(r.host),
+                    Cow::Owned(context::describe(r.account, r.name)),
+                    Cow::Borrowed(if r.active { "*" } else { "" }),
                 ]
             }));
             Output::Text(table::render(&cells, false))

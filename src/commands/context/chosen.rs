@@ -16,7 +16,7 @@ pub fn describe(email: &str, name: &str) -> String {
     if name.is_empty() {
         email.to_string()
     } else {
-        format!("{email} ({name})")
+        [email, " (", name, ")"].concat()
     }
 }
 
