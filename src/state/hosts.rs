@@ -10,7 +10,7 @@ use super::model::{Field, model};
 use super::omap::OrderedMap;
 use super::store::Document;
 use super::yaml::{self, Emitter, Node};
-use crate::error::Result;
+use crate::error::{CliError, Result};
 
 pub const HOSTS_FILE: &str = "hosts.yml";
 
@@ -265,6 +265,10 @@ impl Document for Registry {
     fn parse(text: &str, path: &Path) -> Result<Self> {
         // An empty file (or a lone `null`) is an empty registry, as upstream.
         Ok(yaml::parse::<Option<Registry>>(text, path, false)?.unwrap_or_default())
+    }
+
+    fn unwritable(text: &str, path: &Path) -> Option<CliError> {
+        yaml::unwritable(text, path)
     }
 
     fn write(&self, out: &mut dyn io::Write) -> io::Result<u64> {

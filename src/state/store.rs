@@ -21,6 +21,12 @@ pub trait Document: Clone + PartialEq + Hash + Default {
     /// Parses the file's text (an empty text is an empty document).
     fn parse(text: &str, path: &Path) -> Result<Self>;
 
+    /// Why what `text` holds could not be written back as it is (for a
+    /// change to refuse), if it could not.
+    fn unwritable(_text: &str, _path: &Path) -> Option<CliError> {
+        None
+    }
+
     /// Writes the document's text to `out`; returns its length in bytes.
     fn write(&self, out: &mut dyn io::Write) -> io::Result<u64>;
 
@@ -119,15 +125,21 @@ impl Store {
             Unlockable::Other(e) => e,
         })?;
         // The text is dropped once parsed: only the document stays in memory.
-        let mut doc = match self.read_text()? {
-            Some(text) => D::parse(&text, &self.path)?,
-            None => D::default(),
+        let (mut doc, unwritable) = match self.read_text()? {
+            Some(text) => (
+                D::parse(&text, &self.path)?,
+                D::unwritable(&text, &self.path),
+            ),
+            None => (D::default(), None),
         };
         // Whether `change` changed the document, without keeping a copy of it.
         let key = Keyed::new();
         let before = key.fingerprint(&doc);
         let out = change(&mut doc)?;
         if key.fingerprint(&doc) != before {
+            if let Some(e) = unwritable {
+                return Err(e);
+            }
             // A store that is a symlink (a dotfiles setup) stays one: the file
             // it points to is replaced, atomically, in its own directory.
             let target = write_target(&self.path).map_err(|e| io_error("write", &self.path, &e))?;
@@ -260,7 +272,8 @@ pub(crate) fn write_atomic(
         .unwrap_or_default()
         .as_millis();
     let tmp = lock::suffixed(path, &format!(".tmp.{}.{millis}", std::process::id()));
-    let result = write_new_private(&tmp, contents).and_then(|()| fs::rename(&tmp, path));
+    let result =
+        write_new_private(&tmp, MAX_FILE_SIZE, contents).and_then(|()| fs::rename(&tmp, path));
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
         return Err(io_error("write", path, &e));
@@ -274,6 +287,7 @@ pub(crate) fn write_atomic(
 
 fn write_new_private(
     tmp: &Path,
+    limit: u64,
     contents: impl FnOnce(&mut dyn Write) -> io::Result<u64>,
 ) -> io::Result<()> {
     let open = || {
@@ -293,7 +307,7 @@ fn write_new_private(
     };
     let mut out = Limited {
         out: file,
-        left: MAX_FILE_SIZE,
+        left: limit,
     };
     contents(&mut out)?;
     out.out.sync_all()
@@ -309,7 +323,7 @@ impl<W: Write> Write for Limited<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.left = self.left.checked_sub(buf.len() as u64).ok_or_else(|| {
             io::Error::other(format!(
-                "the file would be larger than {} MiB",
+                "the file would be larger than {} MiB (the most difyctl reads)",
                 MAX_FILE_SIZE / (1024 * 1024)
             ))
         })?;
@@ -527,6 +541,25 @@ mod tests {
             format!("Failed to read {shown}: the file is larger than 64 MiB")
         );
         assert!(!lock::lock_path(&file).exists());
+    }
+
+    #[test]
+    fn what_could_not_be_read_back_is_not_written() {
+        let dir = TempDir::new();
+        let tmp = dir.path().join("x.yml.tmp");
+        let e = write_new_private(&tmp, 10, |out| {
+            out.write_all(b"0123456789")?;
+            out.write_all(b"x")?;
+            Ok(11)
+        })
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the file would be larger than 64 MiB (the most difyctl reads)"
+        );
+        // Exactly the limit is fine.
+        write_new_private(&tmp, 10, |out| out.write_all(b"0123456789").map(|()| 10)).unwrap();
+        assert_eq!(fs::read(&tmp).unwrap(), b"0123456789");
     }
 
     #[cfg(unix)]

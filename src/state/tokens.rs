@@ -20,7 +20,7 @@ use super::model::{Extra, Field, Raw, model};
 use super::omap::OrderedMap;
 use super::store::Document;
 use super::yaml::{self, Emitter, Node};
-use crate::error::Result;
+use crate::error::{CliError, Result};
 
 pub const TOKENS_FILE: &str = "tokens.yml";
 
@@ -197,6 +197,10 @@ impl Document for TokenFile {
             tokens,
             extra: raw.extra,
         })
+    }
+
+    fn unwritable(text: &str, path: &Path) -> Option<CliError> {
+        yaml::unwritable(text, path)
     }
 
     fn write(&self, out: &mut dyn io::Write) -> io::Result<u64> {

@@ -7,15 +7,15 @@
 //! writes for the same data.
 //!
 //! Input: the block style those files are written in is read by [`fast`];
-//! anything else by serde_norway, guarded by [`depth`], with the official
+//! anything else by serde_norway, guarded by [`survey`], with the official
 //! error message for broken syntax ([`error`]). Both hand the same values to
 //! the same `Deserialize` code.
 
-mod depth;
 mod emit;
 mod error;
 mod fast;
 mod style;
+mod survey;
 
 use std::path::Path;
 
@@ -27,7 +27,7 @@ pub(crate) use error::invalid;
 use error::{Problem, serde_problem};
 
 use super::model::{Budget, OVER_BUDGET, Raw};
-use crate::error::Result;
+use crate::error::{CliError, Result};
 
 /// Parses `text` into `T`. Broken YAML gets the official message; YAML that
 /// parses but does not fit `T` gets a schema message naming the file. Lines shown
@@ -43,10 +43,10 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str, path: &Path, secret: bool) 
             return Ok(value);
         }
     }
-    if let Some(at) = depth::too_deep(text) {
+    if let Some(at) = survey::too_deep(text) {
         let reason = format_args!(
             "flow collections nested more than {} deep",
-            depth::MAX_FLOW_DEPTH
+            survey::MAX_FLOW_DEPTH
         );
         return Err(error::problem(
             Problem::Syntax,
@@ -83,6 +83,22 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str, path: &Path, secret: bool) 
         Err(syntax) => Err(serde_problem(Problem::Syntax, path, text, &syntax, secret)),
         Ok(_) => Err(serde_problem(Problem::Content, path, text, &typed, secret)),
     }
+}
+
+/// Why the values read from `text` cannot be written back as they are, if
+/// they cannot: a tag (`!!binary`) that the values do not keep.
+pub(crate) fn unwritable(text: &str, path: &Path) -> Option<CliError> {
+    let (tag, line, column) = survey::lost_tag(text.strip_prefix('\u{feff}').unwrap_or(text))?;
+    let path = path.display();
+    Some(
+        CliError::client(format!(
+            "Refusing to rewrite {path}: it uses the YAML tag {tag} (line {line}, column {column}), \
+             which difyctl would not write back."
+        ))
+        .with_hint(format!(
+            "Remove the tag (or its value) from {path} by hand, then try again."
+        )),
+    )
 }
 
 /// Both readers on `text` (for tests and fuzzing): `Ok(true)` when the fast

@@ -1,4 +1,6 @@
-//! Refusing flow collections nested too deep before libyaml scans them.
+//! A light lexical pass over YAML text, for what serde_norway cannot be
+//! asked about: flow collections nested too deep (refused before libyaml
+//! scans them), and tags (which its values do not keep).
 
 /// The deepest nesting of flow collections (`[…]`, `{…}`) accepted. serde_norway
 /// refuses more than 128 levels anyway, but only after libyaml has scanned the
@@ -8,27 +10,65 @@ pub(super) const MAX_FLOW_DEPTH: usize = 128;
 
 /// Where flow collections first nest deeper than [`MAX_FLOW_DEPTH`], as a
 /// 1-based (line, column), if they do. A file with no more brackets than that
-/// cannot, so ordinary files are not scanned at all; otherwise one pass that
-/// knows where YAML has flow indicators and where brackets are just text
-/// (quoted and plain scalars, block scalars, comments).
+/// cannot, so ordinary files are not surveyed at all.
 pub(super) fn too_deep(text: &str) -> Option<(usize, usize)> {
     let brackets = text.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
     if brackets <= MAX_FLOW_DEPTH {
         return None;
     }
-    let lines: Vec<Vec<char>> = text.split('\n').map(|l| l.chars().collect()).collect();
+    survey(text, false).too_deep
+}
+
+/// The first tag that writing the values back would lose, with its 1-based
+/// (line, column): any but the core `!!str`, `!!int`, `!!float`, `!!bool`,
+/// `!!null`, `!!map` and `!!seq`, whose values are kept as such. A file
+/// without a `!` has none.
+pub(super) fn lost_tag(text: &str) -> Option<(String, usize, usize)> {
+    if !text.as_bytes().contains(&b'!') {
+        return None;
+    }
+    survey(text, true).tag
+}
+
+/// What one pass found.
+#[derive(Default)]
+struct Survey {
+    too_deep: Option<(usize, usize)>,
+    tag: Option<(String, usize, usize)>,
+}
+
+const KEPT_TAGS: [&str; 7] = [
+    "!!str", "!!int", "!!float", "!!bool", "!!null", "!!map", "!!seq",
+];
+
+fn blank(b: Option<&u8>) -> bool {
+    matches!(b, None | Some(b' ' | b'\t' | b'\r'))
+}
+
+/// One pass that knows where YAML has flow indicators and node properties
+/// and where the same characters are just text (quoted and plain scalars,
+/// block scalars, comments). Stops at the first thing looked for.
+fn survey(text: &str, tags: bool) -> Survey {
+    let mut found = Survey::default();
     let mut depth = 0usize;
     // Inside a quoted scalar that goes on past its line: the quote character.
-    let mut quote: Option<char> = None;
+    let mut quote: Option<u8> = None;
     // Lines of a block scalar (`|`, `>`) are those indented deeper than this.
     let mut block_scalar: Option<usize> = None;
     // In flow context: the last significant character, and whether a space
-    // came after it (a quote only opens a scalar where one can start).
-    let mut prev: Option<char> = None;
-    for (n, line) in lines.iter().enumerate() {
-        let indent = line.iter().take_while(|c| **c == ' ').count();
+    // came after it (a quote or a property only starts where a node can).
+    let mut prev: Option<u8> = None;
+    for (n, line) in text.split('\n').enumerate() {
+        let line = line.as_bytes();
+        let at = |i: usize| {
+            (
+                n + 1,
+                String::from_utf8_lossy(&line[..i]).chars().count() + 1,
+            )
+        };
+        let indent = line.iter().take_while(|c| **c == b' ').count();
         if let Some(level) = block_scalar {
-            if line.iter().all(|c| c.is_whitespace()) || indent > level {
+            if line.iter().all(|c| blank(Some(c))) || indent > level {
                 continue;
             }
             block_scalar = None;
@@ -39,8 +79,8 @@ pub(super) fn too_deep(text: &str) -> Option<(usize, usize)> {
             let c = line[i];
             if let Some(q) = quote {
                 match c {
-                    '\\' if q == '"' => i += 1,
-                    '\'' if q == '\'' && line.get(i + 1) == Some(&'\'') => i += 1,
+                    b'\\' if q == b'"' => i += 1,
+                    b'\'' if q == b'\'' && line.get(i + 1) == Some(&b'\'') => i += 1,
                     _ if c == q => {
                         quote = None;
                         prev = Some(c);
@@ -51,35 +91,53 @@ pub(super) fn too_deep(text: &str) -> Option<(usize, usize)> {
                 i += 1;
                 continue;
             }
-            let spaced_after = line.get(i + 1).is_none_or(|n| n.is_whitespace());
+            let spaced_after = blank(line.get(i + 1));
+            let flow_node_start = matches!(prev, Some(b'[' | b'{' | b','))
+                || (matches!(prev, Some(b':' | b'?')) && gap);
+            match c {
+                b'!' | b'&' | b'*' if depth == 0 || flow_node_start => {
+                    // A property or alias runs to a blank (or, in flow, an indicator).
+                    let start = i;
+                    while i + 1 < line.len()
+                        && !blank(line.get(i + 1))
+                        && !(depth > 0 && matches!(line[i + 1], b',' | b'[' | b']' | b'{' | b'}'))
+                    {
+                        i += 1;
+                    }
+                    let token = String::from_utf8_lossy(&line[start..=i]);
+                    if tags && c == b'!' && !KEPT_TAGS.contains(&token.as_ref()) {
+                        let (line, column) = at(start);
+                        found.tag = Some((token.into_owned(), line, column));
+                        return found;
+                    }
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
             if depth == 0 {
                 // Block context: only value positions can start a collection,
                 // a quoted scalar or a block scalar; anything else is plain text.
                 match c {
-                    ' ' | '\t' => {}
-                    '#' => break,
-                    '-' | '?' | ':' if spaced_after => {}
-                    '[' | '{' => {
+                    b' ' | b'\t' => {}
+                    b'#' => break,
+                    b'-' | b'?' | b':' if spaced_after => {}
+                    b'[' | b'{' => {
                         depth = 1;
                         prev = Some(c);
                         gap = false;
                     }
-                    '"' | '\'' => quote = Some(c),
-                    '|' | '>' => {
+                    b'"' | b'\'' => quote = Some(c),
+                    b'|' | b'>' => {
                         block_scalar = Some(indent);
                         break;
-                    }
-                    '&' | '*' | '!' => {
-                        while i + 1 < line.len() && !line[i + 1].is_whitespace() {
-                            i += 1;
-                        }
                     }
                     _ => {
                         // A plain scalar runs to `: `, ` #` or the end of the line.
                         while i + 1 < line.len() {
                             let next = line[i + 1];
-                            let after = line.get(i + 2).is_none_or(|c| c.is_whitespace());
-                            if (next == ':' && after) || (next == '#' && line[i].is_whitespace()) {
+                            let after = blank(line.get(i + 2));
+                            if (next == b':' && after) || (next == b'#' && blank(Some(&line[i]))) {
                                 break;
                             }
                             i += 1;
@@ -90,29 +148,25 @@ pub(super) fn too_deep(text: &str) -> Option<(usize, usize)> {
                 continue;
             }
             match c {
-                ' ' | '\t' => gap = true,
-                '#' if gap => break,
-                '[' | '{' => {
+                b' ' | b'\t' => gap = true,
+                b'#' if gap => break,
+                b'[' | b'{' => {
                     depth += 1;
                     if depth > MAX_FLOW_DEPTH {
-                        return Some((n + 1, i + 1));
+                        found.too_deep = Some(at(i));
+                        return found;
                     }
                     prev = Some(c);
                     gap = false;
                 }
-                ']' | '}' => {
+                b']' | b'}' => {
                     depth -= 1;
                     prev = Some(c);
                     gap = false;
                 }
-                '"' | '\''
-                    if matches!(prev, Some('[' | '{' | ','))
-                        || (matches!(prev, Some(':' | '?')) && gap) =>
-                {
-                    quote = Some(c);
-                }
+                b'"' | b'\'' if flow_node_start => quote = Some(c),
                 // `{"a":"b"}`: a value right after a quoted key's colon.
-                ':' if matches!(prev, Some('"' | '\'')) && !gap => {
+                b':' if matches!(prev, Some(b'"' | b'\'')) && !gap => {
                     prev = Some(c);
                     gap = true;
                 }
@@ -124,7 +178,7 @@ pub(super) fn too_deep(text: &str) -> Option<(usize, usize)> {
             i += 1;
         }
     }
-    None
+    found
 }
 
 #[cfg(test)]
@@ -166,6 +220,35 @@ mod tests {
             "}".repeat(127)
         );
         assert_eq!(too_deep(&over), Some((3, 127)));
+    }
+
+    #[test]
+    fn tags_whose_meaning_a_rewrite_would_lose_are_found() {
+        for (text, tag) in [
+            ("a: !!binary aGVsbG8=\n", Some(("!!binary", 1, 4))),
+            ("a: x\nb:\n  - !!set {x}\n", Some(("!!set", 3, 5))),
+            (
+                "a: [1, !!timestamp 2001-12-14]\n",
+                Some(("!!timestamp", 1, 8)),
+            ),
+            ("a: {k: !local v}\n", Some(("!local", 1, 8))),
+            ("!t a: b\n", Some(("!t", 1, 1))),
+            ("a: !<tag:x> b\n", Some(("!<tag:x>", 1, 4))),
+            ("a: !!str 1\nb: !!int 2\nc: [!!float 1, !!null ~]\n", None),
+            (
+                "a: Hello!\nb: Hi !x\nc: 'it !!binary'\nd: \"!!binary\"\n",
+                None,
+            ),
+            ("a: |\n  !!binary x\nb: c # !!binary\n", None),
+            ("a: &x !!str 1\nb: *x\n", None),
+        ] {
+            let found = lost_tag(text);
+            assert_eq!(
+                found.as_ref().map(|(t, l, c)| (t.as_str(), *l, *c)),
+                tag,
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,187 @@
+//! What difyctl makes of unusual contents of `hosts.yml` and `tokens.yml`:
+//! data it does not know is kept or, when it could not be written back as
+//! it is, the file is left alone with a clear error; a damaged entry costs
+//! only its own context.
+
+mod support;
+
+use support::fixtures::{OTHER_HOSTS, OTHER_TOKENS, two_hosts};
+use support::runner::Test;
+
+fn path_of(t: &Test, name: &str) -> String {
+    t.config_dir().join(name).display().to_string()
+}
+
+const ALICE: &str = "alice@example.com (Alice)\n";
+const SWITCHED: &str = "✓ Active host is now two.example\n";
+
+#[test]
+fn a_byte_order_mark_is_read_past() {
+    let t = Test::new()
+        .hosts(&format!("\u{feff}{}", two_hosts("cloud.dify.ai")))
+        .tokens(&format!("\u{feff}{OTHER_TOKENS}"));
+    t.run_args(["auth", "whoami"])
+        .code(0)
+        .stdout(ALICE)
+        .stderr("");
+    t.run_args(["auth", "token"])
+        .code(0)
+        .stdout("dfoa_alice\n")
+        .stderr("");
+    // Written back without it (as difyctl and the official tool write).
+    t.run_args(["use", "host", "--domain", "two.example"])
+        .code(0)
+        .stdout(SWITCHED)
+        .stderr("");
+    assert_eq!(
+        t.read("hosts.yml").unwrap(),
+        two_hosts("two.example"),
+        "the rest as it was"
+    );
+}
+
+/// A file whose aliases repeat a large node many times: read, it would take
+/// far more memory than its size, and written back, a file many times larger.
+#[test]
+fn aliases_that_multiply_the_file_are_refused_and_it_is_left_alone() {
+    let big = format!("[{}]", vec!["'0123456789abcdef'"; 300].join(", "));
+    let repeats: String = (0..200).map(|i| format!("  k{i}: *big\n")).collect();
+    let text = format!("{}x: &big {big}\ny:\n{repeats}", two_hosts("cloud.dify.ai"));
+    let t = Test::new().hosts(&text).tokens(OTHER_TOKENS);
+    let p = path_of(&t, "hosts.yml");
+    let error = format!(
+        "client_error: Invalid content in {p}: its YAML aliases repeat more data than the file holds.\n\
+         hint: Fix {p} by hand or remove the file to reset it.\n"
+    );
+    for args in [
+        &["auth", "list"][..],
+        &["auth", "whoami"],
+        &["use", "host", "--domain", "two.example"],
+    ] {
+        t.run_args(args).code(1).stdout("").stderr(&error);
+    }
+    assert_eq!(t.read("hosts.yml").unwrap(), text, "never rewritten");
+}
+
+/// Aliases within reason are kept as values (written out in full).
+#[test]
+fn a_few_aliases_are_read_and_written_out() {
+    let text = format!(
+        "{}defaults: &d\n  region: eu\n  tier: 2\nmine: *d\n",
+        two_hosts("cloud.dify.ai")
+    );
+    let t = Test::new().hosts(&text).tokens(OTHER_TOKENS);
+    t.run_args(["use", "host", "--domain", "two.example"])
+        .code(0)
+        .stdout(SWITCHED)
+        .stderr("");
+    assert_eq!(
+        t.read("hosts.yml").unwrap(),
+        format!(
+            "{}defaults:\n  region: eu\n  tier: 2\nmine:\n  region: eu\n  tier: 2\n",
+            two_hosts("two.example")
+        )
+    );
+}
+
+#[test]
+fn integers_beyond_64_bits_under_unknown_keys_are_kept() {
+    let extra =
+        "big: 123456789012345678901234567890\nsmall:\n  - -98765432109876543210987654321\n  - 7\n";
+    let t = Test::new()
+        .hosts(&format!("{}{extra}", two_hosts("cloud.dify.ai")))
+        .tokens(&format!("{OTHER_TOKENS}{extra}"));
+    t.run_args(["auth", "list", "-o", "name"])
+        .code(0)
+        .stdout("alice@example.com\nbob@x.io\n")
+        .stderr("");
+    t.run_args(["auth", "token"])
+        .code(0)
+        .stdout("dfoa_alice\n")
+        .stderr("");
+    t.run_args(["use", "host", "--domain", "two.example"])
+        .code(0)
+        .stdout(SWITCHED)
+        .stderr("");
+    assert_eq!(
+        t.read("hosts.yml").unwrap(),
+        format!("{}{extra}", two_hosts("two.example"))
+    );
+}
+
+/// A tag difyctl's values do not keep (`!!binary`) would be dropped by a
+/// rewrite: the file can be read, but not changed.
+#[test]
+fn tags_a_rewrite_would_lose_stop_the_change_and_say_why() {
+    let text = format!("{}blob: !!binary aGVsbG8=\n", two_hosts("cloud.dify.ai"));
+    let t = Test::new().hosts(&text).tokens(OTHER_TOKENS);
+    let p = path_of(&t, "hosts.yml");
+    t.run_args(["auth", "whoami"])
+        .code(0)
+        .stdout(ALICE)
+        .stderr("");
+    t.run_args(["use", "host", "--domain", "two.example"])
+        .code(1)
+        .stdout("")
+        .stderr(&format!(
+            "client_error: Refusing to rewrite {p}: it uses the YAML tag !!binary (line 21, column 7), \
+             which difyctl would not write back.\n\
+             hint: Remove the tag (or its value) from {p} by hand, then try again.\n"
+        ));
+    assert_eq!(t.read("hosts.yml").unwrap(), text);
+    // A command that changes nothing does not mind.
+    t.run_args(["use", "host", "--domain", "cloud.dify.ai"])
+        .code(0)
+        .stdout("✓ Active host is now cloud.dify.ai\n")
+        .stderr("");
+    assert_eq!(t.read("hosts.yml").unwrap(), text);
+
+    // Core tags keep their meaning in the values, and are written as such.
+    let t = Test::new()
+        .hosts(&format!(
+            "{}num: !!str 123\nhex: !!int 0x10\n",
+            two_hosts("cloud.dify.ai")
+        ))
+        .tokens(OTHER_TOKENS);
+    t.run_args(["use", "host", "--domain", "two.example"])
+        .code(0)
+        .stdout(SWITCHED)
+        .stderr("");
+    assert_eq!(
+        t.read("hosts.yml").unwrap(),
+        format!("{}num: '123'\nhex: 16\n", two_hosts("two.example"))
+    );
+}
+
+/// What is written can always be read back: the file difyctl wrote from a
+/// hand-written one with flow style, comments and aliases is read the same.
+#[test]
+fn what_is_written_reads_back_the_same() {
+    let text = format!(
+        "{}# a comment\nlist: [a, {{b: c}}, [1, 2.5, ~]]\nanchor: &a {{k: v}}\nagain: *a\n",
+        OTHER_HOSTS
+    );
+    let t = Test::new().hosts(&text).tokens(OTHER_TOKENS);
+    t.run_args(["use", "host", "--domain", "cloud.dify.ai"])
+        .code(0)
+        .stderr("");
+    let before = t.run_args(["auth", "list", "-o", "json"]).code(0).json();
+    // A change that rewrites it.
+    let t2 = Test::new()
+        .hosts(&text.replace("current_host: cloud.dify.ai\n", ""))
+        .tokens(OTHER_TOKENS);
+    t2.run_args(["use", "host", "--domain", "cloud.dify.ai"])
+        .code(0)
+        .stderr("");
+    let written = t2.read("hosts.yml").unwrap();
+    assert_eq!(
+        written,
+        format!(
+            "{OTHER_HOSTS}list:\n  - a\n  - b: c\n  - - 1\n    - 2.5\n    - null\nanchor:\n  k: v\nagain:\n  k: v\n"
+        )
+    );
+    assert_eq!(
+        t2.run_args(["auth", "list", "-o", "json"]).code(0).json(),
+        before
+    );
+}
