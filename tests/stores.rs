@@ -5,7 +5,8 @@
 
 mod support;
 
-use support::fixtures::{OTHER_HOSTS, OTHER_TOKENS, two_hosts};
+use support::fixtures::{OTHER_HOSTS, OTHER_TOKENS, two_hosts, with_token_args};
+use support::mock::MockDify;
 use support::runner::Test;
 
 fn path_of(t: &Test, name: &str) -> String {
@@ -14,6 +15,14 @@ fn path_of(t: &Test, name: &str) -> String {
 
 const ALICE: &str = "alice@example.com (Alice)\n";
 const SWITCHED: &str = "✓ Active host is now two.example\n";
+
+/// `use host --domain two.example`, which rewrites hosts.yml.
+fn switch(t: &Test) {
+    t.run_args(["use", "host", "--domain", "two.example"])
+        .code(0)
+        .stdout(SWITCHED)
+        .stderr("");
+}
 
 #[test]
 fn a_byte_order_mark_is_read_past() {
@@ -29,10 +38,7 @@ fn a_byte_order_mark_is_read_past() {
         .stdout("dfoa_alice\n")
         .stderr("");
     // Written back without it (as difyctl and the official tool write).
-    t.run_args(["use", "host", "--domain", "two.example"])
-        .code(0)
-        .stdout(SWITCHED)
-        .stderr("");
+    switch(&t);
     assert_eq!(
         t.read("hosts.yml").unwrap(),
         two_hosts("two.example"),
@@ -71,10 +77,7 @@ fn a_few_aliases_are_read_and_written_out() {
         two_hosts("cloud.dify.ai")
     );
     let t = Test::new().hosts(&text).tokens(OTHER_TOKENS);
-    t.run_args(["use", "host", "--domain", "two.example"])
-        .code(0)
-        .stdout(SWITCHED)
-        .stderr("");
+    switch(&t);
     assert_eq!(
         t.read("hosts.yml").unwrap(),
         format!(
@@ -99,10 +102,7 @@ fn integers_beyond_64_bits_under_unknown_keys_are_kept() {
         .code(0)
         .stdout("dfoa_alice\n")
         .stderr("");
-    t.run_args(["use", "host", "--domain", "two.example"])
-        .code(0)
-        .stdout(SWITCHED)
-        .stderr("");
+    switch(&t);
     assert_eq!(
         t.read("hosts.yml").unwrap(),
         format!("{}{extra}", two_hosts("two.example"))
@@ -143,10 +143,7 @@ fn tags_a_rewrite_would_lose_stop_the_change_and_say_why() {
             two_hosts("cloud.dify.ai")
         ))
         .tokens(OTHER_TOKENS);
-    t.run_args(["use", "host", "--domain", "two.example"])
-        .code(0)
-        .stdout(SWITCHED)
-        .stderr("");
+    switch(&t);
     assert_eq!(
         t.read("hosts.yml").unwrap(),
         format!("{}num: '123'\nhex: 16\n", two_hosts("two.example"))
@@ -183,5 +180,172 @@ fn what_is_written_reads_back_the_same() {
     assert_eq!(
         t2.run_args(["auth", "list", "-o", "json"]).code(0).json(),
         before
+    );
+}
+
+/// Carol's context, next to a damaged one, works.
+fn carols_token_reads(t: &Test) {
+    let args = [
+        "auth",
+        "token",
+        "--host",
+        "two.example",
+        "--account",
+        "carol@x.io",
+    ];
+    t.run_args(args).code(0).stdout("dfoa_carol\n").stderr("");
+}
+
+/// `two.example` with bob (his `workspace` a list: damaged) and carol.
+fn with_damaged_bob(active: &str) -> String {
+    format!(
+        "{OTHER_HOSTS}  two.example:\n    current_account: bob@x.io\n    accounts:\n      bob@x.io:\n        \
+         account:\n          id: b\n          email: bob@x.io\n          name: Bob\n        workspace:\n          \
+         - w1\n      carol@x.io:\n        account:\n          id: c\n          email: carol@x.io\n          \
+         name: Carol\n"
+    )
+    .replace("current_host: cloud.dify.ai", &format!("current_host: {active}"))
+}
+
+/// One context whose entry in hosts.yml does not fit costs only itself: the
+/// others work, it gets an error naming it, and writes keep it as it was.
+#[test]
+fn a_damaged_context_in_hosts_yml_costs_only_itself() {
+    let text = with_damaged_bob("cloud.dify.ai");
+    let tokens = format!(
+        "{OTHER_TOKENS}  two.example:\n    bob@x.io: dfoa_bob\n    carol@x.io: dfoa_carol\n"
+    );
+    let t = Test::new().hosts(&text).tokens(&tokens);
+    let p = path_of(&t, "hosts.yml");
+    let damage = format!(
+        "Invalid content in {p}: hosts.two.example.accounts.bob@x.io: workspace: invalid type, \
+         expected a workspace (a map of id, name and role)."
+    );
+    let error = format!(
+        "client_error: {damage}\nhint: Fix or remove that entry of {p} by hand, or sign in again to replace it.\n"
+    );
+    t.run_args(["auth", "whoami"])
+        .code(0)
+        .stdout(ALICE)
+        .stderr("");
+    t.run_args(["auth", "list", "-o", "name"])
+        .code(0)
+        .stdout("alice@example.com\ncarol@x.io\n")
+        .stderr(&format!("! Left out: {damage}\n"));
+    t.run_args([
+        "auth",
+        "token",
+        "--host",
+        "two.example",
+        "--account",
+        "bob@x.io",
+    ])
+    .code(1)
+    .stdout("")
+    .stderr(&error);
+    carols_token_reads(&t);
+    // Its host can be made current; the damaged context cannot be used.
+    switch(&t);
+    assert_eq!(
+        t.read("hosts.yml").unwrap(),
+        with_damaged_bob("two.example"),
+        "kept as it was"
+    );
+    t.run_args(["auth", "whoami"])
+        .code(1)
+        .stdout("")
+        .stderr(&error);
+    t.run_args(["use", "account", "--email", "bob@x.io"])
+        .code(1)
+        .stdout("")
+        .stderr(&error);
+    t.run_args(["use", "account", "--email", "carol@x.io"])
+        .code(0)
+        .stdout("✓ Active account on two.example is now carol@x.io\n")
+        .stderr("");
+    t.run_args(["auth", "whoami"])
+        .code(0)
+        .stdout("carol@x.io (Carol)\n")
+        .stderr("");
+    assert_eq!(
+        t.read("hosts.yml").unwrap(),
+        with_damaged_bob("two.example").replace(
+            "    current_account: bob@x.io\n",
+            "    current_account: carol@x.io\n"
+        )
+    );
+}
+
+/// One entry of tokens.yml that is not a token (a map) costs only its own
+/// context (the official tool skips it), and a write keeps it as it was.
+#[test]
+fn a_damaged_entry_in_tokens_yml_costs_only_its_context() {
+    let mock = MockDify::start();
+    let session = mock.add_session("difyctl on ci");
+    let hosts =
+        with_damaged_bob("cloud.dify.ai").replace("        workspace:\n          - w1\n", "");
+    let bad = "  two.example:\n    bob@x.io:\n      nested: map\n    carol@x.io: dfoa_carol\n";
+    let t = Test::new()
+        .hosts(&hosts)
+        .tokens(&format!("{OTHER_TOKENS}{bad}"))
+        .stdin(format!("{}\n", session.token));
+    let p = path_of(&t, "tokens.yml");
+    t.run_args(["auth", "token"])
+        .code(0)
+        .stdout("dfoa_alice\n")
+        .stderr("");
+    t.run_args(["auth", "token", "--host", "two.example"])
+        .code(1)
+        .stdout("")
+        .stderr(&format!(
+            "client_error: Invalid content in {p}: tokens.two.example.bob@x.io is not a string.\n\
+             hint: Fix or remove that entry of {p} by hand, or sign in again to replace it.\n"
+        ));
+    carols_token_reads(&t);
+    // A sign-in rewrites tokens.yml: the damaged entry stays.
+    t.run_args(with_token_args(&mock))
+        .code(0)
+        .stdout_has("Logged in to")
+        .stderr("");
+    let written = t.read("tokens.yml").unwrap();
+    assert_eq!(
+        written,
+        format!(
+            "{OTHER_TOKENS}{bad}  {}:\n    tester@dify.ai: {}\n",
+            mock.host(),
+            session.token
+        )
+    );
+}
+
+/// A sign-in drops tokens of no context from tokens.yml; a context whose
+/// hosts.yml entry is damaged still has its token kept.
+#[test]
+fn a_sign_in_keeps_the_tokens_of_damaged_contexts() {
+    let mock = MockDify::start();
+    let session = mock.add_session("difyctl on ci");
+    let tokens = format!(
+        "{OTHER_TOKENS}  two.example:\n    bob@x.io: dfoa_bob\n    carol@x.io: dfoa_carol\n  gone.example:\n    x@x.io: dfoa_orphan\n"
+    );
+    let t = Test::new()
+        .hosts(&with_damaged_bob("cloud.dify.ai"))
+        .tokens(&tokens)
+        .stdin(format!("{}\n", session.token));
+    t.run_args(with_token_args(&mock))
+        .code(0)
+        .stdout_has("Logged in to")
+        .stderr("");
+    assert_eq!(
+        t.read("tokens.yml").unwrap(),
+        format!(
+            "{OTHER_TOKENS}  two.example:\n    bob@x.io: dfoa_bob\n    carol@x.io: dfoa_carol\n  {}:\n    tester@dify.ai: {}\n",
+            mock.host(),
+            session.token
+        )
+    );
+    let hosts = t.read("hosts.yml").unwrap();
+    assert!(
+        hosts.contains("        workspace:\n          - w1\n"),
+        "the damaged entry is kept:\n{hosts}"
     );
 }

@@ -22,6 +22,9 @@ pub fn host(ctx: &Ctx, domain: Option<String>) -> Result<Output> {
     // The only read when the host is given: under the lock, as the change is
     // made. Nothing is created when nothing is stored.
     state::change_hosts(dir, |r| {
+        if let Some(damaged) = r.damage(&domain, None) {
+            return Err(damaged);
+        }
         if r.is_empty() {
             return Err(CliError::not_logged_in());
         }
@@ -75,6 +78,9 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
     // is made. Nothing is created when nothing is stored.
     let host = state::change_hosts(dir, |r| {
         let (host, entry) = active_host(r)?;
+        if let Some(damaged) = r.damage(host, Some(&email)) {
+            return Err(damaged);
+        }
         if !entry.accounts.contains_key(&email) {
             let known: Vec<&str> = entry.accounts.keys().collect();
             return Err(CliError::usage_invalid(format!(
@@ -102,7 +108,10 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
 /// The current host and its entry, or why there is none.
 fn active_host(r: &state::Registry) -> Result<(&str, &state::HostEntry)> {
     r.current_host_entry().ok_or_else(|| {
-        CliError::not_logged_in().with_hint("run 'difyctl use host' or 'difyctl auth login'")
+        let host_damage = r.current_host.as_deref().and_then(|h| r.damage(h, None));
+        host_damage.unwrap_or_else(|| {
+            CliError::not_logged_in().with_hint("run 'difyctl use host' or 'difyctl auth login'")
+        })
     })
 }
 

@@ -4,19 +4,18 @@ use crate::error::Result;
 use crate::secret::Secret;
 use crate::state::{self, ConfigDir};
 
+/// The token of (host, email); an entry of tokens.yml that is damaged is an
+/// error naming it (the other contexts' tokens still read).
 pub fn get(dir: &ConfigDir, host: &str, email: &str) -> Result<Option<Secret>> {
     let file = state::load_tokens(dir)?;
     Ok(file
-        .get(host, email)
+        .token(host, email)?
         .filter(|t| !t.is_empty())
         .map(Secret::new))
 }
 
 pub fn set(dir: &ConfigDir, host: &str, email: &str, token: &Secret) -> Result<()> {
-    state::update_tokens(dir, |file| {
-        file.set(host, email, token.expose());
-        Ok(())
-    })
+    state::update_tokens(dir, |file| file.set(host, email, token.expose()))
 }
 
 /// The permission bits of `tokens.yml` when group or others have any access

@@ -267,7 +267,7 @@ pub fn copy_all(
             if !found.is_empty() {
                 state::update_tokens(dir, |file| {
                     for (key, token) in &found {
-                        file.set(&key.0, &key.1, token.expose());
+                        file.set(&key.0, &key.1, token.expose())?;
                     }
                     Ok(())
                 })?;
@@ -333,8 +333,7 @@ pub fn store_login(
                             .iter()
                             .any(|o| (o.0.as_str(), o.1.as_str()) == (h, e))
                 });
-                file.set(&key.0, &key.1, token.expose());
-                Ok(())
+                file.set(&key.0, &key.1, token.expose())
             })?;
             previous
         }

@@ -5,9 +5,11 @@ use std::io;
 use std::path::Path;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess};
+use serde_yaml::Value;
 
 use super::model::{Field, model};
-use super::omap::OrderedMap;
+use super::omap::{Damage, OrderedMap};
+use super::salvage::{Check, Place};
 use super::store::Document;
 use super::yaml::{self, Emitter, Node};
 use crate::error::{CliError, Result};
@@ -74,6 +76,17 @@ impl Field for TokenStorage {
 
     fn node(&self) -> Option<&dyn Node> {
         Some(self)
+    }
+}
+
+impl Check for TokenStorage {
+    fn check(value: &Value, _: &mut Place) -> Result<(), String> {
+        match value {
+            Value::Null => Ok(()),
+            Value::String(s) if TokenStorage::from_name(s).is_some() => Ok(()),
+            Value::Tagged(t) => Self::check(&t.value, &mut Place::default()),
+            _ => Err("expected `keychain` or `file`".into()),
+        }
     }
 }
 
@@ -198,24 +211,77 @@ impl Registry {
         self.hosts.is_empty()
     }
 
+    /// Why (host, email) cannot be used, when its entry in the file is
+    /// damaged (or its host's is): an error naming the file and the entry.
+    pub fn damage(&self, host: &str, email: Option<&str>) -> Option<CliError> {
+        if let Some(d) = self.hosts.damage(host) {
+            return Some(d.error());
+        }
+        let entry = self.hosts.get(host)?;
+        entry.accounts.damage(email?).map(Damage::error)
+    }
+
+    /// Why the active context cannot be used, when `current_host` (or its
+    /// current account) names an entry that is damaged in the file.
+    pub fn active_damage(&self) -> Option<CliError> {
+        let host = non_empty(&self.current_host)?;
+        let email = self
+            .hosts
+            .get(host)
+            .and_then(|entry| non_empty(&entry.current_account));
+        self.damage(host, email)
+    }
+
+    /// Every (host, email) the file holds: the readable contexts, and those
+    /// whose entry (or whose host's) is damaged, as far as it names them.
+    pub fn context_keys(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.hosts.entries().flat_map(|(host, entry)| {
+            let emails: Vec<&str> = match entry {
+                Ok(entry) => entry.accounts.entries().map(|(email, _)| email).collect(),
+                Err(damage) => match &damage.value()["accounts"] {
+                    Value::Mapping(accounts) => accounts.keys().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                },
+            };
+            emails.into_iter().map(move |email| (host, email))
+        })
+    }
+
+    /// The damaged entries, hosts and contexts, in file order.
+    pub fn damaged(&self) -> impl Iterator<Item = &Damage> {
+        self.hosts.entries().flat_map(|(_, entry)| {
+            let (host, accounts) = match entry {
+                Ok(entry) => (None, Some(entry.accounts.damaged().map(|(_, d)| d))),
+                Err(d) => (Some(d), None),
+            };
+            host.into_iter().chain(accounts.into_iter().flatten())
+        })
+    }
+
     /// Stores `ctx` under (host, email), replacing an earlier one in place, and
     /// makes it the active context. `scheme` is the one signed in with: `https`
-    /// clears a stored scheme, anything else is stored.
-    pub fn upsert(&mut self, host: &str, scheme: &str, email: &str, ctx: Context) {
-        self.replace(host, scheme, email, ctx);
+    /// clears a stored scheme, anything else is stored. A damaged entry of the
+    /// host is not overwritten: its error.
+    pub fn upsert(&mut self, host: &str, scheme: &str, email: &str, ctx: Context) -> Result<()> {
+        self.replace(host, scheme, email, ctx)?;
         if let Some(entry) = self.hosts.get_mut(host) {
             entry.current_account = Some(email.to_owned());
         }
         self.current_host = Some(host.to_owned());
+        Ok(())
     }
 
     /// [`Registry::upsert`] without making the context active (`auth
     /// refresh`): `current_host` and every host's `current_account` stay as
     /// they were.
-    pub fn replace(&mut self, host: &str, scheme: &str, email: &str, ctx: Context) {
-        let entry = self.hosts.get_or_insert_with(host, HostEntry::default);
+    pub fn replace(&mut self, host: &str, scheme: &str, email: &str, ctx: Context) -> Result<()> {
+        let entry = self
+            .hosts
+            .get_or_insert_with(host, HostEntry::default)
+            .map_err(Damage::error)?;
         entry.scheme = (scheme != "https").then(|| scheme.to_owned());
         entry.accounts.insert(email, ctx);
+        Ok(())
     }
 
     /// Forgets (host, email) (PROTOCOL.md §4.4): when it was its host's current
@@ -228,7 +294,7 @@ impl Registry {
         if was_current {
             entry.current_account = None;
         }
-        let host_now_empty = entry.accounts.is_empty();
+        let host_now_empty = entry.accounts.holds_nothing();
         if host_now_empty {
             self.hosts.remove(host);
         }
@@ -264,7 +330,11 @@ impl Registry {
 impl Document for Registry {
     fn parse(text: &str, path: &Path) -> Result<Self> {
         // An empty file (or a lone `null`) is an empty registry, as upstream.
-        Ok(yaml::parse::<Option<Registry>>(text, path, false)?.unwrap_or_default())
+        let hint = format!(
+            "Fix or remove that entry of {} by hand, or sign in again to replace it.",
+            path.display()
+        );
+        Ok(yaml::parse_salvaging::<Registry>(text, path, &hint)?.unwrap_or_default())
     }
 
     fn unwritable(text: &str, path: &Path) -> Option<CliError> {
@@ -349,8 +419,10 @@ mod tests {
             token_id: Some("t2".into()),
             ..Context::default()
         };
-        reg.upsert("cloud.dify.ai", "https", "alice@example.com", alice);
-        reg.upsert("localhost:5001", "http", "dev@example.com", dev);
+        reg.upsert("cloud.dify.ai", "https", "alice@example.com", alice)
+            .unwrap();
+        reg.upsert("localhost:5001", "http", "dev@example.com", dev)
+            .unwrap();
         assert_eq!(reg.render(), EXAMPLE);
     }
 
@@ -439,7 +511,7 @@ mod tests {
             token_id: Some("null".into()),
             ..Context::default()
         };
-        reg.upsert("h", "https", "true", ctx.clone());
+        reg.upsert("h", "https", "true", ctx.clone()).unwrap();
         let text = reg.render();
         assert!(text.contains("    current_account: 'true'\n"), "{text}");
         assert!(text.contains("      'true':\n"), "{text}");
@@ -477,34 +549,105 @@ mod tests {
         );
         let err = parse("hosts: [1, 2]\n").unwrap_err();
         assert!(err.message.starts_with("Invalid content in /cfg/hosts.yml: hosts: invalid type: sequence, expected a map at line 1, column 8."), "{}", err.message);
-        let err =
-            parse("hosts:\n  h:\n    accounts:\n      e:\n        token_id: t\n").unwrap_err();
-        assert!(
-            err.message.contains("missing field `account`"),
-            "{}",
-            err.message
-        );
-        let err = parse("hosts:\n  h:\n    accounts:\n      e:\n        account: {}\n        workspace: {id: w}\n").unwrap_err();
-        assert!(
-            err.message.contains("missing field `name`"),
-            "{}",
-            err.message
-        );
-        let err = parse(
-            "hosts:\n  h:\n    accounts:\n      e:\n        account: {}\n        x: !custom 1\n",
-        )
-        .unwrap_err();
-        assert!(
-            err.message.contains("unsupported YAML tag !custom"),
-            "{}",
-            err.message
-        );
         let err = parse("- a\n").unwrap_err();
         assert!(
             err.message
                 .starts_with("Invalid content in /cfg/hosts.yml: invalid type: sequence"),
             "{}",
             err.message
+        );
+    }
+
+    /// A context or host whose entry does not fit costs only itself: it is
+    /// kept aside (and written back as it was), with an error naming it.
+    #[test]
+    fn damaged_entries_are_set_aside_one_by_one() {
+        let good = "      g:\n        account:\n          email: g\n          id: 0x10\n";
+        for (bad, host, email, what) in [
+            (
+                "      e:\n        token_id: t\n",
+                "h",
+                Some("e"),
+                "hosts.h.accounts.e: missing field `account`",
+            ),
+            (
+                "      e:\n        account: {}\n        workspace: {id: w}\n",
+                "h",
+                Some("e"),
+                "hosts.h.accounts.e: workspace: missing field `name`",
+            ),
+            (
+                "      e:\n        account: {}\n        x: !custom 1\n",
+                "h",
+                Some("e"),
+                "hosts.h.accounts.e: unsupported YAML tag !custom",
+            ),
+            (
+                "      e:\n        account:\n          name: [x]\n",
+                "h",
+                Some("e"),
+                "hosts.h.accounts.e: account: name: invalid type: sequence, expected a string",
+            ),
+            (
+                "      e: just text\n",
+                "h",
+                Some("e"),
+                "hosts.h.accounts.e: invalid type, expected an account context (a map with an account)",
+            ),
+        ] {
+            let text = format!(
+                "current_host: h\nhosts:\n  h:\n    current_account: e\n    accounts:\n{bad}{good}"
+            );
+            let reg = parse(&text).unwrap_or_else(|e| panic!("{text}: {}", e.message));
+            assert_eq!(
+                reg.context("h", "g").unwrap().account.id.as_deref(),
+                Some("0x10")
+            );
+            assert!(reg.context(host, email.unwrap()).is_none());
+            let err = reg.damage(host, email).unwrap();
+            assert_eq!(
+                err.message,
+                format!("Invalid content in /cfg/hosts.yml: {what}.")
+            );
+            assert_eq!(
+                err.hint.as_deref(),
+                Some(
+                    "Fix or remove that entry of /cfg/hosts.yml by hand, or sign in again to replace it."
+                )
+            );
+            assert_eq!(reg.active_damage().unwrap().message, err.message);
+            assert!(reg.active().is_none());
+            assert_eq!(reg.contexts().count(), 1);
+            assert_eq!(reg.damaged().count(), 1);
+            // Written back as it was (as values), and read back the same;
+            // a tag is not written back, so such a file is not rewritten.
+            let path = Path::new("/cfg/hosts.yml");
+            if Registry::unwritable(&text, path).is_none() {
+                assert_eq!(parse(&reg.render()).unwrap(), reg);
+            }
+        }
+        // A whole host.
+        let reg = parse("hosts:\n  h: 5\n  g:\n    accounts: {}\n").unwrap();
+        assert_eq!(
+            reg.damage("h", Some("x")).unwrap().message,
+            "Invalid content in /cfg/hosts.yml: hosts.h: invalid type, expected a host entry \
+             (a map of scheme, current_account and accounts)."
+        );
+        assert_eq!(
+            reg.render(),
+            "token_storage: file\nhosts:\n  h: 5\n  g:\n    accounts: {}\n"
+        );
+        // It is not overwritten by a sign-in, nor dropped with its last readable neighbour.
+        let mut changed = reg.clone();
+        let e = changed.upsert("h", "https", "x", ctx("x")).unwrap_err();
+        assert_eq!(e.message, reg.damage("h", None).unwrap().message);
+        let mut reg =
+            parse("hosts:\n  h:\n    accounts:\n      a:\n        account: {}\n      b: 1\n")
+                .unwrap();
+        assert!(reg.remove("h", "a").is_some());
+        assert_eq!(
+            reg.render(),
+            "token_storage: file\nhosts:\n  h:\n    accounts:\n      b: 1\n"
         );
     }
 
@@ -546,9 +689,9 @@ mod tests {
     /// of h/a with another token_id.
     fn two_hosts_and_a_new_a() -> (Registry, Context) {
         let mut reg = Registry::default();
-        reg.upsert("h", "http", "a", ctx("a"));
-        reg.upsert("h", "http", "b", ctx("b"));
-        reg.upsert("g", "https", "c", ctx("c"));
+        reg.upsert("h", "http", "a", ctx("a")).unwrap();
+        reg.upsert("h", "http", "b", ctx("b")).unwrap();
+        reg.upsert("g", "https", "c", ctx("c")).unwrap();
         let mut again = ctx("a");
         again.token_id = Some("new".into());
         (reg, again)
@@ -557,7 +700,7 @@ mod tests {
     #[test]
     fn upsert_replaces_in_place_and_tracks_scheme() {
         let (mut reg, again) = two_hosts_and_a_new_a();
-        reg.upsert("h", "https", "a", again);
+        reg.upsert("h", "https", "a", again).unwrap();
         let order: Vec<_> = reg.contexts().map(|(h, e, _)| format!("{h}/{e}")).collect();
         assert_eq!(order, ["h/a", "h/b", "g/c"]);
         assert_eq!(
@@ -570,7 +713,7 @@ mod tests {
     #[test]
     fn replace_keeps_the_active_context() {
         let (mut reg, again) = two_hosts_and_a_new_a();
-        reg.replace("h", "http", "a", again);
+        reg.replace("h", "http", "a", again).unwrap();
         let order: Vec<_> = reg.contexts().map(|(h, e, _)| format!("{h}/{e}")).collect();
         assert_eq!(order, ["h/a", "h/b", "g/c"]);
         assert_eq!(reg.active().map(|(h, e, _)| (h, e)), Some(("g", "c")));
@@ -588,9 +731,9 @@ mod tests {
     #[test]
     fn remove_follows_logout_rules() {
         let mut reg = Registry::default();
-        reg.upsert("h", "https", "a", ctx("a"));
-        reg.upsert("h", "https", "b", ctx("b"));
-        reg.upsert("g", "https", "c", ctx("c"));
+        reg.upsert("h", "https", "a", ctx("a")).unwrap();
+        reg.upsert("h", "https", "b", ctx("b")).unwrap();
+        reg.upsert("g", "https", "c", ctx("c")).unwrap();
         // Not the current account of h: pointers untouched.
         reg.set_current_host("h");
         assert!(reg.remove("h", "a").is_some());
@@ -611,9 +754,9 @@ mod tests {
     #[test]
     fn current_pointers_only_name_stored_things() {
         let mut reg = Registry::default();
-        reg.upsert("h", "https", "a", ctx("a"));
-        reg.upsert("h", "https", "b", ctx("b"));
-        reg.upsert("g", "https", "c", ctx("c"));
+        reg.upsert("h", "https", "a", ctx("a")).unwrap();
+        reg.upsert("h", "https", "b", ctx("b")).unwrap();
+        reg.upsert("g", "https", "c", ctx("c")).unwrap();
         assert!(!reg.set_current_host("nope"));
         assert!(!reg.set_current_account("h", "nope"));
         assert!(reg.set_current_host("h"));
@@ -631,7 +774,7 @@ mod tests {
         for bad in ["hosts: [\n", "token_storage: cloud\n"] {
             fs::write(&file, bad).unwrap();
             let err = Store::new(&file)
-                .update(|r: &mut Registry| Ok(r.upsert("h", "https", "a", ctx("a"))))
+                .update(|r: &mut Registry| r.upsert("h", "https", "a", ctx("a")))
                 .unwrap_err();
             assert_eq!(err.code, ErrorCode::ClientError);
             assert_eq!(fs::read_to_string(&file).unwrap(), bad);
@@ -650,7 +793,7 @@ mod tests {
                         let email = format!("u{i}-{j}@example.com");
                         Store::new(file.as_path())
                             .update(|r: &mut Registry| {
-                                Ok(r.upsert(&format!("h{}", i % 3), "https", &email, ctx(&email)))
+                                r.upsert(&format!("h{}", i % 3), "https", &email, ctx(&email))
                             })
                             .unwrap();
                     }

@@ -16,6 +16,7 @@ mod model;
 mod nudge;
 mod omap;
 mod perm;
+mod salvage;
 mod store;
 mod tokens;
 mod yaml;
@@ -36,7 +37,7 @@ pub use hosts::{
 pub use lock::{LockOptions, lock_path};
 pub use model::Extra;
 pub use nudge::{NUDGE_FILE, NudgeFile, load_nudges, mark_warned, nudge_path};
-pub use omap::OrderedMap;
+pub use omap::{Damage, OrderedMap};
 /// The ownership and mode rule for the config dir and stores (pure).
 pub use perm::verdict as ownership_verdict;
 pub use store::{Document, Store};

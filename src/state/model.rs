@@ -11,7 +11,6 @@ use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, EnumAccess, MapAccess, SeqAccess, Visitor};
@@ -19,7 +18,8 @@ use serde_yaml::value::{Tag, TaggedValue};
 use serde_yaml::{Mapping, Number, Value};
 
 use super::hash::Keyed;
-use super::omap::OrderedMap;
+use super::omap::{Damage, OrderedMap};
+use super::salvage::{self, Check, Place, kept};
 use super::yaml::{BIG_INTEGER, Emitter, Node, key_string};
 
 /// Keys a newer official tool may write that this one does not know: kept in
@@ -42,10 +42,14 @@ pub(crate) trait Object: Default + Node {
     fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<bool, A::Error>;
 
     fn extra(&mut self) -> &mut Extra;
+
+    /// Whether reading `map` succeeds, as [`Check::check`] says.
+    fn check_map(map: &Mapping, at: &mut Place) -> Result<(), String>;
 }
 
-/// How a field's type is read and written.
-pub(crate) trait Field: Sized {
+/// How a field's type is read, written, and checked as a YAML value (see
+/// [`salvage`](super::salvage)).
+pub(crate) trait Field: Sized + Check {
     fn read<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error>;
 
     /// The node written for the field; `None` leaves the key out (as js-yaml
@@ -94,6 +98,62 @@ macro_rules! model {
 
             fn extra(&mut self) -> &mut $crate::state::Extra {
                 &mut self.extra
+            }
+
+            fn check_map(
+                map: &serde_yaml::Mapping,
+                at: &mut $crate::state::salvage::Place,
+            ) -> Result<(), String> {
+                let mut seen: Vec<String> = Vec::with_capacity(map.len());
+                for (key, value) in map {
+                    let key = $crate::state::salvage::key_text(key)?;
+                    if seen.contains(&key) {
+                        return Err(format!("duplicated mapping key `{key}`"));
+                    }
+                    let mut known = false;
+                    $(
+                        if key == stringify!($field) {
+                            known = true;
+                            at.field::<$type>(&key, value)?;
+                        }
+                    )*
+                    if !known {
+                        $crate::state::model::check_preserved(value)?;
+                    }
+                    seen.push(key);
+                }
+                for required in <Self as $crate::state::model::Object>::REQUIRED {
+                    if !seen.iter().any(|k| k == required) {
+                        return Err(format!("missing field `{required}`"));
+                    }
+                }
+                Ok(())
+            }
+        }
+
+        impl $crate::state::salvage::Check for $name {
+            fn check(
+                value: &serde_yaml::Value,
+                at: &mut $crate::state::salvage::Place,
+            ) -> Result<(), String> {
+                $crate::state::salvage::object(
+                    value,
+                    $expecting,
+                    <$name as $crate::state::model::Object>::check_map,
+                    at,
+                )
+            }
+        }
+
+        impl $crate::state::salvage::Check for Option<$name> {
+            fn check(
+                value: &serde_yaml::Value,
+                at: &mut $crate::state::salvage::Place,
+            ) -> Result<(), String> {
+                if value.is_null() {
+                    return Ok(());
+                }
+                <$name as $crate::state::salvage::Check>::check(value, at)
             }
         }
 
@@ -260,8 +320,38 @@ impl Field for Option<String> {
     }
 }
 
+impl Check for String {
+    fn check(value: &Value, _: &mut Place) -> Result<(), String> {
+        salvage::text(value)
+    }
+}
+
+impl Check for Option<String> {
+    fn check(value: &Value, _: &mut Place) -> Result<(), String> {
+        salvage::text(value)
+    }
+}
+
+impl<T: Object + Check> Check for OrderedMap<T> {
+    fn check(value: &Value, at: &mut Place) -> Result<(), String> {
+        match value {
+            Value::Null => Ok(()),
+            Value::Mapping(map) => at.entries::<T>(map),
+            Value::Tagged(t) => Self::check(&t.value, at),
+            _ => Err("invalid type, expected a map".into()),
+        }
+    }
+}
+
+/// Whether a value under an unknown key would be kept ([`Preserved`]).
+pub(crate) fn check_preserved(value: &Value) -> Result<(), String> {
+    normalize::<serde_yaml::Error>(value.clone())
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
 /// A string-keyed mapping in file order; `null` reads as empty.
-impl<T: for<'de> Deserialize<'de> + Node> Field for OrderedMap<T> {
+impl<T: for<'de> Deserialize<'de> + Node + Object + Check> Field for OrderedMap<T> {
     fn read<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
         Ok(map.next_value::<MapOf<T>>()?.0)
     }
@@ -273,25 +363,18 @@ impl<T: for<'de> Deserialize<'de> + Node> Field for OrderedMap<T> {
 
 impl<T: Node> Node for OrderedMap<T> {
     fn is_block(&self) -> bool {
-        !self.is_empty()
+        !self.holds_nothing()
     }
 
     fn write(&self, e: &mut Emitter, level: usize) {
-        if self.is_empty() {
+        if self.holds_nothing() {
             return e.empty_map();
         }
-        for (key, value) in self.iter() {
-            e.pair(key, value, level);
-        }
-    }
-}
-
-impl<T: Hash> Hash for OrderedMap<T> {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_usize(self.len());
-        for (key, value) in self.iter() {
-            key.hash(h);
-            value.hash(h);
+        for (key, value) in self.entries() {
+            match value {
+                Ok(value) => e.pair(key, value, level),
+                Err(damage) => e.pair(key, damage.value(), level),
+            }
         }
     }
 }
@@ -312,7 +395,17 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for MapOf<V> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut entries = Vec::new();
                 while let Some(Text(key)) = map.next_key::<Text>()? {
-                    entries.push((key, map.next_value()?));
+                    let value = match salvage::damaged(&key) {
+                        Some((message, hint)) => {
+                            let value = kept(map.next_value::<Raw>()?.0)?;
+                            Err(Damage::new(value, message, hint))
+                        }
+                        None => {
+                            let _entry = salvage::enter(&key);
+                            Ok(map.next_value()?)
+                        }
+                    };
+                    entries.push((key, value));
                 }
                 if let Some(key) = first_duplicate(&entries) {
                     return Err(de::Error::custom(format_args!(
@@ -579,7 +672,7 @@ fn normalize<E: de::Error>(value: Value) -> Result<Value, E> {
 }
 
 /// The integer an integral float holds exactly, if any.
-fn integral(n: &Number) -> Option<Number> {
+pub(crate) fn integral(n: &Number) -> Option<Number> {
     if !n.is_f64() {
         return None;
     }

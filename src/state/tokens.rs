@@ -17,7 +17,8 @@ use serde::de::MapAccess;
 use serde_yaml::Value;
 
 use super::model::{Extra, Field, Raw, model};
-use super::omap::OrderedMap;
+use super::omap::{Damage, OrderedMap};
+use super::salvage::{Check, Place, kept};
 use super::store::Document;
 use super::yaml::{self, Emitter, Node};
 use crate::error::{CliError, Result};
@@ -35,24 +36,45 @@ pub struct TokenFile {
 }
 
 impl TokenFile {
+    /// The token of (host, email); `None` when there is none, or when its
+    /// entry (or its host's) is damaged: see [`TokenFile::token`].
     pub fn get(&self, host: &str, email: &str) -> Option<&str> {
-        self.tokens.get(host)?.get(email).map(String::as_str)
+        self.token(host, email).ok().flatten()
     }
 
-    pub fn set(&mut self, host: &str, email: &str, token: impl Into<String>) {
+    /// The token of (host, email), or the error of its damaged entry (or its
+    /// host's): one bad entry costs only its own context.
+    pub fn token(&self, host: &str, email: &str) -> Result<Option<&str>> {
+        if let Some(d) = self.tokens.damage(host) {
+            return Err(d.error());
+        }
+        let Some(accounts) = self.tokens.get(host) else {
+            return Ok(None);
+        };
+        if let Some(d) = accounts.damage(email) {
+            return Err(d.error());
+        }
+        Ok(accounts.get(email).map(String::as_str))
+    }
+
+    /// Stores the token of (host, email), replacing a damaged entry of that
+    /// very context. A damaged entry of the host is not overwritten: its error.
+    pub fn set(&mut self, host: &str, email: &str, token: impl Into<String>) -> Result<()> {
         self.tokens
             .get_or_insert_with(host, OrderedMap::new)
+            .map_err(Damage::error)?
             .insert(email, token.into());
+        Ok(())
     }
 
-    /// Deletes one token, dropping the host when it was its last. Returns
-    /// whether there was one.
+    /// Deletes one token, dropping the host when nothing is left of it.
+    /// Returns whether there was one (a damaged entry is left alone).
     pub fn remove(&mut self, host: &str, email: &str) -> bool {
         let Some(accounts) = self.tokens.get_mut(host) else {
             return false;
         };
         let removed = accounts.remove(email).is_some();
-        if accounts.is_empty() {
+        if accounts.holds_nothing() {
             self.tokens.remove(host);
         }
         removed
@@ -122,6 +144,13 @@ model! {
     }
 }
 
+/// Any value fits.
+impl Check for Option<Value> {
+    fn check(_: &Value, _: &mut Place) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 /// Any value, as read (`null` reads as absent).
 impl Field for Option<Value> {
     fn read<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
@@ -131,6 +160,21 @@ impl Field for Option<Value> {
     fn node(&self) -> Option<&dyn Node> {
         self.as_ref().map(|v| v as &dyn Node)
     }
+}
+
+/// A damaged entry, kept as read; `what` (never a token) says what is wrong.
+fn damage(path: &Path, value: Value, what: &str, context: bool) -> Result<Damage> {
+    let error = yaml::invalid(path, what);
+    let hint = if context {
+        format!(
+            "Fix or remove that entry of {} by hand, or sign in again to replace it.",
+            path.display()
+        )
+    } else {
+        format!("Fix or remove that entry of {} by hand.", path.display())
+    };
+    let value = kept::<serde_yaml::Error>(value).map_err(|_| error.clone())?;
+    Ok(Damage::new(value, error.message, hint))
 }
 
 fn is_current_version(v: &Value) -> bool {
@@ -165,23 +209,23 @@ impl Document for TokenFile {
                                     }
                                     // A blank entry holds no token.
                                     Value::Null => {}
-                                    _ => {
-                                        return Err(yaml::invalid(
-                                            path,
-                                            format_args!("tokens.{host}.{email} is not a string"),
-                                        ));
+                                    other => {
+                                        let what = format!("tokens.{host}.{email} is not a string");
+                                        map.insert_damaged(
+                                            email,
+                                            damage(path, other, &what, true)?,
+                                        );
                                     }
                                 }
                             }
                         }
-                        _ => {
-                            return Err(yaml::invalid(
-                                path,
-                                format_args!("tokens.{host} is not a map of email to token"),
-                            ));
+                        other => {
+                            let what = format!("tokens.{host} is not a map of email to token");
+                            tokens.insert_damaged(host, damage(path, other, &what, false)?);
+                            continue;
                         }
                     }
-                    if !map.is_empty() {
+                    if !map.holds_nothing() {
                         tokens.insert(host, map);
                     }
                 }
@@ -256,9 +300,9 @@ mod tests {
     fn set_and_remove_keep_the_shape() {
         let mut t = TokenFile::default();
         assert_eq!(t.render(), "version: 1\ntokens: {}\n");
-        t.set("h", "a@x", "dfoa_1");
-        t.set("h", "b@x", "dfoa_2");
-        t.set("h", "a@x", "dfoa_3");
+        t.set("h", "a@x", "dfoa_1").unwrap();
+        t.set("h", "b@x", "dfoa_2").unwrap();
+        t.set("h", "a@x", "dfoa_3").unwrap();
         assert_eq!(
             t.render(),
             "version: 1\ntokens:\n  h:\n    a@x: dfoa_3\n    b@x: dfoa_2\n"
@@ -296,7 +340,7 @@ mod tests {
             .unwrap();
         assert_eq!(fs::read_to_string(&file).unwrap(), old);
         store
-            .update(|t: &mut TokenFile| Ok(t.set("g", "b@x", "dfoa_2")))
+            .update(|t: &mut TokenFile| t.set("g", "b@x", "dfoa_2"))
             .unwrap();
         assert_eq!(
             fs::read_to_string(&file).unwrap(),
@@ -310,7 +354,7 @@ mod tests {
         let file = dir.path().join(TOKENS_FILE);
         let store = Store::new(&file);
         store
-            .update(|t: &mut TokenFile| Ok(t.set("h", "a@x", "dfoa_1")))
+            .update(|t: &mut TokenFile| t.set("h", "a@x", "dfoa_1"))
             .unwrap();
         store
             .update(|t: &mut TokenFile| Ok(t.remove("h", "a@x")))
@@ -329,6 +373,45 @@ mod tests {
         }
     }
 
+    /// One bad entry costs only its own context (the official tool skips
+    /// it); it is kept as it was, for the person to fix.
+    #[test]
+    fn a_damaged_entry_costs_only_its_context() {
+        let text = "version: 1\ntokens:\n  h:\n    a@x: dfoa_1\n    bad@x:\n      nested: map\n  g: just text\n  k:\n    c@x: dfoa_3\n";
+        let mut t = parse(text).unwrap();
+        assert_eq!(t.token("h", "a@x").unwrap(), Some("dfoa_1"));
+        assert_eq!(t.token("k", "c@x").unwrap(), Some("dfoa_3"));
+        assert_eq!(t.token("h", "nobody").unwrap(), None);
+        let e = t.token("h", "bad@x").unwrap_err();
+        assert_eq!(
+            e.message,
+            "Invalid content in /cfg/tokens.yml: tokens.h.bad@x is not a string."
+        );
+        assert_eq!(
+            e.hint.as_deref(),
+            Some(
+                "Fix or remove that entry of /cfg/tokens.yml by hand, or sign in again to replace it."
+            )
+        );
+        assert_eq!(
+            t.token("g", "a@x").unwrap_err().message,
+            "Invalid content in /cfg/tokens.yml: tokens.g is not a map of email to token."
+        );
+        assert_eq!(t.get("h", "bad@x"), None);
+        // Written back as it was, around the changes.
+        assert!(t.remove("h", "a@x"));
+        assert!(!t.remove("h", "bad@x"));
+        assert!(t.set("g", "x@x", "dfoa_4").is_err());
+        t.set("k", "d@x", "dfoa_5").unwrap();
+        assert_eq!(
+            t.render(),
+            "version: 1\ntokens:\n  h:\n    bad@x:\n      nested: map\n  g: just text\n  k:\n    c@x: dfoa_3\n    d@x: dfoa_5\n"
+        );
+        // Signing that context in again replaces it.
+        t.set("h", "bad@x", "dfoa_6").unwrap();
+        assert_eq!(t.token("h", "bad@x").unwrap(), Some("dfoa_6"));
+    }
+
     #[test]
     fn tokens_never_show_in_debug_or_errors() {
         let t = parse(TWO).unwrap();
@@ -338,24 +421,28 @@ mod tests {
             debug.contains(r#""alice@example.com": "[redacted]""#),
             "{debug}"
         );
-        for bad in [
+        // Broken files, or damaged entries: no message quotes a token.
+        let errors = [
             "version: 1\ntokens:\n  h: dfoa_secret\n",
             "version: 1\ntokens:\n  h:\n    a@x: [dfoa_secret]\n",
             "version: 1\ntokens: dfoa_secret\n",
             "version: 1\ntokens:\n  h:\n    a@x: dfoa_secret\n  h:\n    b: 1\n",
             "version: 1\ntokens:\n  h:\n    a@x: 'dfoa_secret\n",
             "version: 1\ntokens:\n  h:\n    a@x: !t dfoa_secret\n",
-        ] {
-            let err = parse(bad).unwrap_err();
+        ]
+        .map(|bad| match parse(bad) {
+            Err(err) => err,
+            Ok(file) => {
+                let debug = format!("{file:?}");
+                assert!(!debug.contains("secret"), "{debug}");
+                file.token("h", "a@x").unwrap_err()
+            }
+        });
+        for err in errors {
             assert_eq!(err.code, ErrorCode::ClientError);
             assert!(err.message.contains("/cfg/tokens.yml"), "{}", err.message);
             assert!(!err.message.contains("secret"), "{}", err.message);
             assert!(!err.hint.unwrap_or_default().contains("secret"));
         }
-        let err = parse("version: 1\ntokens:\n  h: x\n").unwrap_err();
-        assert_eq!(
-            err.message,
-            "Invalid content in /cfg/tokens.yml: tokens.h is not a map of email to token."
-        );
     }
 }

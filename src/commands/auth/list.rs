@@ -27,6 +27,10 @@ struct Contexts<'a> {
 
 pub fn run(ctx: &Ctx, format: ListFormat) -> Result<Output> {
     let registry = context::registry(ctx)?;
+    // A damaged entry costs only its own contexts: they are left out, said so.
+    for damage in registry.damaged() {
+        ctx.ui.warn(&format!("Left out: {}", damage.message()));
+    }
     let active = registry.active().map(|(h, e, _)| (h, e));
     let rows: Vec<Row> = registry
         .contexts()

@@ -10,7 +10,12 @@ use crate::output::Output;
 
 pub fn run(ctx: &Ctx, json: bool) -> Result<Output> {
     let registry = context::registry(ctx)?;
-    let (_, email, entry) = registry.active().ok_or_else(CliError::not_logged_in)?;
+    let (_, email, entry) = registry.active().ok_or_else(|| {
+        // Only the active context's own damage matters here.
+        registry
+            .active_damage()
+            .unwrap_or_else(CliError::not_logged_in)
+    })?;
 
     if let Some(subject) = &entry.external_subject {
         let email = if subject.email.is_empty() {

@@ -93,6 +93,9 @@ pub fn choose_with(
     let host: String = match host_choice {
         Some((raw, source)) => {
             let bare = bare_host(raw, source)?;
+            if let Some(damaged) = registry.damage(&bare, None) {
+                return Err(damaged);
+            }
             if registry.is_empty() {
                 return Err(CliError::not_logged_in());
             }
@@ -110,12 +113,15 @@ pub fn choose_with(
         }
         None => match registry.current_host_entry() {
             Some((host, _)) => host.to_string(),
-            None if account_choice.is_some() => {
-                return Err(CliError::not_logged_in()
-                    .with_message("no active host to look the account up on")
-                    .with_hint("pass --host too, or run 'difyctl use host'"));
+            None => {
+                return Err(match registry.active_damage() {
+                    Some(damaged) => damaged,
+                    None if account_choice.is_some() => CliError::not_logged_in()
+                        .with_message("no active host to look the account up on")
+                        .with_hint("pass --host too, or run 'difyctl use host'"),
+                    None => CliError::not_logged_in(),
+                });
             }
-            None => return Err(CliError::not_logged_in()),
         },
     };
     let entry = registry
@@ -123,6 +129,11 @@ pub fn choose_with(
         .get(&host)
         .ok_or_else(CliError::not_logged_in)?;
     let known_accounts = || entry.accounts.keys().collect::<Vec<_>>().join(", ");
+    // The context asked for (or the current one) may have a damaged entry.
+    let wanted = account_choice.map(|(e, _)| e).or(entry.current_account.as_deref());
+    if let Some(damaged) = wanted.and_then(|e| registry.damage(&host, Some(e))) {
+        return Err(damaged);
+    }
     let email: String = match account_choice {
         Some((email, source)) => {
             if !entry.accounts.contains_key(email) {

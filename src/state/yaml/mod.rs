@@ -20,6 +20,7 @@ mod survey;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
+use serde_yaml::Value;
 
 pub use emit::dump;
 pub(crate) use emit::{BIG_INTEGER, Emitter, Node, key_string};
@@ -27,12 +28,57 @@ pub(crate) use error::invalid;
 use error::{Problem, serde_problem};
 
 use super::model::{Budget, OVER_BUDGET, Raw};
+use super::salvage::{self, Check, Place};
 use crate::error::{CliError, Result};
 
 /// Parses `text` into `T`. Broken YAML gets the official message; YAML that
 /// parses but does not fit `T` gets a schema message naming the file. Lines shown
 /// from a `secret` file are masked. A leading byte order mark is skipped.
 pub(crate) fn parse<T: DeserializeOwned>(text: &str, path: &Path, secret: bool) -> Result<T> {
+    read(text, path, secret).map_err(|failed| failed.0)
+}
+
+/// [`parse`] for a document of map entries that may be damaged one by one
+/// (see [`salvage`](super::salvage)): when the YAML is sound but does not fit
+/// `T`, the entries that do not fit are found, and the text is read again
+/// with them kept aside (each with its own error naming it, and `hint`).
+/// When none is found, or the whole document does not fit, the error is as
+/// [`parse`] gives it.
+pub(crate) fn parse_salvaging<T: DeserializeOwned + Check>(
+    text: &str,
+    path: &Path,
+    hint: &str,
+) -> Result<Option<T>> {
+    let (error, plain) = match read::<Option<T>>(text, path, false).map_err(|failed| *failed) {
+        Ok(value) => return Ok(value),
+        Err((error, Some(plain))) => (error, plain),
+        Err((error, None)) => return Err(error),
+    };
+    let mut at = Place::default();
+    if T::check(&plain, &mut at).is_err() || at.found.is_empty() {
+        return Err(error);
+    }
+    let damaged = at
+        .found
+        .into_iter()
+        .map(|found| {
+            let message = invalid(path, &found.what).message;
+            (found.keys, message, hint.to_owned())
+        })
+        .collect();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let _budget = Budget::set(2 * text.len() + 4096);
+    let _salvage = salvage::Setting::new(damaged);
+    serde_yaml::from_str::<Option<T>>(text).map_err(|_| error)
+}
+
+/// [`parse`], and when the YAML is sound but does not fit `T`, its plain
+/// values too.
+fn read<T: DeserializeOwned>(
+    text: &str,
+    path: &Path,
+    secret: bool,
+) -> std::result::Result<T, Box<(CliError, Option<Value>)>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // What the values read may take: about the text's own size, unless YAML
     // aliases repeat parts of it.
@@ -48,14 +94,8 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str, path: &Path, secret: bool) 
             "flow collections nested more than {} deep",
             survey::MAX_FLOW_DEPTH
         );
-        return Err(error::problem(
-            Problem::Syntax,
-            path,
-            text,
-            reason,
-            Some(at),
-            secret,
-        ));
+        let error = error::problem(Problem::Syntax, path, text, reason, Some(at), secret);
+        return Err(Box::new((error, None)));
     }
     let typed = {
         let _budget = budget();
@@ -71,18 +111,20 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str, path: &Path, secret: bool) 
         serde_yaml::from_str::<Raw>(text)
     };
     let over_budget = |e: &serde_yaml::Error| e.to_string().contains(OVER_BUDGET);
-    match plain {
-        Err(e) if over_budget(&e) || over_budget(&typed) => Err(error::problem(
-            Problem::Content,
-            path,
-            text,
-            OVER_BUDGET,
+    Err(Box::new(match plain {
+        Err(e) if over_budget(&e) || over_budget(&typed) => {
+            let error = error::problem(Problem::Content, path, text, OVER_BUDGET, None, secret);
+            (error, None)
+        }
+        Err(syntax) => (
+            serde_problem(Problem::Syntax, path, text, &syntax, secret),
             None,
-            secret,
-        )),
-        Err(syntax) => Err(serde_problem(Problem::Syntax, path, text, &syntax, secret)),
-        Ok(_) => Err(serde_problem(Problem::Content, path, text, &typed, secret)),
-    }
+        ),
+        Ok(Raw(plain)) => (
+            serde_problem(Problem::Content, path, text, &typed, secret),
+            Some(plain),
+        ),
+    }))
 }
 
 /// Why the values read from `text` cannot be written back as they are, if

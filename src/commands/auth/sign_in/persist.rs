@@ -71,9 +71,10 @@ pub fn persist(
             check_scheme(r, target)?;
             check_item_names(r, &key)?;
             let storage = choice.map_or(r.token_storage, Choice::storage);
+            // Damaged entries too: their tokens are theirs, kept for a fix.
             let others: Vec<_> = r
-                .contexts()
-                .map(|(h, e, _)| (h.to_string(), e.to_string()))
+                .context_keys()
+                .map(|(h, e)| (h.to_string(), e.to_string()))
                 .filter(|other| *other != key)
                 .collect();
             let done = stored.insert(credentials::store_login(
@@ -86,9 +87,9 @@ pub fn persist(
             )?);
             r.token_storage = done.to;
             if activate {
-                r.upsert(&target.bare, &target.url.scheme, &email, context.clone());
+                r.upsert(&target.bare, &target.url.scheme, &email, context.clone())?;
             } else {
-                r.replace(&target.bare, &target.url.scheme, &email, context.clone());
+                r.replace(&target.bare, &target.url.scheme, &email, context.clone())?;
             }
             Ok(())
         });
