@@ -48,6 +48,7 @@ pub(crate) struct FastHasher {
 }
 
 impl FastHasher {
+    #[inline(always)]
     fn word(&mut self, w: u64) {
         self.a = (self.a.rotate_left(5) ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         self.b = (self.b.rotate_left(29) ^ w).wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
@@ -55,22 +56,31 @@ impl FastHasher {
 }
 
 impl Hasher for FastHasher {
+    #[inline(always)]
     fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            self.word(u64::from_le_bytes(w.try_into().unwrap_or_default()));
+        let mut rest = bytes;
+        while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+            self.word(u64::from_le_bytes(*word));
+            rest = tail;
         }
         let mut last = [0; 8];
-        last[..words.remainder().len()].copy_from_slice(words.remainder());
+        last[..rest.len()].copy_from_slice(rest);
         self.word(u64::from_le_bytes(last));
-        // The length too, so that `ab` and `ab\0` differ.
-        self.word(bytes.len() as u64);
+        // The length too, so that `ab` and `ab\0` differ (one lane suffices).
+        self.b ^= bytes.len() as u64;
     }
 
+    #[inline(always)]
+    fn write_u8(&mut self, n: u8) {
+        self.word(u64::from(n));
+    }
+
+    #[inline(always)]
     fn write_u64(&mut self, n: u64) {
         self.word(n);
     }
 
+    #[inline(always)]
     fn write_usize(&mut self, n: usize) {
         self.word(n as u64);
     }

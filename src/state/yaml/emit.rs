@@ -71,6 +71,7 @@ impl<'w> Emitter<'w> {
         }
     }
 
+    #[inline(always)]
     fn put(&mut self, s: &str) {
         self.buf.extend_from_slice(s.as_bytes());
         if self.buf.len() >= CHUNK {

@@ -272,3 +272,16 @@ fn reads_what_difyctl_writes() {
     }
     assert!(read_fast > 300, "{read_fast}");
 }
+
+/// The fuzz targets start from seeds in the fast shape, so that they
+/// compare the readers from the first run.
+#[test]
+fn the_fuzz_seeds_of_that_shape_are_read_fast() {
+    for text in [
+        include_str!("../../../../fuzz/seeds/hosts_yml/fast_shape.yml"),
+        include_str!("../../../../fuzz/seeds/hosts_yml/example.yml"),
+        include_str!("../../../../fuzz/seeds/tokens_yml/v1.yml"),
+    ] {
+        assert!(fast(text), "{text}");
+    }
+}
