@@ -5,9 +5,12 @@
 
 mod support;
 
+use std::fs;
 use support::fixtures::{OTHER_HOSTS, OTHER_TOKENS, two_hosts, with_token_args};
+
 use support::mock::MockDify;
 use support::runner::Test;
+use support::tools;
 
 fn path_of(t: &Test, name: &str) -> String {
     t.config_dir().join(name).display().to_string()
@@ -348,4 +351,62 @@ fn a_sign_in_keeps_the_tokens_of_damaged_contexts() {
         hosts.contains("        workspace:\n          - w1\n"),
         "the damaged entry is kept:\n{hosts}"
     );
+}
+
+/// `use host` and `use account` with the choice given read hosts.yml once,
+/// under the lock (where the change is made); with nothing stored they
+/// create nothing, not even the config dir or a lock.
+#[test]
+fn use_reads_hosts_yml_once_and_creates_nothing_when_nothing_is_stored() {
+    let t = Test::new();
+    let not_logged_in = "not_logged_in: not logged in\n";
+    for args in [
+        &["use", "host", "--domain", "two.example"][..],
+        &["use", "account", "--email", "bob@x.io"],
+    ] {
+        let out = t.run_args(args).code(4).stdout("");
+        assert!(out.stderr.starts_with(not_logged_in), "{}", out.stderr);
+        assert!(!t.config_dir().exists(), "{args:?} created the config dir");
+    }
+    let t = Test::new()
+        .hosts(&two_hosts("cloud.dify.ai"))
+        .tokens(OTHER_TOKENS);
+    fs::create_dir_all(t.config_dir()).unwrap();
+    let unknown = t.run_args(["use", "host", "--domain", "nowhere"]).code(2);
+    assert!(
+        unknown
+            .stderr
+            .starts_with("usage_invalid_flag: unknown host")
+    );
+    assert_eq!(t.leftovers(), Vec::<String>::new(), "no lock left");
+    if !tools::strace() {
+        return;
+    }
+    let trace = t.config_dir().join("..").join("trace");
+    let args = ["use", "host", "--domain", "two.example"];
+    let mut cmd = t.command_under(
+        "strace",
+        &[
+            "-f",
+            "-qq",
+            "-e",
+            "trace=openat",
+            "-o",
+            trace.to_str().unwrap(),
+        ],
+    );
+    cmd.args(args);
+    let out = support::runner::output_with_stdin(cmd, b"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let opens = fs::read_to_string(&trace).unwrap();
+    let reads = opens
+        .lines()
+        .filter(|l| l.contains("/hosts.yml\", O_RDONLY"))
+        .count();
+    assert_eq!(reads, 1, "{opens}");
+    assert_eq!(t.read("hosts.yml").unwrap(), two_hosts("two.example"));
 }
