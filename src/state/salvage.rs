@@ -114,8 +114,9 @@ pub(crate) fn object(
 
 /// A damaged entry's value as it is kept, and written back: keys as strings
 /// and integral floats as integers (as the official tool holds them), tags
-/// left out (a file with one is not rewritten anyway). Keys that become
-/// the same string cannot both be kept: an error.
+/// left out (a file with one is not rewritten anyway). A key that is a
+/// collection, or keys that become the same string, could not be written
+/// back as they were: an error (the whole file is then refused, as before).
 pub(crate) fn kept<E: de::Error>(value: Value) -> Result<Value, E> {
     Ok(match value {
         Value::Tagged(t) if t.tag == BIG_INTEGER => Value::Tagged(t),
@@ -124,7 +125,12 @@ pub(crate) fn kept<E: de::Error>(value: Value) -> Result<Value, E> {
         Value::Mapping(m) => {
             let mut out = Mapping::with_capacity(m.len());
             for (k, v) in m {
-                let key = key_string(untagged(&k));
+                let key = match untagged(&k) {
+                    Value::Sequence(_) | Value::Mapping(_) => {
+                        return Err(E::custom("a key is not a string"));
+                    }
+                    key => key_string(key),
+                };
                 if out.contains_key(key.as_str()) {
                     return Err(E::custom(format_args!("duplicated mapping key `{key}`")));
                 }

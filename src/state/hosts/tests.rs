@@ -294,6 +294,16 @@ fn damaged_entries_are_set_aside_one_by_one() {
     let mut changed = reg.clone();
     let e = changed.upsert("h", "https", "x", ctx("x")).unwrap_err();
     assert_eq!(e.message, reg.damage("h", None).unwrap().message);
+    // What could not be written back as it was is not set aside: the file
+    // is refused as a whole, as before (here a key that is a collection).
+    let text =
+        "hosts:\n  h:\n    accounts:\n      e:\n        account: {}\n        ? [k]\n        : v\n";
+    let e = parse(text).unwrap_err();
+    assert!(
+        e.message.starts_with("Invalid content in /cfg/hosts.yml: "),
+        "{}",
+        e.message
+    );
     let mut reg =
         parse("hosts:\n  h:\n    accounts:\n      a:\n        account: {}\n      b: 1\n")
             .unwrap();
