@@ -417,8 +417,8 @@ fn is_null(s: &str) -> bool {
 
 /// A plain scalar as serde_norway's `deserialize_any` resolves it: null, a
 /// boolean, a number or a string. What may be a number is handed to
-/// serde_norway itself (a number has no blank, and `...`, which would end a
-/// document of its own, is none).
+/// serde_norway itself (`...`, which would end a document of its own, is
+/// none).
 fn resolve<'a, V: Visitor<'a>>(s: &'a str, visitor: V) -> Read<V::Value> {
     if is_null(s) {
         return visitor.visit_unit();
@@ -428,9 +428,12 @@ fn resolve<'a, V: Visitor<'a>>(s: &'a str, visitor: V) -> Read<V::Value> {
         "false" | "False" | "FALSE" => return visitor.visit_bool(false),
         _ => {}
     }
+    // Only letters, digits, signs and dots: read on its own, such text is
+    // the same single scalar (a key such as `4:` would be a mapping).
     let may_be_number = s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
         && !s.starts_with("..")
-        && !s.contains(' ');
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
     if may_be_number {
         serde_yaml::Deserializer::from_str(s)
             .deserialize_any(visitor)

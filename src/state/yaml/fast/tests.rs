@@ -36,6 +36,7 @@ fn reads_the_shape_it_is_made_for() {
         "x: 1\ny: -2\nz: 1.5\nw: .inf\nv: 0x1F\nu: 1e5\nt: true\ns: ~\nr: []\nq: {}\n",
         "x:\n  - 1\n  - a: b\n    c: d\n  - - p\n    - q\n  - []\n",
         "x: 123456789012345678901234567890\n",
+        "x:\n  4::\n  4:x: 1\n  1e5: 2\n",
         "x: 王 😀 é\n",
         "'1': one\n'yes': 2\n\"a\\tb\": 3\n",
         "version: 1\ntokens:\n  h:\n    a@x: dfoa_1\n",
