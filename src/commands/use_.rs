@@ -10,7 +10,7 @@ use crate::dify::{Client, account};
 use crate::error::{CliError, ErrorCode, Result};
 use crate::output::Output;
 use crate::output::term::sanitize_line;
-use crate::state::{self, Workspace};
+use crate::state::{self, Edit, Workspace};
 
 pub fn host(ctx: &Ctx, domain: Option<String>) -> Result<Output> {
     let dir = ctx.config_dir()?;
@@ -28,8 +28,9 @@ pub fn host(ctx: &Ctx, domain: Option<String>) -> Result<Output> {
         if r.is_empty() {
             return Err(CliError::not_logged_in());
         }
+        let changed = r.current_host.as_deref() != Some(domain.as_str());
         if r.set_current_host(&domain) {
-            return Ok(());
+            return Ok(Edit { value: (), changed });
         }
         let known: Vec<&str> = r.hosts.keys().collect();
         Err(CliError::usage_invalid(format!(
@@ -96,9 +97,13 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
                 .with_message(format!("no credential stored for {email} on {host}"))
                 .with_hint(format!("run 'difyctl auth login --host {host}'")));
         }
+        let changed = entry.current_account.as_deref() != Some(email.as_str());
         let host = host.to_string();
         r.set_current_account(&host, &email);
-        Ok(host)
+        Ok(Edit {
+            value: host,
+            changed,
+        })
     })?;
     Ok(Output::success(format!(
         "Active account on {host} is now {email}"

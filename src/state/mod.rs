@@ -40,7 +40,7 @@ pub use nudge::{NUDGE_FILE, NudgeFile, load_nudges, mark_warned, nudge_path};
 pub use omap::{Damage, OrderedMap};
 /// The ownership and mode rule for the config dir and stores (pure).
 pub use perm::verdict as ownership_verdict;
-pub use store::{Document, Store};
+pub use store::{Document, Edit, Store};
 pub use tokens::{TOKENS_FILE, TokenFile};
 /// js-yaml-compatible YAML text for any value (e.g. `auth list -o yaml`).
 pub use yaml::dump as dump_yaml;
@@ -76,12 +76,13 @@ pub fn update_hosts_then<T, U>(
     dir.store(HOSTS_FILE).update_then(change, after)
 }
 
-/// [`update_hosts`] for a change that needs something stored (`use host`,
-/// `use account`): with no `hosts.yml`, `change` sees an empty registry and
-/// nothing (directory, lock) is created unless it changes that.
+/// [`update_hosts`] for a change that needs something stored and says
+/// whether it changed the registry (`use host`, `use account`): with no
+/// `hosts.yml`, `change` sees an empty registry and nothing (directory, lock)
+/// is created unless it changes that. See [`Store::update_stored`].
 pub fn change_hosts<T>(
     dir: &ConfigDir,
-    change: impl FnMut(&mut Registry) -> Result<T>,
+    change: impl FnMut(&mut Registry) -> Result<Edit<T>>,
 ) -> Result<T> {
     dir.store(HOSTS_FILE).update_stored(change)
 }

@@ -113,6 +113,45 @@ impl Store {
         change: impl FnOnce(&mut D) -> Result<T>,
         after: impl FnOnce(T) -> U,
     ) -> Result<U> {
+        let change = |doc: &mut D| {
+            // Whether `change` changed the document, without keeping a copy of it.
+            let key = Keyed::new();
+            let before = key.fingerprint(doc);
+            let value = change(doc)?;
+            let changed = key.fingerprint(doc) != before;
+            Ok(Edit { value, changed })
+        };
+        self.locked(change, after)
+    }
+
+    /// [`Store::update`] for a change that needs something stored and says
+    /// itself whether it changed the document (so nothing is compared): when
+    /// the file does not exist, `change` sees an empty document with no lock
+    /// taken and nothing created, and only if it changes that document is it
+    /// run again as an update.
+    pub fn update_stored<D: Document, T>(
+        &self,
+        mut change: impl FnMut(&mut D) -> Result<Edit<T>>,
+    ) -> Result<T> {
+        let missing =
+            matches!(fs::metadata(&self.path), Err(e) if e.kind() == io::ErrorKind::NotFound);
+        if missing {
+            let edit = change(&mut D::default())?;
+            if !edit.changed {
+                return Ok(edit.value);
+            }
+        }
+        self.locked(change, |value| value)
+    }
+
+    /// Under the lock: the file parsed once (its text then dropped: only the
+    /// document stays in memory), `change` applied, the file written when it
+    /// says it changed the document, then `after`.
+    fn locked<D: Document, T, U>(
+        &self,
+        change: impl FnOnce(&mut D) -> Result<Edit<T>>,
+        after: impl FnOnce(T) -> U,
+    ) -> Result<U> {
         if let Some(dir) = parent(&self.path) {
             create_private_dir(dir).map_err(|e| io_error("create the directory", dir, &e))?;
         }
@@ -124,7 +163,6 @@ impl Store {
             }
             Unlockable::Other(e) => e,
         })?;
-        // The text is dropped once parsed: only the document stays in memory.
         let (mut doc, unwritable) = match self.read_text()? {
             Some(text) => (
                 D::parse(&text, &self.path)?,
@@ -132,11 +170,8 @@ impl Store {
             ),
             None => (D::default(), None),
         };
-        // Whether `change` changed the document, without keeping a copy of it.
-        let key = Keyed::new();
-        let before = key.fingerprint(&doc);
-        let out = change(&mut doc)?;
-        if key.fingerprint(&doc) != before {
+        let edit = change(&mut doc)?;
+        if edit.changed {
             if let Some(e) = unwritable {
                 return Err(e);
             }
@@ -146,27 +181,7 @@ impl Store {
             write_atomic(&target, |out| doc.write(out))?;
             remove_old_temp_files(&target);
         }
-        Ok(after(out))
-    }
-
-    /// [`Store::update`] for a change that needs something stored: when the
-    /// file does not exist, `change` sees an empty document with no lock taken
-    /// and nothing created, and only if it changes that document is it run
-    /// again as an update.
-    pub fn update_stored<D: Document, T>(
-        &self,
-        mut change: impl FnMut(&mut D) -> Result<T>,
-    ) -> Result<T> {
-        let missing =
-            matches!(fs::metadata(&self.path), Err(e) if e.kind() == io::ErrorKind::NotFound);
-        if missing {
-            let mut doc = D::default();
-            let out = change(&mut doc)?;
-            if doc == D::default() {
-                return Ok(out);
-            }
-        }
-        self.update(change)
+        Ok(after(edit.value))
     }
 
     /// The file's text; `None` when it does not exist. Only a regular file
@@ -212,6 +227,13 @@ impl Store {
             ))
         })
     }
+}
+
+/// What a change made of a document, as the change itself knows: `value`
+/// for the caller, and whether the document changed (and is written).
+pub struct Edit<T> {
+    pub value: T,
+    pub changed: bool,
 }
 
 /// The most a store file may hold. 10,000 contexts take a few MB; this only
@@ -437,6 +459,37 @@ mod tests {
         let nothing = Store::new(dir.path().join("y.yml"));
         nothing.update(|_: &mut Lines| Ok(())).unwrap();
         assert!(!dir.path().join("y.yml").exists());
+    }
+
+    #[test]
+    fn a_change_that_says_what_it_did_is_written_only_then() {
+        let dir = TempDir::new();
+        let file = dir.path().join("sub").join("x.yml");
+        let store = Store::new(&file);
+        // Nothing stored, nothing changed: nothing created, not even the directory.
+        let edit = |changed| {
+            move |d: &mut Lines| {
+                if changed {
+                    d.0.push("a".into());
+                }
+                Ok(Edit { value: 7, changed })
+            }
+        };
+        assert_eq!(store.update_stored(edit(false)).unwrap(), 7);
+        assert!(!dir.path().join("sub").exists());
+        assert_eq!(store.update_stored(edit(true)).unwrap(), 7);
+        assert_eq!(fs::read_to_string(&file).unwrap(), "a\n");
+        // Said unchanged: not written, whatever the document holds.
+        store
+            .update_stored(|d: &mut Lines| {
+                d.0.push("b".into());
+                Ok(Edit {
+                    value: (),
+                    changed: false,
+                })
+            })
+            .unwrap();
+        assert_eq!(fs::read_to_string(&file).unwrap(), "a\n");
     }
 
     #[cfg(unix)]

@@ -90,8 +90,13 @@ impl<'w> Emitter<'w> {
     }
 
     fn newline(&mut self, level: usize) {
+        const LINE: &str = "\n                                                                ";
+        let n = INDENT * level;
+        if n < LINE.len() {
+            return self.put(&LINE[..1 + n]);
+        }
         self.put("\n");
-        self.spaces(INDENT * level);
+        self.spaces(n);
     }
 
     fn spaces(&mut self, mut n: usize) {
