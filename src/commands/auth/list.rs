@@ -31,6 +31,14 @@ pub fn run(ctx: &Ctx, format: ListFormat) -> Result<Output> {
     for damage in registry.damaged() {
         ctx.ui.warn(&format!("Left out: {}", damage.message()));
     }
+    let output = render(&registry, format);
+    // Not freed piece by piece: the process ends once the output is written,
+    // and freeing 100,000 contexts one by one costs more than printing them.
+    std::mem::forget(registry);
+    Ok(output)
+}
+
+fn render(registry: &state::Registry, format: ListFormat) -> Output {
     let active = registry.active().map(|(h, e, _)| (h, e));
     let rows: Vec<Row> = registry
         .contexts()
@@ -42,7 +50,7 @@ pub fn run(ctx: &Ctx, format: ListFormat) -> Result<Output> {
         })
         .collect();
 
-    Ok(match format {
+    match format {
         ListFormat::Json => Output::json(&Contexts { contexts: rows }, true),
         ListFormat::Yaml => {
             let value = serde_yaml::to_value(Contexts { contexts: rows }).unwrap_or_default();
@@ -67,5 +75,5 @@ pub fn run(ctx: &Ctx, format: ListFormat) -> Result<Output> {
             }));
             Output::Text(table::render(&cells, false))
         }
-    })
+    }
 }
