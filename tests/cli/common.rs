@@ -10,6 +10,11 @@ use crate::support::fixtures::{Context, Hosts, Tokens, alice};
 use crate::support::mock::{DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, MockDify, SessionInfo};
 use crate::support::runner::{Outcome, Test};
 
+/// The path of the config dir's file `name`, as messages show it.
+pub(crate) fn path_of(t: &Test, name: &str) -> String {
+    t.config_dir().join(name).display().to_string()
+}
+
 /// The official tool's example `hosts.yml`, written by its serializer: keychain
 /// mode, an https login and an http one; `localhost:5001` is active.
 pub(crate) const EXAMPLE: &str = include_str!("../fixtures/hosts-example.yml");

@@ -4,7 +4,7 @@
 //!
 //! What cuts across commands has a module of its own: `context` (which
 //! stored context, or `DIFY_TOKEN`, a command acts on), `store` (the files on
-//! disk), `generations` (each server generation), `banner` (the
+//! disk), `store_contents` (what unusual contents of them do), `generations` (each server generation), `banner` (the
 //! compatibility banner) and `parser` (the command line itself).
 
 #[path = "../support/mod.rs"]
@@ -27,6 +27,7 @@ mod refresh;
 mod runner;
 mod status;
 mod store;
+mod store_contents;
 mod token;
 mod use_;
 mod version;

@@ -12,14 +12,10 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{EXAMPLE, output, team, team_tokens};
+use crate::common::{EXAMPLE, output, path_of, team, team_tokens};
 use crate::support::fixtures::{Context, Hosts, Tokens, with_other_context};
 use crate::support::runner::{BIN, Outcome, Test, mode, set_mode, set_mtime};
 use crate::support::tools;
-
-fn path_of(t: &Test, name: &str) -> String {
-    t.config_dir().join(name).display().to_string()
-}
 
 // ---------------------------------------------------------------------------
 // Broken files

@@ -305,8 +305,7 @@ fn damaged_entries_are_set_aside_one_by_one() {
         e.message
     );
     let mut reg =
-        parse("hosts:\n  h:\n    accounts:\n      a:\n        account: {}\n      b: 1\n")
-            .unwrap();
+        parse("hosts:\n  h:\n    accounts:\n      a:\n        account: {}\n      b: 1\n").unwrap();
     assert!(reg.remove("h", "a").is_some());
     assert_eq!(
         reg.render(),

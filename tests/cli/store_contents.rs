@@ -3,18 +3,13 @@
 //! it is, the file is left alone with a clear error; a damaged entry costs
 //! only its own context.
 
-mod support;
-
 use std::fs;
-use support::fixtures::{OTHER_HOSTS, OTHER_TOKENS, two_hosts, with_token_args};
 
-use support::mock::MockDify;
-use support::runner::Test;
-use support::tools;
-
-fn path_of(t: &Test, name: &str) -> String {
-    t.config_dir().join(name).display().to_string()
-}
+use crate::common::path_of;
+use crate::support::fixtures::{other_hosts, other_tokens, two_hosts, with_token_args};
+use crate::support::mock::MockDify;
+use crate::support::runner::{Test, output_with_stdin};
+use crate::support::tools;
 
 const ALICE: &str = "alice@example.com (Alice)\n";
 const SWITCHED: &str = "✓ Active host is now two.example\n";
@@ -29,9 +24,10 @@ fn switch(t: &Test) {
 
 #[test]
 fn a_byte_order_mark_is_read_past() {
+    let other_tokens = other_tokens();
     let t = Test::new()
-        .hosts(&format!("\u{feff}{}", two_hosts("cloud.dify.ai")))
-        .tokens(&format!("\u{feff}{OTHER_TOKENS}"));
+        .hosts(format!("\u{feff}{}", two_hosts("cloud.dify.ai")))
+        .tokens(format!("\u{feff}{other_tokens}"));
     t.run_args(["auth", "whoami"])
         .code(0)
         .stdout(ALICE)
@@ -53,10 +49,11 @@ fn a_byte_order_mark_is_read_past() {
 /// far more memory than its size, and written back, a file many times larger.
 #[test]
 fn aliases_that_multiply_the_file_are_refused_and_it_is_left_alone() {
+    let other_tokens = other_tokens();
     let big = format!("[{}]", vec!["'0123456789abcdef'"; 300].join(", "));
     let repeats: String = (0..200).map(|i| format!("  k{i}: *big\n")).collect();
     let text = format!("{}x: &big {big}\ny:\n{repeats}", two_hosts("cloud.dify.ai"));
-    let t = Test::new().hosts(&text).tokens(OTHER_TOKENS);
+    let t = Test::new().hosts(&text).tokens(&other_tokens);
     let p = path_of(&t, "hosts.yml");
     let error = format!(
         "client_error: Invalid content in {p}: its YAML aliases repeat more data than the file holds.\n\
@@ -75,11 +72,12 @@ fn aliases_that_multiply_the_file_are_refused_and_it_is_left_alone() {
 /// Aliases within reason are kept as values (written out in full).
 #[test]
 fn a_few_aliases_are_read_and_written_out() {
+    let other_tokens = other_tokens();
     let text = format!(
         "{}defaults: &d\n  region: eu\n  tier: 2\nmine: *d\n",
         two_hosts("cloud.dify.ai")
     );
-    let t = Test::new().hosts(&text).tokens(OTHER_TOKENS);
+    let t = Test::new().hosts(&text).tokens(&other_tokens);
     switch(&t);
     assert_eq!(
         t.read("hosts.yml").unwrap(),
@@ -92,11 +90,12 @@ fn a_few_aliases_are_read_and_written_out() {
 
 #[test]
 fn integers_beyond_64_bits_under_unknown_keys_are_kept() {
+    let other_tokens = other_tokens();
     let extra =
         "big: 123456789012345678901234567890\nsmall:\n  - -98765432109876543210987654321\n  - 7\n";
     let t = Test::new()
-        .hosts(&format!("{}{extra}", two_hosts("cloud.dify.ai")))
-        .tokens(&format!("{OTHER_TOKENS}{extra}"));
+        .hosts(format!("{}{extra}", two_hosts("cloud.dify.ai")))
+        .tokens(format!("{other_tokens}{extra}"));
     t.run_args(["auth", "list", "-o", "name"])
         .code(0)
         .stdout("alice@example.com\nbob@x.io\n")
@@ -116,8 +115,9 @@ fn integers_beyond_64_bits_under_unknown_keys_are_kept() {
 /// rewrite: the file can be read, but not changed.
 #[test]
 fn tags_a_rewrite_would_lose_stop_the_change_and_say_why() {
+    let other_tokens = other_tokens();
     let text = format!("{}blob: !!binary aGVsbG8=\n", two_hosts("cloud.dify.ai"));
-    let t = Test::new().hosts(&text).tokens(OTHER_TOKENS);
+    let t = Test::new().hosts(&text).tokens(&other_tokens);
     let p = path_of(&t, "hosts.yml");
     t.run_args(["auth", "whoami"])
         .code(0)
@@ -141,11 +141,11 @@ fn tags_a_rewrite_would_lose_stop_the_change_and_say_why() {
 
     // Core tags keep their meaning in the values, and are written as such.
     let t = Test::new()
-        .hosts(&format!(
+        .hosts(format!(
             "{}num: !!str 123\nhex: !!int 0x10\n",
             two_hosts("cloud.dify.ai")
         ))
-        .tokens(OTHER_TOKENS);
+        .tokens(&other_tokens);
     switch(&t);
     assert_eq!(
         t.read("hosts.yml").unwrap(),
@@ -157,19 +157,21 @@ fn tags_a_rewrite_would_lose_stop_the_change_and_say_why() {
 /// hand-written one with flow style, comments and aliases is read the same.
 #[test]
 fn what_is_written_reads_back_the_same() {
+    let other_hosts = other_hosts();
+    let other_tokens = other_tokens();
     let text = format!(
         "{}# a comment\nlist: [a, {{b: c}}, [1, 2.5, ~]]\nanchor: &a {{k: v}}\nagain: *a\n",
-        OTHER_HOSTS
+        other_hosts
     );
-    let t = Test::new().hosts(&text).tokens(OTHER_TOKENS);
+    let t = Test::new().hosts(&text).tokens(&other_tokens);
     t.run_args(["use", "host", "--domain", "cloud.dify.ai"])
         .code(0)
         .stderr("");
     let before = t.run_args(["auth", "list", "-o", "json"]).code(0).json();
     // A change that rewrites it.
     let t2 = Test::new()
-        .hosts(&text.replace("current_host: cloud.dify.ai\n", ""))
-        .tokens(OTHER_TOKENS);
+        .hosts(text.replace("current_host: cloud.dify.ai\n", ""))
+        .tokens(&other_tokens);
     t2.run_args(["use", "host", "--domain", "cloud.dify.ai"])
         .code(0)
         .stderr("");
@@ -177,7 +179,7 @@ fn what_is_written_reads_back_the_same() {
     assert_eq!(
         written,
         format!(
-            "{OTHER_HOSTS}list:\n  - a\n  - b: c\n  - - 1\n    - 2.5\n    - null\nanchor:\n  k: v\nagain:\n  k: v\n"
+            "{other_hosts}list:\n  - a\n  - b: c\n  - - 1\n    - 2.5\n    - null\nanchor:\n  k: v\nagain:\n  k: v\n"
         )
     );
     assert_eq!(
@@ -201,8 +203,9 @@ fn carols_token_reads(t: &Test) {
 
 /// `two.example` with bob (his `workspace` a list: damaged) and carol.
 fn with_damaged_bob(active: &str) -> String {
+    let other_hosts = other_hosts();
     format!(
-        "{OTHER_HOSTS}  two.example:\n    current_account: bob@x.io\n    accounts:\n      bob@x.io:\n        \
+        "{other_hosts}  two.example:\n    current_account: bob@x.io\n    accounts:\n      bob@x.io:\n        \
          account:\n          id: b\n          email: bob@x.io\n          name: Bob\n        workspace:\n          \
          - w1\n      carol@x.io:\n        account:\n          id: c\n          email: carol@x.io\n          \
          name: Carol\n"
@@ -214,9 +217,10 @@ fn with_damaged_bob(active: &str) -> String {
 /// others work, it gets an error naming it, and writes keep it as it was.
 #[test]
 fn a_damaged_context_in_hosts_yml_costs_only_itself() {
+    let other_tokens = other_tokens();
     let text = with_damaged_bob("cloud.dify.ai");
     let tokens = format!(
-        "{OTHER_TOKENS}  two.example:\n    bob@x.io: dfoa_bob\n    carol@x.io: dfoa_carol\n"
+        "{other_tokens}  two.example:\n    bob@x.io: dfoa_bob\n    carol@x.io: dfoa_carol\n"
     );
     let t = Test::new().hosts(&text).tokens(&tokens);
     let p = path_of(&t, "hosts.yml");
@@ -283,6 +287,7 @@ fn a_damaged_context_in_hosts_yml_costs_only_itself() {
 /// context (the official tool skips it), and a write keeps it as it was.
 #[test]
 fn a_damaged_entry_in_tokens_yml_costs_only_its_context() {
+    let other_tokens = other_tokens();
     let mock = MockDify::start();
     let session = mock.add_session("difyctl on ci");
     let hosts =
@@ -290,7 +295,7 @@ fn a_damaged_entry_in_tokens_yml_costs_only_its_context() {
     let bad = "  two.example:\n    bob@x.io:\n      nested: map\n    carol@x.io: dfoa_carol\n";
     let t = Test::new()
         .hosts(&hosts)
-        .tokens(&format!("{OTHER_TOKENS}{bad}"))
+        .tokens(format!("{other_tokens}{bad}"))
         .stdin(format!("{}\n", session.token));
     let p = path_of(&t, "tokens.yml");
     t.run_args(["auth", "token"])
@@ -314,7 +319,7 @@ fn a_damaged_entry_in_tokens_yml_costs_only_its_context() {
     assert_eq!(
         written,
         format!(
-            "{OTHER_TOKENS}{bad}  {}:\n    tester@dify.ai: {}\n",
+            "{other_tokens}{bad}  {}:\n    tester@dify.ai: {}\n",
             mock.host(),
             session.token
         )
@@ -325,13 +330,14 @@ fn a_damaged_entry_in_tokens_yml_costs_only_its_context() {
 /// hosts.yml entry is damaged still has its token kept.
 #[test]
 fn a_sign_in_keeps_the_tokens_of_damaged_contexts() {
+    let other_tokens = other_tokens();
     let mock = MockDify::start();
     let session = mock.add_session("difyctl on ci");
     let tokens = format!(
-        "{OTHER_TOKENS}  two.example:\n    bob@x.io: dfoa_bob\n    carol@x.io: dfoa_carol\n  gone.example:\n    x@x.io: dfoa_orphan\n"
+        "{other_tokens}  two.example:\n    bob@x.io: dfoa_bob\n    carol@x.io: dfoa_carol\n  gone.example:\n    x@x.io: dfoa_orphan\n"
     );
     let t = Test::new()
-        .hosts(&with_damaged_bob("cloud.dify.ai"))
+        .hosts(with_damaged_bob("cloud.dify.ai"))
         .tokens(&tokens)
         .stdin(format!("{}\n", session.token));
     t.run_args(with_token_args(&mock))
@@ -341,7 +347,7 @@ fn a_sign_in_keeps_the_tokens_of_damaged_contexts() {
     assert_eq!(
         t.read("tokens.yml").unwrap(),
         format!(
-            "{OTHER_TOKENS}  two.example:\n    bob@x.io: dfoa_bob\n    carol@x.io: dfoa_carol\n  {}:\n    tester@dify.ai: {}\n",
+            "{other_tokens}  two.example:\n    bob@x.io: dfoa_bob\n    carol@x.io: dfoa_carol\n  {}:\n    tester@dify.ai: {}\n",
             mock.host(),
             session.token
         )
@@ -358,6 +364,7 @@ fn a_sign_in_keeps_the_tokens_of_damaged_contexts() {
 /// create nothing, not even the config dir or a lock.
 #[test]
 fn use_reads_hosts_yml_once_and_creates_nothing_when_nothing_is_stored() {
+    let other_tokens = other_tokens();
     let t = Test::new();
     let not_logged_in = "not_logged_in: not logged in\n";
     for args in [
@@ -369,8 +376,8 @@ fn use_reads_hosts_yml_once_and_creates_nothing_when_nothing_is_stored() {
         assert!(!t.config_dir().exists(), "{args:?} created the config dir");
     }
     let t = Test::new()
-        .hosts(&two_hosts("cloud.dify.ai"))
-        .tokens(OTHER_TOKENS);
+        .hosts(two_hosts("cloud.dify.ai"))
+        .tokens(&other_tokens);
     fs::create_dir_all(t.config_dir()).unwrap();
     let unknown = t.run_args(["use", "host", "--domain", "nowhere"]).code(2);
     assert!(
@@ -396,7 +403,7 @@ fn use_reads_hosts_yml_once_and_creates_nothing_when_nothing_is_stored() {
         ],
     );
     cmd.args(args);
-    let out = support::runner::output_with_stdin(cmd, b"");
+    let out = output_with_stdin(cmd, b"");
     assert!(
         out.status.success(),
         "{}",
