@@ -1,5 +1,5 @@
 //! `use host` and `use account`: switch the active context among stored
-//! sign-ins, locally (PROTOCOL.md §4.5, §4.6). `use workspace` talks to the
+//! sign-ins, locally (difyctl-use(1)). `use workspace` talks to the
 //! server.
 
 use crate::cli::Selection;
@@ -156,7 +156,7 @@ fn pick_account(ctx: &Ctx, registry: &state::Registry) -> Result<String> {
     Ok(known[chosen].to_string())
 }
 
-/// `use workspace [ID]` (PROTOCOL.md §4.9): switch the default workspace on
+/// `use workspace [ID]` (difyctl-use(1)): switch the default workspace on
 /// the server; only when the server accepts it is the context's `workspace`
 /// replaced (never for a `DIFY_TOKEN` session, which has nothing stored).
 pub fn workspace(

@@ -1,5 +1,5 @@
 //! Where bearer tokens live: the OS keychain or the protected `tokens.yml`
-//! (PROTOCOL.md §2.4). `hosts.yml`'s `token_storage` says which; commands
+//! (difyctl-files(5)). `hosts.yml`'s `token_storage` says which; commands
 //! that do not need a token never come here.
 //!
 //! The store is chosen at login only ([`StorePolicy`]): `--token-storage`, else

@@ -7,7 +7,7 @@ use super::term::{sanitize_line, width};
 
 /// Render rows (the header first). With `trim`, each line is right-trimmed
 /// (`auth devices list`); without, inactive rows keep their padding
-/// (`auth list`, PROTOCOL.md §4.3).
+/// (`auth list`, as the official tool prints it).
 pub fn render<R: AsRef<[S]>, S: AsRef<str>>(rows: &[R], trim: bool) -> String {
     let columns = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
     // Two passes (widths, then text) over cells sanitised as they are used:

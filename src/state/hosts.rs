@@ -1,4 +1,4 @@
-//! `hosts.yml`: the saved host/account contexts (PROTOCOL.md §2.3).
+//! `hosts.yml`: the saved host/account contexts (difyctl-files(5)).
 
 use std::fmt;
 use std::io;
@@ -284,7 +284,7 @@ impl Registry {
         Ok(())
     }
 
-    /// Forgets (host, email) (PROTOCOL.md §4.4): when it was its host's current
+    /// Forgets (host, email) (`auth logout`): when it was its host's current
     /// account that pointer is unset, and so is `current_host` if it named the
     /// host; a host left without accounts is dropped.
     pub fn remove(&mut self, host: &str, email: &str) -> Option<Context> {

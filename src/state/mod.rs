@@ -1,6 +1,6 @@
 //! Local state: the config directory, `hosts.yml` (contexts) and `tokens.yml`
 //! (file-mode credentials), read and written under the official `.lock` protocol
-//! with atomic replaces (PROTOCOL.md §2).
+//! with atomic replaces (difyctl-files(5)).
 //!
 //! Reads go through [`Store::load`], changes through [`Store::update`], which
 //! holds the lock from load to save so concurrent invocations never lose each

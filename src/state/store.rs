@@ -1,5 +1,5 @@
 //! Reading and writing one YAML store under its lock, with atomic replaces
-//! (PROTOCOL.md §2.2).
+//! (difyctl-files(5), "Writing and reading").
 
 use std::fs::{self, File, OpenOptions};
 use std::hash::Hash;

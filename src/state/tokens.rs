@@ -1,4 +1,4 @@
-//! `tokens.yml`: bearer tokens when no keychain is used (PROTOCOL.md §2.4).
+//! `tokens.yml`: bearer tokens when no keychain is used (difyctl-files(5)).
 //!
 //! ```yaml
 //! version: 1

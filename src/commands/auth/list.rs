@@ -1,5 +1,5 @@
 //! `auth list [-o json|yaml|name]`: every stored context, local only
-//! (PROTOCOL.md §4.3).
+//! (difyctl-auth(1)).
 
 use std::borrow::Cow;
 

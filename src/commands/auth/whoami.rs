@@ -1,5 +1,5 @@
 //! `auth whoami [--json]`: the active identity, from hosts.yml only
-//! (PROTOCOL.md §4.2). Never contacts the server or the keychain.
+//! (difyctl-auth(1)). Never contacts the server or the keychain.
 
 use serde_json::json;
 

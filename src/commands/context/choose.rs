@@ -130,7 +130,9 @@ pub fn choose_with(
         .ok_or_else(CliError::not_logged_in)?;
     let known_accounts = || entry.accounts.keys().collect::<Vec<_>>().join(", ");
     // The context asked for (or the current one) may have a damaged entry.
-    let wanted = account_choice.map(|(e, _)| e).or(entry.current_account.as_deref());
+    let wanted = account_choice
+        .map(|(e, _)| e)
+        .or(entry.current_account.as_deref());
     if let Some(damaged) = wanted.and_then(|e| registry.damage(&host, Some(e))) {
         return Err(damaged);
     }
