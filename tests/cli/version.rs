@@ -355,8 +355,14 @@ fn json_and_yaml_reports() {
         "{}",
         out.stdout
     );
+    // A commit of digits only (or digits around one `e`) reads as a number
+    // unquoted, so YAML output quotes it, as js-yaml does.
+    let commit = match serde_yaml::from_str::<serde_yaml::Value>(COMMIT) {
+        Ok(serde_yaml::Value::String(_)) => COMMIT.to_string(),
+        _ => format!("'{COMMIT}'"),
+    };
     let yaml = format!(
-        "client:\n  version: {VERSION}\n  commit: {COMMIT}\n  buildDate: '{BUILD_DATE}'\n  \
+        "client:\n  version: {VERSION}\n  commit: {commit}\n  buildDate: '{BUILD_DATE}'\n  \
          channel: stable\n  platform: linux\n  arch: x64\nserver:\n  endpoint: {url}\n  \
          reachable: true\n  version: 1.14.2\n  edition: SELF_HOSTED\ncompat:\n  minDify: {MIN}\n  \
          maxDify: {MAX}\n  status: compatible\n  detail: server 1.14.2 in [{MIN}, {MAX}]\n",
