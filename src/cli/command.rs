@@ -91,6 +91,8 @@ pub struct LoginArgs {
     pub password_stdin: bool,
     /// `keychain` or `file`.
     pub token_storage: Option<&'static str>,
+    /// `--label`, as given (checked when the label is chosen).
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -195,6 +197,7 @@ impl Matches {
             } else {
                 None
             },
+            label: self.text(&LABEL),
         })
     }
 }

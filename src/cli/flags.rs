@@ -147,6 +147,11 @@ pub static TOKEN_STORAGE: Flag = Flag::text(
     "where to keep the token: keychain or file (env DIFY_TOKEN_STORAGE)",
 )
 .kind(Kind::Enum(&["keychain", "file"]));
+pub static LABEL: Flag = Flag::text(
+    "label",
+    "text",
+    "the server's name for this sign-in's session (default: difyctl on <node name>; env DIFY_DEVICE_LABEL)",
+);
 pub static IF_EXPIRING_WITHIN: Flag = Flag::text(
     "if-expiring-within",
     "duration",

@@ -62,6 +62,11 @@ pub const VARIABLES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "DIFY_DEVICE_LABEL",
+        "Device label of auth login/refresh sign-ins (default: difyctl on <node name>; overridden by --label).",
+        false,
+    ),
+    (
         "DIFY_INSECURE",
         "Let DIFY_TOKEN go to an http:// host (clear text). Truthy values: 1, true, yes.",
         false,

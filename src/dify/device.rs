@@ -22,7 +22,6 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
-use crate::env::Env;
 use crate::error::{CliError, ErrorCode, Result};
 
 use super::account::{Account, Workspace, decode_error, null_as_default};
@@ -32,9 +31,6 @@ use crate::secret::Secret;
 
 /// The only `client_id` the server knows.
 pub const CLIENT_ID: &str = "difyctl";
-
-/// Longer labels make the server's approve step fail with a 500.
-pub const MAX_LABEL_CHARS: usize = 255;
 
 /// Poll attempts when the token endpoint answers 5xx, and the waits between them.
 pub const POLL_5XX_ATTEMPTS: u32 = 5;
@@ -145,54 +141,6 @@ pub enum PollOutcome {
     Pending,
     SlowDown,
     Token(Box<TokenPayload>),
-}
-
-/// `difyctl on <hostname>`, at most [`MAX_LABEL_CHARS`] characters.
-pub fn label_for_host(hostname: &str) -> String {
-    const PREFIX: &str = "difyctl on ";
-    let hostname = hostname.trim();
-    let hostname = if hostname.is_empty() {
-        "unknown-host"
-    } else {
-        hostname
-    };
-    let room = MAX_LABEL_CHARS - PREFIX.len();
-    let mut label = String::from(PREFIX);
-    label.extend(hostname.chars().take(room));
-    label
-}
-
-/// The machine's hostname, or "" when it cannot be found (no libc calls:
-/// Linux's /proc, then `HOSTNAME` and `COMPUTERNAME` of `env`, then the
-/// `hostname` program).
-pub fn local_hostname(env: &Env) -> Result<String> {
-    let from_proc = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let mut found = Some(from_proc.trim().to_owned()).filter(|h| !h.is_empty());
-    for name in ["HOSTNAME", "COMPUTERNAME"] {
-        if found.is_none() {
-            found = env
-                .text(name)?
-                .map(|h| h.trim().to_owned())
-                .filter(|h| !h.is_empty());
-        }
-    }
-    Ok(found.or_else(hostname_program).unwrap_or_default())
-}
-
-#[cfg(unix)]
-fn hostname_program() -> Option<String> {
-    let out = std::process::Command::new("hostname")
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let name = String::from_utf8(out.stdout).ok()?.trim().to_owned();
-    (out.status.success() && !name.is_empty()).then_some(name)
-}
-
-#[cfg(not(unix))]
-fn hostname_program() -> Option<String> {
-    None
 }
 
 fn unsupported(resp: &Response) -> CliError {
@@ -343,18 +291,6 @@ mod tests {
 
     const CODE: &str = r#"{"device_code":"dc_abc","user_code":"ABCD-3456",
         "verification_uri":"https:\/\/dify.test\/device","expires_in":900,"interval":5}"#;
-
-    #[test]
-    fn labels() {
-        assert_eq!(label_for_host("build-7"), "difyctl on build-7");
-        assert_eq!(label_for_host("  "), "difyctl on unknown-host");
-        let long = "é".repeat(400);
-        let label = label_for_host(&long);
-        assert_eq!(label.chars().count(), MAX_LABEL_CHARS);
-        assert!(label.starts_with("difyctl on éé"));
-        assert_eq!(label_for_host(&"h".repeat(244)).chars().count(), 255);
-        assert_eq!(label_for_host(&"h".repeat(243)).chars().count(), 254);
-    }
 
     #[test]
     fn server_numbers_are_range_checked() {

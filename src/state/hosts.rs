@@ -128,6 +128,9 @@ model! {
         /// The server's session row id, used to mark the current device.
         pub token_id: Option<String>,
         pub token_expires_at: Option<String>,
+        /// The device label the user chose for this context's sign-ins (none:
+        /// the default, `difyctl on <node name>`); refresh signs in with it again.
+        pub device_label: Option<String>,
         /// Set for external-SSO (`dfoe_`) sign-ins, whose `account` fields are empty.
         pub external_subject: Option<ExternalSubject>,
     }

@@ -19,6 +19,7 @@ mod devices;
 mod env;
 mod generations;
 mod help;
+mod label;
 mod list;
 mod login;
 mod logout;

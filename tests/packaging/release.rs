@@ -109,10 +109,14 @@ fn release_binary_runs_and_signs_in_from_an_empty_chroot() {
             mock.host()
         )
     );
-    // No /proc and no HOSTNAME in the chroot: the label falls back.
+    // No /proc, no HOSTNAME and no hostname program in the chroot: the
+    // kernel still knows the node name (uname), so the label is not
+    // `difyctl on unknown-host`.
+    let node = Command::new("uname").arg("-n").output().unwrap().stdout;
+    let node = String::from_utf8(node).unwrap();
     assert_eq!(
         mock.device_labels(),
-        vec!["difyctl on unknown-host".to_string()]
+        vec![format!("difyctl on {}", node.trim())]
     );
     let hosts = std::fs::read_to_string(r.join("config/hosts.yml")).unwrap();
     assert!(

@@ -160,6 +160,7 @@ pub struct Context {
     workspace: Option<[String; 3]>,
     token_id: Option<String>,
     token_expires_at: Option<String>,
+    device_label: Option<String>,
     issuer: Option<String>,
 }
 
@@ -174,6 +175,7 @@ impl Context {
             workspace: None,
             token_id: None,
             token_expires_at: None,
+            device_label: None,
             issuer: None,
         }
     }
@@ -234,6 +236,12 @@ impl Context {
         self
     }
 
+    /// The device label the user chose for the context's sign-ins.
+    pub fn device_label(mut self, label: &str) -> Context {
+        self.device_label = Some(label.to_string());
+        self
+    }
+
     /// An external-SSO account: the `account` fields empty, the email and
     /// `issuer` under `external_subject`.
     pub fn sso(mut self, issuer: &str) -> Context {
@@ -278,6 +286,9 @@ impl fmt::Display for Context {
         }
         if let Some(at) = &self.token_expires_at {
             writeln!(f, "        token_expires_at: '{at}'")?;
+        }
+        if let Some(label) = &self.device_label {
+            writeln!(f, "        device_label: {label}")?;
         }
         if let Some(issuer) = &self.issuer {
             writeln!(f, "        external_subject:")?;

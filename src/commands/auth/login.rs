@@ -15,14 +15,15 @@ const DEFAULT_HOST: &str = "https://cloud.dify.ai";
 
 pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Output> {
     sign_in::check_inputs(ctx, args)?;
+    let label = sign_in::label(ctx, args, None)?;
     let store = StorePolicy::from_env(args.token_storage, &ctx.env)?;
     let target = resolve_host(ctx, args)?;
     // Refused now rather than after the user approved the sign-in (and
     // checked again when saving, under the lock).
     persist::check_scheme(&context::registry(ctx)?, &target)?;
     store.check(&Keychain::new())?;
-    let payload = sign_in::sign_in(ctx, &target, args)?;
-    persist::persist(ctx, &target, &payload, true, Some(store))
+    let payload = sign_in::sign_in(ctx, &target, args, &label)?;
+    persist::persist(ctx, &target, &payload, &label, true, Some(store))
         .inspect_err(|_| sign_in::discard(ctx, &target, args, &payload))
 }
 

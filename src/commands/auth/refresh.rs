@@ -17,6 +17,9 @@
 //!   refreshed with `--host`/`--account`; so does the context's workspace
 //!   while the account still belongs to it.
 //! * `--password`/`--email-code` default `--email` to the context's account.
+//! * The device label is the one the context was signed in with when the
+//!   user chose it (`--label` or `DIFY_DEVICE_LABEL` win over it, and are
+//!   kept for the next refresh).
 //! * `--if-expiring-within D` first asks the server whether the token still
 //!   works (`GET /account`) and, when no expiry was stored, looks it up in the
 //!   session list, as `auth status` does. A token valid for longer than D is
@@ -57,6 +60,12 @@ pub fn run(
     let email = stored.email.clone();
     let args = login_args(args, &chosen)?;
     sign_in::check_inputs(ctx, &args)?;
+    let label = sign_in::label(ctx, &args, stored.entry.device_label.as_deref())?;
+    // The label of the session being replaced: a new one does not rotate it.
+    let previous = match &stored.entry.device_label {
+        Some(text) => text.clone(),
+        None => sign_in::default_label(ctx)?,
+    };
 
     let who = format!("{} on {}", sanitize_line(&email), chosen.host);
     if let Some((raw, secs)) = within {
@@ -91,7 +100,7 @@ pub fn run(
         url: chosen.url.clone(),
         bare: chosen.host.clone(),
     };
-    let mut payload = sign_in::sign_in(ctx, &target, &args)?;
+    let mut payload = sign_in::sign_in(ctx, &target, &args, &label)?;
     if let Some(other) = payload.email().filter(|e| *e != email) {
         return Err(refuse(ctx, &target, &payload, other, &stored));
     }
@@ -106,8 +115,11 @@ pub fn run(
         .map(|a| a.name.clone())
         .unwrap_or_default();
 
-    let saved = persist::persist(ctx, &target, &payload, false, None)
+    let saved = persist::persist(ctx, &target, &payload, &label, false, None)
         .inspect_err(|_| sign_in::discard(ctx, &target, &args, &payload))?;
+    if label.text != previous {
+        end_previous(ctx, &target, &payload, &stored.entry, &previous);
+    }
     Ok(match saved {
         Output::Success(_, mut rest) => {
             if let Some(at) = expires {
@@ -163,6 +175,33 @@ fn login_args(args: &LoginArgs, chosen: &Chosen) -> Result<LoginArgs> {
         }
     }
     Ok(args)
+}
+
+/// A refresh under a new label leaves the session of the old one live (the
+/// server rotates per label): it is ended with the new token, best effort,
+/// since nobody holds its token any more.
+fn end_previous(ctx: &Ctx, target: &Target, payload: &TokenPayload, old: &Context, previous: &str) {
+    let Some(id) = old.token_id.as_deref() else {
+        return;
+    };
+    if payload.token_id.as_deref() == Some(id) {
+        return;
+    }
+    let previous = sanitize_line(previous);
+    let ended = context::client_for(ctx, &target.url, None)
+        .and_then(|client| account::revoke_session(&client, &payload.token, id));
+    let gone = |e: &CliError| e.http.as_ref().and_then(|h| h.status) == Some(404);
+    match ended {
+        Err(e) if gone(&e) => {}
+        Ok(()) => ctx.ui.say(&format!(
+            "Ended the session labelled \"{previous}\" that this context used before"
+        )),
+        Err(e) => ctx.ui.warn(&format!(
+            "could not end the session labelled \"{previous}\" ({}); revoke it with 'difyctl \
+             auth devices revoke {id}'",
+            e.message
+        )),
+    }
 }
 
 /// What the server says about the stored token, for `--if-expiring-within`.

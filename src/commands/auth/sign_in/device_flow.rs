@@ -18,9 +18,8 @@ const MAX_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Requests a code, shows it (and opens the browser when it can), and waits
 /// for the token.
-pub fn run(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayload> {
-    let label = device::label_for_host(&device::local_hostname(&ctx.env)?);
-    let code = device::request_code(client, &label)?;
+pub fn run(ctx: &Ctx, client: &Client, args: &LoginArgs, label: &str) -> Result<TokenPayload> {
+    let code = device::request_code(client, label)?;
 
     // Both come from the server: one line each, whatever they hold.
     let style = ctx.ui.stderr_style();

@@ -134,10 +134,10 @@ fn payload_from_account(
 }
 
 /// `--password`: console sign-in with email and password.
-pub fn password(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayload> {
+pub fn password(ctx: &Ctx, client: &Client, args: &LoginArgs, label: &str) -> Result<TokenPayload> {
     let email = email_for(ctx, args)?;
     let password = read_password(ctx, args)?;
-    via_console(ctx, client, true, || {
+    via_console(ctx, client, label, true, || {
         console::password_login(client, &email, &password)
     })
 }
@@ -170,7 +170,12 @@ fn read_password(ctx: &Ctx, args: &LoginArgs) -> Result<Secret> {
 
 /// `--email-code`: the server emails a one-time code, read from the terminal
 /// or, without one, from the first line of stdin.
-pub fn email_code(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenPayload> {
+pub fn email_code(
+    ctx: &Ctx,
+    client: &Client,
+    args: &LoginArgs,
+    label: &str,
+) -> Result<TokenPayload> {
     let email = email_for(ctx, args)?;
     let code_token = console::send_email_code(client, &email)?;
     ctx.ui.say(&format!("A sign-in code was sent to {email}"));
@@ -195,13 +200,13 @@ pub fn email_code(ctx: &Ctx, client: &Client, args: &LoginArgs) -> Result<TokenP
             .with_hint("the code is in the email just sent; run the sign-in again for a new one"));
     }
     let code = Secret::new(code);
-    via_console(ctx, client, true, || {
+    via_console(ctx, client, label, true, || {
         console::check_email_code(client, &email, &code, &code_token)
     })
 }
 
 /// `--console-cookie`: a signed-in browser's console session.
-pub fn console_cookie(ctx: &Ctx, client: &Client) -> Result<TokenPayload> {
+pub fn console_cookie(ctx: &Ctx, client: &Client, label: &str) -> Result<TokenPayload> {
     let text = secret_input(
         ctx,
         "Paste the Cookie header value: ",
@@ -217,7 +222,7 @@ pub fn console_cookie(ctx: &Ctx, client: &Client) -> Result<TokenPayload> {
             );
         }
     }
-    via_console(ctx, client, false, move || Ok(jar)).map_err(|e| {
+    via_console(ctx, client, label, false, move || Ok(jar)).map_err(|e| {
         if e.code == ErrorCode::AccessDenied {
             e.with_hint(FRESH_COOKIE_HINT)
         } else {
@@ -235,6 +240,7 @@ pub fn console_cookie(ctx: &Ctx, client: &Client) -> Result<TokenPayload> {
 fn via_console(
     ctx: &Ctx,
     client: &Client,
+    label: &str,
     ours: bool,
     sign_in: impl FnOnce() -> Result<CookieJar>,
 ) -> Result<TokenPayload> {
@@ -242,7 +248,7 @@ fn via_console(
     let spinner = Spinner::start("Signing in", &ctx.ui);
     let mut signed_out = Ok(());
     let result = sign_in().and_then(|jar| {
-        let result = approve_own_code(ctx, client, &jar);
+        let result = approve_own_code(client, &jar, label);
         if ours {
             signed_out = console::logout(client, &jar);
         }
@@ -264,14 +270,13 @@ fn via_console(
     result
 }
 
-/// A device code labelled like any other sign-in from this machine, approved
+/// A device code labelled `label` like any other sign-in, approved
 /// with the console session; the first poll then gets the token.
 /// Interrupted before the approval, it stops; after it, the first poll still
 /// fetches the token the approval minted, so that it can be ended.
-fn approve_own_code(ctx: &Ctx, client: &Client, jar: &CookieJar) -> Result<TokenPayload> {
+fn approve_own_code(client: &Client, jar: &CookieJar, label: &str) -> Result<TokenPayload> {
     interrupt::check()?;
-    let label = device::label_for_host(&device::local_hostname(&ctx.env)?);
-    let code = device::request_code(client, &label)?;
+    let code = device::request_code(client, label)?;
     interrupt::check()?;
     console::approve(client, jar, &code.user_code)?;
     wait_for_token(client, &code, &interrupt::sleep)

@@ -15,6 +15,7 @@
 //! is left that no context names. Tokens in `tokens.yml` that no context
 //! names (left by a sign-in killed half way) are dropped with the write.
 
+use super::Label;
 use crate::commands::context;
 use crate::credentials::{self, Choice, ContextKey, Keychain, StorePolicy};
 use crate::ctx::Ctx;
@@ -27,7 +28,8 @@ use crate::state::{
     self, Account, ConfigDir, Context, ExternalSubject, Registry, TokenStorage, Workspace,
 };
 
-/// Store the token, then the context, and say what was stored.
+/// Store the token, then the context (with the device label the user
+/// chose), and say what was stored.
 /// With `activate` the context becomes the active one (login); without, the
 /// active context stays what it was (refresh). `store` picks the token store
 /// (login); `None` keeps the registry's (refresh). A login that changes the
@@ -36,6 +38,7 @@ pub fn persist(
     ctx: &Ctx,
     target: &Target,
     payload: &TokenPayload,
+    label: &Label,
     activate: bool,
     store: Option<StorePolicy>,
 ) -> Result<Output> {
@@ -53,6 +56,7 @@ pub fn persist(
             .expires_at
             .clone()
             .filter(|at| !at.trim().is_empty()),
+        device_label: label.to_store(),
         ..context_from(payload)
     };
     let dir = ctx.config_dir()?;
