@@ -3,7 +3,7 @@
 #   make              the static release binary (target/x86_64-unknown-linux-gnu/release/difyctl),
 #                     reproducible: no build path inside, dated by the commit
 #   make test         every test (unit, integration, keychain when a Secret Service can be started)
-#   make lint         rustfmt and clippy
+#   make lint         rustfmt, clippy and rustdoc (warnings are errors)
 #   make demo         a real device-flow sign-in against the bundled mock server
 #   make bench        size, start-up time, peak memory, CPU of a pending sign-in
 #   make install      binary, man pages, completions under $(DESTDIR)$(PREFIX); rebuilds a stale
@@ -103,6 +103,7 @@ test:
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets --features mock-server -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --no-deps --document-private-items
 
 clean:
 	$(CARGO) clean

@@ -48,7 +48,7 @@ pub(crate) trait Object: Default + Node {
 }
 
 /// How a field's type is read, written, and checked as a YAML value (see
-/// [`salvage`](super::salvage)).
+/// [`salvage`]).
 pub(crate) trait Field: Sized + Check {
     fn read<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error>;
 

@@ -39,7 +39,7 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str, path: &Path, secret: bool) 
 }
 
 /// [`parse`] for a document of map entries that may be damaged one by one
-/// (see [`salvage`](super::salvage)): when the YAML is sound but does not fit
+/// (see [`salvage`]): when the YAML is sound but does not fit
 /// `T`, the entries that do not fit are found, and the text is read again
 /// with them kept aside (each with its own error naming it, and `hint`).
 /// When none is found, or the whole document does not fit, the error is as
