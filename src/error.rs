@@ -99,6 +99,9 @@ error_codes! {
     CompatCheckFailed = "compat_check_failed",
     /// Stopped by Ctrl-C.
     Interrupted = "interrupted",
+    /// `auth login --resume`: the sign-in still waits for its approval. Not
+    /// an error: stdout says `pending`; the status lets a script loop.
+    AuthorizationPending = "authorization_pending",
 }
 
 impl ErrorCode {
@@ -111,6 +114,7 @@ impl ErrorCode {
             NetworkConnection | Server5xx | Server4xxOther | ClientError | Unknown
             | KeyringUnavailable => 1,
             UsageInvalidFlag | UsageMissingArg | IllegalArgument => 2,
+            AuthorizationPending => 3,
             NotLoggedIn | AuthExpired | AccessDenied | ExpiredToken => 4,
             VersionSkew | CatalogStale | UnsupportedEndpoint => 6,
             RateLimited => 7,
@@ -302,6 +306,7 @@ mod tests {
             (ClientError, 1),
             (KeyringUnavailable, 1),
             (IllegalArgument, 2),
+            (AuthorizationPending, 3),
             (UsageMissingArg, 2),
             (NotLoggedIn, 4),
             (ExpiredToken, 4),

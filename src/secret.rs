@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer};
 /// A secret string. `Debug` prints `[redacted]` and there is no `Display`
 /// (as in cargo's credential crates): a secret cannot be formatted into a
 /// message by accident. The only way to the value is [`Secret::expose`].
-#[derive(Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Secret(String);
 
 impl Secret {
@@ -58,9 +58,15 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// Replaces bearer material with `[redacted]`: `dfoa_…`/`dfoe_…` tokens and
-/// whatever follows `Bearer ` (any case).
+/// Replaces bearer material with `[redacted]`: `dfoa_…`/`dfoe_…` tokens,
+/// whatever follows `Bearer ` (any case), and the value of a JSON
+/// `"device_code"` field (a device code is as good as the token it will be
+/// exchanged for, and the server's answers carry it under that name).
 pub fn redact(text: &str) -> String {
+    redact_device_codes(&redact_tokens(text))
+}
+
+fn redact_tokens(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some((at, keep)) = next_secret(rest) {
@@ -72,6 +78,48 @@ pub fn redact(text: &str) -> String {
             out.push_str("[redacted]");
         }
         rest = &tail[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `"device_code": "…"` → `"device_code": "[redacted]"`, wherever it is.
+fn redact_device_codes(text: &str) -> String {
+    const KEY: &str = "\"device_code\"";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(KEY) {
+        let after_key = &rest[at + KEY.len()..];
+        let value = after_key.trim_start();
+        let Some(value) = value.strip_prefix(':').map(str::trim_start) else {
+            out.push_str(&rest[..at + KEY.len()]);
+            rest = after_key;
+            continue;
+        };
+        let Some(inner) = value.strip_prefix('"') else {
+            out.push_str(&rest[..at + KEY.len()]);
+            rest = after_key;
+            continue;
+        };
+        // The string ends at the first quote that is not escaped (or at the
+        // end of a cut text: all of it is then the secret).
+        let mut end = inner.len();
+        let mut escaped = false;
+        for (i, c) in inner.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        // `inner` is a suffix of `rest`: keep all up to its opening quote.
+        out.push_str(&rest[..rest.len() - inner.len()]);
+        out.push_str("[redacted]");
+        rest = &inner[end..];
     }
     out.push_str(rest);
     out
@@ -140,5 +188,29 @@ mod tests {
         assert_eq!(redact("bearers x"), "bearers x");
         assert_eq!(redact("ünïcödé dfoa_é"), "ünïcödé dfoa_é");
         assert_eq!(redact(""), "");
+    }
+
+    #[test]
+    fn redacts_device_codes_in_json() {
+        assert_eq!(
+            redact(r#"{"device_code":"dc_abc","user_code":"ABCD-3456"}"#),
+            r#"{"device_code":"[redacted]","user_code":"ABCD-3456"}"#
+        );
+        assert_eq!(
+            redact(r#"{"device_code" : "dc_a\"b", "x": 1}"#),
+            r#"{"device_code" : "[redacted]", "x": 1}"#
+        );
+        // Cut short: everything after the quote is the code.
+        assert_eq!(
+            redact(r#"{"device_code":"dc_ab"#),
+            r#"{"device_code":"[redacted]"#
+        );
+        // Not a string value, or no value: nothing to hide.
+        assert_eq!(redact(r#"{"device_code":null}"#), r#"{"device_code":null}"#);
+        assert_eq!(redact(r#"["device_code"]"#), r#"["device_code"]"#);
+        assert_eq!(
+            redact(r#""device_code":"a" "device_code":"b""#),
+            r#""device_code":"[redacted]" "device_code":"[redacted]""#
+        );
     }
 }

@@ -108,6 +108,18 @@ pub fn parse_iso(s: &str) -> Option<i64> {
     Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
+/// Milliseconds since the epoch of a time [`parse_iso`] reads, the fraction
+/// of a second kept to the millisecond (`…T10:00:00.5Z` is half a second on).
+pub fn parse_iso_millis(s: &str) -> Option<i64> {
+    let secs = parse_iso(s)?;
+    let fraction = s.trim().get(19..).and_then(|rest| rest.strip_prefix('.'));
+    let millis = fraction.map_or(0, |f| {
+        let digits: String = f.chars().take_while(char::is_ascii_digit).take(3).collect();
+        format!("{digits:0<3}").parse::<i64>().unwrap_or(0)
+    });
+    secs.checked_mul(1000)?.checked_add(millis)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,8 +160,20 @@ mod tests {
             "2026-06-15T10:00:00.007Z"
         );
         assert_eq!(iso_utc_millis(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(
+            parse_iso_millis("2026-06-15T10:00:00.5Z"),
+            Some(1_781_517_600_500)
+        );
+        assert_eq!(
+            parse_iso_millis("2026-06-15T12:00:00.123456+02:00"),
+            Some(1_781_517_600_123)
+        );
+        assert_eq!(parse_iso_millis("2026-06-15T10:00:00.Z"), None);
         for secs in [0, 86_399, 951_782_400, 1_781_517_600, 4_102_444_800] {
             assert_eq!(parse_iso(&iso_utc(secs)), Some(secs));
+            let millis = secs * 1000 + 7;
+            assert_eq!(parse_iso_millis(&iso_utc_millis(millis)), Some(millis));
+            assert_eq!(parse_iso_millis(&iso_utc(secs)), Some(secs * 1000));
             assert_eq!(parse_iso(&iso_utc_millis(secs * 1000 + 999)), Some(secs));
         }
         for days in [-719_468, -1, 0, 59, 60, 11_016, 2_932_896] {

@@ -8,7 +8,7 @@ __difyctl_node() {
     case $1 in
         '') cmds='auth use env api completion version help' flags='--version -h --help' vflags='' args='' ;;
         'auth') cmds='login logout whoami list status token refresh devices' flags='-h --help' vflags='' args='' ;;
-        'auth login') cmds='' flags='--host --no-browser --insecure --with-token --password --email-code --console-cookie --email --password-stdin --token-storage --label -v --verbose -h --help' vflags='--host --email --token-storage --label' args='' ;;
+        'auth login') cmds='' flags='--host --no-browser --insecure --with-token --password --email-code --console-cookie --email --password-stdin --token-storage --label --no-wait --resume --wait --json -o --output -v --verbose -h --help' vflags='--host --email --token-storage --label -o --output' args='' ;;
         'auth logout') cmds='' flags='--host --account -v --verbose -h --help' vflags='--host --account' args='' ;;
         'auth whoami') cmds='' flags='--json -v --verbose -h --help' vflags='' args='' ;;
         'auth list') cmds='' flags='-o --output -v --verbose -h --help' vflags='-o --output' args='' ;;
@@ -36,6 +36,7 @@ __difyctl_node() {
 __difyctl_value() {
     case "$1:$2" in
         'auth login:--token-storage') COMPREPLY=($(compgen -W 'keychain file' -- "$3")) ;;
+        'auth login:-o'|'auth login:--output') COMPREPLY=($(compgen -W 'text json' -- "$3")) ;;
         'auth list:-o'|'auth list:--output') COMPREPLY=($(compgen -W 'json yaml name' -- "$3")) ;;
         'api:--input') compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$3") ;;
         'version:-o'|'version:--output') COMPREPLY=($(compgen -W 'text json yaml' -- "$3")) ;;

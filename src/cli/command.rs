@@ -93,6 +93,23 @@ pub struct LoginArgs {
     pub token_storage: Option<&'static str>,
     /// `--label`, as given (checked when the label is chosen).
     pub label: Option<String>,
+    /// How a device-flow sign-in ends (`auth login` only).
+    pub finish: Finish,
+    /// `--json` / `-o json`: the outcome as one JSON object on stdout.
+    pub json: bool,
+}
+
+/// How a device-flow sign-in ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Finish {
+    /// Waits for the approval (the default).
+    #[default]
+    Wait,
+    /// `--no-wait`: the code is shown and the sign-in saved as pending.
+    Save,
+    /// `--resume`: a pending sign-in polled once, or until it is decided
+    /// (`--wait`).
+    Resume { wait: bool },
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -103,6 +120,19 @@ pub enum LoginMethod {
     Password,
     EmailCode,
     ConsoleCookie,
+}
+
+impl LoginMethod {
+    /// The flag that asks for the method (none for the device flow).
+    pub fn flag(self) -> Option<&'static str> {
+        match self {
+            LoginMethod::DeviceFlow => None,
+            LoginMethod::WithToken => Some("--with-token"),
+            LoginMethod::Password => Some("--password"),
+            LoginMethod::EmailCode => Some("--email-code"),
+            LoginMethod::ConsoleCookie => Some("--console-cookie"),
+        }
+    }
 }
 
 /// `version [-o text|json|yaml] [--client] [--short] [--check-compat]`.
@@ -183,6 +213,24 @@ impl Matches {
                 names.join(" and ")
             )));
         }
+        let login_only = |flag: &'static Flag| self.node_accepts(flag) && self.switch(flag);
+        let (no_wait, resume, wait) =
+            (login_only(&NO_WAIT), login_only(&RESUME), login_only(&WAIT));
+        let finish = match (no_wait, resume) {
+            (true, true) => {
+                return Err(CliError::usage_invalid(
+                    "--no-wait and --resume cannot be combined",
+                ));
+            }
+            (true, false) => Finish::Save,
+            (false, true) => Finish::Resume { wait },
+            (false, false) => Finish::Wait,
+        };
+        if wait && !resume {
+            return Err(CliError::usage_invalid("--wait only applies to --resume"));
+        }
+        let json = self.node_accepts(&JSON)
+            && (self.switch(&JSON) || self.choice(&LOGIN_OUTPUT) == Some("json"));
         Ok(LoginArgs {
             host,
             no_browser: self.switch(&NO_BROWSER),
@@ -198,6 +246,8 @@ impl Matches {
                 None
             },
             label: self.text(&LABEL),
+            finish,
+            json,
         })
     }
 }

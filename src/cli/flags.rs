@@ -152,6 +152,22 @@ pub static LABEL: Flag = Flag::text(
     "text",
     "the server's name for this sign-in's session (default: difyctl on <node name>; env DIFY_DEVICE_LABEL)",
 );
+pub static NO_WAIT: Flag = Flag::switch(
+    "no-wait",
+    "show the code, save the sign-in as pending and exit; finish it with --resume",
+);
+pub static RESUME: Flag = Flag::switch(
+    "resume",
+    "finish a pending sign-in: poll once (exit 3 while it waits for approval)",
+);
+pub static WAIT: Flag = Flag::switch("wait", "with --resume: poll until the sign-in is decided");
+pub static LOGIN_OUTPUT: Flag = Flag::text(
+    "output",
+    "format",
+    "output format: text or json (default: text)",
+)
+.short('o')
+.kind(Kind::Enum(&["text", "json"]));
 pub static IF_EXPIRING_WITHIN: Flag = Flag::text(
     "if-expiring-within",
     "duration",

@@ -21,7 +21,7 @@ use std::ffi::OsString;
 use lexopt::Arg as Lx;
 
 pub use command::{
-    ApiArgs, Command, ListFormat, LoginArgs, LoginMethod, Selection, Shell, VersionArgs,
+    ApiArgs, Command, Finish, ListFormat, LoginArgs, LoginMethod, Selection, Shell, VersionArgs,
     VersionFormat,
 };
 pub use parse::{MAX_PAGE_SIZE, Source, Span, page_size};

@@ -116,7 +116,11 @@ static AUTH: &[Node] = &[
                 the sign-in to be approved there. The token is stored per host and account. Without a \
                 browser: --with-token reads a token from stdin; --password, --email-code and \
                 --console-cookie approve the sign-in with a console session (password and cookie from \
-                stdin or a prompt that does not echo, never from a flag).",
+                stdin or a prompt that does not echo, never from a flag). For agents and jobs that \
+                cannot wait: --no-wait shows the code and saves the sign-in as pending \
+                (login-pending.yml, one per host); --resume polls it once, exiting 3 while it still \
+                waits for approval, or finishes it as a blocking sign-in would (--resume --wait \
+                polls until it is decided).",
         flags: &[
             &LOGIN_HOST,
             &NO_BROWSER,
@@ -129,11 +133,18 @@ static AUTH: &[Node] = &[
             &PASSWORD_STDIN,
             &TOKEN_STORAGE,
             &LABEL,
+            &NO_WAIT,
+            &RESUME,
+            &WAIT,
+            &JSON,
+            &LOGIN_OUTPUT,
         ],
         args: &[],
         children: &[],
         examples: &[
             "difyctl auth login --host https://cloud.dify.ai",
+            "difyctl auth login --host https://cloud.dify.ai --no-wait --json",
+            "difyctl auth login --resume --host cloud.dify.ai",
             "difyctl auth login --host http://localhost:5001 --insecure --no-browser",
             "difyctl auth login --host https://dify.example.com --password --email me@example.com --password-stdin < pw.txt",
             "difyctl auth login --host https://cloud.dify.ai --with-token < token.txt",

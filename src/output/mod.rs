@@ -37,6 +37,10 @@ pub enum Output {
     /// to stderr and decides the exit status: `api` on a non-2xx response
     /// still hands the server's body to the script.
     RawThenError(Vec<u8>, Box<CliError>),
+    /// Data for stdout, and then the exit status of the code, with nothing
+    /// on stderr: an outcome that is neither a success nor a failure (`auth
+    /// login --resume` while the sign-in waits for its approval).
+    Incomplete(Box<Output>, ErrorCode),
 }
 
 impl Output {
@@ -68,6 +72,11 @@ pub fn finish(result: Result<Output>, ui: &Ui, style: ErrorStyle) -> ExitCode {
             let _ = write_bytes(&bytes);
             *err
         }
+        Ok(Output::Incomplete(data, code)) => {
+            // The code decides the status whatever happened to stdout.
+            let _ = write_stdout(&data, ui.stdout_style());
+            return ExitCode::from(code.exit_status());
+        }
         Ok(output) => match write_stdout(&output, ui.stdout_style()) {
             Ok(()) => return ExitCode::SUCCESS,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
@@ -83,6 +92,7 @@ fn write_stdout(output: &Output, style: Style) -> io::Result<()> {
     let text = match output {
         Output::Nothing => return Ok(()),
         Output::Raw(bytes) | Output::RawThenError(bytes, _) => return write_bytes(bytes),
+        Output::Incomplete(data, _) => return write_stdout(data, style),
         Output::Text(text) => return write_bytes(sanitize(text).as_bytes()),
         Output::Json { value, pretty } => json_text(value, *pretty).map_err(io::Error::other)?,
         Output::Success(first, rest) => {

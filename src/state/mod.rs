@@ -1,10 +1,11 @@
-//! Local state: the config directory, `hosts.yml` (contexts) and `tokens.yml`
-//! (file-mode credentials), read and written under the official `.lock` protocol
-//! with atomic replaces (difyctl-files(5)).
+//! Local state: the config directory, `hosts.yml` (contexts), `tokens.yml`
+//! (file-mode credentials) and `login-pending.yml` (sign-ins started by
+//! `auth login --no-wait`), read and written under the official `.lock`
+//! protocol with atomic replaces (difyctl-files(5)).
 //!
 //! Reads go through [`Store::load`], changes through [`Store::update`], which
 //! holds the lock from load to save so concurrent invocations never lose each
-//! other's changes. The helpers below name the two stores of a config directory.
+//! other's changes. The helpers below name the stores of a config directory.
 
 pub mod cache;
 mod dir;
@@ -15,6 +16,7 @@ mod lock;
 mod model;
 mod nudge;
 mod omap;
+mod pending;
 mod perm;
 mod salvage;
 mod store;
@@ -38,6 +40,7 @@ pub use lock::{LockOptions, lock_path};
 pub use model::Extra;
 pub use nudge::{NUDGE_FILE, NudgeFile, load_nudges, mark_warned, nudge_path};
 pub use omap::{Damage, OrderedMap};
+pub use pending::{PENDING_FILE, PendingFile, PendingSignIn};
 /// The ownership and mode rule for the config dir and stores (pure).
 pub use perm::verdict as ownership_verdict;
 pub use store::{Document, Edit, Store};
@@ -109,4 +112,18 @@ pub fn update_tokens<T>(
     change: impl FnOnce(&mut TokenFile) -> Result<T>,
 ) -> Result<T> {
     dir.store(TOKENS_FILE).update(change)
+}
+
+/// Reads `login-pending.yml` (missing = nothing pending; nothing is created).
+pub fn load_pending(dir: &ConfigDir) -> Result<PendingFile> {
+    dir.store(PENDING_FILE).load()
+}
+
+/// Changes `login-pending.yml` under its lock; see [`Store::update`]. The
+/// file is removed once nothing is left in it.
+pub fn update_pending<T>(
+    dir: &ConfigDir,
+    change: impl FnOnce(&mut PendingFile) -> Result<T>,
+) -> Result<T> {
+    dir.store(PENDING_FILE).update(change)
 }

@@ -37,6 +37,13 @@ pub trait Document: Clone + PartialEq + Hash + Default {
         let _ = self.write(&mut out);
         String::from_utf8_lossy(&out).into_owned()
     }
+
+    /// Whether the document says nothing, so that a change leaving it so
+    /// removes the file rather than writing an empty one (a store that
+    /// exists only while it has something in it).
+    fn removable(&self) -> bool {
+        false
+    }
 }
 
 /// One YAML store at `path`. Every change takes `<path>.lock`; a process must
@@ -178,7 +185,11 @@ impl Store {
             // A store that is a symlink (a dotfiles setup) stays one: the file
             // it points to is replaced, atomically, in its own directory.
             let target = write_target(&self.path).map_err(|e| io_error("write", &self.path, &e))?;
-            write_atomic(&target, |out| doc.write(out))?;
+            if doc.removable() {
+                remove(&target)?;
+            } else {
+                write_atomic(&target, |out| doc.write(out))?;
+            }
             remove_old_temp_files(&target);
         }
         Ok(after(edit.value))
@@ -299,6 +310,20 @@ pub(crate) fn write_atomic(
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
         return Err(io_error("write", path, &e));
+    }
+    #[cfg(unix)]
+    if let Some(dir) = parent(path).or(Some(Path::new("."))) {
+        let _ = File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
+}
+
+/// Removes `path` (gone already is fine), then syncs its directory.
+fn remove(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_error("remove", path, &e)),
     }
     #[cfg(unix)]
     if let Some(dir) = parent(path).or(Some(Path::new("."))) {

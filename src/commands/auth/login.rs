@@ -1,7 +1,8 @@
 //! `auth login`: sign in to a host (the device flow, or a headless method:
 //! see [`sign_in`]) and store the context, which becomes the active one.
 
-use crate::cli::LoginArgs;
+use crate::cli::{Finish, LoginArgs};
+use crate::commands::auth::pending;
 use crate::commands::auth::sign_in::{self, persist};
 use crate::commands::context;
 use crate::credentials::{Keychain, StorePolicy};
@@ -15,6 +16,9 @@ const DEFAULT_HOST: &str = "https://cloud.dify.ai";
 
 pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Output> {
     sign_in::check_inputs(ctx, args)?;
+    if let Finish::Resume { wait } = args.finish {
+        return pending::resume(ctx, args, wait);
+    }
     let label = sign_in::label(ctx, args, None)?;
     let store = StorePolicy::from_env(args.token_storage, &ctx.env)?;
     let target = resolve_host(ctx, args)?;
@@ -22,9 +26,17 @@ pub fn run(ctx: &Ctx, args: &LoginArgs) -> Result<Output> {
     // checked again when saving, under the lock).
     persist::check_scheme(&context::registry(ctx)?, &target)?;
     store.check(&Keychain::new())?;
+    if args.finish == Finish::Save {
+        return pending::save(ctx, args, &target, store, &label);
+    }
     let payload = sign_in::sign_in(ctx, &target, args, &label)?;
-    persist::persist(ctx, &target, &payload, &label, true, Some(store))
-        .inspect_err(|_| sign_in::discard(ctx, &target, args, &payload))
+    let stored = persist::persist(ctx, &target, &payload, &label, true, Some(store))
+        .inspect_err(|_| sign_in::discard(ctx, &target, args, &payload))?;
+    Ok(if args.json {
+        Output::json(&pending::approved_json(&target.bare, &payload), false)
+    } else {
+        stored
+    })
 }
 
 /// The `--host` flag, or a prompt on a terminal.

@@ -16,7 +16,7 @@ use crate::support::runner::{Test, mode};
 use serde_json::json;
 
 /// `auth login` against the mock (plain http, so `--insecure`), no browser.
-fn login(mock: &MockDify) -> Test {
+pub(super) fn login(mock: &MockDify) -> Test {
     Test::new().args(login_args(&mock.url()))
 }
 
@@ -31,7 +31,7 @@ fn auto() -> MockDify {
 }
 
 /// The machine's name, as `uname -n` reports it.
-fn hostname() -> String {
+pub(super) fn hostname() -> String {
     let out = std::process::Command::new("uname")
         .arg("-n")
         .output()
@@ -40,7 +40,7 @@ fn hostname() -> String {
 }
 
 /// hosts.yml after signing in to the mock as the default account.
-fn mock_hosts_yml(mock: &MockDify, token_id: &str) -> String {
+pub(super) fn mock_hosts_yml(mock: &MockDify, token_id: &str) -> String {
     let host = mock.host();
     let expires = token_expiry(mock, token_id);
     format!(
@@ -76,7 +76,7 @@ fn token_expiry(mock: &MockDify, token_id: &str) -> String {
     s.expires_at.replace('Z', "+00:00")
 }
 
-fn only_session(mock: &MockDify) -> SessionInfo {
+pub(super) fn only_session(mock: &MockDify) -> SessionInfo {
     let sessions = mock.sessions();
     assert_eq!(sessions.len(), 1, "{sessions:?}");
     sessions.into_iter().next().unwrap()
@@ -84,12 +84,12 @@ fn only_session(mock: &MockDify) -> SessionInfo {
 
 const SUCCESS: &str = "✓ Logged in to {host} as tester@dify.ai (Tester)\n  Workspace: Acme Team\n";
 
-fn success(mock: &MockDify) -> String {
+pub(super) fn success(mock: &MockDify) -> String {
     SUCCESS.replace("{host}", &mock.host())
 }
 
 /// The config dir's files as text, for readable comparisons.
-fn files(t: &Test) -> BTreeMap<String, String> {
+pub(super) fn files(t: &Test) -> BTreeMap<String, String> {
     t.snapshot()
         .into_iter()
         .map(|(name, bytes)| (name, String::from_utf8_lossy(&bytes).into_owned()))
@@ -107,7 +107,7 @@ fn assert_no_config_dir(t: &Test) {
 }
 
 #[track_caller]
-fn assert_no_secrets(text: &str, mock: &MockDify) {
+pub(super) fn assert_no_secrets(text: &str, mock: &MockDify) {
     assert!(!text.contains("dfoa_") && !text.contains("dfoe_"), "{text}");
     for (device_code, _) in mock.codes() {
         assert!(!text.contains(&device_code), "device code shown: {text}");

@@ -11,27 +11,24 @@ use crate::error::{CliError, ErrorCode, Result};
 use crate::output::spinner::Spinner;
 use crate::output::term::sanitize_line;
 use crate::output::{browser, interrupt};
+use crate::secret::Secret;
 
 /// RFC 8628 §3.5: each `slow_down` adds 5 s; we never wait longer than a minute.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
-const MAX_INTERVAL: Duration = Duration::from_secs(60);
+pub const MAX_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Requests a code, shows it (and opens the browser when it can), and waits
 /// for the token.
 pub fn run(ctx: &Ctx, client: &Client, args: &LoginArgs, label: &str) -> Result<TokenPayload> {
-    let code = device::request_code(client, label)?;
+    let code = start(ctx, client, args, label)?;
+    wait(ctx, client, &code)
+}
 
-    // Both come from the server: one line each, whatever they hold.
-    let style = ctx.ui.stderr_style();
-    ctx.ui.say(&format!(
-        "{} Copy this one-time code: {}",
-        style.yellow("!"),
-        style.bold(&sanitize_line(&code.user_code))
-    ));
-    ctx.ui.say(&format!(
-        "  Open: {}",
-        sanitize_line(&code.verification_uri)
-    ));
+/// Requests a code and shows it on stderr (PROTOCOL.md §4.1 steps 3 to 7):
+/// the code and URL, then the browser opened, or why not.
+pub fn start(ctx: &Ctx, client: &Client, args: &LoginArgs, label: &str) -> Result<DeviceCode> {
+    let code = device::request_code(client, label)?;
+    show_code(ctx, &code.user_code, &code.verification_uri);
     check_verification_uri(&code.verification_uri, args.insecure)?;
 
     let set = |k: &str| ctx.env.is_set(k);
@@ -47,9 +44,44 @@ pub fn run(ctx: &Ctx, client: &Client, args: &LoginArgs, label: &str) -> Result<
             }
         }
     }
+    Ok(code)
+}
 
+/// The one-time code and where to enter it, on stderr.
+pub fn show_code(ctx: &Ctx, user_code: &str, verification_uri: &str) {
+    // Both come from the server: one line each, whatever they hold.
+    let style = ctx.ui.stderr_style();
+    ctx.ui.say(&format!(
+        "{} Copy this one-time code: {}",
+        style.yellow("!"),
+        style.bold(&sanitize_line(user_code))
+    ));
+    ctx.ui
+        .say(&format!("  Open: {}", sanitize_line(verification_uri)));
+}
+
+/// Polls for the token of a code just shown, the spinner turning meanwhile.
+fn wait(ctx: &Ctx, client: &Client, code: &DeviceCode) -> Result<TokenPayload> {
+    let lifetime = code.expires_after();
+    wait_with_spinner(
+        ctx,
+        client,
+        &code.device_code,
+        code.poll_interval(),
+        lifetime,
+    )
+}
+
+/// [`wait_for_token`] behind the spinner `Waiting for authorization`.
+pub fn wait_with_spinner(
+    ctx: &Ctx,
+    client: &Client,
+    device_code: &Secret,
+    interval: Duration,
+    lifetime: Duration,
+) -> Result<TokenPayload> {
     let spinner = Spinner::start("Waiting for authorization", &ctx.ui);
-    let result = wait_for_token(client, &code, &interrupt::sleep);
+    let result = wait_for_token(client, device_code, interval, lifetime, &interrupt::sleep);
     spinner.stop();
     result
 }
@@ -88,40 +120,48 @@ fn check_verification_uri(uri: &str, insecure: bool) -> Result<()> {
     Ok(())
 }
 
-/// Poll until approved: first at once, then every interval (RFC 8628), with
-/// `slow_down` adding 5 s up to a minute, until the code's lifetime ends
-/// (the server's `expires_in`, else 900 s; see [`DeviceCode::expires_after`]).
-/// Time is what `sleep` waited, or more when the clock says so, so a test's
-/// sleep that returns at once still reaches the deadline.
+/// Poll until approved: first at once, then every `interval` (RFC 8628),
+/// with `slow_down` adding 5 s up to a minute, until `lifetime` ends (see
+/// [`DeviceCode::expires_after`]). Time is what `sleep` waited, or more
+/// when the clock says so, so a test's sleep that returns at once still
+/// reaches the deadline.
 pub fn wait_for_token(
     client: &Client,
-    code: &DeviceCode,
+    device_code: &Secret,
+    interval: Duration,
+    lifetime: Duration,
     sleep: &dyn Fn(Duration) -> Result<()>,
 ) -> Result<TokenPayload> {
-    let mut interval = code.poll_interval().min(MAX_INTERVAL);
-    let lifetime = code.expires_after();
+    let mut interval = interval.min(MAX_INTERVAL);
     let started = Instant::now();
     let mut slept = Duration::ZERO;
     loop {
-        match device::poll(client, &code.device_code, sleep)? {
+        match device::poll(client, device_code, sleep)? {
             PollOutcome::Token(payload) => return Ok(*payload),
             PollOutcome::Pending => {}
-            PollOutcome::SlowDown => {
-                interval = interval.saturating_add(SLOW_DOWN_STEP).min(MAX_INTERVAL)
-            }
+            PollOutcome::SlowDown => interval = slowed_down(interval),
         }
         let left = lifetime.saturating_sub(slept.max(started.elapsed()));
         if left.is_zero() {
-            return Err(CliError::new(
-                ErrorCode::ExpiredToken,
-                "code expired before authorization",
-            )
-            .with_hint("run 'difyctl auth login' again and approve the code within its lifetime"));
+            return Err(code_expired());
         }
         let wait = interval.min(left);
         sleep(wait)?;
         slept = slept.saturating_add(wait);
     }
+}
+
+/// The interval after a `slow_down`: 5 s more (RFC 8628 §3.5), at most a
+/// minute.
+pub fn slowed_down(interval: Duration) -> Duration {
+    interval.saturating_add(SLOW_DOWN_STEP).min(MAX_INTERVAL)
+}
+
+/// The code's lifetime ended on the client's clock (the server may not have
+/// said so yet).
+pub fn code_expired() -> CliError {
+    CliError::new(ErrorCode::ExpiredToken, "code expired before authorization")
+        .with_hint("run 'difyctl auth login' again and approve the code within its lifetime")
 }
 
 #[cfg(test)]

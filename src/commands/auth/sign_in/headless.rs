@@ -279,7 +279,14 @@ fn approve_own_code(client: &Client, jar: &CookieJar, label: &str) -> Result<Tok
     let code = device::request_code(client, label)?;
     interrupt::check()?;
     console::approve(client, jar, &code.user_code)?;
-    wait_for_token(client, &code, &interrupt::sleep)
+    let (interval, lifetime) = (code.poll_interval(), code.expires_after());
+    wait_for_token(
+        client,
+        &code.device_code,
+        interval,
+        lifetime,
+        &interrupt::sleep,
+    )
 }
 
 /// `--email` or, on a terminal, a prompt (check_inputs has made sure one of

@@ -14,11 +14,11 @@
 //! Nothing is written until the server hands out the token; a denied,
 //! expired, failed or interrupted sign-in leaves every file as it was.
 
-mod device_flow;
+pub mod device_flow;
 mod headless;
 pub mod persist;
 
-use crate::cli::{LoginArgs, LoginMethod};
+use crate::cli::{Finish, LoginArgs, LoginMethod};
 use crate::commands::context;
 use crate::ctx::Ctx;
 use crate::dify::account;
@@ -26,8 +26,6 @@ use crate::dify::device::TokenPayload;
 use crate::dify::label::{self as labels, LABEL_ENV};
 use crate::error::{CliError, Result};
 use crate::host::Target;
-
-pub use device_flow::wait_for_token;
 
 /// After a sign-in that could not be saved (no email, a refused or failed
 /// save): the session it minted is ended on the server rather than left
@@ -119,6 +117,17 @@ pub fn sign_in(
 /// is read or sent.
 pub fn check_inputs(ctx: &Ctx, args: &LoginArgs) -> Result<()> {
     let method = args.method;
+    let split = match args.finish {
+        Finish::Wait => None,
+        Finish::Save => Some("--no-wait"),
+        Finish::Resume { .. } => Some("--resume"),
+    };
+    if let (Some(split), Some(flag)) = (split, method.flag()) {
+        return Err(CliError::usage_invalid(format!(
+            "{flag} cannot be combined with {split}"
+        ))
+        .with_hint("--no-wait and --resume split the device flow in two; the other methods do not wait for a person"));
+    }
     if args.password_stdin && method != LoginMethod::Password {
         return Err(CliError::usage_invalid(
             "--password-stdin only applies to --password",
