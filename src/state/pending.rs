@@ -7,7 +7,7 @@
 //!   dify.example.com:
 //!     scheme: https
 //!     insecure: false
-//!     label: difyctl on build-7
+//!     label: ci on build-7
 //!     label_chosen: true
 //!     token_storage: file
 //!     device_code: dc_…
