@@ -389,6 +389,52 @@ fn a_damaged_tokens_yml_is_never_left_holding_a_live_token_silently() {
 }
 
 #[test]
+fn a_token_that_cannot_be_deleted_is_reported_where_it_is() {
+    // Revoked, or not (a 500): either way the context goes and the token stays.
+    for revoke_fails in [false, true] {
+        let mock = MockDify::start();
+        let (t, session) = fixtures::signed_in(&mock);
+        let host = mock.host();
+        if revoke_fails {
+            mock.fail_next(SELF_PATH, 1, 500);
+        }
+        // Readable, but never rewritten: a tag difyctl would not write back.
+        let kept = format!(
+            "version: 1\ntokens:\n  {host}:\n    {EMAIL}: {}\nkept: !!binary aGk=\n",
+            session.token
+        );
+        std::fs::write(t.config_dir().join("tokens.yml"), &kept).unwrap();
+        let out = t
+            .run_args(["auth", "logout"])
+            .code(0)
+            .stdout(&logged_out(&mock));
+        let tokens = t.config_dir().join("tokens.yml").display().to_string();
+        let revoke = if revoke_fails {
+            format!(
+                "! server revoke failed (Internal Server Error); the context was removed \
+                 anyway\n  The session may still be active on the server until it expires. {}",
+                how_to_end(&session.id, &host)
+            )
+        } else {
+            String::new()
+        };
+        assert_eq!(
+            out.stderr,
+            format!(
+                "{revoke}! could not delete the token of {EMAIL} on {host} (Refusing to rewrite \
+                 {tokens}: it uses the YAML tag !!binary (line 5, column 7), which difyctl would \
+                 not write back.)\n  {tokens} still holds the token: fix the file, then remove \
+                 the entry of {EMAIL} under {host}.\n"
+            )
+        );
+        // The context is gone, the file untouched.
+        assert_eq!(mock.sessions().is_empty(), !revoke_fails);
+        assert_eq!(t.read("tokens.yml").as_deref(), Some(kept.as_str()));
+        assert_eq!(t.read("hosts.yml").as_deref(), Some(NO_HOSTS));
+    }
+}
+
+#[test]
 fn a_rate_limited_revoke_is_waited_out_as_the_server_asks() {
     let mock = MockDify::start();
     let (t, session) = fixtures::signed_in(&mock);

@@ -93,10 +93,14 @@ pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
             ctx.ui.say(&format!("  {}", how_to_end(&chosen)));
         }
         (Ok(_), Some(e)) => {
-            ctx.ui.warn(&format!(
-                "server revoke failed ({}); local credentials cleared anyway",
-                e.message
-            ));
+            // The official line, when it is true.
+            let local = if token_left.is_none() {
+                "local credentials cleared anyway"
+            } else {
+                "the context was removed anyway"
+            };
+            ctx.ui
+                .warn(&format!("server revoke failed ({}); {local}", e.message));
             // A 401 means the server no longer knows the token: nothing lives on.
             if e.code != ErrorCode::AuthExpired {
                 let status = e.http.as_ref().and_then(|h| h.status);
@@ -113,6 +117,17 @@ pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
             }
         }
         (Ok(_), None) => {}
+    }
+    // A token that was read but could not be deleted (a tokens.yml that
+    // cannot be rewritten, a keychain that refuses) is no secret kept quietly.
+    if let (Ok(_), Some(why)) = (&token, &token_left) {
+        let why = why.message.lines().next().unwrap_or_default();
+        ctx.ui.warn(&format!(
+            "could not delete the token of {email} on {host} ({why})"
+        ));
+        if let Some(place) = left_where(&chosen, token_left.as_ref()) {
+            ctx.ui.say(&format!("  {place}"));
+        }
     }
     Ok(Output::success(format!("Logged out of {host}")))
 }
