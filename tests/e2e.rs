@@ -7,14 +7,15 @@
 //!
 //! Without those variables the suite says it skipped. It signs in with every
 //! method the server allows (the device flow approved through the console API
-//! as the web page does, `--password`, `--console-cookie`, `--with-token` with a
-//! token from another sign-in, `DIFY_TOKEN`), and runs whoami, list, status,
+//! as the web page does, also split in two by `--no-wait` and `--resume`,
+//! `--password`, `--console-cookie`, `--with-token` with a token from another
+//! sign-in, `DIFY_TOKEN`), and runs whoami, list, status,
 //! token, devices list and revoke, use workspace, api, version and logout,
 //! each in a throw-away config and cache dir. Every sign-in from this machine carries
 //! the same device label, so each one rotates out the previous token: the
 //! steps run in order, and that rotation is checked too.
 //!
-//! It asks the server for four device codes per run; the server allows 60 an
+//! It asks the server for six device codes per run; the server allows 60 an
 //! hour per address.
 
 mod support;
@@ -164,6 +165,17 @@ impl Server {
         );
     }
 
+    /// Denies a user code with a console session.
+    fn deny(&self, c: &Console, user_code: &str) {
+        let (status, _, text) = self.request(
+            "POST",
+            "/openapi/v1/oauth/device/deny",
+            &[("Cookie", &c.cookie), ("X-CSRF-Token", &c.csrf)],
+            Some(&json!({"user_code": user_code})),
+        );
+        assert_eq!(status, 200, "deny: {text}");
+    }
+
     /// A session with its own label, minted without difyctl (a device code
     /// requested, approved and polled by hand): something to revoke.
     fn spare_session(&self, c: &Console, label: &str) -> String {
@@ -258,6 +270,75 @@ fn device_flow(server: &Server, t: &Test) {
         )),
         "{out}"
     );
+}
+
+/// `auth login --no-wait`, then `--resume` (pending, exit 3; again at once,
+/// still pending without a `slow_down`, so the server was not polled sooner
+/// than the interval), approved through the console API, then `--resume
+/// --wait`; and a second one denied. Its own label, so no other session of
+/// this run is rotated out.
+fn split_sign_in(server: &Server) -> Test {
+    const LABEL: &str = "difyctl e2e agent";
+    let t = fresh();
+    let mut args = vec!["auth", "login", "--no-wait", "--json", "--no-browser"];
+    args.extend(["--label", LABEL, "--token-storage", "file"]);
+    let host_args = server.host_args();
+    args.extend(host_args.iter().map(String::as_str));
+    let start = |t: &Test| {
+        let out = t.run_args(&args).code(0).stderr_has("Sign-in pending; ");
+        let pending = out.json();
+        assert_eq!(pending["status"], "pending", "{pending}");
+        assert_eq!(pending["host"], server.host());
+        assert!(t.read("login-pending.yml").is_some());
+        pending
+    };
+    let pending = start(&t);
+    let user_code = pending["user_code"].as_str().unwrap().to_string();
+    t.run_args(["auth", "login", "--resume"])
+        .code(3)
+        .stderr("")
+        .stdout("pending\n");
+    let again = t
+        .run_args(["auth", "login", "--resume", "--json"])
+        .code(3)
+        .stderr("")
+        .json();
+    assert_eq!(
+        (&again["status"], &again["interval"]),
+        (&json!("pending"), &pending["interval"]),
+        "a slow_down would have grown the interval"
+    );
+    let console = server.console_login();
+    server.approve(&console, &user_code);
+    let out = t
+        .run_args(["auth", "login", "--resume", "--wait"])
+        .code(0)
+        .stderr_has(&format!("Copy this one-time code: {user_code}"));
+    assert!(
+        out.stdout.starts_with(&format!(
+            "✓ Logged in to {} as {}",
+            server.host(),
+            server.email
+        )),
+        "{}",
+        out.stdout
+    );
+    drop(out);
+    assert_eq!(t.read("login-pending.yml"), None);
+    assert!(t.read("hosts.yml").unwrap().contains(LABEL));
+
+    // Denied: exit 4, the pending sign-in removed.
+    let denied = fresh();
+    let pending = start(&denied);
+    server.deny(&console, pending["user_code"].as_str().unwrap());
+    server.console_logout(&console);
+    denied
+        .run_args(["auth", "login", "--resume"])
+        .code(4)
+        .stdout("")
+        .stderr("access_denied: authorization denied\n");
+    assert_eq!(denied.read("login-pending.yml"), None);
+    t
 }
 
 /// The commands every signed-in context must get right.
@@ -386,6 +467,17 @@ fn against_a_real_server() {
     assert_eq!(report["server"]["edition"], json!(edition));
     assert_eq!(report["compat"]["status"], "compatible", "{report}");
 
+    // --no-wait, then --resume, as an agent signs in.
+    step("--no-wait and --resume");
+    let g = split_sign_in(&server);
+    check_signed_in(&server, &g, "--no-wait and --resume");
+    // Its session has a label of its own: ended now, as the later steps
+    // expect one session of this machine's label at a time.
+    g.run_args(["auth", "logout"])
+        .code(0)
+        .stderr("")
+        .stdout(&format!("✓ Logged out of {}\n", server.host()));
+
     // --password: a new sign-in with the same label rotates A's token out.
     step("--password");
     let b = fresh().stdin(format!("{}\n", server.password));
@@ -485,7 +577,7 @@ fn against_a_real_server() {
 
     let email_code = features["enable_email_code_login"] == true;
     eprintln!(
-        "e2e: passed in {:.0?}: device flow, version, --password, --console-cookie, \
+        "e2e: passed in {:.0?}: device flow, version, --no-wait/--resume, --password, --console-cookie, \
          --with-token, DIFY_TOKEN{}",
         started.elapsed(),
         if email_code {
