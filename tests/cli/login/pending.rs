@@ -638,3 +638,38 @@ fn the_label_is_recorded_and_kept_by_the_context() {
     );
     assert_eq!(entry(&t, &mock.host()).get("label_chosen"), None);
 }
+
+#[test]
+fn any_resume_removes_expired_entries_and_a_damaged_file_is_refused() {
+    let (a, b) = (MockDify::start(), MockDify::start());
+    let t = Test::new();
+    start(&t, &a);
+    start(&t, &b);
+    set_field(&t, &b.host(), "expires_at", LONG_AGO.into());
+    // Without --host: b's entry has expired and goes, a is the only one.
+    t.run_args(resume_args(&[]))
+        .code(STILL_PENDING)
+        .stdout("pending\n");
+    assert_eq!(pending_hosts(&t), [a.host()]);
+    assert_eq!(token_polls(&b), 0);
+
+    // An entry that is not whole: the file is refused, by --resume and by
+    // --no-wait before a code is requested, and left as it is.
+    set_field(&t, &a.host(), "interval", "soon".into());
+    let damaged = t.read(PENDING);
+    let refused = format!("pending.{} is not a complete pending sign-in", a.host());
+    let out = t
+        .run_args(resume_args(&[]))
+        .code(1)
+        .stdout("")
+        .stderr_has(&refused);
+    assert_no_secrets(&out.stderr, &a);
+    drop(out);
+    let codes = a.codes().len();
+    t.run_args(no_wait_args(&a))
+        .code(1)
+        .stdout("")
+        .stderr_has(&refused);
+    assert_eq!(a.codes().len(), codes);
+    assert_eq!(t.read(PENDING), damaged);
+}
