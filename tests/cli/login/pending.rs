@@ -16,7 +16,8 @@ use crate::support::fixtures::{
     Context, Hosts, code_lines, login_args, tokens_yml, with_other_context,
 };
 use crate::support::mock::{MockConfig, MockDify, SessionInfo};
-use crate::support::runner::{Test, mode};
+use crate::support::pty::{Pty, quote};
+use crate::support::runner::{BIN, Test, mode};
 
 const PENDING: &str = "login-pending.yml";
 
@@ -672,4 +673,28 @@ fn any_resume_removes_expired_entries_and_a_damaged_file_is_refused() {
         .stderr_has(&refused);
     assert_eq!(a.codes().len(), codes);
     assert_eq!(t.read(PENDING), damaged);
+}
+
+#[test]
+fn ctrl_c_on_a_terminal_while_resume_waits() {
+    let mock = MockDify::start();
+    let t = Test::new();
+    start(&t, &mock);
+    let before = files(&t);
+    // The shell ignores SIGINT, lives on and reports the status.
+    let line = format!(
+        "trap '' INT; {} auth login --resume --wait; echo \"rc=$?\"",
+        quote(BIN)
+    );
+    let Some(mut pty) = Pty::shell_env(&t, &line, &[("NO_COLOR", "1")]) else {
+        return;
+    };
+    // The spinner turns while it polls.
+    pty.wait_for("Waiting for authorization");
+    mock.wait_for_polls(1);
+    pty.type_in("\u{3}");
+    let (_, screen) = pty.finish();
+    assert!(screen.contains("rc=130"), "{screen}");
+    assert_eq!(files(&t), before);
+    assert!(mock.sessions().is_empty());
 }
