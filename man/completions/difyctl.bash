@@ -8,13 +8,13 @@ __difyctl_node() {
     case $1 in
         '') cmds='auth use env api completion version help' flags='--version -h --help' vflags='' args='' ;;
         'auth') cmds='login logout whoami list status token refresh devices' flags='-h --help' vflags='' args='' ;;
-        'auth login') cmds='' flags='--host --no-browser --insecure --with-token --password --email-code --console-cookie --email --password-stdin --token-storage --label --no-wait --resume --wait --json -o --output -v --verbose -h --help' vflags='--host --email --token-storage --label -o --output' args='' ;;
+        'auth login') cmds='' flags='--host --no-browser --insecure --device-flow --with-token --password --email-code --console-cookie --email --password-stdin --token-storage --label --no-wait --resume --wait --json -o --output -v --verbose -h --help' vflags='--host --email --token-storage --label -o --output' args='' ;;
         'auth logout') cmds='' flags='--host --account -v --verbose -h --help' vflags='--host --account' args='' ;;
         'auth whoami') cmds='' flags='--json -v --verbose -h --help' vflags='' args='' ;;
         'auth list') cmds='' flags='-o --output -v --verbose -h --help' vflags='-o --output' args='' ;;
         'auth status') cmds='' flags='--json --host --account -v --verbose -h --help' vflags='--host --account' args='' ;;
         'auth token') cmds='' flags='--host --account -v --verbose -h --help' vflags='--host --account' args='' ;;
-        'auth refresh') cmds='' flags='--host --account --if-expiring-within --no-browser --insecure --password --email-code --console-cookie --email --password-stdin --label -v --verbose -h --help' vflags='--host --account --if-expiring-within --email --label' args='' ;;
+        'auth refresh') cmds='' flags='--host --account --if-expiring-within --no-browser --insecure --device-flow --password --email-code --console-cookie --email --password-stdin --label -v --verbose -h --help' vflags='--host --account --if-expiring-within --email --label' args='' ;;
         'auth devices') cmds='list revoke' flags='-h --help' vflags='' args='' ;;
         'auth devices list') cmds='' flags='--json --page --limit --http-retry --host --account -v --verbose -h --help' vflags='--page --limit --http-retry --host --account' args='' ;;
         'auth devices revoke') cmds='' flags='--all -y --yes --http-retry --host --account -v --verbose -h --help' vflags='--http-retry --host --account' args='' ;;

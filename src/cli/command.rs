@@ -87,6 +87,9 @@ pub struct LoginArgs {
     pub no_browser: bool,
     pub insecure: bool,
     pub method: LoginMethod,
+    /// `--device-flow`: the device flow asked for by name, which `auth
+    /// refresh` needs to start one without a terminal.
+    pub device_flow: bool,
     pub email: Option<String>,
     pub password_stdin: bool,
     /// `keychain` or `file`.
@@ -194,6 +197,7 @@ impl Matches {
     /// selects a context: it is not login's host URL).
     fn login_args(&self, host: Option<String>) -> Result<LoginArgs> {
         let methods = [
+            (&DEVICE_FLOW, LoginMethod::DeviceFlow),
             (&WITH_TOKEN, LoginMethod::WithToken),
             (&PASSWORD, LoginMethod::Password),
             (&EMAIL_CODE, LoginMethod::EmailCode),
@@ -238,6 +242,7 @@ impl Matches {
             method: chosen
                 .first()
                 .map_or(LoginMethod::DeviceFlow, |(_, method)| *method),
+            device_flow: self.node_accepts(&DEVICE_FLOW) && self.switch(&DEVICE_FLOW),
             email: self.text(&SIGN_IN_EMAIL),
             password_stdin: self.switch(&PASSWORD_STDIN),
             token_storage: if self.node_accepts(&TOKEN_STORAGE) {

@@ -124,6 +124,10 @@ pub static SELECT_ACCOUNT: Flag = Flag::text(
 pub static LOGIN_HOST: Flag = Flag::text("host", "url", "Dify host URL");
 pub static NO_BROWSER: Flag = Flag::switch("no-browser", "do not auto-open the browser");
 pub static INSECURE: Flag = Flag::switch("insecure", "allow http:// hosts (local-dev only)");
+pub static DEVICE_FLOW: Flag = Flag::switch(
+    "device-flow",
+    "sign in with the device flow (the default), also without a terminal",
+);
 pub static WITH_TOKEN: Flag = Flag::switch(
     "with-token",
     "read a dfoa_ token from stdin instead of the device flow",

@@ -95,7 +95,17 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
         if credentials::get(dir, r.token_storage, host, &email)?.is_none() {
             return Err(CliError::not_logged_in()
                 .with_message(format!("no credential stored for {email} on {host}"))
-                .with_hint(format!("run 'difyctl auth login --host {host}'")));
+                .with_hint(format!(
+                    "run '{}'",
+                    context::login_command(
+                        host,
+                        entry.scheme(),
+                        entry
+                            .accounts
+                            .get(&email)
+                            .and_then(|c| c.device_label.as_deref())
+                    )
+                )));
         }
         let changed = entry.current_account.as_deref() != Some(email.as_str());
         let host = host.to_string();

@@ -79,6 +79,13 @@ pub(crate) fn output(t: &Test, mut cmd: Command) -> Outcome<'_> {
 pub(crate) const NOT_LOGGED_IN: &str =
     "not_logged_in: not logged in\nhint: run 'difyctl auth login'\n";
 
+/// `auth whoami` on [`team`] with no context active: the four stored
+/// contexts named, and how to pick one.
+pub(crate) const TEAM_NOTHING_ACTIVE: &str = "not_logged_in: not logged in\nhint: no context is \
+    active; 4 contexts are stored (alice@example.com on cloud.dify.ai, bob@example.com on \
+    cloud.dify.ai, sam@corp.example on cloud.dify.ai, dev@example.com on localhost:5001): pick \
+    one with 'difyctl use host' and 'difyctl use account', or sign in with 'difyctl auth login'\n";
+
 pub(crate) const RELOGIN_HINT: &str = "hint: run 'difyctl auth login' to sign in again\n";
 
 /// Runs `args` in `t`'s directories with extra environment and stdin.

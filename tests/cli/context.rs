@@ -7,7 +7,7 @@ use crate::common::{
     NOT_LOGGED_IN, Two, closed_port, empty_config, raw_request, run, two_hosts, valid_status_json,
 };
 use crate::support::fixtures::{Tokens, signed_in};
-use crate::support::mock::{DEFAULT_WORKSPACE_ID, MockDify};
+use crate::support::mock::{DEFAULT_ACCOUNT_ID, DEFAULT_WORKSPACE_ID, MockDify};
 use crate::support::runner::Test;
 
 #[track_caller]
@@ -149,7 +149,7 @@ fn a_selected_context_without_a_token_names_itself() {
     .stdout("")
     .stderr(&format!(
         "not_logged_in: no credential stored for other@dify.ai on {h}\nhint: run 'difyctl \
-             auth login --host {h}'\n",
+             auth login --host http://{h} --insecure'\n",
         h = a.host()
     ));
     // The active context keeps the usual message.
@@ -214,6 +214,26 @@ fn dify_token_and_host_alone_work_and_leave_the_config_dir_empty() {
         .code(0)
         .stdout(&format!("{}\n", s.token))
         .stderr("");
+    // Nothing is stored about the token: whoami asks the server.
+    let before = mock.command_requests().len();
+    run(&t, &env, &["auth", "whoami"], b"")
+        .code(0)
+        .stderr("")
+        .stdout("tester@dify.ai (Tester)\n");
+    run(&t, &env, &["auth", "whoami", "--json"], b"")
+        .code(0)
+        .stderr("")
+        .stdout(&format!(
+            "{{\"id\":\"{DEFAULT_ACCOUNT_ID}\",\"email\":\"tester@dify.ai\",\"name\":\"Tester\"}}\n"
+        ));
+    let asked: Vec<String> = mock.command_requests()[before..]
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path_only()))
+        .collect();
+    assert_eq!(
+        asked,
+        ["GET /openapi/v1/account", "GET /openapi/v1/account"]
+    );
     let created = s.created_at.clone();
     run(&t, &env, &["auth", "devices", "list"], b"")
         .code(0)
@@ -247,6 +267,7 @@ fn dify_token_without_a_known_host_is_exit_2() {
     for args in [
         &["auth", "status"][..],
         &["auth", "token"],
+        &["auth", "whoami"],
         &["api", "account"],
         &["auth", "devices", "list"],
     ] {

@@ -60,7 +60,9 @@ fn a_chosen_label_reaches_the_server_and_survives_refresh() {
 
     // A refresh without --label signs in with the stored one: the server
     // rotates exactly that session, and the label stays stored.
-    let out = t.run_args(["auth", "refresh", "--no-browser"]).code(0);
+    let out = t
+        .run_args(["auth", "refresh", "--device-flow", "--no-browser"])
+        .code(0);
     let second = only_session(&mock);
     assert_eq!(mock.device_labels(), ["ci on box-3", "ci on box-3"]);
     assert_eq!(mock.revoked_ids(), [first.id.as_str()]);
@@ -144,7 +146,14 @@ fn refresh_under_a_new_label_ends_the_old_session() {
         .stderr(&mock_code_lines(&mock));
     let old = only_session(&mock);
     let out = t
-        .run_args(["auth", "refresh", "--no-browser", "--label", "new"])
+        .run_args([
+            "auth",
+            "refresh",
+            "--device-flow",
+            "--no-browser",
+            "--label",
+            "new",
+        ])
         .code(0);
     let new = only_session(&mock);
     assert_eq!(new.device_label, "new");

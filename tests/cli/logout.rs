@@ -87,8 +87,8 @@ fn not_revoked(why: &str, state: &str, until: &str, id: &str, email: &str, host:
     format!(
         "! server revoke failed ({why}); local credentials cleared anyway\n  The session {state} \
          on the server until {until}. To end it: 'difyctl auth devices revoke {id}' from another \
-         context of {email}, a new sign-in from this machine ('difyctl auth login --host {host}' \
-         replaces it), or the Dify console.\n"
+         context of {email}, a new sign-in from this machine ('difyctl auth login --host http://{host} \
+         --insecure' replaces it), or the Dify console.\n"
     )
 }
 
@@ -157,7 +157,10 @@ fn logout_leaves_the_other_contexts() {
         .with(&host, "bob@dify.ai", "dfoa_bob")
         .with(&host, "tester@dify.ai", &tester.token);
     let t = logout().hosts(hosts).tokens(tokens);
-    t.run().code(0).stdout(&logged_out(&mock)).stderr("");
+    t.run().code(0).stdout(&logged_out(&mock)).stderr(&format!(
+        "No context is active now; 2 contexts are stored (alice@example.com on cloud.dify.ai, \
+         bob@dify.ai on {host}). Pick one with 'difyctl use host' and 'difyctl use account'\n"
+    ));
     assert_eq!(mock.revoked_ids(), [tester.id]);
     // Only the active context is gone; no context is active afterwards.
     assert_eq!(
@@ -217,7 +220,11 @@ fn not_logged_in_exits_4_and_changes_nothing() {
         .current_account("cloud.dify.ai", None);
     let t = logout().hosts(hosts).tokens(other_tokens());
     let before = files(&t);
-    t.run().code(4).stdout("").stderr(NOT_LOGGED_IN);
+    t.run().code(4).stdout("").stderr(
+        "not_logged_in: not logged in\nhint: no context is active; 1 context is stored \
+         (alice@example.com on cloud.dify.ai): pick one with 'difyctl use host' and 'difyctl \
+         use account', or sign in with 'difyctl auth login'\n",
+    );
     assert_eq!(files(&t), before);
 }
 
@@ -350,8 +357,8 @@ const EMAIL: &str = "tester@dify.ai";
 fn how_to_end(id: &str, host: &str) -> String {
     format!(
         "To end it: 'difyctl auth devices revoke {id}' from another context of {EMAIL}, a new \
-         sign-in from this machine ('difyctl auth login --host {host}' replaces it), or the Dify \
-         console.\n"
+         sign-in from this machine ('difyctl auth login --host http://{host} --insecure' replaces \
+         it), or the Dify console.\n"
     )
 }
 

@@ -122,7 +122,9 @@ fn device_flow_refresh_rotates_the_session() {
     let mock = mock(TTL, true);
     let (t, old) = signed_in(&mock, false);
     // An http context: no --insecure needed, the user allowed http at login.
-    let out = t.run_args(refresh(&["--no-browser"])).code(0);
+    let out = t
+        .run_args(refresh(&["--device-flow", "--no-browser"]))
+        .code(0);
     let new = only_session(&mock);
     assert_ne!(new.id, old.id);
     // Same device label: the server revoked the old session.
@@ -178,6 +180,7 @@ fn refreshing_another_context_keeps_the_active_one() {
             &mock.url(),
             "--account",
             "tester@dify.ai",
+            "--device-flow",
             "--no-browser",
         ]))
         .code(0);
@@ -250,7 +253,9 @@ fn keeps_the_contexts_workspace() {
     // `use workspace` chose Beta for this context; the server's default is Acme.
     let in_beta = |c: Context| c.workspace(&beta.id, &beta.name, &beta.role);
     let t = t.hosts(Hosts::file().with(in_beta(Context::of(&mock).token_id(&old.id))));
-    let out = t.run_args(refresh(&["--no-browser"])).code(0);
+    let out = t
+        .run_args(refresh(&["--device-flow", "--no-browser"]))
+        .code(0);
     let new = only_session(&mock);
     out.stdout(&format!(
         "✓ Refreshed the token for tester@dify.ai (Tester) on {}\n  Workspace: Beta\n  \
@@ -266,7 +271,9 @@ fn keeps_the_contexts_workspace() {
 
     // An account no longer in that workspace gets the server's default.
     mock.configure(|c| c.workspaces.retain(|w| w.id != beta.id));
-    let out = t.run_args(refresh(&["--no-browser"])).code(0);
+    let out = t
+        .run_args(refresh(&["--device-flow", "--no-browser"]))
+        .code(0);
     let newer = only_session(&mock);
     out.stdout(&refreshed(&mock, &newer, "14d 0h"))
         .stderr(&mock_code_lines(&mock))
@@ -315,7 +322,12 @@ fn a_stored_expiry_decides_without_the_session_list() {
 
     // Within four days: signed in again.
     let out = t
-        .run_args(refresh(&["--if-expiring-within", "4d", "--no-browser"]))
+        .run_args(refresh(&[
+            "--if-expiring-within",
+            "4d",
+            "--device-flow",
+            "--no-browser",
+        ]))
         .code(0);
     let new = only_session(&mock);
     assert_eq!(mock.revoked_ids(), [old.id]);
@@ -336,7 +348,12 @@ fn a_short_lived_token_is_refreshed() {
     let mock = mock(DAY + 1800, true);
     let (t, old) = signed_in(&mock, false);
     let out = t
-        .run_args(refresh(&["--if-expiring-within", "2d", "--no-browser"]))
+        .run_args(refresh(&[
+            "--if-expiring-within",
+            "2d",
+            "--device-flow",
+            "--no-browser",
+        ]))
         .code(0);
     let new = only_session(&mock);
     assert_eq!(mock.revoked_ids(), [old.id]);
@@ -359,7 +376,12 @@ fn a_stored_expiry_in_the_past_is_refreshed() {
     );
     let t = t.hosts(&hosts);
     let out = t
-        .run_args(refresh(&["--if-expiring-within", "30m", "--no-browser"]))
+        .run_args(refresh(&[
+            "--if-expiring-within",
+            "30m",
+            "--device-flow",
+            "--no-browser",
+        ]))
         .code(0);
     let new = only_session(&mock);
     let first = out.stderr.lines().next().unwrap().to_string();
@@ -382,7 +404,12 @@ fn a_stored_expiry_in_the_past_is_refreshed() {
 #[track_caller]
 fn signs_in_again_for_a_dead_token(t: &Test, mock: &MockDify) {
     let out = t
-        .run_args(refresh(&["--if-expiring-within", "2d", "--no-browser"]))
+        .run_args(refresh(&[
+            "--if-expiring-within",
+            "2d",
+            "--device-flow",
+            "--no-browser",
+        ]))
         .code(0);
     let new = only_session(mock);
     out.stderr(&format!(
@@ -403,6 +430,38 @@ fn a_token_the_server_refuses_is_refreshed() {
     signs_in_again_for_a_dead_token(&t, &mock);
 }
 
+/// From cron: no terminal, a revoked token. The check runs, then the refresh
+/// stops at once with exit 4 rather than requesting a device code nobody
+/// will see and waiting out its lifetime; nothing is written.
+#[test]
+fn without_a_terminal_no_device_flow_is_started() {
+    let mock = mock(TTL, true);
+    let (t, old) = signed_in(&mock, true);
+    mock.revoke_session(&old.id);
+    let before = files(&t);
+    let unattended = "not_logged_in: no terminal: auth refresh does not start a device-flow \
+        sign-in that nobody can approve\nhint: sign in again without a person with --password \
+        --password-stdin, --email-code or --console-cookie; pass --device-flow to print a code \
+        and wait for its approval anyway\n";
+    t.run_args(refresh(&["--if-expiring-within", "2d"]))
+        .code(4)
+        .stdout("")
+        .stderr(&format!(
+            "The server no longer accepts the token for tester@dify.ai on {}; signing in \
+             again\n{unattended}",
+            mock.host()
+        ));
+    assert_eq!(requests(&mock), [CHECK]);
+    // Without --if-expiring-within nothing at all is sent.
+    t.run_args(refresh(&["--no-browser"]))
+        .code(4)
+        .stdout("")
+        .stderr(unattended);
+    assert_eq!(requests(&mock), [CHECK]);
+    assert!(mock.codes().is_empty());
+    assert_eq!(files(&t), before);
+}
+
 #[test]
 fn an_old_servers_500_for_a_dead_token_is_refreshed() {
     // Servers of the 1.14 era answer a revoked or expired token with a 500.
@@ -421,10 +480,15 @@ fn other_server_errors_on_the_check_fail_with_nothing_written() {
     mock.fail_next("/openapi/v1/account", 1, 503);
     let t = t.env("DIFYCTL_HTTP_RETRY", "0");
     let before = files(&t);
-    t.run_args(refresh(&["--if-expiring-within", "2d", "--no-browser"]))
-        .code(1)
-        .stdout("")
-        .stderr_has("http_status: 503\n");
+    t.run_args(refresh(&[
+        "--if-expiring-within",
+        "2d",
+        "--device-flow",
+        "--no-browser",
+    ]))
+    .code(1)
+    .stdout("")
+    .stderr_has("http_status: 503\n");
     assert_eq!(files(&t), before);
     assert_eq!(requests(&mock), [CHECK]);
 }
@@ -438,7 +502,12 @@ fn an_unknown_expiry_is_refreshed() {
         .hosts(hosts_yml(&mock, None))
         .tokens(tokens_yml(&mock, &old.token));
     let out = t
-        .run_args(refresh(&["--if-expiring-within", "2d", "--no-browser"]))
+        .run_args(refresh(&[
+            "--if-expiring-within",
+            "2d",
+            "--device-flow",
+            "--no-browser",
+        ]))
         .code(0);
     let new = only_session(&mock);
     out.stderr(&format!(
@@ -457,7 +526,12 @@ fn a_context_without_a_stored_token_is_signed_in_again() {
     let old = mock.add_session(&own_label());
     let t = Test::new().hosts(hosts_yml(&mock, Some(&old.id)));
     let out = t
-        .run_args(refresh(&["--if-expiring-within", "2d", "--no-browser"]))
+        .run_args(refresh(&[
+            "--if-expiring-within",
+            "2d",
+            "--device-flow",
+            "--no-browser",
+        ]))
         .code(0);
     let new = only_session(&mock);
     out.stderr(&format!(
@@ -536,7 +610,7 @@ fn login_flag_mistakes_are_usage_errors_before_any_request() {
     .stderr(&format!(
         "usage_invalid_flag: --email bob@example.com is not this context's account \
          (tester@dify.ai on {host})\nhint: refresh signs in again as tester@dify.ai; to add \
-         another account, run 'difyctl auth login --host {host}'\n"
+         another account, run 'difyctl auth login --host http://{host} --insecure'\n"
     ));
     t.run_args(refresh(&["--email", "tester@dify.ai"]))
         .code(2)
@@ -559,7 +633,7 @@ fn login_flag_mistakes_are_usage_errors_before_any_request() {
 #[test]
 fn not_logged_in_is_exit_4() {
     for args in [
-        refresh(&["--no-browser"]),
+        refresh(&["--device-flow", "--no-browser"]),
         refresh(&["--if-expiring-within", "2d"]),
     ] {
         let t = Test::new().args(args);
@@ -589,7 +663,7 @@ fn dify_token_sessions_are_not_refreshed() {
     let (t, _) = signed_in(&mock, false);
     let t = t.env("DIFY_TOKEN", "dfoa_from_ci");
     let before = files(&t);
-    t.run_args(refresh(&["--no-browser"]))
+    t.run_args(refresh(&["--device-flow", "--no-browser"]))
         .code(2)
         .stdout("")
         .stderr(expected);
@@ -615,11 +689,15 @@ fn a_sign_in_as_another_account_stores_nothing() {
     approve_as_other(&mock);
     let before = files(&t);
     let host = mock.host();
-    let out = t.run_args(refresh(&["--no-browser"])).code(4).stdout("");
+    let out = t
+        .run_args(refresh(&["--device-flow", "--no-browser"]))
+        .code(4)
+        .stdout("");
     out.stderr(&format!(
         "{}access_denied: signed in as other@dify.ai, but this context is tester@dify.ai on \
          {host}; nothing was stored\nhint: approve the sign-in as tester@dify.ai; to add \
-         other@dify.ai as another context, run 'difyctl auth login --host {host}'\n",
+         other@dify.ai as another context, run 'difyctl auth login --host http://{host} \
+         --insecure'\n",
         mock_code_lines(&mock)
     ));
     assert_eq!(files(&t), before);
@@ -659,13 +737,14 @@ fn a_sign_in_as_another_stored_account_says_that_context_lost_its_session() {
     let t = t.hosts(&hosts);
     approve_as_other(&mock);
     let before = files(&t);
-    t.run_args(refresh(&["--no-browser"]))
+    t.run_args(refresh(&["--device-flow", "--no-browser"]))
         .code(4)
         .stdout("")
         .stderr(&format!(
             "{}access_denied: signed in as other@dify.ai, but this context is tester@dify.ai \
              on {host}; nothing was stored\nhint: approve the sign-in as tester@dify.ai; to add \
-             other@dify.ai as another context, run 'difyctl auth login --host {host}'; the \
+             other@dify.ai as another context, run 'difyctl auth login --host http://{host} \
+             --insecure'; the \
              approval also ended the session of the stored context other@dify.ai, so refresh it \
              with 'difyctl auth refresh --host {host} --account other@dify.ai'\n",
             mock_code_lines(&mock)

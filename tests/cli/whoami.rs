@@ -1,7 +1,7 @@
 //! `auth whoami` against `hosts.yml` files as the official tool writes them,
 //! and what the local commands say with no context at all.
 
-use crate::common::{EXAMPLE, NOT_LOGGED_IN, sso, team};
+use crate::common::{EXAMPLE, NOT_LOGGED_IN, TEAM_NOTHING_ACTIVE, sso, team};
 use crate::support::fixtures::{Context, Hosts};
 use crate::support::runner::Test;
 
@@ -137,7 +137,7 @@ fn active_pointer_missing_at_any_level_is_not_logged_in() {
         t.run_args(["auth", "whoami"])
             .code(4)
             .stdout("")
-            .stderr(NOT_LOGGED_IN);
+            .stderr(TEAM_NOTHING_ACTIVE);
         let list = t.run_args(["auth", "list", "-o", "json"]).code(0).json();
         let contexts = list["contexts"].as_array().unwrap();
         assert_eq!(contexts.len(), 4, "{yaml}");

@@ -151,7 +151,9 @@ fn refresh_keeps_the_token_in_the_keychain() {
         .stderr(&stored_in_keychain(&mock));
     let first = only_session(&mock);
 
-    let out = t.run_args(["auth", "refresh", "--no-browser"]).code(0);
+    let out = t
+        .run_args(["auth", "refresh", "--device-flow", "--no-browser"])
+        .code(0);
     assert!(!out.stderr.contains("Token stored"), "{}", out.stderr);
     let second = only_session(&mock);
     assert_ne!(second.id, first.id, "the server rotated the session");
@@ -445,7 +447,7 @@ fn an_item_of_another_context_is_never_read_overwritten_or_deleted() {
          The keychain item \"{item}\" was left in place.\n  \
          To end it: 'difyctl auth devices revoke' (see 'difyctl auth devices list') from another \
          context of corp.me@x.io, a new sign-in from this machine ('difyctl auth login --host \
-         {host}' replaces it), or the Dify console.\n"
+         http://{host} --insecure' replaces it), or the Dify console.\n"
     ));
     assert_eq!(bus.lookup(SERVICE, &item), Some(quoted(theirs)));
     assert!(
@@ -497,7 +499,8 @@ fn a_keychain_unreadable_later_fails_token_commands_but_not_logout() {
              the session was not revoked: it stays active on the server until {expires}\n  The \
              keychain item \"{item}\" was left in place.\n  To end it: 'difyctl auth devices \
              revoke {id}' from another context of {EMAIL}, a new sign-in from this machine \
-             ('difyctl auth login --host {host}' replaces it), or the Dify console.\n",
+             ('difyctl auth login --host http://{host} --insecure' replaces it), or the Dify \
+             console.\n",
             expires = session.expires_at.replace('Z', "+00:00"),
             item = user(&host, EMAIL),
             id = session.id,

@@ -129,7 +129,27 @@ pub fn run(ctx: &Ctx, select: &Selection) -> Result<Output> {
             ctx.ui.say(&format!("  {place}"));
         }
     }
+    say_what_is_active(ctx, &chosen);
     Ok(Output::success(format!("Logged out of {host}")))
+}
+
+/// After logging out of the active context, nothing is active: with other
+/// contexts stored, stderr says so and how to pick one (a failure to read
+/// the registry again only skips the note).
+fn say_what_is_active(ctx: &Ctx, chosen: &Chosen) {
+    let Some(s) = &chosen.stored else { return };
+    let Ok(r) = state::load_hosts(&s.dir) else {
+        return;
+    };
+    if r.active().is_some() {
+        return;
+    }
+    if let Some(list) = context::stored_list(&r) {
+        ctx.ui.say(&format!(
+            "No context is active now; {list}. Pick one with 'difyctl use host' and 'difyctl use \
+             account'"
+        ));
+    }
 }
 
 /// ` until <expiry>`, or ` until it expires`.
@@ -169,10 +189,14 @@ fn how_to_end(chosen: &Chosen) -> String {
         Some(id) => format!("'difyctl auth devices revoke {}'", sanitize_line(id)),
         None => "'difyctl auth devices revoke' (see 'difyctl auth devices list')".to_string(),
     };
+    let label = chosen
+        .stored
+        .as_ref()
+        .and_then(|s| s.entry.device_label.as_deref());
     format!(
         "To end it: {revoke} from another context of {}, a new sign-in from this machine \
-         ('difyctl auth login --host {}' replaces it), or the Dify console.",
+         ('{}' replaces it), or the Dify console.",
         sanitize_line(chosen.email()),
-        chosen.host
+        context::login_command(&chosen.host, &chosen.url.scheme, label)
     )
 }

@@ -20,6 +20,9 @@
 //! * The device label is the one the context was signed in with when the
 //!   user chose it (`--label` or `DIFY_DEVICE_LABEL` win over it, and are
 //!   kept for the next refresh).
+//! * Without a terminal it never starts a device flow nobody would see
+//!   (`not_logged_in`, exit 4, before anything is sent for the sign-in),
+//!   unless `--device-flow` asks for one; the headless methods work.
 //! * `--if-expiring-within D` first asks the server whether the token still
 //!   works (`GET /account`) and, when no expiry was stored, looks it up in the
 //!   session list, as `auth status` does. A token valid for longer than D is
@@ -96,6 +99,9 @@ pub fn run(
         }
     }
 
+    if args.method == LoginMethod::DeviceFlow && !args.device_flow && !ctx.ui.interactive() {
+        return Err(unattended());
+    }
     let target = Target {
         url: chosen.url.clone(),
         bare: chosen.host.clone(),
@@ -140,6 +146,20 @@ pub fn run(
     })
 }
 
+/// Without a terminal nobody sees a device code, and a device flow would
+/// wait out its whole lifetime (15 minutes) for an approval that never
+/// comes: refused unless `--device-flow` asks for it.
+fn unattended() -> CliError {
+    CliError::new(
+        ErrorCode::NotLoggedIn,
+        "no terminal: auth refresh does not start a device-flow sign-in that nobody can approve",
+    )
+    .with_hint(
+        "sign in again without a person with --password --password-stdin, --email-code or \
+         --console-cookie; pass --device-flow to print a code and wait for its approval anyway",
+    )
+}
+
 /// `auth login`'s arguments for this context: an `http` context is signed in
 /// to over http again (allowed once at login), and `--password` or
 /// `--email-code` sign in as the context's account unless `--email` says
@@ -167,9 +187,8 @@ fn login_args(args: &LoginArgs, chosen: &Chosen) -> Result<LoginArgs> {
                     chosen.host
                 ))
                 .with_hint(format!(
-                    "refresh signs in again as {email}; to add another account, run \
-                     'difyctl auth login --host {}'",
-                    chosen.host
+                    "refresh signs in again as {email}; to add another account, run '{}'",
+                    context::login_command(&chosen.host, &chosen.url.scheme, None)
                 )));
             }
         }
@@ -290,9 +309,9 @@ fn refuse(
     }
     let host = &target.bare;
     let mut hint = format!(
-        "approve the sign-in as {}; to add {other} as another context, run 'difyctl auth login \
-         --host {host}'",
-        stored.email
+        "approve the sign-in as {}; to add {other} as another context, run '{}'",
+        stored.email,
+        context::login_command(host, &target.url.scheme, None)
     );
     // The approval rotated out other's earlier session from this machine (the
     // label is the same): a stored context of that account lost its token.

@@ -1,20 +1,29 @@
 //! `auth whoami [--json]`: the active identity, from hosts.yml only
-//! (difyctl-auth(1)). Never contacts the server or the keychain.
+//! (difyctl-auth(1)); never contacts the server or the keychain. With
+//! `DIFY_TOKEN` nothing is stored about the token, so the server is asked
+//! (`GET /openapi/v1/account`).
 
 use serde_json::json;
 
-use crate::commands::context;
+use crate::cli::Selection;
+use crate::commands::auth::status;
+use crate::commands::context::{self, ContextEnv, SignedIn};
 use crate::ctx::Ctx;
-use crate::error::{CliError, Result};
+use crate::dify::account;
+use crate::error::Result;
 use crate::output::Output;
+use crate::output::term::sanitize_line;
 
 pub fn run(ctx: &Ctx, json: bool) -> Result<Output> {
+    if ContextEnv::from_env(&ctx.env)?.token.is_some() {
+        return from_server(ctx, json);
+    }
     let registry = context::registry(ctx)?;
     let (_, email, entry) = registry.active().ok_or_else(|| {
         // Only the active context's own damage matters here.
         registry
             .active_damage()
-            .unwrap_or_else(CliError::not_logged_in)
+            .unwrap_or_else(|| context::nothing_active(&registry))
     })?;
 
     if let Some(subject) = &entry.external_subject {
@@ -50,6 +59,57 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<Output> {
         ));
     }
     Ok(Output::Text(context::describe(email, &account.name) + "\n"))
+}
+
+/// The identity of `DIFY_TOKEN`, as the server tells it. An external-SSO
+/// token, which the account route refuses, is reported as such: the server
+/// has no route that says whose it is.
+fn from_server(ctx: &Ctx, json: bool) -> Result<Output> {
+    let signed = SignedIn::resolve(ctx, &Selection::default())?;
+    let client = signed.context.client(ctx, None)?;
+    let info = match account::get_account(&client, &signed.token) {
+        Ok(info) => info,
+        Err(e) if status::unsupported_token_type(&e) => {
+            if json {
+                return Ok(Output::json(
+                    &json!({"subject_type": "external_sso", "email": "", "issuer": ""}),
+                    false,
+                ));
+            }
+            return Ok(Output::Text(
+                "an external SSO session (DIFY_TOKEN; the server does not say whose)\n".into(),
+            ));
+        }
+        Err(e) => return Err(signed.explain(e)),
+    };
+    let a = info.account.clone().unwrap_or_default();
+    if a.email.is_empty()
+        && let Some(email) = info.subject_email.as_deref().filter(|e| !e.is_empty())
+    {
+        let issuer = info.subject_issuer.clone().unwrap_or_default();
+        if json {
+            let value = json!({"subject_type": "external_sso", "email": email, "issuer": issuer});
+            return Ok(Output::json(&value, false));
+        }
+        let text = match issuer.as_str() {
+            "" => format!("{} (external SSO)\n", sanitize_line(email)),
+            issuer => format!(
+                "{} (external SSO, issuer: {})\n",
+                sanitize_line(email),
+                sanitize_line(issuer)
+            ),
+        };
+        return Ok(Output::Text(text));
+    }
+    if json {
+        return Ok(Output::json(
+            &json!({"id": a.id, "email": a.email, "name": a.name}),
+            false,
+        ));
+    }
+    Ok(Output::Text(
+        context::describe(&sanitize_line(&a.email), &sanitize_line(&a.name)) + "\n",
+    ))
 }
 
 /// The core of the command, without the binary: a config dir of the test's

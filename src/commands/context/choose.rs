@@ -19,6 +19,43 @@ pub fn registry(ctx: &Ctx) -> Result<Registry> {
     state::load_hosts(ctx.config_dir()?)
 }
 
+/// `not_logged_in` for a registry without an active context: when contexts
+/// are stored (say, after logging out of the active one), which ones, and
+/// how to pick one.
+pub fn nothing_active(r: &Registry) -> CliError {
+    match stored_list(r) {
+        None => CliError::not_logged_in(),
+        Some(list) => CliError::not_logged_in().with_hint(format!(
+            "no context is active; {list}: pick one with 'difyctl use host' and 'difyctl use \
+             account', or sign in with 'difyctl auth login'"
+        )),
+    }
+}
+
+/// `2 contexts are stored (a@x on h, b@y on g)`, the first few named;
+/// `None` when none is.
+pub fn stored_list(r: &Registry) -> Option<String> {
+    const NAMED: usize = 5;
+    let n = r.contexts().count();
+    if n == 0 {
+        return None;
+    }
+    let mut names: Vec<String> = r
+        .contexts()
+        .take(NAMED)
+        .map(|(host, email, _)| format!("{} on {host}", sanitize_line(email)))
+        .collect();
+    if n > NAMED {
+        names.push(format!("{} more", n - NAMED));
+    }
+    let are = if n == 1 {
+        "1 context is stored".to_string()
+    } else {
+        format!("{n} contexts are stored")
+    };
+    Some(format!("{are} ({})", names.join(", ")))
+}
+
 /// The variables that choose a context; empty values count as unset.
 #[derive(Debug, Clone, Default)]
 pub struct ContextEnv {
@@ -119,7 +156,7 @@ pub fn choose_with(
                     None if account_choice.is_some() => CliError::not_logged_in()
                         .with_message("no active host to look the account up on")
                         .with_hint("pass --host too, or run 'difyctl use host'"),
-                    None => CliError::not_logged_in(),
+                    None => nothing_active(&registry),
                 });
             }
         },
@@ -160,7 +197,7 @@ pub fn choose_with(
                     .with_message(format!("no current account on {host}"))
                     .with_hint(format!("pass --account with one of: {}", known_accounts())));
             }
-            None => return Err(CliError::not_logged_in()),
+            None => return Err(nothing_active(&registry)),
         },
     };
     let context = entry.accounts.get(&email).cloned().unwrap_or_default();

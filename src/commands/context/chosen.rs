@@ -20,6 +20,22 @@ pub fn describe(email: &str, name: &str) -> String {
     }
 }
 
+/// The `auth login` command that signs in to a stored context again, as a
+/// user can paste it: its scheme (with `--insecure` for http, which login
+/// needs) and its chosen device label, so the new session replaces the old.
+pub fn login_command(host: &str, scheme: &str, label: Option<&str>) -> String {
+    let mut command = if scheme == "https" {
+        format!("difyctl auth login --host {host}")
+    } else {
+        format!("difyctl auth login --host {scheme}://{host} --insecure")
+    };
+    if let Some(label) = label {
+        // Single quotes keep every character but the quote itself.
+        command.push_str(&format!(" --label '{}'", label.replace('\'', "'\\''")));
+    }
+    command
+}
+
 /// Where a context's token comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenSource {
@@ -174,7 +190,14 @@ impl Chosen {
                     "no credential stored for {} on {}",
                     s.email, self.host
                 ))
-                .with_hint(format!("run 'difyctl auth login --host {}'", self.host)),
+                .with_hint(format!(
+                    "run '{}'",
+                    login_command(
+                        &self.host,
+                        &self.url.scheme,
+                        s.entry.device_label.as_deref()
+                    )
+                )),
             _ => CliError::not_logged_in(),
         }
     }

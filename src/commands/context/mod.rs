@@ -35,7 +35,9 @@ mod signed_in;
 #[cfg(test)]
 mod tests;
 
-pub use choose::{ContextEnv, INSECURE_ENV, choose, choose_with, registry, stored};
-pub use chosen::{Chosen, Forgot, Stored, TokenSource, describe, warn_if_exposed};
+pub use choose::{
+    ContextEnv, INSECURE_ENV, choose, choose_with, nothing_active, registry, stored, stored_list,
+};
+pub use chosen::{Chosen, Forgot, Stored, TokenSource, describe, login_command, warn_if_exposed};
 pub use client::client_for;
 pub use signed_in::SignedIn;

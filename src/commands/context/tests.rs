@@ -272,3 +272,22 @@ fn dify_token_needs_no_stored_state() {
     let e = pick(sel(None, None), env(Some("dfoa_a b"), Some("h"), None), "").unwrap_err();
     assert_eq!(e.code, ErrorCode::UsageInvalidFlag);
 }
+
+/// The command a hint suggests signs in to the context as it is stored: its
+/// scheme, `--insecure` for http, its chosen label quoted for a shell.
+#[test]
+fn login_commands_fit_the_context() {
+    use super::login_command;
+    assert_eq!(
+        login_command("cloud.dify.ai", "https", None),
+        "difyctl auth login --host cloud.dify.ai"
+    );
+    assert_eq!(
+        login_command("127.0.0.1:18081", "http", None),
+        "difyctl auth login --host http://127.0.0.1:18081 --insecure"
+    );
+    assert_eq!(
+        login_command("h.test", "https", Some("Bob's CI")),
+        "difyctl auth login --host h.test --label 'Bob'\\''s CI'"
+    );
+}

@@ -1,7 +1,7 @@
 //! `use account` against `hosts.yml` files as the official tool writes them:
 //! exact output, exit codes and files left behind.
 
-use crate::common::{EXAMPLE, NOT_LOGGED_IN, sso, team, team_tokens};
+use crate::common::{EXAMPLE, TEAM_NOTHING_ACTIVE, sso, team, team_tokens};
 use crate::support::fixtures::Tokens;
 use crate::support::runner::Test;
 
@@ -46,7 +46,9 @@ fn use_account_switches_on_the_current_host() {
     // active), `use account` sets it.
     t.run_args(["use", "host", "--domain", "localhost:5001"])
         .code(0);
-    t.run_args(["auth", "whoami"]).code(4).stderr(NOT_LOGGED_IN);
+    t.run_args(["auth", "whoami"])
+        .code(4)
+        .stderr(TEAM_NOTHING_ACTIVE);
     t.run_args(["use", "account", "--email", "dev@example.com"])
         .code(0)
         .stdout("✓ Active account on localhost:5001 is now dev@example.com\n");

@@ -161,11 +161,20 @@ fn report_store(ctx: &Ctx, dir: &ConfigDir, choice: Option<Choice>, stored: &cre
             "Moved the tokens of {n} other contexts to {place}"
         )),
     }
+    let registry = state::load_hosts(dir).unwrap_or_default();
     for (host, email) in &stored.unreadable {
+        let (scheme, label) = registry.hosts.get(host).map_or(("https", None), |entry| {
+            let label = entry
+                .accounts
+                .get(email)
+                .and_then(|c| c.device_label.as_deref());
+            (entry.scheme(), label)
+        });
         ctx.ui.warn(&format!(
             "could not move the token of {} on {host}: OS keychain is unreachable; \
-             run 'difyctl auth login --host {host}' to sign in to it again",
-            sanitize_line(email)
+             run '{}' to sign in to it again",
+            sanitize_line(email),
+            context::login_command(host, scheme, label)
         ));
     }
 }
