@@ -89,10 +89,11 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
                 known.join(", ")
             )));
         }
-        if r.token_storage == state::TokenStorage::File {
+        let storage = r.storage_at(host, &email);
+        if storage == state::TokenStorage::File {
             context::warn_if_exposed(&ctx.ui, dir);
         }
-        if credentials::get(dir, r.token_storage, host, &email)?.is_none() {
+        if credentials::get(dir, storage, host, &email)?.is_none() {
             return Err(CliError::not_logged_in()
                 .with_message(format!("no credential stored for {email} on {host}"))
                 .with_hint(format!(

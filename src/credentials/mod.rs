@@ -5,19 +5,21 @@
 //! The store is chosen at login only ([`StorePolicy`]): `--token-storage`, else
 //! `DIFY_TOKEN_STORAGE`, else `DIFY_E2E_NO_KEYRING=1` (the file), else a probe
 //! of the keychain. Later commands open the recorded store without probing.
-//! When a login changes the store, the other contexts' tokens move along
-//! ([`copy_all`], then [`remove_all`] once `hosts.yml` names the new store).
+//! Each context's token stays where it was stored ([`store_login`]); only a
+//! login that forces a store moves the other contexts' tokens along.
 
 pub mod file;
 pub mod keychain;
+mod login;
 
 pub use keychain::Keychain;
+pub use login::{Copied, Stored, copy_all, remove_all, store_login};
 
 use crate::env::Env;
 use crate::error::{CliError, Result};
 use crate::output::term::sanitize_line;
 use crate::secret::Secret;
-use crate::state::{self, ConfigDir, TokenStorage};
+use crate::state::{ConfigDir, TokenStorage};
 
 /// The environment variable that forces a store at login.
 pub const STORAGE_ENV: &str = "DIFY_TOKEN_STORAGE";
@@ -216,205 +218,6 @@ fn logout_command((host, email): (&str, &str)) -> String {
     )
 }
 
-/// What [`copy_all`] did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Copied {
-    /// Contexts whose token is now in both stores.
-    pub copied: Vec<ContextKey>,
-    /// Contexts whose token could not be read from the old store (a keychain
-    /// that is unreachable): left where it is.
-    pub unreadable: Vec<ContextKey>,
-}
-
-/// Copies the tokens of `contexts` from `from` to `to`; contexts without a
-/// token are skipped. Nothing is deleted: once `hosts.yml` names `to`, call
-/// [`remove_all`] on `from` for the copied ones. A failed write is an error,
-/// after the copies made so far are taken out of `to` again, so every token is
-/// still where `hosts.yml` says.
-pub fn copy_all(
-    dir: &ConfigDir,
-    from: TokenStorage,
-    to: TokenStorage,
-    contexts: &[ContextKey],
-) -> Result<Copied> {
-    let mut result = Copied::default();
-    if from == to || contexts.is_empty() {
-        return Ok(result);
-    }
-    let mut found: Vec<(&ContextKey, Secret)> = Vec::new();
-    match from {
-        TokenStorage::File => {
-            let file = state::load_tokens(dir)?;
-            for key in contexts {
-                if let Some(token) = file.get(&key.0, &key.1).filter(|t| !t.is_empty()) {
-                    found.push((key, Secret::new(token)));
-                }
-            }
-        }
-        TokenStorage::Keychain => {
-            let keychain = Keychain::new();
-            for key in contexts {
-                match keychain.get(&key.0, &key.1) {
-                    Ok(Some(token)) => found.push((key, Secret::new(token))),
-                    Ok(None) => {}
-                    Err(_) => result.unreadable.push(key.clone()),
-                }
-            }
-        }
-    }
-    match to {
-        TokenStorage::File => {
-            if !found.is_empty() {
-                state::update_tokens(dir, |file| {
-                    for (key, token) in &found {
-                        file.set(&key.0, &key.1, token.expose())?;
-                    }
-                    Ok(())
-                })?;
-            }
-        }
-        TokenStorage::Keychain => {
-            let keychain = Keychain::new();
-            for (done, (key, token)) in found.iter().enumerate() {
-                if let Err(e) = keychain.set(&key.0, &key.1, token.expose()) {
-                    for (key, _) in &found[..done] {
-                        keychain.delete(&key.0, &key.1);
-                    }
-                    return Err(e);
-                }
-            }
-        }
-    }
-    result.copied = found.into_iter().map(|(key, _)| key.clone()).collect();
-    Ok(result)
-}
-
-/// A login's token stored, maybe in another store than before: see [`store_login`].
-#[derive(Debug)]
-pub struct Stored {
-    pub from: TokenStorage,
-    pub to: TokenStorage,
-    /// Other contexts whose token was copied to `to`.
-    pub moved: Vec<ContextKey>,
-    /// Other contexts whose token could not be read from `from`.
-    pub unreadable: Vec<ContextKey>,
-    /// What to delete from `from` once `hosts.yml` names `to`.
-    leftovers: Vec<ContextKey>,
-    /// The context itself, and the token it had in `to` before (to undo).
-    key: ContextKey,
-    previous: Option<Secret>,
-}
-
-/// Stores the token of `key` in `to`. When the registry's store `from` is
-/// another one, the tokens of `others` are copied to `to` as well (a context
-/// whose token cannot be read stays, listed in `unreadable`). On an error
-/// nothing is left in `to`: every token is still where `hosts.yml` says.
-/// In `tokens.yml`, tokens of no context (neither `key` nor `others`: left
-/// by a sign-in or logout killed half way) are dropped with the write; the
-/// caller holds `hosts.yml`'s lock, so no other sign-in is half way now.
-/// Call [`Stored::finish`] after saving `hosts.yml` with `to`, or
-/// [`Stored::undo`] when that failed.
-pub fn store_login(
-    dir: &ConfigDir,
-    from: TokenStorage,
-    to: TokenStorage,
-    key: &ContextKey,
-    token: &Secret,
-    others: &[ContextKey],
-) -> Result<Stored> {
-    let previous = match to {
-        TokenStorage::File => {
-            let mut previous = None;
-            state::update_tokens(dir, |file| {
-                previous = file.get(&key.0, &key.1).map(Secret::new);
-                file.retain(|h, e| {
-                    (h, e) == (key.0.as_str(), key.1.as_str())
-                        || others
-                            .iter()
-                            .any(|o| (o.0.as_str(), o.1.as_str()) == (h, e))
-                });
-                file.set(&key.0, &key.1, token.expose())
-            })?;
-            previous
-        }
-        TokenStorage::Keychain => {
-            let keychain = Keychain::new();
-            let previous = keychain.get(&key.0, &key.1).ok().flatten().map(Secret::new);
-            keychain.set(&key.0, &key.1, token.expose())?;
-            previous
-        }
-    };
-    let mut stored = Stored {
-        from,
-        to,
-        moved: Vec::new(),
-        unreadable: Vec::new(),
-        leftovers: Vec::new(),
-        key: key.clone(),
-        previous,
-    };
-    if from == to {
-        return Ok(stored);
-    }
-    let copied = copy_all(dir, from, to, others).inspect_err(|_| stored.put_back(dir))?;
-    stored.leftovers = copied.copied.clone();
-    // An older token of this very context in the old store is stale now.
-    stored.leftovers.push(key.clone());
-    stored.moved = copied.copied;
-    stored.unreadable = copied.unreadable;
-    Ok(stored)
-}
-
-impl Stored {
-    /// Deletes the moved tokens from the old store (failures ignored).
-    pub fn finish(&self, dir: &ConfigDir) {
-        remove_all(dir, self.from, &self.leftovers);
-    }
-
-    /// `hosts.yml` could not be saved: `to` is put back as it was, this
-    /// context's earlier token (or none) and no copies of the others.
-    pub fn undo(&self, dir: &ConfigDir) {
-        if self.from != self.to {
-            remove_all(dir, self.to, &self.moved);
-        }
-        self.put_back(dir);
-    }
-
-    fn put_back(&self, dir: &ConfigDir) {
-        let (host, email) = (&self.key.0, &self.key.1);
-        let _ = match &self.previous {
-            Some(token) => set(dir, self.to, host, email, token),
-            None => remove(dir, self.to, host, email),
-        };
-    }
-}
-
-/// Deletes the tokens of `contexts` from `storage`, ignoring failures (a
-/// leftover copy in a store `hosts.yml` no longer names is never read).
-pub fn remove_all(dir: &ConfigDir, storage: TokenStorage, contexts: &[ContextKey]) {
-    if contexts.is_empty() {
-        return;
-    }
-    match storage {
-        TokenStorage::File => {
-            if state::tokens_path(dir.path()).exists() {
-                let _ = state::update_tokens(dir, |file| {
-                    for (host, email) in contexts {
-                        file.remove(host, email);
-                    }
-                    Ok(())
-                });
-            }
-        }
-        TokenStorage::Keychain => {
-            let keychain = Keychain::new();
-            for (host, email) in contexts {
-                keychain.delete(host, email);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,20 +324,5 @@ mod tests {
         ] {
             assert_eq!(choice.storage(), storage);
         }
-    }
-
-    #[test]
-    fn copying_between_files_is_nothing() {
-        let dir = std::env::temp_dir().join(format!("difyctl-copy-{}", std::process::id()));
-        let keys = vec![("h".to_string(), "e".to_string())];
-        let done = copy_all(
-            &ConfigDir::at(&dir),
-            TokenStorage::File,
-            TokenStorage::File,
-            &keys,
-        )
-        .unwrap();
-        assert_eq!(done, Copied::default());
-        assert!(!dir.exists());
     }
 }

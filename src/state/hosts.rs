@@ -79,6 +79,23 @@ impl Field for TokenStorage {
     }
 }
 
+/// A context's own store: absent (or `null`) when it is the registry's.
+impl Field for Option<TokenStorage> {
+    fn read<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
+        map.next_value()
+    }
+
+    fn node(&self) -> Option<&dyn Node> {
+        self.as_ref().map(|s| s as &dyn Node)
+    }
+}
+
+impl Check for Option<TokenStorage> {
+    fn check(value: &Value, place: &mut Place) -> Result<(), String> {
+        TokenStorage::check(value, place)
+    }
+}
+
 impl Check for TokenStorage {
     fn check(value: &Value, _: &mut Place) -> Result<(), String> {
         match value {
@@ -131,6 +148,11 @@ model! {
         /// The device label the user chose for this context's sign-ins (none:
         /// the default, `difyctl on <node name>`); refresh signs in with it again.
         pub device_label: Option<String>,
+        /// Where this context's token is when that is not the registry's
+        /// `token_storage` (a sign-in that found no usable keychain, or the
+        /// keychain where the others are in the file); see
+        /// [`Registry::storage_of`].
+        pub token_storage: Option<TokenStorage>,
         /// Set for external-SSO (`dfoe_`) sign-ins, whose `account` fields are empty.
         pub external_subject: Option<ExternalSubject>,
     }
@@ -190,6 +212,18 @@ impl Registry {
     pub fn current_host_entry(&self) -> Option<(&str, &HostEntry)> {
         let host = non_empty(&self.current_host)?;
         self.hosts.get(host).map(|entry| (host, entry))
+    }
+
+    /// Where the token of `context` is: its own store, else the registry's.
+    pub fn storage_of(&self, context: &Context) -> TokenStorage {
+        context.token_storage.unwrap_or(self.token_storage)
+    }
+
+    /// Where the token of (host, email) is: the context's own store, else
+    /// the registry's (also for a damaged or missing entry).
+    pub fn storage_at(&self, host: &str, email: &str) -> TokenStorage {
+        self.context(host, email)
+            .map_or(self.token_storage, |c| self.storage_of(c))
     }
 
     pub fn context(&self, host: &str, email: &str) -> Option<&Context> {

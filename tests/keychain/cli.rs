@@ -545,8 +545,10 @@ fn two_tokens(mock: &MockDify, token: &str) -> Tokens {
         .with(OTHER_HOST, OTHER_EMAIL, OTHER_TOKEN)
 }
 
+/// A probed keychain stores only the new context's token there; the others
+/// stay in the file. A forced store (`--token-storage`) moves them all.
 #[test]
-fn switching_store_moves_the_other_tokens_both_ways() {
+fn only_a_forced_store_moves_the_other_tokens_both_ways() {
     let Some(bus) = SecretBus::start(Kind::Unlocked) else {
         return;
     };
@@ -555,10 +557,41 @@ fn switching_store_moves_the_other_tokens_both_ways() {
     let t = on_bus(&bus.address)
         .hosts(two_contexts(&mock, Hosts::file()))
         .tokens(two_tokens(&mock, "dfoa_stale"));
-    assert!(hosts_of(&t).contains(OTHER_HOST));
 
-    // file -> keychain (probed).
+    // Probed keychain: this context's token goes there (its stale copy in
+    // the file is dropped); the other's stays in the file.
     let out = t.run_args(login_args(&mock)).code(0);
+    assert_eq!(out.stderr, stored_in_keychain(&mock));
+    let first = only_session(&mock);
+    assert_eq!(
+        bus.lookup(SERVICE, &user(&host, EMAIL)),
+        Some(quoted(&first.token))
+    );
+    assert_eq!(bus.lookup(SERVICE, &user(OTHER_HOST, OTHER_EMAIL)), None);
+    assert_eq!(
+        t.read("tokens.yml").unwrap(),
+        Tokens::new()
+            .with(OTHER_HOST, OTHER_EMAIL, OTHER_TOKEN)
+            .to_string()
+    );
+    let hosts = hosts_of(&t);
+    assert!(hosts.starts_with("token_storage: file\n"), "{hosts}");
+    assert!(
+        hosts.contains("        token_storage: keychain\n"),
+        "{hosts}"
+    );
+    t.run_args(["auth", "token", "--host", OTHER_HOST])
+        .code(0)
+        .stdout(&format!("{OTHER_TOKEN}\n"));
+    t.run_args(["auth", "token"])
+        .code(0)
+        .stdout(&format!("{}\n", first.token));
+
+    // Forced keychain: the other token moves there, and the registry's
+    // store is the keychain with no context's own.
+    let out = t
+        .run_args(with(login_args(&mock), &["--token-storage", "keychain"]))
+        .code(0);
     assert!(
         out.stderr.ends_with(&format!(
             "{IN_KEYCHAIN}Moved the token of 1 other context to the system keychain\n"
@@ -566,21 +599,14 @@ fn switching_store_moves_the_other_tokens_both_ways() {
         "{}",
         out.stderr
     );
-    let first = only_session(&mock);
     assert_eq!(
         bus.lookup(SERVICE, &user(OTHER_HOST, OTHER_EMAIL)),
         Some(quoted(OTHER_TOKEN))
     );
-    assert_eq!(
-        bus.lookup(SERVICE, &user(&host, EMAIL)),
-        Some(quoted(&first.token))
-    );
     assert_eq!(t.read("tokens.yml").as_deref(), Some(NO_TOKENS));
-    assert!(hosts_of(&t).starts_with("token_storage: keychain\n"));
-    assert!(hosts_of(&t).contains(OTHER_EMAIL));
-    t.run_args(["auth", "token", "--host", OTHER_HOST])
-        .code(0)
-        .stdout(&format!("{OTHER_TOKEN}\n"));
+    let hosts = hosts_of(&t);
+    assert!(hosts.starts_with("token_storage: keychain\n"), "{hosts}");
+    assert!(!hosts.contains("        token_storage:"), "{hosts}");
 
     // keychain -> file (asked for): both tokens back in tokens.yml.
     let tokens = t.config_dir().join("tokens.yml");
@@ -595,14 +621,10 @@ fn switching_store_moves_the_other_tokens_both_ways() {
         "{}",
         out.stderr
     );
-    let second = mock
-        .sessions()
-        .into_iter()
-        .find(|s| s.id != first.id)
-        .expect("a second session");
+    let third = mock.sessions().into_iter().last().expect("a third session");
     assert_eq!(
         t.read("tokens.yml").unwrap(),
-        two_tokens(&mock, &second.token).to_string()
+        two_tokens(&mock, &third.token).to_string()
     );
     assert_eq!(bus.lookup(SERVICE, &user(OTHER_HOST, OTHER_EMAIL)), None);
     assert_eq!(bus.lookup(SERVICE, &user(&host, EMAIL)), None);
@@ -618,8 +640,11 @@ fn switching_store_moves_the_other_tokens_both_ways() {
     assert!(!out.stderr.contains("Moved"), "{}", out.stderr);
 }
 
+/// A sign-in that finds no usable keychain (locked) stores its own token in
+/// the file and touches no other context: theirs stays in the keychain,
+/// where the registry still says it is.
 #[test]
-fn a_token_that_cannot_be_moved_keeps_its_context() {
+fn a_sign_in_without_a_keychain_moves_nothing() {
     let Some(bus) = SecretBus::start(Kind::Unlocked) else {
         return;
     };
@@ -632,18 +657,15 @@ fn a_token_that_cannot_be_moved_keeps_its_context() {
     let t = on_bus(&bus.address).hosts(two_contexts(&mock, Hosts::keychain()));
     bus.lock();
 
-    // The probe fails (locked), so the file; the other token cannot be read.
     let out = t.run_args(login_args(&mock)).code(0);
     let tokens = t.config_dir().join("tokens.yml");
-    assert!(
-        out.stderr.ends_with(&format!(
-            "! No usable keychain; token stored in {} (mode 0600)\n! could not move the token of \
-             {OTHER_EMAIL} on {OTHER_HOST}: OS keychain is unreachable; run 'difyctl auth login \
-             --host {OTHER_HOST}' to sign in to it again\n",
+    assert_eq!(
+        out.stderr,
+        format!(
+            "{}! No usable keychain; token stored in {} (mode 0600)\n",
+            fixtures::mock_code_lines(&mock),
             tokens.display()
-        )),
-        "{}",
-        out.stderr
+        )
     );
     let session = only_session(&mock);
     assert_eq!(
@@ -651,9 +673,71 @@ fn a_token_that_cannot_be_moved_keeps_its_context() {
         fixtures::tokens_yml(&mock, &session.token)
     );
     let hosts = hosts_of(&t);
-    assert!(hosts.starts_with("token_storage: file\n"), "{hosts}");
-    assert!(hosts.contains(OTHER_EMAIL), "the context stays: {hosts}");
+    assert!(hosts.starts_with("token_storage: keychain\n"), "{hosts}");
+    assert!(hosts.contains("        token_storage: file\n"), "{hosts}");
     assert_eq!(bus.items(SERVICE, &user(OTHER_HOST, OTHER_EMAIL)).len(), 1);
+    t.run_args(["auth", "token"])
+        .code(0)
+        .stdout(&format!("{}\n", session.token));
+}
+
+/// The keychain goes away (a shell without D-Bus) and comes back: a sign-in
+/// made meanwhile goes to the file, and afterwards every context still has
+/// its token, each in its own store.
+#[test]
+fn a_keychain_that_disappears_and_comes_back_loses_no_context() {
+    let Some(bus) = SecretBus::start(Kind::Unlocked) else {
+        return;
+    };
+    let desktop = MockDify::with(MockConfig::default().auto_approve());
+    let shell = MockDify::with(MockConfig::default().auto_approve());
+    let t = on_bus(&bus.address);
+    t.run_args(login_args(&desktop))
+        .code(0)
+        .stderr(&stored_in_keychain(&desktop));
+    let on_desktop = only_session(&desktop);
+
+    // No bus now: the sign-in falls back to the file, alone.
+    let gone = no_bus_address(t.config_dir().parent().unwrap());
+    let mut cmd = t.command();
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", &gone)
+        .args(login_args(&shell));
+    let tokens = t.config_dir().join("tokens.yml");
+    t.run_command(cmd, b"").code(0).stderr(&format!(
+        "{}! No usable keychain; token stored in {} (mode 0600)\n",
+        fixtures::mock_code_lines(&shell),
+        tokens.display()
+    ));
+    let in_shell = only_session(&shell);
+    let mut cmd = t.command();
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", &gone)
+        .args(["auth", "token", "--host", &desktop.host()]);
+    t.run_command(cmd, b"")
+        .code(1)
+        .stdout("")
+        .stderr(UNAVAILABLE);
+
+    // The keychain is back: both contexts have their tokens.
+    t.run_args(["auth", "token", "--host", &desktop.host()])
+        .code(0)
+        .stdout(&format!("{}\n", on_desktop.token));
+    t.run_args(["auth", "token", "--host", &shell.host()])
+        .code(0)
+        .stdout(&format!("{}\n", in_shell.token));
+    t.run_args(["auth", "status", "--host", &desktop.host()])
+        .code(0)
+        .stdout_has("token:     keychain");
+    t.run_args(["auth", "status", "--host", &shell.host()])
+        .code(0)
+        .stdout_has("token:     file");
+    assert_eq!(
+        bus.lookup(SERVICE, &user(&desktop.host(), EMAIL)),
+        Some(quoted(&on_desktop.token))
+    );
+    assert_eq!(
+        t.read("tokens.yml").unwrap(),
+        fixtures::tokens_yml(&shell, &in_shell.token)
+    );
 }
 
 /// The binary these tests run links the libdbus its build chose: the one

@@ -201,6 +201,7 @@ pub fn choose_with(
         },
     };
     let context = entry.accounts.get(&email).cloned().unwrap_or_default();
+    let storage = registry.storage_of(&context);
     let key = (host.clone(), email.clone());
     let shares_item_with =
         credentials::collision(registry.contexts().map(|(h, e, _)| (h, e)), &key)
@@ -208,10 +209,10 @@ pub fn choose_with(
     Ok(Chosen {
         url: HostUrl::new(entry.scheme(), &host),
         host,
-        source: TokenSource::of(registry.token_storage),
+        source: TokenSource::of(storage),
         stored: Some(Stored {
             dir,
-            storage: registry.token_storage,
+            storage,
             email,
             entry: context,
             shares_item_with,

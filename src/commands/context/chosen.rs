@@ -154,10 +154,10 @@ impl Chosen {
         state::update_hosts_then(
             dir,
             |r| {
-                let storage = r.token_storage;
-                if r.context(host, email).is_none() {
+                let Some(context) = r.context(host, email) else {
                     return Ok(None);
-                }
+                };
+                let storage = r.storage_of(context);
                 if let Some(used) = used
                     && !(shared && storage == TokenStorage::Keychain)
                     && let Ok(Some(now)) = credentials::get(dir, storage, host, email)

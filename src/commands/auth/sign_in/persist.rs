@@ -32,8 +32,10 @@ use crate::state::{
 /// chose), and say what was stored.
 /// With `activate` the context becomes the active one (login); without, the
 /// active context stays what it was (refresh). `store` picks the token store
-/// (login); `None` keeps the registry's (refresh). A login that changes the
-/// store moves the other contexts' tokens along.
+/// (login); `None` keeps the context's own (refresh). Only this context's
+/// token is written: the others stay where they are, unless the login forced
+/// a store (`--token-storage`, `DIFY_TOKEN_STORAGE`), which moves them along
+/// and makes it the registry's.
 pub fn persist(
     ctx: &Ctx,
     target: &Target,
@@ -74,26 +76,39 @@ pub fn persist(
         let written = state::update_hosts(dir, |r| {
             check_scheme(r, target)?;
             check_item_names(r, &key)?;
-            let storage = choice.map_or(r.token_storage, Choice::storage);
+            let before = r.context(&key.0, &key.1).map(|c| r.storage_of(c));
+            let to = match choice {
+                Some(choice) => choice.storage(),
+                None => before.unwrap_or(r.token_storage),
+            };
+            let migrate = matches!(store, Some(StorePolicy::Forced(_)));
             // Damaged entries too: their tokens are theirs, kept for a fix.
             let others: Vec<_> = r
                 .context_keys()
-                .map(|(h, e)| (h.to_string(), e.to_string()))
-                .filter(|other| *other != key)
+                .map(|(h, e)| ((h.to_string(), e.to_string()), r.storage_at(h, e)))
+                .filter(|(other, _)| *other != key)
                 .collect();
             let done = stored.insert(credentials::store_login(
                 dir,
-                r.token_storage,
-                storage,
+                to,
                 &key,
                 &payload.token,
+                before,
                 &others,
+                migrate,
             )?);
-            r.token_storage = done.to;
+            let mut context = context.clone();
+            if migrate || others.is_empty() {
+                // Every token readable is in `to` now: the registry's store.
+                r.token_storage = to;
+                set_own_stores(r, &done.unreadable);
+            } else if to != r.token_storage {
+                context.token_storage = Some(to);
+            }
             if activate {
-                r.upsert(&target.bare, &target.url.scheme, &email, context.clone())?;
+                r.upsert(&target.bare, &target.url.scheme, &email, context)?;
             } else {
-                r.replace(&target.bare, &target.url.scheme, &email, context.clone())?;
+                r.replace(&target.bare, &target.url.scheme, &email, context)?;
             }
             Ok(())
         });
@@ -135,6 +150,26 @@ pub fn persist(
     Ok(Output::Success(first, rest))
 }
 
+/// After a change of the registry's store: every context's token is in it
+/// but those of `left` (which could not be moved), whose own store is noted.
+fn set_own_stores(r: &mut Registry, left: &[(ContextKey, TokenStorage)]) {
+    let keys: Vec<(String, String)> = r
+        .contexts()
+        .map(|(h, e, _)| (h.to_string(), e.to_string()))
+        .collect();
+    let registry_store = r.token_storage;
+    for (host, email) in keys {
+        let own = left
+            .iter()
+            .find(|(k, _)| k.0 == host && k.1 == email)
+            .map(|(_, s)| *s)
+            .filter(|s| *s != registry_store);
+        if let Some(c) = r.context_mut(&host, &email) {
+            c.token_storage = own;
+        }
+    }
+}
+
 /// Where the token went (the official tool says nothing), on stderr, and
 /// what a change of store did to the other contexts.
 fn report_store(ctx: &Ctx, dir: &ConfigDir, choice: Option<Choice>, stored: &credentials::Stored) {
@@ -162,7 +197,7 @@ fn report_store(ctx: &Ctx, dir: &ConfigDir, choice: Option<Choice>, stored: &cre
         )),
     }
     let registry = state::load_hosts(dir).unwrap_or_default();
-    for (host, email) in &stored.unreadable {
+    for ((host, email), _) in &stored.unreadable {
         let (scheme, label) = registry.hosts.get(host).map_or(("https", None), |entry| {
             let label = entry
                 .accounts
@@ -171,8 +206,8 @@ fn report_store(ctx: &Ctx, dir: &ConfigDir, choice: Option<Choice>, stored: &cre
             (entry.scheme(), label)
         });
         ctx.ui.warn(&format!(
-            "could not move the token of {} on {host}: OS keychain is unreachable; \
-             run '{}' to sign in to it again",
+            "could not move the token of {} on {host}: OS keychain is unreachable; it stays \
+             there (or sign in to it again with '{}')",
             sanitize_line(email),
             context::login_command(host, scheme, label)
         ));
