@@ -62,6 +62,11 @@ pub const VARIABLES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "BROWSER",
+        "Browser for the device flow's URL, before the platform's opener (commands separated by ':', %s for the URL).",
+        false,
+    ),
+    (
         "DIFY_DEVICE_LABEL",
         "Device label of auth login/refresh sign-ins (default: difyctl on <node name>; overridden by --label).",
         false,

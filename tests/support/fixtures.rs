@@ -447,11 +447,8 @@ pub fn login_args(mock: &MockDify) -> Vec<String> {
 /// What a device-flow sign-in with `--no-browser` prints on stderr before
 /// it waits, for `user_code` at `uri`.
 pub fn code_lines(user_code: &str, uri: &str) -> String {
-    format!("! Copy this one-time code: {user_code}\n  Open: {uri}\n{NO_BROWSER}")
+    format!("! Copy this one-time code: {user_code}\n  Open: {uri}\n")
 }
-
-/// The last line of [`code_lines`].
-pub const NO_BROWSER: &str = "! --no-browser requested — open the URL above manually\n";
 
 /// [`code_lines`] for the mock's newest code and its default verification URI.
 pub fn mock_code_lines(mock: &MockDify) -> String {

@@ -770,6 +770,80 @@ fn browser_skip_reasons() {
     );
 }
 
+/// `$BROWSER` is used first, wherever the command runs (here in a pipe on a
+/// headless machine): the first of its commands that starts gets the URL,
+/// in place of `%s` or as the last argument. The "browser" here is curl,
+/// so its visit to the verification page shows up at the mock.
+#[test]
+fn browser_variable_receives_the_url() {
+    if !crate::support::tools::available("curl") {
+        return;
+    }
+    for browser in [
+        "curl -s -o /dev/null",
+        "/nonexistent/browser --new-tab:curl -s -o /dev/null %s?from=browser",
+    ] {
+        let mock = auto();
+        let t = Test::new()
+            .args(["auth", "login", "--host", &mock.url(), "--insecure"])
+            .env("BROWSER", browser);
+        let out = t.run().code(0);
+        out.stderr(&format!(
+            "! Copy this one-time code: {}\n  Open: {}/device\n",
+            mock.codes().pop().unwrap().1,
+            mock.url()
+        ));
+        let visit = mock.wait_for_request("GET", "/device");
+        let expected = if browser.contains("%s") {
+            "/device?from=browser"
+        } else {
+            "/device"
+        };
+        assert_eq!(visit.path, expected, "{browser}");
+    }
+}
+
+/// A `$BROWSER` that cannot be started is one line naming it and the URL;
+/// the sign-in goes on.
+#[test]
+fn a_browser_that_cannot_start_is_one_line() {
+    let mock = auto();
+    let t = Test::new()
+        .args(["auth", "login", "--host", &mock.url(), "--insecure"])
+        .env("BROWSER", "/nonexistent/firefox");
+    let out = t.run().code(0);
+    out.stderr(&format!(
+        "! Copy this one-time code: {code}\n  Open: {url}/device\n! could not start $BROWSER \
+         (/nonexistent/firefox: not found); open {url}/device manually\n",
+        code = mock.codes().pop().unwrap().1,
+        url = mock.url()
+    ));
+}
+
+/// On a terminal with a display but no opener installed: one friendly line
+/// with the URL, not an OS error.
+#[test]
+fn a_missing_opener_is_one_friendly_line() {
+    let mock = auto();
+    let t = Test::new();
+    // Set by the shell for difyctl alone: `script` itself needs the PATH.
+    let line = format!(
+        "PATH=/nonexistent DISPLAY=:0 {}",
+        crate::support::pty::command_line(&["auth", "login", "--host", &mock.url(), "--insecure"])
+    );
+    let Some(pty) = crate::support::pty::Pty::shell_env(&t, &line, &[("NO_COLOR", "1")]) else {
+        return;
+    };
+    pty.wait_for(&format!(
+        "! no browser opener found (xdg-open is not installed; set BROWSER to choose one); open \
+         {}/device manually",
+        mock.url()
+    ));
+    let (code, screen) = pty.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("Logged in to"), "{screen}");
+}
+
 // --- Ctrl-C and idling ------------------------------------------------------
 
 #[test]

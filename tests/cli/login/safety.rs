@@ -197,7 +197,6 @@ fn a_sign_in_whose_keychain_item_would_be_another_contexts_is_refused() {
         .stdout("")
         .stderr(&format!(
             "! Copy this one-time code: {code}\n  Open: {url}/device\n\
-             ! --no-browser requested — open the URL above manually\n\
              usage_invalid_flag: corp.me@x.io on {host} and the stored me@x.io on {host}.corp \
              would share the keychain item \"tokens.{host}.corp.me@x.io\"\n\
              hint: difyctl and the official tool name keychain items tokens.<host>.<email>; keep \

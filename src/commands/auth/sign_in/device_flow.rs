@@ -31,19 +31,7 @@ pub fn start(ctx: &Ctx, client: &Client, args: &LoginArgs, label: &str) -> Resul
     show_code(ctx, &code.user_code, &code.verification_uri);
     check_verification_uri(&code.verification_uri, args.insecure)?;
 
-    let set = |k: &str| ctx.env.is_set(k);
-    match browser::skip_reason(args.no_browser, set, ctx.ui.stdout_tty, ctx.ui.stderr_tty) {
-        Some(reason) => ctx
-            .ui
-            .warn(&format!("{reason} — open the URL above manually")),
-        None => {
-            if let Err(e) = browser::open(&code.verification_uri) {
-                ctx.ui.warn(&format!(
-                    "couldn't open browser ({e}); open the URL above manually"
-                ));
-            }
-        }
-    }
+    open_browser(ctx, args, &code.verification_uri)?;
     Ok(code)
 }
 
@@ -84,6 +72,28 @@ pub fn wait_with_spinner(
     let result = wait_for_token(client, device_code, interval, lifetime, &interrupt::sleep);
     spinner.stop();
     result
+}
+
+/// Opens the verification URL unless `--no-browser` (then nothing is said:
+/// the URL above is what was asked for) or there is no one to see it; a
+/// browser that cannot be started is one line naming it, with the URL.
+fn open_browser(ctx: &Ctx, args: &LoginArgs, uri: &str) -> Result<()> {
+    if args.no_browser {
+        return Ok(());
+    }
+    let set = |k: &str| ctx.env.is_set(k);
+    match browser::skip_reason(set, ctx.ui.stdout_tty, ctx.ui.stderr_tty) {
+        Some(reason) => ctx
+            .ui
+            .warn(&format!("{reason} — open the URL above manually")),
+        None => {
+            if let Err(why) = browser::open(uri, ctx.env.text("BROWSER")?) {
+                ctx.ui
+                    .warn(&format!("{why}; open {} manually", sanitize_line(uri)));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The server's verification URI must be a web page we would open ourselves.
