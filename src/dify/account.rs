@@ -262,6 +262,7 @@ pub fn revoke_self_waiting(
                 .retry_after(SystemTime::now())
                 .unwrap_or(RATE_LIMIT_PAUSE);
             if wait <= left {
+                client.announce_wait(&format!("rate limited by {}", client.host()), wait);
                 sleep(wait)?;
                 left -= wait;
                 continue;

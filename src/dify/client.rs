@@ -23,6 +23,17 @@ use super::retry::{self, MAX_RETRY_AFTER, RETRY_STATUSES};
 use crate::secret::Secret;
 use crate::secret::redact;
 
+/// `59 s`, `2.4 s`, `300 ms`.
+fn seconds(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
 /// An HTTP client for one host.
 #[derive(Clone)]
 pub struct Client {
@@ -77,7 +88,7 @@ impl Client {
         }
 
         let proxy = net::proxy_setting(&opts.net, &scheme, authority.host(), port)?;
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             // A redirect must never carry the bearer anywhere: 3xx is surfaced as an error.
             .max_redirects(0)
@@ -86,8 +97,12 @@ impl Client {
             .tls_config(net::tls_config(&opts.net)?)
             .user_agent(opts.user_agent.as_str())
             .accept("application/json")
-            .build()
-            .new_agent();
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            super::resolve::LocalFirst::default(),
+        );
         Ok(Client {
             agent,
             origin,
@@ -227,12 +242,15 @@ impl Client {
                 Ok(_) => None,
             };
             match (outcome, wait) {
-                (_, Some(delay)) => {
-                    self.log(&format!(
-                        "* retrying in {} ms (attempt {} of {budget})",
-                        delay.as_millis(),
-                        attempt + 1
-                    ));
+                (outcome, Some(delay)) => {
+                    let why = match &outcome {
+                        Ok(resp) if resp.status == 429 => {
+                            format!("rate limited by {}", self.host())
+                        }
+                        Ok(resp) => format!("{} answered HTTP {}", self.host(), resp.status),
+                        Err(_) => format!("cannot reach {}", self.host()),
+                    };
+                    self.announce_wait(&format!("{why} (attempt {} of {budget})", attempt), delay);
                     (self.opts.sleeper)(delay);
                     attempt += 1;
                 }
@@ -367,6 +385,31 @@ impl Client {
                     .build();
                 self.agent.run(request)
             }
+        }
+    }
+
+    /// The host as the user knows it (`host[:port]`), for messages.
+    pub fn host(&self) -> &str {
+        let rest = self
+            .origin
+            .split_once("://")
+            .map_or(&*self.origin, |(_, r)| r);
+        rest.split('/').next().unwrap_or(rest)
+    }
+
+    /// Says on stderr, with or without `-v`, that the command is about to
+    /// wait longer than a second and why (`rate limited by HOST`): nobody
+    /// should watch a silent pause. Shorter waits are only logged.
+    pub fn announce_wait(&self, why: &str, wait: Duration) {
+        let line = format!("{why}; retrying in {}", seconds(wait));
+        if wait <= Duration::from_secs(1) {
+            self.log(&format!("* {line}"));
+            return;
+        }
+        let line = crate::output::term::sanitize_line(&line);
+        match &self.opts.log {
+            Some(sink) => sink(&line),
+            None => drop(writeln!(std::io::stderr(), "{line}")),
         }
     }
 

@@ -167,16 +167,56 @@ pub fn decode_device_code(resp: &Response) -> Result<DeviceCode> {
         200..=299 => return parse_device_code(resp),
         404 => return Err(unsupported(resp)),
         300..=399 | 426 | 429 => return Err(status_error(resp)),
+        // Dify has every route it does not implement answer 404; a 501, or
+        // an error that is neither OAuth's nor Dify's JSON, is someone else.
+        501 => return Err(not_dify(resp)),
+        400..=499 if !speaks_dify(resp) => return Err(not_dify(resp)),
         500.. => ErrorCode::Server5xx,
         _ => ErrorCode::Server4xxOther,
     };
     Err(CliError::new(code, format!("device/code: HTTP {status}")).about(resp))
 }
 
+/// An error body in a shape Dify answers with: RFC 8628's `{"error"}` or
+/// Dify's `{"code", "message"}`.
+fn speaks_dify(resp: &Response) -> bool {
+    let Ok(serde_json::Value::Object(body)) = resp.json::<serde_json::Value>() else {
+        return false;
+    };
+    body.get("error").is_some_and(|e| e.is_string())
+        || (body.get("code").is_some_and(|c| c.is_string()) && body.contains_key("message"))
+}
+
+/// The device-code request reached something that is not Dify's OpenAPI: a
+/// web page, another service, a proxy's own answer (exit 6).
+fn not_dify(resp: &Response) -> CliError {
+    CliError::new(
+        ErrorCode::UnsupportedEndpoint,
+        format!(
+            "not a Dify server (or no OpenAPI at this URL): the sign-in request was answered \
+             with HTTP {}",
+            resp.status
+        ),
+    )
+    .with_hint(
+        "use the URL of the Dify API as --host (difyctl adds /openapi/v1); the server needs \
+         OPENAPI_ENABLED=true",
+    )
+    .about(resp)
+}
+
 fn parse_device_code(resp: &Response) -> Result<DeviceCode> {
-    let code: DeviceCode = resp
-        .json()
-        .map_err(|e| decode_error("device/code", resp, e))?;
+    // A 2xx that is not JSON, or JSON with none of the fields, is not Dify's
+    // answer; one with some of them empty is Dify's, broken.
+    let value: serde_json::Value = resp.json().map_err(|_| not_dify(resp))?;
+    if !["device_code", "user_code", "verification_uri"]
+        .iter()
+        .any(|k| value.get(k).is_some())
+    {
+        return Err(not_dify(resp));
+    }
+    let code: DeviceCode =
+        serde_json::from_value(value).map_err(|e| decode_error("device/code", resp, e))?;
     let missing = [
         ("device_code", code.device_code.is_empty()),
         ("user_code", code.user_code.trim().is_empty()),
@@ -275,7 +315,13 @@ pub fn poll(
                         ..e
                     });
                 }
-                sleep(poll_5xx_wait(failures))?;
+                let wait = poll_5xx_wait(failures);
+                let why = match e.http.as_ref().and_then(|h| h.status) {
+                    Some(status) => format!("{} answered HTTP {status}", client.host()),
+                    None => format!("cannot reach {}", client.host()),
+                };
+                client.announce_wait(&format!("{why} while waiting for the approval"), wait);
+                sleep(wait)?;
             }
             other => return other,
         }
@@ -415,10 +461,14 @@ mod tests {
             "{}",
             errs[5].message
         );
-        assert!(
-            errs[6].message.starts_with("decode device/code response"),
-            "{}",
-            errs[6].message
+        assert_eq!(
+            (errs[6].code, errs[6].message.as_str(), errs[6].exit_code()),
+            (
+                ErrorCode::UnsupportedEndpoint,
+                "not a Dify server (or no OpenAPI at this URL): the sign-in request was answered \
+                 with HTTP 200",
+                6
+            )
         );
         assert_eq!(
             errs[3].http.as_ref().unwrap().raw_response.as_deref(),

@@ -74,6 +74,7 @@ pub mod net;
 pub mod options;
 pub mod origin;
 pub mod request;
+pub mod resolve;
 pub mod response;
 pub mod retry;
 pub mod server;

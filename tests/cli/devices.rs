@@ -317,6 +317,28 @@ fn list_http_errors() {
         ));
 }
 
+/// A wait longer than a second is said on stderr, without -v: the 429's
+/// `Retry-After` and the back-off after server errors (the first two waits,
+/// 300 and 600 ms, are not).
+#[test]
+fn waits_over_a_second_are_announced() {
+    let mock = MockDify::start();
+    let (t, _) = signed_in(&mock);
+    let path = "/openapi/v1/account/sessions";
+    mock.rate_limit_next(path, 1, Some(2));
+    let out = t.run_args(["auth", "devices", "list"]).code(0);
+    out.stderr(&format!(
+        "rate limited by {} (attempt 1 of 4); retrying in 2 s\n",
+        mock.host()
+    ));
+    mock.fail_next(path, 3, 503);
+    let out = t.run_args(["auth", "devices", "list"]).code(0);
+    out.stderr(&format!(
+        "{} answered HTTP 503 (attempt 3 of 4); retrying in 1.2 s\n",
+        mock.host()
+    ));
+}
+
 #[test]
 fn http_retry_counts_retries_after_the_first_attempt() {
     // As the official tool counts them: N retries are N + 1 requests, and

@@ -73,7 +73,10 @@ fn a_broken_device_flow_server_gives_a_clear_error_and_writes_nothing() {
             let t = with_other_context(Test::new());
             let args = login_args(&mock);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let stderr = fails_cleanly(&t, &args, 1, &trap);
+            // A device-code answer in no shape of Dify's is someone else: exit 6.
+            let not_dify = path.ends_with("/code")
+                && matches!(what, "html" | "wrong shape" | "a list" | "empty");
+            let stderr = fails_cleanly(&t, &args, if not_dify { 6 } else { 1 }, &trap);
             let error = stderr
                 .lines()
                 .find(|l| !l.starts_with('!') && !l.starts_with("  Open:"))
@@ -85,10 +88,10 @@ fn a_broken_device_flow_server_gives_a_clear_error_and_writes_nothing() {
     let seen = seen.join("\n");
     let expected = "\
 /openapi/v1/oauth/device/code oversized: unknown: response from POST URL/openapi/v1/oauth/device/code exceeds 4 MiB
-/openapi/v1/oauth/device/code html: unknown: decode device/code response: expected value at line 1 column 1
-/openapi/v1/oauth/device/code wrong shape: unknown: decode device/code response: missing field `device_code` at line 1 column 38
-/openapi/v1/oauth/device/code a list: unknown: decode device/code response: invalid length 0, expected struct DeviceCode with 5 elements at line 1 column 2
-/openapi/v1/oauth/device/code empty: unknown: decode device/code response: missing field `device_code` at line 1 column 2
+/openapi/v1/oauth/device/code html: unsupported_endpoint: not a Dify server (or no OpenAPI at this URL): the sign-in request was answered with HTTP 200
+/openapi/v1/oauth/device/code wrong shape: unsupported_endpoint: not a Dify server (or no OpenAPI at this URL): the sign-in request was answered with HTTP 200
+/openapi/v1/oauth/device/code a list: unsupported_endpoint: not a Dify server (or no OpenAPI at this URL): the sign-in request was answered with HTTP 200
+/openapi/v1/oauth/device/code empty: unsupported_endpoint: not a Dify server (or no OpenAPI at this URL): the sign-in request was answered with HTTP 200
 /openapi/v1/oauth/device/code redirect: server_4xx_other: unexpected redirect (HTTP 302) to TRAP/openapi/v1/account
 /openapi/v1/oauth/device/token oversized: unknown: response from POST URL/openapi/v1/oauth/device/token exceeds 4 MiB
 /openapi/v1/oauth/device/token html: unknown: decode poll response: expected value at line 1 column 1

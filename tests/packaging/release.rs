@@ -61,10 +61,9 @@ fn release_binary_runs_and_signs_in_from_an_empty_chroot() {
         tools::skip("chroot needs root");
         return;
     }
+    // Nothing but the binary: no /etc/hosts, no /proc, no resolver config.
     let root = crate::support::runner::TempDir::new();
     let r = root.path();
-    std::fs::create_dir_all(r.join("etc")).unwrap();
-    std::fs::write(r.join("etc/hosts"), "127.0.0.1 localhost\n").unwrap();
     std::fs::copy(&bin, r.join("difyctl")).unwrap();
 
     let chroot = |args: &[&str]| {
@@ -93,21 +92,21 @@ fn release_binary_runs_and_signs_in_from_an_empty_chroot() {
     assert_eq!(chroot(&["--version"]), (Some(0), version, String::new()));
 
     let mock = MockDify::with(MockConfig::default().auto_approve());
+    // `localhost` resolves without /etc/hosts.
+    let host = mock.host().replace("127.0.0.1", "localhost");
+    let url = format!("http://{host}");
     let (code, stdout, stderr) = chroot(&[
         "auth",
         "login",
         "--host",
-        &mock.url(),
+        &url,
         "--insecure",
         "--no-browser",
     ]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(
         stdout,
-        format!(
-            "✓ Logged in to {} as tester@dify.ai (Tester)\n  Workspace: Acme Team\n",
-            mock.host()
-        )
+        format!("✓ Logged in to {host} as tester@dify.ai (Tester)\n  Workspace: Acme Team\n")
     );
     // No /proc, no HOSTNAME and no hostname program in the chroot: the
     // kernel still knows the node name (uname), so the label is not
@@ -120,7 +119,7 @@ fn release_binary_runs_and_signs_in_from_an_empty_chroot() {
     );
     let hosts = std::fs::read_to_string(r.join("config/hosts.yml")).unwrap();
     assert!(
-        hosts.contains(&format!("current_host: {}\n", mock.host())),
+        hosts.contains(&format!("current_host: {host}\n")),
         "{hosts}"
     );
     assert_eq!(

@@ -6,4 +6,5 @@ pub mod pty;
 pub mod raw_http;
 pub mod runner;
 pub mod secret_service;
+pub mod tiny;
 pub mod tools;

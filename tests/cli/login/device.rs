@@ -564,6 +564,35 @@ fn no_device_flow_exits_6() {
     }
 }
 
+/// Something that is not Dify at the URL (a web page, another service):
+/// said so, exit 6, nothing written.
+#[test]
+fn a_server_that_is_not_dify_exits_6() {
+    use crate::support::tiny::Tiny;
+    for (status, content_type, body) in [
+        (501, "text/plain", "Not Implemented"),
+        (
+            200,
+            "text/html",
+            "<html><body>Welcome to nginx!</body></html>",
+        ),
+        (200, "application/json", r#"{"status":"ok"}"#),
+        (405, "text/html", "<html>Method Not Allowed</html>"),
+    ] {
+        let server = Tiny::answer(status, content_type, body);
+        let t = Test::new().args(login_args(&server.url()));
+        t.run().code(6).stdout("").stderr(&format!(
+            "unsupported_endpoint: not a Dify server (or no OpenAPI at this URL): the sign-in \
+             request was answered with HTTP {status}\nhint: use the URL of the Dify API as \
+             --host (difyctl adds /openapi/v1); the server needs OPENAPI_ENABLED=true\n\
+             request: POST {}/openapi/v1/oauth/device/code\nhttp_status: {status}\n",
+            server.url()
+        ));
+        assert_no_config_dir(&t);
+        assert_eq!(server.heads().len(), 1, "{status}: one request, no retry");
+    }
+}
+
 #[test]
 fn rate_limited_device_code_exits_7() {
     let mock = MockDify::with(MockConfig {
@@ -590,11 +619,18 @@ fn poll_5xx_after_retries_exits_1() {
     assert_eq!(
         out.stderr,
         format!(
-            "{}unknown: device-flow poll unavailable after retries\n\
+            "{}{waits}unknown: device-flow poll unavailable after retries\n\
              request: POST {}/openapi/v1/oauth/device/token\n\
              http_status: 503\n",
             mock_code_lines(&mock),
-            mock.url()
+            mock.url(),
+            // Every wait over a second is said; the first (1 s) is not.
+            waits = [2, 4, 8]
+                .map(|n| format!(
+                    "{} answered HTTP 503 while waiting for the approval; retrying in {n} s\n",
+                    mock.host()
+                ))
+                .concat()
         )
     );
     assert_eq!(files(&t), before);

@@ -441,10 +441,12 @@ fn a_baseline_server_answers_500_for_a_bad_token() {
         &format!("dfoa_{}", "y".repeat(43)),
         1,
         &format!(
-            "internal_server_error: Internal Server Error\n\
+            "{host} answered HTTP 500 (attempt 3 of 4); retrying in 1.2 s\n\
+             internal_server_error: Internal Server Error\n\
              hint: older Dify servers answer HTTP 500 for an unknown, revoked or expired token: check the token\n\
              request: GET {}/openapi/v1/account\nhttp_status: 500\n",
-            mock.url()
+            mock.url(),
+            host = mock.host()
         ),
     );
 }
