@@ -98,7 +98,7 @@ echo "auth whoami / /bin/true: $(ratio "$whoami_ms" "$true_ms")x"
 # reading it), measured in turns so that both see the same load. `use host`
 # switches between two hosts, so every run rewrites the file.
 growth_runs() { case $1 in 1 | 100) echo "$runs" ;; 1000) echo $((runs < 50 ? runs : 50)) ;;
-    10000) echo $((runs < 15 ? runs : 15)) ;; *) echo $((runs < 5 ? runs : 5)) ;; esac; }
+    10000) echo $((runs < 15 ? runs : 15)) ;; *) echo $((runs < 11 ? runs : 11)) ;; esac; }
 official=${OFFICIAL_DIFYCTL:-}
 [ -z "$official" ] || official=$(realpath "$official")
 echo
