@@ -43,6 +43,8 @@ pub struct Client {
     opts: ClientOptions,
     /// The catalog handshake; `None` sends requests as they are.
     handshake: Option<Arc<Handshake>>,
+    /// The trust roots consulted, in words (see [`super::trust`]).
+    trusted: Arc<str>,
 }
 
 impl fmt::Debug for Client {
@@ -88,13 +90,14 @@ impl Client {
         }
 
         let proxy = net::proxy_setting(&opts.net, &scheme, authority.host(), port)?;
+        let (tls, trusted) = super::trust::tls_config(&opts.net)?;
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             // A redirect must never carry the bearer anywhere: 3xx is surfaced as an error.
             .max_redirects(0)
             .timeout_global(Some(opts.timeout))
             .proxy(proxy)
-            .tls_config(net::tls_config(&opts.net)?)
+            .tls_config(tls)
             .user_agent(opts.user_agent.as_str())
             .accept("application/json")
             .build();
@@ -108,6 +111,7 @@ impl Client {
             origin,
             opts,
             handshake: None,
+            trusted: trusted.into(),
         })
     }
 
@@ -258,7 +262,14 @@ impl Client {
                 (Err(AttemptError::Fatal(e)), None) => return Err(e),
                 (Err(AttemptError::Transport(e)), None) => {
                     let timeout = req.timeout.unwrap_or(self.opts.timeout);
-                    return Err(transport_error(method, &url, &e, timeout));
+                    return Err(transport_error(
+                        method,
+                        &url,
+                        self.host(),
+                        &e,
+                        timeout,
+                        &self.trusted,
+                    ));
                 }
             }
         }

@@ -179,33 +179,89 @@ fn redirect_error(resp: &Response) -> CliError {
         .about(resp)
 }
 
-/// A transport failure (refused, DNS, timeout, TLS): `network_connection`.
-pub fn transport_error(method: &str, url: &str, err: &ureq::Error, timeout: Duration) -> CliError {
-    let detail = match err {
-        ureq::Error::Io(e) => e.to_string(),
-        ureq::Error::Timeout(_) => format!("timed out after {} s", timeout.as_secs_f32()),
-        ureq::Error::HostNotFound => "host not found".to_owned(),
-        ureq::Error::Tls(e) => format!("TLS: {e}"),
-        // Already prefixed "rustls: ".
-        other => other.to_string(),
+/// A transport failure (refused, DNS, timeout, TLS): `network_connection`,
+/// as one sentence naming `host` and the likely cause; the URL is on the
+/// error's `request:` line only. `trusted` names the trust roots consulted,
+/// for an untrusted certificate.
+pub fn transport_error(
+    method: &str,
+    url: &str,
+    host: &str,
+    err: &ureq::Error,
+    timeout: Duration,
+    trusted: &str,
+) -> CliError {
+    let text = redact(&err.to_string());
+    let io_kind = match err {
+        ureq::Error::Io(e) => Some(e.kind()),
+        _ => None,
     };
-    let mut err = CliError::new(
-        ErrorCode::NetworkConnection,
-        format!("{method} {}: {}", redact(url), redact(&detail)),
-    )
-    .with_http(HttpContext {
+    let timed_out =
+        matches!(err, ureq::Error::Timeout(_)) || io_kind == Some(std::io::ErrorKind::TimedOut);
+    let (message, hint): (String, Option<String>) = if io_kind
+        == Some(std::io::ErrorKind::ConnectionRefused)
+    {
+        (
+            format!("cannot connect to {host}: connection refused"),
+            Some("is the server running, and is this its port?".into()),
+        )
+    } else if timed_out {
+        (
+            format!("{host} did not answer within {} s", timeout.as_secs()),
+            None,
+        )
+    } else if matches!(err, ureq::Error::HostNotFound) {
+        (
+            format!("cannot resolve {host}: no such host is known"),
+            Some("check the host name, or the machine's DNS settings".into()),
+        )
+    } else if text.contains("InvalidContentType") || text.contains("corrupt message") {
+        (
+            format!("{host} speaks plain http, not https"),
+            Some(format!(
+                "use http://{host} with --insecure (with DIFY_TOKEN: DIFY_HOST=http://{host} and \
+                 DIFY_INSECURE=1)"
+            )),
+        )
+    } else if text.contains("certificate") {
+        (
+            format!(
+                "the certificate of {host} is not trusted ({})",
+                tls_words(&text)
+            ),
+            Some(format!(
+                "trusted roots: {trusted}; for a private CA, set SSL_CERT_FILE (a PEM file) or \
+                 SSL_CERT_DIR (a directory of them) to its certificate"
+            )),
+        )
+    } else {
+        let detail = match err {
+            ureq::Error::Io(e) => io_words(e),
+            _ => tls_words(&text).to_string(),
+        };
+        (format!("the connection to {host} failed: {detail}"), None)
+    };
+    let mut err = CliError::new(ErrorCode::NetworkConnection, message).with_http(HttpContext {
         method: method.to_owned(),
         url: redact(url),
         ..HttpContext::default()
     });
-    if detail.contains("certificate") {
-        err.hint = Some(
-            "the server's certificate is not trusted; for a private CA, set SSL_CERT_FILE \
-             to a PEM file holding its certificate"
-                .to_owned(),
-        );
-    }
+    err.hint = hint;
     err
+}
+
+/// An I/O error in words, without the `(os error N)` tail.
+fn io_words(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    text.to_ascii_lowercase()
+}
+
+/// A TLS error without the library's prefix.
+fn tls_words(text: &str) -> &str {
+    text.trim_start_matches("io: ")
+        .trim_start_matches("rustls: ")
+        .trim_start_matches("invalid peer certificate: ")
 }
 
 #[cfg(test)]

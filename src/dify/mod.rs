@@ -78,6 +78,7 @@ pub mod resolve;
 pub mod response;
 pub mod retry;
 pub mod server;
+pub mod trust;
 
 #[cfg(test)]
 pub(crate) mod stub;

@@ -1,14 +1,12 @@
 //! Environment-driven network settings: proxies (`HTTP(S)_PROXY`, `ALL_PROXY`,
-//! `NO_PROXY`) and extra trusted certificates (`SSL_CERT_FILE`).
+//! `NO_PROXY`) and where trusted certificates are (`SSL_CERT_FILE`,
+//! `SSL_CERT_DIR`, see [`super::trust`]).
 //!
 //! The variables are captured into a [`NetEnv`] value so tests never touch the
 //! process environment.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 
 use crate::env::Env;
 use crate::error::{CliError, Result};
@@ -25,12 +23,49 @@ const PROXY_VARS: [&str; 8] = [
 ];
 
 const CERT_FILE_VAR: &str = "SSL_CERT_FILE";
+const CERT_DIR_VAR: &str = "SSL_CERT_DIR";
 
 /// A snapshot of the network-related environment variables.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetEnv {
     vars: Vec<(String, String)>,
     cert_file: Option<PathBuf>,
+    cert_dirs: Vec<PathBuf>,
+    /// Where the distribution's CA bundle paths are looked up: `/`, or a
+    /// test's directory.
+    pub system_root: PathBuf,
+}
+
+impl Default for NetEnv {
+    fn default() -> Self {
+        NetEnv {
+            vars: Vec::new(),
+            cert_file: None,
+            cert_dirs: Vec::new(),
+            system_root: PathBuf::from("/"),
+        }
+    }
+}
+
+/// A path variable's value: a text one trimmed, any bytes kept.
+fn path_of(v: &std::ffi::OsStr) -> Option<PathBuf> {
+    match v.to_str() {
+        Some(text) => Some(PathBuf::from(text.trim())).filter(|p| !p.as_os_str().is_empty()),
+        None => Some(PathBuf::from(v)),
+    }
+}
+
+/// `SSL_CERT_DIR`: directories separated by `:`, as OpenSSL reads it.
+fn dirs_of(v: &std::ffi::OsStr) -> Vec<PathBuf> {
+    match v.to_str() {
+        Some(text) => text
+            .split(':')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .collect(),
+        None => vec![PathBuf::from(v)],
+    }
 }
 
 impl NetEnv {
@@ -48,11 +83,12 @@ impl NetEnv {
                 vars.push((name.to_string(), value.to_string()));
             }
         }
-        let cert_file = env.os(CERT_FILE_VAR).and_then(|v| match v.to_str() {
-            Some(text) => Some(PathBuf::from(text.trim())).filter(|p| !p.as_os_str().is_empty()),
-            None => Some(PathBuf::from(v)),
-        });
-        Ok(NetEnv { vars, cert_file })
+        Ok(NetEnv {
+            vars,
+            cert_file: env.os(CERT_FILE_VAR).and_then(path_of),
+            cert_dirs: env.os(CERT_DIR_VAR).map(dirs_of).unwrap_or_default(),
+            ..NetEnv::default()
+        })
     }
 
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
@@ -62,7 +98,9 @@ impl NetEnv {
         for (k, v) in pairs {
             let (k, v): (String, String) = (k.into(), v.into());
             if k == CERT_FILE_VAR {
-                env.cert_file = Some(PathBuf::from(v.trim())).filter(|p| !p.as_os_str().is_empty());
+                env.cert_file = path_of(std::ffi::OsStr::new(&v));
+            } else if k == CERT_DIR_VAR {
+                env.cert_dirs = dirs_of(std::ffi::OsStr::new(&v));
             } else {
                 env.vars.push((k, v));
             }
@@ -82,6 +120,18 @@ impl NetEnv {
 
     pub fn ssl_cert_file(&self) -> Option<&Path> {
         self.cert_file.as_deref()
+    }
+
+    /// The same settings, the distribution bundles looked up under `root`.
+    pub fn with_system_root(self, root: impl Into<PathBuf>) -> NetEnv {
+        NetEnv {
+            system_root: root.into(),
+            ..self
+        }
+    }
+
+    pub fn ssl_cert_dirs(&self) -> &[PathBuf] {
+        &self.cert_dirs
     }
 
     /// The proxy URL for a request to `scheme://host[:port]`, and the variable it
@@ -199,55 +249,6 @@ pub fn proxy_setting(
     })
 }
 
-/// TLS settings: rustls with Mozilla's roots, plus every certificate of the PEM
-/// bundle named by `SSL_CERT_FILE`. Verification is never disabled.
-///
-/// The roots are always given as certificates (ureq parses them into trust
-/// anchors once per agent, on its first TLS connection: well under a
-/// millisecond for Mozilla's ~150); ureq's own anchor list is not built in.
-pub fn tls_config(env: &NetEnv) -> Result<TlsConfig> {
-    let extra = match env.ssl_cert_file() {
-        Some(path) => read_pem_bundle(path)?,
-        None => Vec::new(),
-    };
-    let roots: Vec<Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .map(|c| Certificate::from_der(c.as_ref()))
-        .chain(extra)
-        .collect();
-    Ok(TlsConfig::builder()
-        .root_certs(RootCerts::Specific(Arc::new(roots)))
-        .build())
-}
-
-fn read_pem_bundle(path: &Path) -> Result<Vec<Certificate<'static>>> {
-    let shown = path.display();
-    let hint = "point SSL_CERT_FILE at a readable PEM file of CA certificates, or unset it";
-    let bytes = std::fs::read(path).map_err(|e| {
-        CliError::client(format!("cannot read SSL_CERT_FILE {shown}: {e}")).with_hint(hint)
-    })?;
-    let mut certs = Vec::new();
-    for item in ureq::tls::parse_pem(&bytes) {
-        match item {
-            Ok(PemItem::Certificate(c)) => certs.push(c),
-            Ok(_) => {}
-            Err(e) => {
-                return Err(
-                    CliError::client(format!("invalid PEM in SSL_CERT_FILE {shown}: {e}"))
-                        .with_hint(hint),
-                );
-            }
-        }
-    }
-    if certs.is_empty() {
-        return Err(
-            CliError::client(format!("no certificates found in SSL_CERT_FILE {shown}"))
-                .with_hint(hint),
-        );
-    }
-    Ok(certs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,56 +342,4 @@ mod tests {
         assert_eq!(e.message, "invalid proxy URL in HTTPS_PROXY");
         assert!(!format!("{e:?}").contains("hunter2"));
     }
-
-    #[test]
-    fn ssl_cert_file_errors_are_client_errors() {
-        let dir = std::env::temp_dir().join(format!("difyctl-net-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let missing = dir.join("missing.pem");
-        let env = NetEnv::from_pairs([("SSL_CERT_FILE", missing.to_str().unwrap())]);
-        let e = tls_config(&env).unwrap_err();
-        assert_eq!(e.code, ErrorCode::ClientError);
-        assert!(
-            e.message.starts_with("cannot read SSL_CERT_FILE"),
-            "{}",
-            e.message
-        );
-
-        let empty = dir.join("empty.pem");
-        std::fs::write(&empty, "no pem here\n").unwrap();
-        let env = NetEnv::from_pairs([("SSL_CERT_FILE", empty.to_str().unwrap())]);
-        let e = tls_config(&env).unwrap_err();
-        assert!(
-            e.message.starts_with("no certificates found"),
-            "{}",
-            e.message
-        );
-
-        let good = dir.join("good.pem");
-        std::fs::write(&good, TEST_CA_PEM).unwrap();
-        let env = NetEnv::from_pairs([("SSL_CERT_FILE", good.to_str().unwrap())]);
-        let config = tls_config(&env).unwrap();
-        match config.root_certs() {
-            RootCerts::Specific(certs) => {
-                assert_eq!(
-                    certs.len(),
-                    webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() + 1
-                )
-            }
-            other => panic!("expected bundled roots plus the file, got {other:?}"),
-        }
-        assert!(!config.disable_verification());
-        // Without SSL_CERT_FILE: the bundled roots alone (ureq's own anchors
-        // are not built in, so RootCerts::WebPki would panic).
-        match tls_config(&NetEnv::empty()).unwrap().root_certs() {
-            RootCerts::Specific(certs) => {
-                assert_eq!(certs.len(), webpki_root_certs::TLS_SERVER_ROOT_CERTS.len())
-            }
-            other => panic!("expected the bundled roots, got {other:?}"),
-        }
-        std::fs::remove_dir_all(&dir).ok();
-    }
-
-    // A throwaway self-signed CA, used only to check PEM parsing.
-    const TEST_CA_PEM: &str = include_str!("testdata/test-ca.pem");
 }

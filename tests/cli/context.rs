@@ -331,7 +331,8 @@ fn a_bare_dify_host_means_https() {
     let out = run(&t, &env, &["auth", "status"], b"").code(1).stdout("");
     assert!(
         out.stderr.starts_with(&format!(
-            "network_connection: GET https://{host}/openapi/v1/account: "
+            "network_connection: cannot connect to {host}: connection refused\nhint: is the \
+             server running, and is this its port?\nrequest: GET https://{host}/openapi/v1/account\n"
         )),
         "{}",
         out.stderr
@@ -347,7 +348,8 @@ fn a_bare_dify_host_means_https() {
     let out = run(&t, &env, &["auth", "status"], b"").code(1).stdout("");
     assert!(
         out.stderr.starts_with(&format!(
-            "network_connection: GET http://{host}/openapi/v1/account: "
+            "network_connection: cannot connect to {host}: connection refused\nhint: is the \
+             server running, and is this its port?\nrequest: GET http://{host}/openapi/v1/account\n"
         )),
         "{}",
         out.stderr

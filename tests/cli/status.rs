@@ -139,7 +139,8 @@ fn status_of_an_unreachable_host_is_exit_1() {
         .stdout("");
     assert!(
         out.stderr.starts_with(&format!(
-            "network_connection: GET http://{host}/openapi/v1/account: "
+            "network_connection: cannot connect to {host}: connection refused\nhint: is the \
+             server running, and is this its port?\nrequest: GET http://{host}/openapi/v1/account\n"
         )),
         "{}",
         out.stderr

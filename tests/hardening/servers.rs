@@ -274,7 +274,8 @@ fn a_server_that_never_answers_or_drips_times_out_after_30_s() {
     for (run, (t, mock)) in running.into_iter().zip(&tests) {
         let url = format!("{}{code_path}", mock.url());
         run.finish().code(1).stdout("").stderr(&format!(
-            "network_connection: POST {url}: timed out after 30 s\nrequest: POST {url}\n"
+            "network_connection: {} did not answer within 30 s\nrequest: POST {url}\n",
+            mock.host()
         ));
         assert_eq!(
             mock.requests_to(code_path).len(),

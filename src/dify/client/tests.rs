@@ -183,11 +183,10 @@ mod wire {
             Client::new(&HostUrl::new("http", &format!("127.0.0.1:{port}")), opts).unwrap();
         let e = client.get("account", None).unwrap_err();
         assert_eq!((e.code, e.exit_code()), (ErrorCode::NetworkConnection, 1));
-        assert!(
-            e.message
-                .starts_with(&format!("GET http://127.0.0.1:{port}/openapi/v1/account: ")),
-            "{}",
-            e.message
+        // One sentence naming the host; the URL is on the request line.
+        assert_eq!(
+            e.message,
+            format!("cannot connect to 127.0.0.1:{port}: connection refused")
         );
         // Four attempts by default: three retries, three waits.
         assert_eq!(waits.lock().unwrap().len(), 3);
@@ -321,6 +320,101 @@ mod wire {
         assert!(e.message.contains("certificate"), "{}", e.message);
         assert!(e.hint.unwrap().contains("SSL_CERT_FILE"));
         assert!(stub.requests().is_empty());
+    }
+
+    /// A private CA trusted through SSL_CERT_DIR, and through the system
+    /// bundle (the lookup pointed at a temporary root); the error for an
+    /// untrusted certificate names the roots consulted.
+    #[test]
+    fn private_ca_through_ssl_cert_dir_and_the_system_bundle() {
+        let ca = include_str!("../testdata/test-ca.pem");
+        let tmp = crate::state::testutil::TempDir::new();
+        let dir = tmp.path().join("certs");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("test-ca.pem"), ca).unwrap();
+        let sysroot = tmp.path().join("sysroot");
+        let bundle = sysroot.join("etc/ssl/certs/ca-certificates.crt");
+        std::fs::create_dir_all(bundle.parent().unwrap()).unwrap();
+        std::fs::write(&bundle, ca).unwrap();
+        let (opts, _) = test_options();
+        let nets = [
+            NetEnv::from_pairs([("SSL_CERT_DIR", dir.to_str().unwrap())])
+                .with_system_root(tmp.path().join("empty")),
+            NetEnv::empty().with_system_root(&sysroot),
+        ];
+        for net in nets {
+            let stub = serve_tls(vec![Canned::json(200, r#"{"ok":true}"#)]);
+            let host = HostUrl::new("https", &format!("127.0.0.1:{}", stub.port));
+            let opts = ClientOptions {
+                net,
+                ..opts.clone()
+            };
+            let resp = Client::new(&host, opts)
+                .unwrap()
+                .get("_health", None)
+                .unwrap();
+            assert_eq!(resp.status, 200);
+        }
+        // Not trusted: one sentence naming the host; the hint names the roots.
+        let stub = serve_tls(vec![Canned::json(200, "{}")]);
+        let host = HostUrl::new("https", &format!("127.0.0.1:{}", stub.port));
+        let opts = ClientOptions {
+            net: NetEnv::empty().with_system_root(tmp.path().join("empty")),
+            retries: 0,
+            ..opts
+        };
+        let e = Client::new(&host, opts)
+            .unwrap()
+            .get("_health", None)
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            format!(
+                "the certificate of 127.0.0.1:{} is not trusted (UnknownIssuer)",
+                stub.port
+            )
+        );
+        assert_eq!(
+            e.hint.as_deref(),
+            Some(
+                "trusted roots: difyctl's built-in Mozilla roots (no system CA bundle found); for \
+                 a private CA, set SSL_CERT_FILE (a PEM file) or SSL_CERT_DIR (a directory of \
+                 them) to its certificate"
+            )
+        );
+    }
+
+    /// An https URL for a server that speaks plain http says so.
+    #[test]
+    fn plain_http_on_an_https_url_is_named() {
+        // A plain http server answers a TLS hello with a 400 of its own.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            if let Ok((mut tcp, _)) = listener.accept() {
+                let _ = tcp.write_all(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        let host = HostUrl::new("https", &format!("127.0.0.1:{port}"));
+        let (opts, _) = test_options();
+        let opts = ClientOptions { retries: 0, ..opts };
+        let e = Client::new(&host, opts)
+            .unwrap()
+            .get("_health", None)
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::NetworkConnection);
+        let bare = format!("127.0.0.1:{port}");
+        assert_eq!(e.message, format!("{bare} speaks plain http, not https"));
+        assert_eq!(
+            e.hint.unwrap(),
+            format!(
+                "use http://{bare} with --insecure (with DIFY_TOKEN: DIFY_HOST=http://{bare} and \
+                 DIFY_INSECURE=1)"
+            )
+        );
     }
 
     #[test]

@@ -690,7 +690,9 @@ fn unreachable_host_exits_1() {
     let t = Test::new().args(login_args(&url));
     let request = format!("POST {url}/openapi/v1/oauth/device/code");
     t.run().code(1).stdout("").stderr(&format!(
-        "network_connection: {request}: Connection refused (os error 111)\nrequest: {request}\n"
+        "network_connection: cannot connect to {host}: connection refused\nhint: is the server \
+         running, and is this its port?\nrequest: {request}\n",
+        host = url.trim_start_matches("http://")
     ));
     assert_no_config_dir(&t);
 }
