@@ -45,6 +45,8 @@ pub struct Client {
     handshake: Option<Arc<Handshake>>,
     /// The trust roots consulted, in words (see [`super::trust`]).
     trusted: Arc<str>,
+    /// The proxy used, as shown (credentials hidden), if any.
+    via: Option<Arc<str>>,
 }
 
 impl fmt::Debug for Client {
@@ -89,7 +91,9 @@ impl Client {
             origin.push_str(prefix);
         }
 
-        let proxy = net::proxy_setting(&opts.net, &scheme, authority.host(), port)?;
+        let used = net::proxy_setting(&opts.net, &scheme, authority.host(), port)?;
+        let via: Option<Arc<str>> = used.as_ref().map(|u| u.shown.as_str().into());
+        let proxy = used.map(|u| u.proxy);
         let (tls, trusted) = super::trust::tls_config(&opts.net)?;
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -106,13 +110,32 @@ impl Client {
             ureq::unversioned::transport::DefaultConnector::default(),
             super::resolve::LocalFirst::default(),
         );
-        Ok(Client {
+        let client = Client {
             agent,
             origin,
             opts,
             handshake: None,
             trusted: trusted.into(),
-        })
+            via,
+        };
+        client.log_proxy(&scheme);
+        Ok(client)
+    }
+
+    /// With `-v`: which proxy the requests go through, or that `NO_PROXY`
+    /// exempts the host from a proxy that is set.
+    fn log_proxy(&self, scheme: &str) {
+        match &self.via {
+            Some(via) => self.log(&format!("* proxy: {via}")),
+            None => {
+                if let Some((var, _)) = self.opts.net.proxy_var(scheme) {
+                    self.log(&format!(
+                        "* no proxy for {}: NO_PROXY matches it ({var} is set)",
+                        self.host()
+                    ));
+                }
+            }
+        }
     }
 
     /// Turns on the catalog handshake (see [`catalog`]), remembering what it
@@ -269,6 +292,7 @@ impl Client {
                         &e,
                         timeout,
                         &self.trusted,
+                        self.via.as_deref(),
                     ));
                 }
             }

@@ -182,7 +182,8 @@ fn redirect_error(resp: &Response) -> CliError {
 /// A transport failure (refused, DNS, timeout, TLS): `network_connection`,
 /// as one sentence naming `host` and the likely cause; the URL is on the
 /// error's `request:` line only. `trusted` names the trust roots consulted,
-/// for an untrusted certificate.
+/// for an untrusted certificate; `via` the proxy, when one is used.
+#[allow(clippy::too_many_arguments)]
 pub fn transport_error(
     method: &str,
     url: &str,
@@ -190,6 +191,7 @@ pub fn transport_error(
     err: &ureq::Error,
     timeout: Duration,
     trusted: &str,
+    via: Option<&str>,
 ) -> CliError {
     let text = redact(&err.to_string());
     let io_kind = match err {
@@ -198,9 +200,39 @@ pub fn transport_error(
     };
     let timed_out =
         matches!(err, ureq::Error::Timeout(_)) || io_kind == Some(std::io::ErrorKind::TimedOut);
-    let (message, hint): (String, Option<String>) = if io_kind
-        == Some(std::io::ErrorKind::ConnectionRefused)
+    let (message, hint): (String, Option<String>) = if let Some(via) = via
+        && (text.contains(" 407") || text.contains("/407"))
     {
+        (
+            format!("the proxy {via} asks for credentials (HTTP 407)"),
+            Some(
+                "put them in the proxy URL, http://user:password@host:port (special characters \
+                 percent-encoded)"
+                    .into(),
+            ),
+        )
+    } else if let Some(via) = via
+        && matches!(err, ureq::Error::ConnectProxyFailed(_))
+    {
+        (
+            format!(
+                "the proxy {via} could not connect to {host}: {}",
+                tls_words(&text)
+            ),
+            Some(format!(
+                "exempt {host} with NO_PROXY if it is reachable without the proxy"
+            )),
+        )
+    } else if let Some(via) = via
+        && io_kind == Some(std::io::ErrorKind::ConnectionRefused)
+    {
+        (
+            format!("cannot connect to the proxy {via}: connection refused"),
+            Some(format!(
+                "is the proxy running, and is this its port? Or exempt {host} with NO_PROXY"
+            )),
+        )
+    } else if io_kind == Some(std::io::ErrorKind::ConnectionRefused) {
         (
             format!("cannot connect to {host}: connection refused"),
             Some("is the server running, and is this its port?".into()),
@@ -240,6 +272,10 @@ pub fn transport_error(
             _ => tls_words(&text).to_string(),
         };
         (format!("the connection to {host} failed: {detail}"), None)
+    };
+    let message = match via {
+        Some(via) if !message.contains(via) => format!("{message} (through the proxy {via})"),
+        _ => message,
     };
     let mut err = CliError::new(ErrorCode::NetworkConnection, message).with_http(HttpContext {
         method: method.to_owned(),

@@ -134,16 +134,21 @@ impl NetEnv {
         &self.cert_dirs
     }
 
-    /// The proxy URL for a request to `scheme://host[:port]`, and the variable it
-    /// came from, or `None` for a direct connection. Lowercase names win, as in
-    /// curl; `ALL_PROXY` is the fallback for either scheme.
-    pub fn proxy_for(&self, scheme: &str, hostname: &str, port: u16) -> Option<(&str, &str)> {
+    /// The proxy variable set for `scheme`, before `NO_PROXY` is looked at.
+    pub fn proxy_var(&self, scheme: &str) -> Option<(&str, &str)> {
         let names: &[&str] = if scheme == "https" {
             &["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
         } else {
             &["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
         };
-        let found = self.first(names)?;
+        self.first(names)
+    }
+
+    /// The proxy URL for a request to `scheme://host[:port]`, and the variable it
+    /// came from, or `None` for a direct connection. Lowercase names win, as in
+    /// curl; `ALL_PROXY` is the fallback for either scheme.
+    pub fn proxy_for(&self, scheme: &str, hostname: &str, port: u16) -> Option<(&str, &str)> {
+        let found = self.proxy_var(scheme)?;
         match self.first(&["no_proxy", "NO_PROXY"]) {
             Some((_, list)) if no_proxy_matches(list, hostname, port) => None,
             _ => Some(found),
@@ -231,22 +236,64 @@ fn cidr_contains(net: IpAddr, bits: u8, ip: IpAddr) -> bool {
     net & mask == ip & mask
 }
 
-/// The ureq proxy setting for one host, honouring `NO_PROXY` ourselves: ureq's
-/// own env reading ignores the target scheme and treats `example.com` as exact.
+/// The proxy a client uses, as the user may see it: the URL without its
+/// credentials, and the variable it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyUse {
+    pub proxy: ureq::Proxy,
+    /// `http://proxy.corp:3128 (from HTTPS_PROXY)`, credentials shown as `***`.
+    pub shown: String,
+}
+
+/// `scheme://***@host:port` for a URL with credentials; others unchanged.
+pub fn without_credentials(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => authority.to_string(),
+    };
+    if scheme.is_empty() {
+        format!("{authority}{path}")
+    } else {
+        format!("{scheme}://{authority}{path}")
+    }
+}
+
+/// The proxy for one host, honouring `NO_PROXY` ourselves (ureq's own env
+/// reading ignores the target scheme and treats `example.com` as exact).
+/// SOCKS proxies are refused by name: this build has no SOCKS client (it
+/// would take the binary over its size limit), and ignoring one would
+/// connect directly behind the user's back.
 pub fn proxy_setting(
     env: &NetEnv,
     scheme: &str,
     hostname: &str,
     port: u16,
-) -> Result<Option<ureq::Proxy>> {
+) -> Result<Option<ProxyUse>> {
     let Some((var, url)) = env.proxy_for(scheme, hostname, port) else {
         return Ok(None);
     };
-    // The URL may hold credentials: never echo it.
-    ureq::Proxy::new(url).map(Some).map_err(|_| {
+    let shown = without_credentials(url);
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("socks") {
+        return Err(CliError::usage_invalid(format!(
+            "{var} names a SOCKS proxy ({shown}), which difyctl does not support"
+        ))
+        .with_hint(format!(
+            "use an HTTP proxy (http://host:port) in {var}, or exempt {hostname} with NO_PROXY"
+        )));
+    }
+    // The URL may hold credentials: never echo it whole.
+    let proxy = ureq::Proxy::new(url).map_err(|_| {
         CliError::client(format!("invalid proxy URL in {var}"))
             .with_hint(format!("fix or unset {var}"))
-    })
+    })?;
+    Ok(Some(ProxyUse {
+        proxy,
+        shown: format!("{shown} (from {var})"),
+    }))
 }
 
 #[cfg(test)]
@@ -333,9 +380,21 @@ mod tests {
     #[test]
     fn proxy_setting_builds_or_explains() {
         let env = NetEnv::from_pairs([("https_proxy", "http://user:pw@proxy.test:3128")]);
-        let proxy = proxy_setting(&env, "https", "h", 443).unwrap().unwrap();
-        assert_eq!(proxy.host(), "proxy.test");
-        assert_eq!(proxy.port(), 3128);
+        let used = proxy_setting(&env, "https", "h", 443).unwrap().unwrap();
+        assert_eq!(used.proxy.host(), "proxy.test");
+        assert_eq!(used.proxy.port(), 3128);
+        assert_eq!(used.shown, "http://***@proxy.test:3128 (from https_proxy)");
+        for socks in ["socks5h://u:pw@s:1080", "SOCKS5://s:1080", "socks4://s"] {
+            let env = NetEnv::from_pairs([("ALL_PROXY", socks)]);
+            let e = proxy_setting(&env, "https", "h", 443).unwrap_err();
+            assert_eq!(e.code, ErrorCode::UsageInvalidFlag);
+            assert!(
+                e.message.starts_with("ALL_PROXY names a SOCKS proxy ("),
+                "{}",
+                e.message
+            );
+            assert!(!e.message.contains("pw"), "{}", e.message);
+        }
         let bad = NetEnv::from_pairs([("HTTPS_PROXY", "ftp://user:hunter2@proxy")]);
         let e = proxy_setting(&bad, "https", "h", 443).unwrap_err();
         assert_eq!(e.code, ErrorCode::ClientError);

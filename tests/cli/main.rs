@@ -24,6 +24,7 @@ mod list;
 mod login;
 mod logout;
 mod parser;
+mod proxy;
 mod refresh;
 mod runner;
 mod status;
