@@ -12,23 +12,33 @@ pub fn render<R: AsRef<[S]>, S: AsRef<str>>(rows: &[R], trim: bool) -> String {
     let columns = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
     // Two passes (widths, then text) over cells sanitised as they are used:
     // tables of 100,000 rows exist, and most cells need no change (no copy).
+    // The first keeps each cell's width, and whether it shows as it is.
     let mut widths = vec![0; columns];
+    let mut seen = Vec::with_capacity(rows.len() * columns);
     let mut size = 0;
     for row in rows {
         for (i, cell) in row.as_ref().iter().enumerate() {
             let cell = clean(cell.as_ref());
-            widths[i] = widths[i].max(width(&cell));
+            let w = width(&cell);
+            widths[i] = widths[i].max(w);
             size += cell.len();
+            // A width past u32 would be a 4 GiB cell.
+            seen.push((w as u32, matches!(cell, Cow::Borrowed(_))));
         }
     }
+    let mut seen = seen.into_iter();
     let mut out = String::with_capacity(size + rows.len() * (2 * columns + 1));
     for row in rows {
         let start = out.len();
         for (i, cell) in row.as_ref().iter().enumerate() {
-            let cell = clean(cell.as_ref());
-            out.push_str(&cell);
+            let (w, as_is) = seen.next().unwrap_or_default();
+            if as_is {
+                out.push_str(cell.as_ref());
+            } else {
+                out.push_str(&clean(cell.as_ref()));
+            }
             if i + 1 < columns {
-                pad(&mut out, widths[i] - width(&cell) + 2);
+                pad(&mut out, widths[i] - w as usize + 2);
             }
         }
         if trim {

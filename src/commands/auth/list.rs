@@ -1,8 +1,6 @@
 //! `auth list [-o json|yaml|name]`: every stored context, local only
 //! (difyctl-auth(1)).
 
-use std::borrow::Cow;
-
 use serde::Serialize;
 
 use crate::cli::ListFormat;
@@ -64,15 +62,23 @@ fn render(registry: &state::Registry, format: ListFormat) -> Output {
             Output::Text(text)
         }
         ListFormat::Table => {
+            // The ACCOUNT cells in one buffer, not one allocation each.
+            let mut accounts = String::new();
+            let ends: Vec<usize> = rows
+                .iter()
+                .map(|r| {
+                    context::describe_into(&mut accounts, r.account, r.name);
+                    accounts.len()
+                })
+                .collect();
             let mut cells = Vec::with_capacity(rows.len() + 1);
-            cells.push(["HOST", "ACCOUNT", "ACTIVE"].map(Cow::Borrowed));
-            cells.extend(rows.iter().map(|r| {
-                [
-                    Cow::Borrowed(r.host),
-                    Cow::Owned(context::describe(r.account, r.name)),
-                    Cow::Borrowed(if r.active { "*" } else { "" }),
-                ]
-            }));
+            cells.push(["HOST", "ACCOUNT", "ACTIVE"]);
+            let mut start = 0;
+            for (r, end) in rows.iter().zip(ends) {
+                let active = if r.active { "*" } else { "" };
+                cells.push([r.host, &accounts[start..end], active]);
+                start = end;
+            }
             Output::Text(table::render(&cells, false))
         }
     }

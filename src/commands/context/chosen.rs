@@ -13,10 +13,18 @@ use super::client::client_for;
 
 /// `email (Name)`, or the email alone when there is no name.
 pub fn describe(email: &str, name: &str) -> String {
-    if name.is_empty() {
-        email.to_string()
-    } else {
-        [email, " (", name, ")"].concat()
+    let mut out = String::with_capacity(email.len() + name.len() + 3);
+    describe_into(&mut out, email, name);
+    out
+}
+
+/// [`describe`], appended to `out`.
+pub fn describe_into(out: &mut String, email: &str, name: &str) {
+    out.push_str(email);
+    if !name.is_empty() {
+        out.push_str(" (");
+        out.push_str(name);
+        out.push(')');
     }
 }
 

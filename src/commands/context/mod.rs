@@ -38,6 +38,8 @@ mod tests;
 pub use choose::{
     ContextEnv, INSECURE_ENV, choose, choose_with, nothing_active, registry, stored, stored_list,
 };
-pub use chosen::{Chosen, Forgot, Stored, TokenSource, describe, login_command, warn_if_exposed};
+pub use chosen::{
+    Chosen, Forgot, Stored, TokenSource, describe, describe_into, login_command, warn_if_exposed,
+};
 pub use client::client_for;
 pub use signed_in::SignedIn;
