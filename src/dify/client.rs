@@ -14,6 +14,7 @@ use crate::error::{CliError, ErrorCode, Result};
 
 use super::catalog::{self, Handshake, MemoStore};
 use super::errors::{error_body, status_error, transport_error};
+use super::forward;
 use super::net;
 use super::options::ClientOptions;
 use super::origin::HostUrl;
@@ -22,6 +23,58 @@ use super::response::Response;
 use super::retry::{self, MAX_RETRY_AFTER, RETRY_STATUSES};
 use crate::secret::Secret;
 use crate::secret::redact;
+
+/// The ureq agent: no redirects, the timeout, the TLS roots, `localhost`
+/// resolved locally, and the proxy: a tunnel (`CONNECT`) for https, a
+/// forward-proxy request for http (see [`forward`]).
+fn agent(
+    opts: &ClientOptions,
+    scheme: &str,
+    authority: &str,
+    proxy: Option<ureq::Proxy>,
+    tls: ureq::tls::TlsConfig,
+) -> ureq::Agent {
+    use ureq::unversioned::transport::{
+        ConnectProxyConnector, Connector, RustlsConnector, TcpConnector,
+    };
+    let forward_to = proxy.clone().filter(|_| scheme == "http");
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        // A redirect must never carry the bearer anywhere: 3xx is surfaced as an error.
+        .max_redirects(0)
+        .timeout_global(Some(opts.timeout))
+        .tls_config(tls)
+        .user_agent(opts.user_agent.as_str())
+        .accept("application/json");
+    let mut forward = forward::Forward::default();
+    let mut resolver = forward::ToProxy::default();
+    match forward_to {
+        None => config = config.proxy(proxy),
+        Some(proxy) => {
+            // One request per connection: only a connection's first request
+            // line is rewritten.
+            config = config
+                .proxy(None)
+                .max_idle_connections(0)
+                .max_idle_connections_per_host(0);
+            forward.origin = Some(format!("http://{authority}"));
+            forward.authorization = proxy.username().map(|user| {
+                let pair = format!("{user}:{}", proxy.password().unwrap_or(""));
+                format!("Basic {}", super::console::base64(pair.as_bytes()))
+            });
+            let at = format!("http://{}:{}", proxy.host(), proxy.port());
+            resolver.proxy = Some(at.parse().unwrap_or_else(|_| proxy.uri().clone()));
+        }
+    }
+    // ureq's default chain (without SOCKS, which is refused before), then
+    // the forward-proxy rewrite, so that there is one agent type.
+    let connector =
+        ().chain(ConnectProxyConnector::default())
+            .chain(TcpConnector::default())
+            .chain(RustlsConnector::default())
+            .chain(forward);
+    ureq::Agent::with_parts(config.build(), connector, resolver)
+}
 
 /// `59 s`, `2.4 s`, `300 ms`.
 fn seconds(d: Duration) -> String {
@@ -95,21 +148,7 @@ impl Client {
         let via: Option<Arc<str>> = used.as_ref().map(|u| u.shown.as_str().into());
         let proxy = used.map(|u| u.proxy);
         let (tls, trusted) = super::trust::tls_config(&opts.net)?;
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            // A redirect must never carry the bearer anywhere: 3xx is surfaced as an error.
-            .max_redirects(0)
-            .timeout_global(Some(opts.timeout))
-            .proxy(proxy)
-            .tls_config(tls)
-            .user_agent(opts.user_agent.as_str())
-            .accept("application/json")
-            .build();
-        let agent = ureq::Agent::with_parts(
-            config,
-            ureq::unversioned::transport::DefaultConnector::default(),
-            super::resolve::LocalFirst::default(),
-        );
+        let agent = agent(&opts, &scheme, authority.as_str(), proxy, tls);
         let client = Client {
             agent,
             origin,
@@ -280,6 +319,11 @@ impl Client {
                     self.announce_wait(&format!("{why} (attempt {} of {budget})", attempt), delay);
                     (self.opts.sleeper)(delay);
                     attempt += 1;
+                }
+                // A forward proxy's own refusal, not the server's answer.
+                (Ok(resp), None) if resp.status == 407 && self.via.is_some() => {
+                    let via = self.via.as_deref().unwrap_or_default();
+                    return Err(super::errors::proxy_wants_credentials(method, &url, via));
                 }
                 (Ok(resp), None) => return Ok(resp),
                 (Err(AttemptError::Fatal(e)), None) => return Err(e),

@@ -200,18 +200,12 @@ pub fn transport_error(
     };
     let timed_out =
         matches!(err, ureq::Error::Timeout(_)) || io_kind == Some(std::io::ErrorKind::TimedOut);
-    let (message, hint): (String, Option<String>) = if let Some(via) = via
+    if let Some(via) = via
         && (text.contains(" 407") || text.contains("/407"))
     {
-        (
-            format!("the proxy {via} asks for credentials (HTTP 407)"),
-            Some(
-                "put them in the proxy URL, http://user:password@host:port (special characters \
-                 percent-encoded)"
-                    .into(),
-            ),
-        )
-    } else if let Some(via) = via
+        return proxy_wants_credentials(method, url, via);
+    }
+    let (message, hint): (String, Option<String>) = if let Some(via) = via
         && matches!(err, ureq::Error::ConnectProxyFailed(_))
     {
         (
@@ -284,6 +278,23 @@ pub fn transport_error(
     });
     err.hint = hint;
     err
+}
+
+/// A proxy that answered 407: it wants credentials, which go in its URL.
+pub fn proxy_wants_credentials(method: &str, url: &str, via: &str) -> CliError {
+    CliError::new(
+        ErrorCode::NetworkConnection,
+        format!("the proxy {via} asks for credentials (HTTP 407)"),
+    )
+    .with_hint(
+        "put them in the proxy URL, http://user:password@host:port (special characters \
+         percent-encoded)",
+    )
+    .with_http(HttpContext {
+        method: method.to_owned(),
+        url: redact(url),
+        ..HttpContext::default()
+    })
 }
 
 /// An I/O error in words, without the `(os error N)` tail.

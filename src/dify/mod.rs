@@ -69,6 +69,7 @@ pub mod client;
 pub mod console;
 pub mod device;
 pub mod errors;
+pub mod forward;
 pub mod label;
 pub mod net;
 pub mod options;

@@ -45,6 +45,39 @@ fn a_socks_proxy_is_refused_by_name() {
     assert!(mock.requests().is_empty(), "never a direct connection");
 }
 
+/// An http:// host through an HTTP proxy goes as forward-proxy requests
+/// (absolute-form request lines), never a CONNECT tunnel, which the proxy
+/// here refuses as Squid does for ports other than 443; the proxy's
+/// credentials go in Proxy-Authorization.
+#[test]
+fn an_http_host_goes_through_a_proxy_that_refuses_connect() {
+    let mock = MockDify::with(MockConfig::default().auto_approve());
+    let proxy = Tiny::forward_proxy();
+    let t = Test::new().env(
+        "http_proxy",
+        format!("http://ci:pw@127.0.0.1:{}", proxy.port),
+    );
+    t.run_args(login_args(&mock))
+        .code(0)
+        .stderr(&crate::support::fixtures::mock_code_lines(&mock));
+    t.run_args(["auth", "status"]).code(0);
+    let heads = proxy.heads();
+    assert!(heads.len() >= 3, "{heads:?}");
+    for head in &heads {
+        let first = head.lines().next().unwrap();
+        assert!(
+            first.contains(&format!(" {}/openapi/v1/", mock.url())),
+            "absolute-form: {first}"
+        );
+        assert!(!first.starts_with("CONNECT"), "{first}");
+        assert!(
+            head.contains("Proxy-Authorization: Basic Y2k6cHc=\r\n"),
+            "{head}"
+        );
+    }
+    assert_eq!(mock.requests().len(), heads.len(), "every request relayed");
+}
+
 #[test]
 fn a_proxy_that_wants_credentials_says_407_and_how() {
     let mock = MockDify::start();
