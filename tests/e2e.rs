@@ -416,6 +416,18 @@ fn switch_workspaces(t: &Test, how: &str) -> String {
 
 /// A command whose token the server no longer takes: a 1.14-era server
 /// answers 500 (exit 1), a later one 401 (exit 4, sign in again).
+/// `auth login --password --password-stdin` as the server's account, with
+/// `more` flags and the host's.
+fn password_login(server: &Server, more: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["auth", "login", "--password", "--password-stdin", "--email"]
+        .map(String::from)
+        .to_vec();
+    args.push(server.email.clone());
+    args.extend(more.iter().map(|s| s.to_string()));
+    args.extend(server.host_args());
+    args
+}
+
 #[track_caller]
 fn assert_refused(out: &Outcome, why: &str) {
     let refused = match out.exit_code() {
@@ -483,21 +495,14 @@ fn against_a_real_server() {
     // --password: a new sign-in with the same label rotates A's token out.
     step("--password");
     let b = fresh().stdin(format!("{}\n", server.password));
-    let mut args = vec![
-        "auth",
-        "login",
-        "--password",
-        "--password-stdin",
-        "--email",
-        &server.email,
-    ];
     let host_args = server.host_args();
-    args.extend(host_args.iter().map(String::as_str));
-    b.run_args(&args).code(0).stdout_has(&format!(
-        "✓ Logged in to {} as {}",
-        server.host(),
-        server.email
-    ));
+    b.run_args(password_login(&server, &[]))
+        .code(0)
+        .stdout_has(&format!(
+            "✓ Logged in to {} as {}",
+            server.host(),
+            server.email
+        ));
     let token_b = check_signed_in(&server, &b, "--password");
     assert_ne!(token_a, token_b);
     assert_refused(&a.run_args(["auth", "status"]), "A was rotated out");
@@ -571,18 +576,8 @@ fn against_a_real_server() {
     step("--label and refresh");
     let label = "difyctl e2e label";
     let f = fresh().stdin(format!("{}\n", server.password));
-    let mut args = vec![
-        "auth",
-        "login",
-        "--password",
-        "--password-stdin",
-        "--email",
-        &server.email,
-        "--label",
-        label,
-    ];
-    args.extend(host_args.iter().map(String::as_str));
-    f.run_args(&args).code(0);
+    f.run_args(password_login(&server, &["--label", label]))
+        .code(0);
     let labelled = |t: &Test| -> Vec<String> {
         let out = t.run_args(["auth", "devices", "list", "--json"]).code(0);
         out.json()["data"]
