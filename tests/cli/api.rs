@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use crate::common::{NOT_LOGGED_IN, RELOGIN_HINT, account_url, raw_request, run};
+use crate::common::{NOT_LOGGED_IN, account_url, raw_request, relogin, run};
 use crate::support::fixtures::signed_in;
 use crate::support::mock::{DEFAULT_WORKSPACE_ID, MockDify};
 use crate::support::runner::Test;
@@ -198,7 +198,8 @@ fn api_errors_print_the_body_and_map_the_status() {
         .code(4)
         .stdout("{\"code\":\"unauthorized\",\"message\":\"invalid bearer\",\"status\":401}")
         .stderr(&format!(
-            "unauthorized: invalid bearer\n{RELOGIN_HINT}request: GET {}\nhttp_status: 401\n",
+            "unauthorized: invalid bearer\nhint: {}\nrequest: GET {}\nhttp_status: 401\n",
+            relogin(&mock),
             account_url(&mock)
         ));
     let posts = mock

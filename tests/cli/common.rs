@@ -86,7 +86,14 @@ pub(crate) const TEAM_NOTHING_ACTIVE: &str = "not_logged_in: not logged in\nhint
     cloud.dify.ai, sam@corp.example on cloud.dify.ai, dev@example.com on localhost:5001): pick \
     one with 'difyctl use host' and 'difyctl use account', or sign in with 'difyctl auth login'\n";
 
-pub(crate) const RELOGIN_HINT: &str = "hint: run 'difyctl auth login' to sign in again\n";
+/// The hint of a session the mock no longer accepts, for its stored (http)
+/// context: a sign-in that works for it.
+pub(crate) fn relogin(mock: &MockDify) -> String {
+    format!(
+        "run 'difyctl auth login --host {} --insecure' to sign in again",
+        mock.url()
+    )
+}
 
 /// Runs `args` in `t`'s directories with extra environment and stdin.
 #[track_caller]

@@ -6,6 +6,7 @@
 
 use std::process::Stdio;
 
+use crate::common::relogin;
 use crate::support::fixtures::{
     NO_HOSTS, NO_TOKENS, hosts_yml, signed_in, signed_in_as, signed_in_sso,
 };
@@ -281,17 +282,18 @@ fn list_http_errors() {
         .code(4)
         .stdout("")
         .stderr(&format!(
-            "unauthorized: invalid bearer\nhint: run 'difyctl auth login' to sign in again\n\
-             request: GET {url}\nhttp_status: 401\n"
+            "unauthorized: invalid bearer\nhint: {}\nrequest: GET {url}\nhttp_status: 401\n",
+            relogin(&mock)
         ));
     t.run_args(["auth", "devices", "list", "--json"])
         .code(4)
         .stdout("")
         .stderr(&format!(
             "{{\"error\":{{\"code\":\"auth_expired\",\"message\":\"invalid bearer\",\
-             \"hint\":\"run 'difyctl auth login' to sign in again\",\"http_status\":401,\
+             \"hint\":\"{hint}\",\"http_status\":401,\
              \"method\":\"GET\",\"url\":\"{url}\",\"server\":{{\"code\":\"unauthorized\",\
-             \"message\":\"invalid bearer\",\"status\":401}}}}}}\n"
+             \"message\":\"invalid bearer\",\"status\":401}}}}}}\n",
+            hint = relogin(&mock)
         ));
     mock.configure(|c| c.invalid_bearer = false);
 
@@ -704,8 +706,8 @@ fn revoke_http_errors() {
         .code(4)
         .stdout("")
         .stderr(&format!(
-            "unauthorized: invalid bearer\nhint: run 'difyctl auth login' to sign in again\n\
-             request: GET {url}\nhttp_status: 401\n"
+            "unauthorized: invalid bearer\nhint: {}\nrequest: GET {url}\nhttp_status: 401\n",
+            relogin(&mock)
         ));
     mock.configure(|c| {
         c.invalid_bearer = false;

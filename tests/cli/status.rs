@@ -2,7 +2,7 @@
 //! stored at sign-in or looked up, external-SSO sessions, an old server's 500,
 //! and server text in verbose lines shown like everything else.
 
-use crate::common::{RELOGIN_HINT, account_url, closed_port, empty_config, run, valid_status_json};
+use crate::common::{account_url, closed_port, empty_config, relogin, run, valid_status_json};
 use crate::support::fixtures::{
     Context, Hosts, Tokens, hosts_yml, mock_code_lines, signed_in, tokens_yml,
 };
@@ -74,7 +74,8 @@ fn status_of_a_revoked_or_expired_session_is_exit_4() {
     let (t, s) = signed_in(&mock);
     mock.revoke_session(&s.id);
     let human = format!(
-        "unauthorized: invalid bearer\n{RELOGIN_HINT}request: GET {}\nhttp_status: 401\n",
+        "unauthorized: invalid bearer\nhint: {}\nrequest: GET {}\nhttp_status: 401\n",
+        relogin(&mock),
         account_url(&mock)
     );
     run(&t, &[], &["auth", "status"], b"")
@@ -86,9 +87,10 @@ fn status_of_a_revoked_or_expired_session_is_exit_4() {
         .stdout("")
         .stderr(&format!(
             "{{\"error\":{{\"code\":\"auth_expired\",\"message\":\"invalid bearer\",\"hint\":\
-             \"run 'difyctl auth login' to sign in again\",\"http_status\":401,\"method\":\"GET\",\
+             \"{}\",\"http_status\":401,\"method\":\"GET\",\
              \"url\":\"{}\",\"server\":{{\"code\":\"unauthorized\",\"message\":\"invalid bearer\",\
              \"status\":401}}}}}}\n",
+            relogin(&mock),
             account_url(&mock)
         ));
 

@@ -11,6 +11,9 @@ use crate::secret::Secret;
 use super::choose::choose;
 use super::chosen::Chosen;
 
+/// The hint of an expired or revoked session, before it names the context.
+const GENERIC_RELOGIN: &str = "run 'difyctl auth login' to sign in again";
+
 /// The context a command works on and its token.
 #[derive(Debug)]
 pub struct SignedIn {
@@ -42,6 +45,19 @@ impl SignedIn {
                 "the token in DIFY_TOKEN has expired or was revoked; replace it with a fresh one"
                     .to_string(),
             );
+        } else if let Some(stored) = &self.context.stored
+            && e.hint.as_deref() == Some(GENERIC_RELOGIN)
+        {
+            // A sign-in that works for this context: its scheme, --insecure
+            // for http, its label.
+            e.hint = Some(format!(
+                "run '{}' to sign in again",
+                super::chosen::login_command(
+                    &self.context.host,
+                    &self.context.url.scheme,
+                    stored.entry.device_label.as_deref()
+                )
+            ));
         }
         e
     }
