@@ -280,9 +280,9 @@ enum Kind {
     Read,
 }
 
-/// 150 writers and readers killed at random moments (spread over how long
-/// each takes here): after every kill, a read and a write succeed at once,
-/// both stores parse, and no context is lost.
+/// At least 150 writers and readers killed at random moments (spread over how
+/// long each takes here): after every kill, a read and a write succeed at
+/// once, both stores parse, and no context is lost.
 #[test]
 fn writers_and_readers_killed_at_random_moments_cost_nothing_and_block_no_one() {
     const RUNS: usize = 150;
@@ -353,7 +353,13 @@ fn writers_and_readers_killed_at_random_moments_cost_nothing_and_block_no_one() 
     .collect();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let (mut killed, mut locks) = (0, 0);
-    for run in 0..RUNS {
+    // The kills are aimed by spans measured on a machine whose load may
+    // change while the test runs, so it goes on (up to four times as long)
+    // until enough runs were killed and one left a lock: the test proves
+    // something however the aim turned out.
+    let aimed = |killed: usize, locks: usize| killed > RUNS / 3 && locks > 0;
+    let mut run = 0;
+    while run < RUNS || (run < 4 * RUNS && !aimed(killed, locks)) {
         let kind = kinds[run % kinds.len()];
         let span = spans[run % kinds.len()];
         let mut child = start(&t, kind);
@@ -396,12 +402,20 @@ fn writers_and_readers_killed_at_random_moments_cost_nothing_and_block_no_one() 
                 .code(0)
                 .stdout(&format!("{}\n", session.token));
         }
+        run += 1;
     }
-    eprintln!(
-        "{killed} of {RUNS} runs killed, {locks} left a lock that the next command took over"
+    eprintln!("{killed} of {run} runs killed, {locks} left a lock that the next command took over");
+    assert!(
+        aimed(killed, locks),
+        "{killed} of {run} killed, {locks} locks"
     );
-    assert!(killed > RUNS / 3 && locks > 0, "{killed} {locks}");
-    // The last complete write removed what the killed ones left, but for
+    // A complete sign-in writes both stores, so it takes over a lock that a
+    // killed sign-in left on tokens.yml (the switches above write hosts.yml
+    // only).
+    let out = t.outcome(start(&t, Kind::SignIn).wait_with_output().unwrap());
+    assert_eq!(out.exit_code(), Some(0), "{}", out.stderr);
+    assert_eq!(out.stderr, "");
+    // The last complete writes removed what the killed ones left, but for
     // temp files younger than a minute and lock texts a kill cut short (they
     // cannot say whose they are, so they go after 30 s): none is a lock.
     for name in t.leftovers() {
