@@ -75,11 +75,15 @@ all: release
 CARGO_HOME_DIR  := $(abspath $(or $(CARGO_HOME),$(HOME)/.cargo))
 RUSTUP_HOME_DIR := $(abspath $(or $(RUSTUP_HOME),$(HOME)/.rustup))
 REMAP := $(CARGO_HOME_DIR)=/cargo $(RUSTUP_HOME_DIR)=/rustup $(RELEASE_DIR)=/target
+# panic = "abort" unwinds nothing, so the unwind tables of our code and of
+# the C it links only cost space (about 42 KB); a panic still prints its
+# message and aborts.
 RELEASE_RUSTFLAGS := $(LINKAGE) -C link-arg=-Wl,-z,pack-relative-relocs \
-	$(addprefix --remap-path-prefix=,$(REMAP))
+	-C force-unwind-tables=no $(addprefix --remap-path-prefix=,$(REMAP))
 # cc appends CFLAGS_<target> to the C compiler's flags.
 RELEASE_CFLAGS_VAR := CFLAGS_$(subst -,_,$(TARGET))
-RELEASE_CFLAGS := $($(RELEASE_CFLAGS_VAR)) $(addprefix -ffile-prefix-map=,$(REMAP))
+RELEASE_CFLAGS := $($(RELEASE_CFLAGS_VAR)) $(addprefix -ffile-prefix-map=,$(REMAP)) \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables
 
 release:
 	RUSTFLAGS="$(RELEASE_RUSTFLAGS)" $(RELEASE_CFLAGS_VAR)="$(RELEASE_CFLAGS)" \
