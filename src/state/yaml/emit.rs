@@ -237,14 +237,21 @@ fn is_plain_at_a_glance(s: &str) -> bool {
 }
 
 /// The words starting with a letter that a YAML reader takes for something
-/// other than a string.
+/// other than a string: null, the booleans and js-yaml's deprecated ones,
+/// each in lower case, Capitalised or UPPER case only. (Checked by length and
+/// case first: keys such as `name` and `role` come through here by the
+/// hundred thousand.)
 fn is_reserved_word(s: &str) -> bool {
-    s.len() <= 5 && is_deprecated_bool(s)
-        || s.len() <= 5
-            && matches!(
-                s,
-                "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
-            )
+    const WORDS: [&str; 9] = ["y", "n", "on", "no", "yes", "off", "null", "true", "false"];
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 5 {
+        return false;
+    }
+    let cased = b[1..].iter().all(u8::is_ascii_lowercase) || b.iter().all(u8::is_ascii_uppercase);
+    cased
+        && WORDS
+            .iter()
+            .any(|w| w.len() == b.len() && w.as_bytes().eq_ignore_ascii_case(b))
 }
 
 /// [`Emitter::scalar`] into a string.
@@ -488,6 +495,36 @@ mod tests {
         let m: Value = serde_yaml::from_str("x: |\n  line1\n  line2\n").unwrap();
         assert_eq!(dump(&m), "x: |\n  line1\n  line2\n");
         assert_eq!(dump(&Value::Mapping(Default::default())), "{}\n");
+    }
+
+    #[test]
+    fn reserved_words_in_their_three_casings_only() {
+        let old = |s: &str| {
+            is_deprecated_bool(s)
+                || matches!(
+                    s,
+                    "null"
+                        | "Null"
+                        | "NULL"
+                        | "true"
+                        | "True"
+                        | "TRUE"
+                        | "false"
+                        | "False"
+                        | "FALSE"
+                )
+        };
+        for word in ["y", "n", "on", "no", "yes", "off", "null", "true", "false"] {
+            let capital = word[..1].to_uppercase() + &word[1..];
+            for form in [word.to_string(), capital, word.to_uppercase()] {
+                assert!(is_reserved_word(&form) && old(&form), "{form}");
+            }
+        }
+        for text in [
+            "yES", "nULL", "tRUE", "FaLse", "oN", "owner", "name", "role", "id", "a", "",
+        ] {
+            assert!(!is_reserved_word(text) && !old(text), "{text}");
+        }
     }
 
     #[test]
