@@ -24,7 +24,7 @@ pub fn run(ctx: &Ctx, client: &Client, args: &LoginArgs, label: &str) -> Result<
     wait(ctx, client, &code)
 }
 
-/// Requests a code and shows it on stderr (PROTOCOL.md §4.1 steps 3 to 7):
+/// Requests a code and shows it on stderr (the device flow of [`device`]):
 /// the code and URL, then the browser opened, or why not.
 pub fn start(ctx: &Ctx, client: &Client, args: &LoginArgs, label: &str) -> Result<DeviceCode> {
     let code = device::request_code(client, label)?;
