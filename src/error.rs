@@ -327,12 +327,14 @@ mod tests {
     fn the_manual_lists_each_code_under_its_exit_status() {
         let page =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/difyctl.1")).unwrap();
-        let table = page.split(".SH EXIT STATUS").nth(1).unwrap();
-        let table = &table[..table.find(".TE").unwrap()];
+        let section = page.split(".SH EXIT STATUS").nth(1).unwrap();
+        let section = &section[..section.find(".SH ").unwrap()];
+        // One `.TP` item per status: `.B <status>`, then its text.
+        let items = &section[section.find(".TP").unwrap()..];
         let mut listed = Vec::new();
         let mut status = None;
-        for line in table.lines() {
-            if let Some((n, "T{")) = line.split_once('\t') {
+        for line in items.lines() {
+            if let Some(n) = line.strip_prefix(".B ") {
                 status = Some(n.parse::<u8>().unwrap());
             }
             for word in line.split("\\fB").skip(1) {

@@ -29,10 +29,12 @@ pub fn run() -> ExitCode {
     harden::non_dumpable();
     output::interrupt::install();
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let invocation = cli::parse(args);
-    let style = invocation.error_style();
     // The environment, the terminals and the config dir, found once.
-    let ctx = ctx::Ctx::from_process(style.verbose);
+    let env = env::Env::from_process();
+    let invocation = cli::parse(args, &env);
+    let style = invocation.error_style();
+    let ui = output::term::Ui::detect(&env);
+    let ctx = ctx::Ctx::new(env, ui, ctx::Clock::System, style.verbose);
     let result = invocation
         .command
         .and_then(|command| commands::run(command, &ctx));

@@ -453,11 +453,22 @@ pub fn cli_args(data: &[u8]) {
     } else {
         data.split(|&b| b == 0).map(os_string).collect()
     };
-    let first = cli::parse(words.clone());
-    assert_eq!(first, cli::parse(words), "the parser is not deterministic");
+    let env = difyctl::env::Env::default();
+    let first = cli::parse(words.clone(), &env);
+    assert_eq!(
+        first,
+        cli::parse(words, &env),
+        "the parser is not deterministic"
+    );
     match first.command {
         Ok(command) => match &command {
-            cli::Command::Help(path) => assert_terminal_safe(&cli::help::render(path)),
+            cli::Command::Help(req) => {
+                let text = match req.topic.and_then(cli::topics::find) {
+                    Some(topic) => cli::help::render_topic(topic, 80),
+                    None => cli::help::render(&req.path, 80),
+                };
+                assert_terminal_safe(&text);
+            }
             cli::Command::Login(args) => {
                 if let Some(host) = &args.host {
                     check_host(host, args.insecure);

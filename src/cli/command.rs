@@ -8,8 +8,8 @@ use crate::error::{CliError, Result};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Help for the command at this path (empty = top level).
-    Help(Vec<&'static str>),
+    /// Help for a command, a group or a guide.
+    Help(HelpRequest),
     /// `version`.
     Version(VersionArgs),
     /// `--version`: one line.
@@ -19,13 +19,15 @@ pub enum Command {
         select: Selection,
     },
     Whoami {
-        json: bool,
+        format: Format,
     },
     List {
-        format: ListFormat,
+        format: Format,
     },
     Status {
-        json: bool,
+        format: Format,
+        /// `--all`: every stored context.
+        all: bool,
         select: Selection,
     },
     Token {
@@ -37,7 +39,7 @@ pub enum Command {
         select: Selection,
     },
     DevicesList {
-        json: bool,
+        format: Format,
         page: Option<i64>,
         /// `--limit`, checked: its error is reported after the auth gate,
         /// as the official tool does.
@@ -54,9 +56,13 @@ pub enum Command {
     },
     UseHost {
         domain: Option<String>,
+        /// Also switch to this account of the host.
+        email: Option<String>,
     },
     UseAccount {
         email: Option<String>,
+        /// The host of the account; it becomes the active one.
+        host: Option<String>,
     },
     UseWorkspace {
         id: Option<String>,
@@ -64,12 +70,65 @@ pub enum Command {
         select: Selection,
     },
     EnvList {
-        json: bool,
+        format: Format,
     },
     Api(ApiArgs),
     Completion {
         shell: Shell,
     },
+    /// The hidden entry point of the completion scripts: the words typed so
+    /// far, the last one being completed.
+    Complete(Vec<String>),
+}
+
+/// `--help`, `help …`: what to describe, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpRequest {
+    /// The command or group (empty: the top level).
+    pub path: Vec<&'static str>,
+    /// A guide (`help environment`) instead of a command.
+    pub topic: Option<&'static str>,
+    /// Text, or the command table as JSON or YAML (`--help -o json`).
+    pub format: Format,
+}
+
+impl HelpRequest {
+    pub fn path(path: Vec<&'static str>, format: Format) -> HelpRequest {
+        HelpRequest {
+            path,
+            topic: None,
+            format,
+        }
+    }
+}
+
+/// How a command prints its data: its default view (a table or text), or
+/// as JSON, YAML, or names one per line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    Yaml,
+    Name,
+}
+
+impl Format {
+    /// `json`, `yaml`, `name`, `text` (the names `-o` takes).
+    pub fn named(name: &str) -> Option<Format> {
+        match name {
+            "text" => Some(Format::Text),
+            "json" => Some(Format::Json),
+            "yaml" => Some(Format::Yaml),
+            "name" => Some(Format::Name),
+            _ => None,
+        }
+    }
+
+    /// JSON or YAML: data for programs (no spinner, no banner).
+    pub fn structured(self) -> bool {
+        matches!(self, Format::Json | Format::Yaml)
+    }
 }
 
 /// `--host DOMAIN` / `--account EMAIL` of the commands that use a context:
@@ -141,30 +200,13 @@ impl LoginMethod {
 /// `version [-o text|json|yaml] [--client] [--short] [--check-compat]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct VersionArgs {
-    pub format: VersionFormat,
+    pub format: Format,
     /// Report the client only; no request.
     pub client: bool,
     /// The client version alone.
     pub short: bool,
     /// Exit 64 unless the server is compatible.
     pub check_compat: bool,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum VersionFormat {
-    #[default]
-    Text,
-    Json,
-    Yaml,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ListFormat {
-    #[default]
-    Table,
-    Json,
-    Yaml,
-    Name,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,8 +275,7 @@ impl Matches {
         if wait && !resume {
             return Err(CliError::usage_invalid("--wait only applies to --resume"));
         }
-        let json = self.node_accepts(&JSON)
-            && (self.switch(&JSON) || self.choice(&LOGIN_OUTPUT) == Some("json"));
+        let json = self.node_accepts(&JSON) && self.format()? == Format::Json;
         Ok(LoginArgs {
             host,
             no_browser: self.switch(&NO_BROWSER),
@@ -265,18 +306,14 @@ pub(super) fn build(path: &[&'static str], node: &'static Node, m: &Matches) -> 
             select: m.selection(),
         },
         ["auth", "whoami"] => Command::Whoami {
-            json: m.switch(&JSON),
+            format: m.format()?,
         },
         ["auth", "list"] => Command::List {
-            format: match m.choice(&LIST_OUTPUT) {
-                Some("json") => ListFormat::Json,
-                Some("yaml") => ListFormat::Yaml,
-                Some("name") => ListFormat::Name,
-                _ => ListFormat::Table,
-            },
+            format: m.format()?,
         },
         ["auth", "status"] => Command::Status {
-            json: m.switch(&JSON),
+            format: m.format()?,
+            all: m.switch(&ALL_CONTEXTS),
             select: m.selection(),
         },
         ["auth", "token"] => Command::Token {
@@ -291,7 +328,7 @@ pub(super) fn build(path: &[&'static str], node: &'static Node, m: &Matches) -> 
             }
         }
         ["auth", "devices", "list"] => Command::DevicesList {
-            json: m.switch(&JSON),
+            format: m.format()?,
             page: m.int(&PAGE),
             limit: m.page_size(&LIMIT),
             http_retry: m.retries(&HTTP_RETRY)?,
@@ -306,9 +343,11 @@ pub(super) fn build(path: &[&'static str], node: &'static Node, m: &Matches) -> 
         },
         ["use", "host"] => Command::UseHost {
             domain: m.text(&DOMAIN),
+            email: m.text(&HOST_ACCOUNT),
         },
         ["use", "account"] => Command::UseAccount {
             email: m.text(&USE_EMAIL),
+            host: m.text(&ACCOUNT_HOST),
         },
         ["use", "workspace"] => Command::UseWorkspace {
             id: m.positional(0),
@@ -316,7 +355,7 @@ pub(super) fn build(path: &[&'static str], node: &'static Node, m: &Matches) -> 
             select: m.selection(),
         },
         ["env", "list"] => Command::EnvList {
-            json: m.switch(&JSON),
+            format: m.format()?,
         },
         ["api"] => Command::Api(ApiArgs {
             path: m.positional(0).unwrap_or_default(),
@@ -336,16 +375,12 @@ pub(super) fn build(path: &[&'static str], node: &'static Node, m: &Matches) -> 
             },
         },
         ["version"] => Command::Version(VersionArgs {
-            format: match m.choice(&VERSION_OUTPUT) {
-                Some("json") => VersionFormat::Json,
-                Some("yaml") => VersionFormat::Yaml,
-                _ => VersionFormat::Text,
-            },
+            format: m.format()?,
             client: m.switch(&CLIENT),
             short: m.switch(&SHORT),
             check_compat: m.switch(&CHECK_COMPAT),
         }),
-        ["help"] => return help_topic(&m.positionals),
+        ["help"] => return help_topic(&m.positionals, m.format()?),
         _ => unreachable!(
             "command {path:?} ({}) is in the table but not built",
             node.name
@@ -353,8 +388,9 @@ pub(super) fn build(path: &[&'static str], node: &'static Node, m: &Matches) -> 
     })
 }
 
-/// `difyctl help auth login` → help for that path, or `unknown help topic`.
-fn help_topic(words: &[String]) -> Result<Command> {
+/// `difyctl help auth login` → help for that path; `difyctl help
+/// environment` → that guide; else `unknown help topic`.
+pub(super) fn help_topic(words: &[String], format: Format) -> Result<Command> {
     let mut node: &'static Node = &super::spec::ROOT;
     let mut path = Vec::new();
     for word in words {
@@ -364,6 +400,15 @@ fn help_topic(words: &[String]) -> Result<Command> {
                 node = child;
             }
             None => {
+                if let [name] = words
+                    && let Some(topic) = super::topics::find(name)
+                {
+                    return Ok(Command::Help(HelpRequest {
+                        path: Vec::new(),
+                        topic: Some(topic.name),
+                        format,
+                    }));
+                }
                 let topic = words.join(" ");
                 return Err(super::suggest::unknown(
                     "unknown help topic",
@@ -373,5 +418,5 @@ fn help_topic(words: &[String]) -> Result<Command> {
             }
         }
     }
-    Ok(Command::Help(path))
+    Ok(Command::Help(HelpRequest::path(path, format)))
 }

@@ -20,10 +20,25 @@ pub enum Kind {
     PageSize,
     /// One of these values; another is `illegal_argument` (exit 2).
     Enum(&'static [&'static str]),
+    /// `-o/--output`: an [`Kind::Enum`] of output formats (see
+    /// [`super::Format`]); `--json` is its synonym for `json`.
+    Format(&'static [&'static str]),
     /// A length of time such as `30m`, `12h`, `2d` or `1d12h`.
     Duration,
     /// A file name, or `-` for standard input.
     Path,
+}
+
+/// Where the values of a text flag come from, for completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Values {
+    Any,
+    /// A stored host (`cloud.dify.ai`).
+    Hosts,
+    /// A host URL; the stored hosts are offered.
+    HostUrls,
+    /// A stored account email (of the host given on the line, else the active one).
+    Accounts,
 }
 
 /// A flag: its spellings, its kind and its help line.
@@ -35,6 +50,9 @@ pub struct Flag {
     pub metavar: &'static str,
     pub kind: Kind,
     pub help: &'static str,
+    /// Every value counts, in order (`-H a -H b`); otherwise the last wins.
+    pub repeatable: bool,
+    pub values: Values,
 }
 
 impl Flag {
@@ -45,7 +63,7 @@ impl Flag {
     /// The values an enumerated flag allows (none for other kinds).
     pub fn choices(&self) -> &'static [&'static str] {
         match self.kind {
-            Kind::Enum(choices) => choices,
+            Kind::Enum(choices) | Kind::Format(choices) => choices,
             _ => &[],
         }
     }
@@ -65,6 +83,8 @@ impl Flag {
             metavar: "",
             kind: Kind::Switch,
             help,
+            repeatable: false,
+            values: Values::Any,
         }
     }
 
@@ -75,6 +95,8 @@ impl Flag {
             metavar,
             kind: Kind::Text,
             help,
+            repeatable: false,
+            values: Values::Any,
         }
     }
 
@@ -88,6 +110,17 @@ impl Flag {
     const fn kind(self, kind: Kind) -> Flag {
         Flag { kind, ..self }
     }
+
+    const fn values(self, values: Values) -> Flag {
+        Flag { values, ..self }
+    }
+
+    const fn repeatable(self) -> Flag {
+        Flag {
+            repeatable: true,
+            ..self
+        }
+    }
 }
 
 // Accepted by every command (groups take only --help).
@@ -100,7 +133,7 @@ pub static HELP: Flag = Flag::switch("help", "show help for this command").short
 /// The root's own.
 pub static VERSION: Flag = Flag::switch("version", "print the version");
 
-pub static JSON: Flag = Flag::switch("json", "emit JSON instead of text");
+pub static JSON: Flag = Flag::switch("json", "emit JSON instead of text (the same as -o json)");
 pub static HTTP_RETRY: Flag = Flag::text(
     "http-retry",
     "n",
@@ -113,15 +146,17 @@ pub static SELECT_HOST: Flag = Flag::text(
     "host",
     "domain",
     "use the stored context of this host for this command only (env DIFY_HOST)",
-);
+)
+.values(Values::Hosts);
 pub static SELECT_ACCOUNT: Flag = Flag::text(
     "account",
     "email",
     "use the stored context of this account for this command only (env DIFY_ACCOUNT)",
-);
+)
+.values(Values::Accounts);
 
 // auth login and auth refresh
-pub static LOGIN_HOST: Flag = Flag::text("host", "url", "Dify host URL");
+pub static LOGIN_HOST: Flag = Flag::text("host", "url", "Dify host URL").values(Values::HostUrls);
 pub static NO_BROWSER: Flag = Flag::switch("no-browser", "do not auto-open the browser");
 pub static INSECURE: Flag = Flag::switch("insecure", "allow http:// hosts (local-dev only)");
 pub static DEVICE_FLOW: Flag = Flag::switch(
@@ -143,7 +178,8 @@ pub static SIGN_IN_EMAIL: Flag = Flag::text(
     "email",
     "email",
     "account email for --password / --email-code",
-);
+)
+.values(Values::Accounts);
 pub static PASSWORD_STDIN: Flag = Flag::switch("password-stdin", "read the password from stdin");
 pub static TOKEN_STORAGE: Flag = Flag::text(
     "token-storage",
@@ -171,7 +207,7 @@ pub static LOGIN_OUTPUT: Flag = Flag::text(
     "output format: text or json (default: text)",
 )
 .short('o')
-.kind(Kind::Enum(&["text", "json"]));
+.kind(Kind::Format(&["text", "json"]));
 pub static IF_EXPIRING_WITHIN: Flag = Flag::text(
     "if-expiring-within",
     "duration",
@@ -179,14 +215,22 @@ pub static IF_EXPIRING_WITHIN: Flag = Flag::text(
 )
 .kind(Kind::Duration);
 
-// auth list
-pub static LIST_OUTPUT: Flag = Flag::text(
+// Output formats (with --json, their synonym for json): the official
+// spellings of auth list and version, and ours for the other data commands.
+pub static OUTPUT: Flag = Flag::text(
     "output",
     "format",
     "output format: json, yaml or name (default: table)",
 )
 .short('o')
-.kind(Kind::Enum(&["json", "yaml", "name"]));
+.kind(Kind::Format(&["json", "yaml", "name"]));
+pub static OUTPUT_DOCUMENT: Flag = Flag::text(
+    "output",
+    "format",
+    "output format: json or yaml (default: text)",
+)
+.short('o')
+.kind(Kind::Format(&["json", "yaml"]));
 
 // auth devices
 pub static PAGE: Flag = Flag::text("page", "n", "page number (default 1)").kind(Kind::Integer);
@@ -197,6 +241,10 @@ pub static LIMIT: Flag = Flag::text(
 )
 .kind(Kind::PageSize);
 pub static ALL: Flag = Flag::switch("all", "revoke every session except the current one");
+pub static ALL_CONTEXTS: Flag = Flag::switch(
+    "all",
+    "check every stored context (exit 0 only when all are valid)",
+);
 pub static YES: Flag = Flag::switch("yes", "skip the confirmation prompt").short('y');
 
 // use
@@ -204,8 +252,24 @@ pub static DOMAIN: Flag = Flag::text(
     "domain",
     "host",
     "the stored host to switch to, as a bare domain",
-);
-pub static USE_EMAIL: Flag = Flag::text("email", "email", "the account to switch to");
+)
+.values(Values::Hosts);
+pub static USE_EMAIL: Flag =
+    Flag::text("email", "email", "the account to switch to").values(Values::Accounts);
+/// `use host --email`: the host and its account in one step.
+pub static HOST_ACCOUNT: Flag = Flag::text(
+    "email",
+    "email",
+    "also make this account the host's current one",
+)
+.values(Values::Accounts);
+/// `use account --host`: the account of another host in one step.
+pub static ACCOUNT_HOST: Flag = Flag::text(
+    "host",
+    "domain",
+    "the stored host of the account (default: the active host); it becomes the active host",
+)
+.values(Values::Hosts);
 
 // api
 pub static METHOD: Flag = Flag::text(
@@ -219,7 +283,8 @@ pub static HEADER: Flag = Flag::text(
     "'key: value'",
     "add a request header (repeatable)",
 )
-.short('H');
+.short('H')
+.repeatable();
 pub static INPUT: Flag =
     Flag::text("input", "file", "request body from FILE, or - for stdin").kind(Kind::Path);
 pub static INCLUDE: Flag =
@@ -232,7 +297,7 @@ pub static VERSION_OUTPUT: Flag = Flag::text(
     "output format: text, json or yaml (default: text)",
 )
 .short('o')
-.kind(Kind::Enum(&["text", "json", "yaml"]));
+.kind(Kind::Format(&["text", "json", "yaml"]));
 pub static CLIENT: Flag = Flag::switch("client", "skip server probe");
 pub static SHORT: Flag = Flag::switch("short", "print only the client semver");
 pub static CHECK_COMPAT: Flag =

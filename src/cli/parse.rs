@@ -5,7 +5,8 @@ use std::ffi::OsString;
 
 use lexopt::Arg as Lx;
 
-use super::flags::{Flag, HELP, Kind};
+use super::Format;
+use super::flags::{Flag, HELP, JSON, Kind, OUTPUT_DOCUMENT};
 use super::spec::Node;
 use crate::error::{CliError, ErrorCode, Result};
 
@@ -48,6 +49,8 @@ enum Word {
 #[derive(Debug)]
 pub(super) struct Matches {
     node: &'static Node,
+    /// `DIFY_FORMAT`: the output format when no flag names one.
+    format_env: Option<OsString>,
     values: Vec<(&'static Flag, Value)>,
     pub positionals: Vec<String>,
     /// `-h`/`--help` came as a flag (not as the value of one, not after `--`).
@@ -62,9 +65,14 @@ pub(super) struct Matches {
 impl Matches {
     /// Reads every remaining word. A mistake does not stop the reading, so
     /// that a `--help` after it still wins.
-    pub fn read(node: &'static Node, parser: &mut lexopt::Parser) -> Matches {
+    pub fn read(
+        node: &'static Node,
+        parser: &mut lexopt::Parser,
+        format_env: Option<OsString>,
+    ) -> Matches {
         let mut m = Matches {
             node,
+            format_env,
             values: Vec::new(),
             positionals: Vec::new(),
             help: false,
@@ -108,7 +116,7 @@ impl Matches {
                     Some(flag) => (flag, shown),
                     None => {
                         let _ = parser.optional_value();
-                        return Err(unknown_flag(&shown));
+                        return Err(super::suggest::unknown_flag(&shown, self.node));
                     }
                 }
             }
@@ -116,7 +124,7 @@ impl Matches {
                 Some(flag) => (flag, format!("--{}", flag.long)),
                 None => {
                     let _ = parser.optional_value();
-                    return Err(unknown_flag(&format!("-{c}")));
+                    return Err(super::suggest::unknown_flag(&format!("-{c}"), self.node));
                 }
             },
         };
@@ -134,19 +142,7 @@ impl Matches {
                 _ => Value::Text(raw),
             }
         } else {
-            let on = match parser.optional_value() {
-                None => true,
-                Some(v) => match utf8(v)?.as_str() {
-                    "true" | "1" => true,
-                    "false" | "0" => false,
-                    other => {
-                        return Err(CliError::parse(format!(
-                            "invalid boolean value \"{other}\" for flag {shown}"
-                        )));
-                    }
-                },
-            };
-            Value::Switch(on)
+            Value::Switch(switch_value(parser, &shown)?)
         };
         if std::ptr::eq(flag, &HELP) {
             self.help |= value == Value::Switch(true);
@@ -159,7 +155,7 @@ impl Matches {
     /// number of positionals.
     fn check(&self) -> Result<()> {
         for flag in self.node.accepted_flags() {
-            let Kind::Enum(choices) = flag.kind else {
+            let (Kind::Enum(choices) | Kind::Format(choices)) = flag.kind else {
                 continue;
             };
             if let Some(Value::Text(v)) = self.last(flag)
@@ -184,8 +180,9 @@ impl Matches {
             match self.positionals.get(i) {
                 None if a.required => {
                     return Err(CliError::parse(format!(
-                        "missing required argument: {}",
-                        a.name
+                        "missing required argument: {}\n\nUsage: {}",
+                        a.name,
+                        super::help::usage(self.node)
                     )));
                 }
                 Some(v) if !a.choices.is_empty() && !a.choices.contains(&v.as_str()) => {
@@ -201,14 +198,73 @@ impl Matches {
         Ok(())
     }
 
-    /// Do the flags given ask for errors as JSON (`--json`, `-o json`)? The
-    /// values that win decide.
+    /// Are errors to be JSON? When the output is (`--json`, `-o json`,
+    /// `DIFY_FORMAT=json`), as the values that win say.
     pub fn json_errors(&self) -> bool {
-        self.node.accepted_flags().any(|f| match self.last(f) {
-            Some(Value::Switch(on)) => f.long == "json" && *on,
-            Some(Value::Text(v)) => f.long == "output" && v == "json",
-            _ => false,
-        })
+        self.resolve_format() == Ok(Format::Json)
+    }
+
+    /// The output format: the last of `-o`/`--output` and `--json` given,
+    /// else `DIFY_FORMAT` (a format this command does not have shows its
+    /// default view; a word that is no format is a usage error), else the
+    /// default view.
+    pub fn format(&self) -> Result<Format> {
+        for flag in self.format_flags() {
+            self.asked(flag, |k| k == Kind::Switch || matches!(k, Kind::Format(_)));
+        }
+        self.resolve_format()
+    }
+
+    fn format_flags(&self) -> impl Iterator<Item = &'static Flag> + '_ {
+        self.node
+            .accepted_flags()
+            .filter(|f| std::ptr::eq(*f, &JSON) || matches!(f.kind, Kind::Format(_)))
+    }
+
+    fn resolve_format(&self) -> Result<Format> {
+        // In order: `-o X` sets X, `--json` JSON, and `--json=false` undoes JSON.
+        let given = self
+            .values
+            .iter()
+            .fold(None, |format, (flag, value)| match value {
+                Value::Switch(on) if std::ptr::eq(*flag, &JSON) => {
+                    if *on {
+                        Some(Format::Json)
+                    } else {
+                        format.filter(|f| *f != Format::Json)
+                    }
+                }
+                Value::Text(v) if matches!(flag.kind, Kind::Format(_)) => Format::named(v),
+                _ => format,
+            });
+        if let Some(format) = given {
+            return Ok(format);
+        }
+        let Some(raw) = &self.format_env else {
+            return Ok(Format::Text);
+        };
+        if self.format_flags().next().is_none() {
+            // Not a command that prints data.
+            return Ok(Format::Text);
+        }
+        let raw = raw.to_str().ok_or_else(|| {
+            CliError::usage_invalid("DIFY_FORMAT is not valid UTF-8")
+                .with_hint("set DIFY_FORMAT to json, yaml, name or table, or unset it")
+        })?;
+        let supported = |name: &str| {
+            name == "json" && self.node.accepts(&JSON)
+                || self.format_flags().any(|f| f.choices().contains(&name))
+        };
+        match raw.trim() {
+            "" => Ok(Format::Text),
+            v if supported(v) => Ok(Format::named(v).unwrap_or(Format::Text)),
+            v if Format::named(v).is_some() || matches!(v, "table" | "wide") => Ok(Format::Text),
+            v => Err(CliError::usage_invalid(format!(
+                "DIFY_FORMAT: \"{}\" is not an output format",
+                crate::output::term::sanitize_line(v)
+            ))
+            .with_hint("set DIFY_FORMAT to json, yaml, name or table, or unset it")),
+        }
     }
 
     /// The value that wins (the last one given).
@@ -417,8 +473,73 @@ pub(super) fn utf8(v: OsString) -> Result<String> {
     })
 }
 
-fn unknown_flag(shown: &str) -> CliError {
-    CliError::parse(format!("unknown flag: {shown}"))
+/// A switch's optional `=value`: `true`/`1` or `false`/`0`; none means on.
+pub(super) fn switch_value(parser: &mut lexopt::Parser, shown: &str) -> Result<bool> {
+    match parser.optional_value() {
+        None => Ok(true),
+        Some(v) => match utf8(v)?.as_str() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            other => Err(CliError::parse(format!(
+                "invalid boolean value \"{other}\" for flag {shown}"
+            ))),
+        },
+    }
+}
+
+/// Is `-h`/`--help` among the flags of `words` (not a flag's value, not
+/// after `--`)?
+pub(super) fn asks_help(words: &[String]) -> bool {
+    let mut parser = lexopt::Parser::from_args(words);
+    while let Ok(Some(arg)) = parser.next() {
+        match arg {
+            Lx::Long(name) if name == HELP.long => {
+                return switch_value(&mut parser, "--help") == Ok(true);
+            }
+            Lx::Short(c) if Some(c) == HELP.short => return true,
+            Lx::Value(_) => {}
+            _ => {
+                let _ = parser.optional_value();
+            }
+        }
+    }
+    false
+}
+
+/// The format of the help asked for with `--help` anywhere: `-o json`,
+/// `-o yaml` or `--json` among the flags (whatever the command's own flags
+/// are), else text. Nothing else on the line matters once help is asked for.
+pub(super) fn help_format(words: &[String]) -> Format {
+    let mut parser = lexopt::Parser::from_args(words);
+    let mut format = Format::Text;
+    while let Ok(Some(arg)) = parser.next() {
+        let flag = match arg {
+            Lx::Long(name) if name == OUTPUT_DOCUMENT.long || name == JSON.long => {
+                name == JSON.long
+            }
+            Lx::Short(c) if Some(c) == OUTPUT_DOCUMENT.short => false,
+            Lx::Value(_) => continue,
+            _ => {
+                let _ = parser.optional_value();
+                continue;
+            }
+        };
+        if flag {
+            if switch_value(&mut parser, "--json") == Ok(true) {
+                format = Format::Json;
+            }
+            continue;
+        }
+        let value = match parser.optional_value() {
+            Some(v) => Some(v.to_string_lossy().into_owned()),
+            None => next_value(&mut parser).and_then(Result::ok),
+        };
+        format = match value.as_deref().and_then(Format::named) {
+            Some(f @ (Format::Json | Format::Yaml)) => f,
+            _ => Format::Text,
+        };
+    }
+    format
 }
 
 pub(super) fn lexopt_error(e: lexopt::Error) -> CliError {

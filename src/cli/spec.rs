@@ -33,7 +33,46 @@ pub struct Node {
     pub args: &'static [Arg],
     pub children: &'static [Node],
     pub examples: &'static [&'static str],
+    /// What running it does, for agents (`--help -o json`).
+    pub effect: Effect,
+    /// The man page of a top-level node (its children's too), without the
+    /// section: `difyctl-auth`.
+    pub man: &'static str,
 }
+
+/// What a command does to state, as `--help -o json` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Reads local files or asks a server; changes nothing.
+    Read,
+    /// Changes local files or server state.
+    Write,
+    /// Ends something that cannot be brought back (sessions).
+    Destructive,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Read => "read",
+            Effect::Write => "write",
+            Effect::Destructive => "destructive",
+        }
+    }
+}
+
+/// The fields most nodes leave as they are.
+const NODE: Node = Node {
+    name: "",
+    summary: "",
+    about: "",
+    flags: &[],
+    args: &[],
+    children: &[],
+    examples: &[],
+    effect: Effect::Read,
+    man: "",
+};
 
 impl Node {
     pub fn is_group(&self) -> bool {
@@ -103,6 +142,22 @@ pub fn leaves() -> Vec<(Vec<&'static str>, &'static Node)> {
     walk().into_iter().filter(|(_, n)| !n.is_group()).collect()
 }
 
+/// The man page that documents the node at `path` (`difyctl-auth`).
+pub fn man_page(path: &[&str]) -> &'static str {
+    path.first()
+        .and_then(|top| ROOT.child(top))
+        .map_or(ROOT.man, |n| n.man)
+}
+
+/// The path of a node of the table.
+pub fn path_of(node: &Node) -> Vec<&'static str> {
+    walk()
+        .into_iter()
+        .find(|(_, n)| std::ptr::eq(*n, node))
+        .map(|(p, _)| p)
+        .unwrap_or_default()
+}
+
 /// The node at `path`, if the table has one.
 pub fn find(path: &[&str]) -> Option<&'static Node> {
     path.iter().try_fold(&ROOT, |node, name| node.child(name))
@@ -140,8 +195,6 @@ static AUTH: &[Node] = &[
             &JSON,
             &LOGIN_OUTPUT,
         ],
-        args: &[],
-        children: &[],
         examples: &[
             "difyctl auth login --host https://cloud.dify.ai",
             "difyctl auth login --host https://cloud.dify.ai --no-wait --json",
@@ -150,6 +203,8 @@ static AUTH: &[Node] = &[
             "difyctl auth login --host https://dify.example.com --password --email me@example.com --password-stdin < pw.txt",
             "difyctl auth login --host https://cloud.dify.ai --with-token < token.txt",
         ],
+        effect: Effect::Write,
+        ..NODE
     },
     Node {
         name: "logout",
@@ -157,48 +212,50 @@ static AUTH: &[Node] = &[
         about: "Revokes the active context's session on the server, then deletes its token and \
                 hosts.yml entry. The local cleanup happens even when the server cannot be reached.",
         flags: &[&SELECT_HOST, &SELECT_ACCOUNT],
-        args: &[],
-        children: &[],
         examples: &["difyctl auth logout"],
+        effect: Effect::Write,
+        ..NODE
     },
     Node {
         name: "whoami",
         summary: "Print the active subject's identity",
         about: "Reads the stored context without contacting the server.",
-        flags: &[&JSON],
-        args: &[],
-        children: &[],
+        flags: &[&OUTPUT_DOCUMENT, &JSON],
         examples: &["difyctl auth whoami", "difyctl auth whoami --json"],
+        ..NODE
     },
     Node {
         name: "list",
         summary: "List all authenticated contexts (host + account pairs)",
         about: "Local only; marks the active context with '*'.",
-        flags: &[&LIST_OUTPUT],
-        args: &[],
-        children: &[],
+        flags: &[&OUTPUT, &JSON],
         examples: &["difyctl auth list", "difyctl auth list -o json"],
+        ..NODE
     },
     Node {
         name: "status",
         summary: "Check the active session against the server",
         about: "Shows identity, workspace, host, where the token is kept, its expiry and whether the \
                 server still accepts it.",
-        flags: &[&JSON, &SELECT_HOST, &SELECT_ACCOUNT],
-        args: &[],
-        children: &[],
+        flags: &[
+            &OUTPUT_DOCUMENT,
+            &JSON,
+            &ALL_CONTEXTS,
+            &SELECT_HOST,
+            &SELECT_ACCOUNT,
+        ],
         examples: &["difyctl auth status", "difyctl auth status --json"],
+        ..NODE
     },
     Node {
         name: "token",
         summary: "Print the active bearer token",
         about: "Prints the token and a newline to stdout, for use in scripts.",
         flags: &[&SELECT_HOST, &SELECT_ACCOUNT],
-        args: &[],
-        children: &[],
         examples: &[
             "curl -H \"Authorization: Bearer $(difyctl auth token)\" https://cloud.dify.ai/openapi/v1/account",
         ],
+        ..NODE
     },
     Node {
         name: "refresh",
@@ -221,21 +278,18 @@ static AUTH: &[Node] = &[
             &PASSWORD_STDIN,
             &LABEL,
         ],
-        args: &[],
-        children: &[],
         examples: &[
             "difyctl auth refresh --if-expiring-within 2d",
             "difyctl auth refresh --host dify.example.com --password --password-stdin < pw.txt",
         ],
+        effect: Effect::Write,
+        ..NODE
     },
     Node {
         name: "devices",
         summary: "Manage server-side sessions",
-        about: "",
-        flags: &[],
-        args: &[],
         children: DEVICES,
-        examples: &[],
+        ..NODE
     },
 ];
 
@@ -245,6 +299,7 @@ static DEVICES: &[Node] = &[
         summary: "List active sessions for the current bearer",
         about: "The session this context uses is marked with '*' under CURRENT.",
         flags: &[
+            &OUTPUT,
             &JSON,
             &PAGE,
             &LIMIT,
@@ -252,12 +307,11 @@ static DEVICES: &[Node] = &[
             &SELECT_HOST,
             &SELECT_ACCOUNT,
         ],
-        args: &[],
-        children: &[],
         examples: &[
             "difyctl auth devices list",
             "difyctl auth devices list --limit 200 --page 2",
         ],
+        ..NODE
     },
     Node {
         name: "revoke",
@@ -266,11 +320,12 @@ static DEVICES: &[Node] = &[
                 label substring. Revoking this context's own session also signs it out locally.",
         flags: &[&ALL, &YES, &HTTP_RETRY, &SELECT_HOST, &SELECT_ACCOUNT],
         args: &[arg("target", false, "a device label or session id")],
-        children: &[],
         examples: &[
             "difyctl auth devices revoke \"difyctl on build-runner-3\"",
             "difyctl auth devices revoke --all --yes",
         ],
+        effect: Effect::Destructive,
+        ..NODE
     },
 ];
 
@@ -279,28 +334,34 @@ static USE: &[Node] = &[
         name: "host",
         summary: "Switch the active Dify host",
         about: "Local only: re-points the active context among stored sign-ins.",
-        flags: &[&DOMAIN],
-        args: &[],
-        children: &[],
-        examples: &["difyctl use host --domain cloud.dify.ai"],
+        flags: &[&DOMAIN, &HOST_ACCOUNT],
+        examples: &[
+            "difyctl use host --domain cloud.dify.ai",
+            "difyctl use host --domain cloud.dify.ai --email me@example.com",
+        ],
+        effect: Effect::Write,
+        ..NODE
     },
     Node {
         name: "account",
         summary: "Switch the active account on the current host",
         about: "Local only: switches between accounts already signed in on the active host.",
-        flags: &[&USE_EMAIL],
-        args: &[],
-        children: &[],
-        examples: &["difyctl use account --email teammate@example.com"],
+        flags: &[&USE_EMAIL, &ACCOUNT_HOST],
+        examples: &[
+            "difyctl use account --email teammate@example.com",
+            "difyctl use account --host dify.example.com --email me@example.com",
+        ],
+        effect: Effect::Write,
+        ..NODE
     },
     Node {
         name: "workspace",
         summary: "Switch the active workspace on the server (omit the id to pick interactively)",
-        about: "",
         flags: &[&HTTP_RETRY, &SELECT_HOST, &SELECT_ACCOUNT],
         args: &[arg("workspace-id", false, "the workspace to switch to")],
-        children: &[],
         examples: &["difyctl use workspace 3c90c3cc-0d44-4b50-8888-8dd25736052a"],
+        effect: Effect::Write,
+        ..NODE
     },
 ];
 
@@ -308,48 +369,41 @@ static ENV: &[Node] = &[Node {
     name: "list",
     summary: "List the environment variables difyctl reads",
     about: "Sensitive values are shown only as <set> or <unset>.",
-    flags: &[&JSON],
-    args: &[],
-    children: &[],
-    examples: &["difyctl env list"],
+    flags: &[&OUTPUT, &JSON],
+    examples: &["difyctl env list", "difyctl env list -o name"],
+    ..NODE
 }];
 
 pub static ROOT: Node = Node {
     name: "difyctl",
     summary: "Sign in to Dify hosts and manage saved host/account contexts",
-    about: "",
     flags: &[&VERSION],
-    args: &[],
+    man: "difyctl",
     children: &[
         Node {
             name: "auth",
+            man: "difyctl-auth",
             summary: "Sign in, sign out and manage sessions",
-            about: "",
-            flags: &[],
-            args: &[],
             children: AUTH,
-            examples: &[],
+            ..NODE
         },
         Node {
             name: "use",
+            man: "difyctl-use",
             summary: "Switch the active host, account or workspace",
-            about: "",
-            flags: &[],
-            args: &[],
             children: USE,
-            examples: &[],
+            ..NODE
         },
         Node {
             name: "env",
+            man: "difyctl-env",
             summary: "Inspect environment variables",
-            about: "",
-            flags: &[],
-            args: &[],
             children: ENV,
-            examples: &[],
+            ..NODE
         },
         Node {
             name: "api",
+            man: "difyctl-api",
             summary: "Make an authenticated request to the Dify OpenAPI",
             about: "Sends a request to /openapi/v1/PATH of the active context and prints the response \
                     body. Non-2xx responses still print the body and exit with the mapped code.",
@@ -363,34 +417,32 @@ pub static ROOT: Node = Node {
                 &SELECT_ACCOUNT,
             ],
             args: &[arg("path", true, "path under /openapi/v1/, e.g. account")],
-            children: &[],
             examples: &[
                 "difyctl api account",
                 "echo '{}' | difyctl api -X POST --input - workspaces/ID/switch",
             ],
+            ..NODE
         },
         Node {
             name: "completion",
+            man: "difyctl-completion",
             summary: "Print a shell completion script",
-            about: "",
-            flags: &[],
             args: &[Arg {
                 choices: &["bash", "zsh", "fish"],
                 ..arg("shell", true, "bash, zsh or fish")
             }],
-            children: &[],
             examples: &["difyctl completion bash > /etc/bash_completion.d/difyctl"],
+            ..NODE
         },
         Node {
             name: "version",
+            man: "difyctl-version",
             summary: "Show difyctl version, probe server, and report compatibility",
             about: "Reports this build, asks the active context's server its version \
                     (GET /openapi/v1/_version, no token, one attempt of at most 2 s) and says \
                     whether this build supports it. Exits 0 whatever the verdict, unless \
                     --check-compat is given.",
-            flags: &[&VERSION_OUTPUT, &CLIENT, &SHORT, &CHECK_COMPAT],
-            args: &[],
-            children: &[],
+            flags: &[&VERSION_OUTPUT, &JSON, &CLIENT, &SHORT, &CHECK_COMPAT],
             examples: &[
                 "difyctl version",
                 "difyctl version --short",
@@ -398,19 +450,23 @@ pub static ROOT: Node = Node {
                 "difyctl version -o json",
                 "difyctl version --check-compat",
             ],
+            ..NODE
         },
         Node {
             name: "help",
-            summary: "Help about any command",
-            about: "",
-            flags: &[],
-            args: &[arg("command...", false, "the command to describe")],
-            children: &[],
-            examples: &["difyctl help auth login"],
+            summary: "Help about any command or guide",
+            flags: &[&OUTPUT_DOCUMENT],
+            args: &[arg("command...", false, "the command or guide to describe")],
+            examples: &["difyctl help auth login", "difyctl help agent"],
+            man: "difyctl",
+            ..NODE
         },
     ],
     examples: &[
         "difyctl auth login --host https://cloud.dify.ai",
         "difyctl auth list",
+        "difyctl use host --domain cloud.dify.ai --email me@example.com",
+        "difyctl auth status -o json",
     ],
+    ..NODE
 };

@@ -80,7 +80,7 @@ pub fn run(ctx: &Ctx, args: &ApiArgs) -> Result<Output> {
     out.extend_from_slice(&resp.body);
     Ok(match error {
         None => Output::Raw(out),
-        Some(e) => Output::RawThenError(out, Box::new(e)),
+        Some(e) => Output::Raw(out).then_error(e),
     })
 }
 

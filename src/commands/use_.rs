@@ -1,6 +1,6 @@
 //! `use host` and `use account`: switch the active context among stored
-//! sign-ins, locally (difyctl-use(1)). `use workspace` talks to the
-//! server.
+//! sign-ins, locally (difyctl-use(1)), host and account in one step when
+//! both are named. `use workspace` talks to the server.
 
 use crate::cli::Selection;
 use crate::commands::context::{self, SignedIn};
@@ -10,35 +10,51 @@ use crate::dify::{Client, account};
 use crate::error::{CliError, ErrorCode, Result};
 use crate::output::Output;
 use crate::output::term::sanitize_line;
-use crate::state::{self, Edit, Workspace};
+use crate::state::{self, ConfigDir, Edit, Workspace};
 
-pub fn host(ctx: &Ctx, domain: Option<String>) -> Result<Output> {
+/// `use host [--domain HOST] [--email EMAIL]`: the active host, and with
+/// `--email` that host's current account too, in one step.
+pub fn host(ctx: &Ctx, domain: Option<String>, email: Option<String>) -> Result<Output> {
     let dir = ctx.config_dir()?;
     let domain = match domain {
         Some(d) => d,
         // Only for offering the choice: the change below reads the file again.
         None => pick_host(ctx, &state::load_hosts(dir)?)?,
     };
+    if let Some(email) = email {
+        switch_account(ctx, dir, Some(&domain), &email)?;
+        return Ok(Output::success(format!(
+            "Active host is now {domain}, with account {email}"
+        )));
+    }
     // The only read when the host is given: under the lock, as the change is
     // made. Nothing is created when nothing is stored.
     state::change_hosts(dir, |r| {
-        if let Some(damaged) = r.damage(&domain, None) {
-            return Err(damaged);
-        }
-        if r.is_empty() {
-            return Err(CliError::not_logged_in());
-        }
+        known_host(r, &domain)?;
         let changed = r.current_host.as_deref() != Some(domain.as_str());
-        if r.set_current_host(&domain) {
-            return Ok(Edit { value: (), changed });
-        }
-        let known: Vec<&str> = r.hosts.keys().collect();
-        Err(CliError::usage_invalid(format!(
-            "unknown host \"{domain}\"; known hosts: {}",
-            known.join(", ")
-        )))
+        r.set_current_host(&domain);
+        Ok(Edit { value: (), changed })
     })?;
     Ok(Output::success(format!("Active host is now {domain}")))
+}
+
+/// The entry of `host`, a stored host; or why it cannot be switched to.
+fn known_host<'r>(r: &'r state::Registry, host: &str) -> Result<&'r state::HostEntry> {
+    if let Some(damaged) = r.damage(host, None) {
+        return Err(damaged);
+    }
+    if r.is_empty() {
+        return Err(CliError::not_logged_in());
+    }
+    r.hosts.get(host).ok_or_else(|| unknown_host(host, r))
+}
+
+fn unknown_host(host: &str, r: &state::Registry) -> CliError {
+    let known: Vec<&str> = r.hosts.keys().collect();
+    CliError::usage_invalid(format!(
+        "unknown host \"{host}\"; known hosts: {}",
+        known.join(", ")
+    ))
 }
 
 /// The host chosen on the picker, or the usage error without a terminal.
@@ -53,47 +69,70 @@ fn pick_host(ctx: &Ctx, registry: &state::Registry) -> Result<String> {
             known.join(", ")
         )));
     }
-    let items: Vec<String> = registry
+    let current = registry.current_host.as_deref();
+    let rows: Vec<Vec<String>> = registry
         .hosts
         .iter()
         .map(|(host, entry)| {
-            let mark = mark(registry.current_host.as_deref(), host);
             let n = entry.accounts.len();
-            format!(
-                "{mark} {host}  ({n} account{})",
-                if n == 1 { "" } else { "s" }
-            )
+            vec![
+                marked(current == Some(host), host),
+                format!("({n} account{})", if n == 1 { "" } else { "s" }),
+            ]
         })
         .collect();
-    Ok(known[ctx.ui.pick("Select a host", &items)?].to_string())
+    let at = known.iter().position(|h| Some(*h) == current);
+    Ok(known[ctx.ui.choose("Select a host", &rows, at)?].to_string())
 }
 
-pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
+/// `use account [--email EMAIL] [--host HOST]`: the current account of the
+/// active host, or with `--host` of that host, which becomes the active one.
+pub fn account(ctx: &Ctx, email: Option<String>, host: Option<String>) -> Result<Output> {
     let dir = ctx.config_dir()?;
     let email = match email {
         Some(e) => e,
         // Only for offering the choice: the change below reads the file again.
-        None => pick_account(ctx, &state::load_hosts(dir)?)?,
+        None => pick_account(ctx, &state::load_hosts(dir)?, host.as_deref())?,
     };
-    // The only read when the account is given: under the lock, as the change
-    // is made. Nothing is created when nothing is stored.
-    let host = state::change_hosts(dir, |r| {
-        let (host, entry) = active_host(r)?;
-        if let Some(damaged) = r.damage(host, Some(&email)) {
+    let (host, host_changed) = switch_account(ctx, dir, host.as_deref(), &email)?;
+    Ok(Output::success(if host_changed {
+        format!("Active host is now {host}, with account {email}")
+    } else {
+        format!("Active account on {host} is now {email}")
+    }))
+}
+
+/// Make `email` the current account of `host` (default: the active host),
+/// and `host` the active host; the account must be stored there with a
+/// token. The only read: under the lock, as the change is made; nothing is
+/// created when nothing is stored. Returns the host and whether it became
+/// the active one.
+fn switch_account(
+    ctx: &Ctx,
+    dir: &ConfigDir,
+    host: Option<&str>,
+    email: &str,
+) -> Result<(String, bool)> {
+    state::change_hosts(dir, |r| {
+        let (host, entry) = match host {
+            Some(h) => (h, known_host(r, h)?),
+            None => active_host(r)?,
+        };
+        if let Some(damaged) = r.damage(host, Some(email)) {
             return Err(damaged);
         }
-        if !entry.accounts.contains_key(&email) {
+        if !entry.accounts.contains_key(email) {
             let known: Vec<&str> = entry.accounts.keys().collect();
             return Err(CliError::usage_invalid(format!(
                 "unknown account \"{email}\" on {host}; known: {}",
                 known.join(", ")
             )));
         }
-        let storage = r.storage_at(host, &email);
+        let storage = r.storage_at(host, email);
         if storage == state::TokenStorage::File {
             context::warn_if_exposed(&ctx.ui, dir);
         }
-        if credentials::get(dir, storage, host, &email)?.is_none() {
+        if credentials::get(dir, storage, host, email)?.is_none() {
             return Err(CliError::not_logged_in()
                 .with_message(format!("no credential stored for {email} on {host}"))
                 .with_hint(format!(
@@ -103,22 +142,23 @@ pub fn account(ctx: &Ctx, email: Option<String>) -> Result<Output> {
                         entry.scheme(),
                         entry
                             .accounts
-                            .get(&email)
+                            .get(email)
                             .and_then(|c| c.device_label.as_deref())
                     )
                 )));
         }
-        let changed = entry.current_account.as_deref() != Some(email.as_str());
+        let host_changed = r.current_host.as_deref() != Some(host);
+        let changed = host_changed || entry.current_account.as_deref() != Some(email);
         let host = host.to_string();
-        r.set_current_account(&host, &email);
+        r.set_current_account(&host, email);
+        if host_changed {
+            r.set_current_host(&host);
+        }
         Ok(Edit {
-            value: host,
+            value: (host, host_changed),
             changed,
         })
-    })?;
-    Ok(Output::success(format!(
-        "Active account on {host} is now {email}"
-    )))
+    })
 }
 
 /// The current host and its entry, or why there is none.
@@ -131,14 +171,18 @@ fn active_host(r: &state::Registry) -> Result<(&str, &state::HostEntry)> {
     })
 }
 
-/// A picker item's mark: `*` for the current one.
-fn mark(current: Option<&str>, item: &str) -> &'static str {
-    if current == Some(item) { "*" } else { " " }
+/// `* name` for the current entry of a picker, `  name` for the others.
+pub(crate) fn marked(current: bool, name: &str) -> String {
+    format!("{} {name}", if current { "*" } else { " " })
 }
 
-/// The account chosen on the picker, or the usage error without a terminal.
-fn pick_account(ctx: &Ctx, registry: &state::Registry) -> Result<String> {
-    let (host, entry) = active_host(registry)?;
+/// The account of `host` (default: the active host) chosen on the picker,
+/// or the usage error without a terminal.
+fn pick_account(ctx: &Ctx, registry: &state::Registry, host: Option<&str>) -> Result<String> {
+    let (host, entry) = match host {
+        Some(h) => (h, known_host(registry, h)?),
+        None => active_host(registry)?,
+    };
     let known: Vec<&str> = entry.accounts.keys().collect();
     if !ctx.ui.interactive() {
         return Err(CliError::usage_missing(format!(
@@ -146,11 +190,11 @@ fn pick_account(ctx: &Ctx, registry: &state::Registry) -> Result<String> {
             known.join(", ")
         )));
     }
-    let items: Vec<String> = entry
+    let current = entry.current_account.as_deref();
+    let rows: Vec<Vec<String>> = entry
         .accounts
         .iter()
         .map(|(email, c)| {
-            let mark = mark(entry.current_account.as_deref(), email);
             let who = if c.is_external_sso() {
                 "(SSO)".to_string()
             } else if c.account.name.is_empty() {
@@ -158,13 +202,12 @@ fn pick_account(ctx: &Ctx, registry: &state::Registry) -> Result<String> {
             } else {
                 format!("({})", c.account.name)
             };
-            format!("{mark} {email}  {who}").trim_end().to_string()
+            vec![marked(current == Some(email), email), who]
         })
         .collect();
-    let chosen = ctx
-        .ui
-        .pick(&format!("Select an account on {host}"), &items)?;
-    Ok(known[chosen].to_string())
+    let at = known.iter().position(|e| Some(*e) == current);
+    let title = format!("Select an account on {host}");
+    Ok(known[ctx.ui.choose(&title, &rows, at)?].to_string())
 }
 
 /// `use workspace [ID]` (difyctl-use(1)): switch the default workspace on
@@ -230,23 +273,19 @@ fn pick_workspace(ctx: &Ctx, signed: &SignedIn, client: &Client) -> Result<Strin
         .as_ref()
         .and_then(|s| s.entry.workspace.as_ref())
         .map(|w| w.id.as_str());
-    let items: Vec<String> = list
+    let rows: Vec<Vec<String>> = list
         .iter()
         .map(|w| {
-            let mark = if current == Some(w.id.as_str()) {
-                "*"
-            } else {
-                " "
-            };
             let role = if w.role.is_empty() {
                 String::new()
             } else {
-                format!("  ({})", w.role)
+                format!("({})", w.role)
             };
-            format!("{mark} {}{role}", w.name)
+            vec![marked(current == Some(w.id.as_str()), &w.name), role]
         })
         .collect();
-    let chosen = ctx.ui.pick("Select a workspace", &items)?;
+    let at = list.iter().position(|w| current == Some(w.id.as_str()));
+    let chosen = ctx.ui.choose("Select a workspace", &rows, at)?;
     Ok(list[chosen].id.clone())
 }
 
@@ -272,7 +311,7 @@ mod tests {
         std::fs::write(config.join("hosts.yml"), HOSTS).unwrap();
         let ctx = Ctx::for_tests(tmp.path(), &[], 0);
 
-        let e = host(&ctx, Some("c.test".into())).unwrap_err();
+        let e = host(&ctx, Some("c.test".into()), None).unwrap_err();
         assert_eq!(
             (e.code, e.message.as_str()),
             (
@@ -285,7 +324,7 @@ mod tests {
             HOSTS
         );
         assert_eq!(
-            host(&ctx, Some("b.test".into())).unwrap(),
+            host(&ctx, Some("b.test".into()), None).unwrap(),
             Output::success("Active host is now b.test")
         );
         let text = std::fs::read_to_string(config.join("hosts.yml")).unwrap();
@@ -294,7 +333,7 @@ mod tests {
             HOSTS.replace("current_host: a.test", "current_host: b.test")
         );
         // Without a terminal the flag is required.
-        let e = host(&ctx, None).unwrap_err();
+        let e = host(&ctx, None, None).unwrap_err();
         assert_eq!(e.code, ErrorCode::UsageMissingArg);
     }
 }

@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use crate::build_facts::{BUILD_DATE, COMMIT, VERSION};
-use crate::cli::{Selection, VersionArgs, VersionFormat};
+use crate::cli::{Format, Selection, VersionArgs};
 use crate::commands::context::{self, ContextEnv};
 use crate::compat::{self, Status, Verdict};
 use crate::ctx::Ctx;
@@ -87,10 +87,10 @@ pub fn run(ctx: &Ctx, args: &VersionArgs) -> Result<Output> {
         },
     };
     let text = match args.format {
-        VersionFormat::Text => render_text(&report, ctx.ui.stdout_style()),
-        VersionFormat::Json => json_text(&to_value(&report), true)
+        Format::Text | Format::Name => render_text(&report, ctx.ui.stdout_style()),
+        Format::Json => json_text(&to_value(&report), true)
             .map_err(|e| CliError::client(format!("cannot write JSON: {e}")))?,
-        VersionFormat::Yaml => {
+        Format::Yaml => {
             let value = serde_yaml::to_value(&report).unwrap_or_default();
             sanitize(&state::dump_yaml(&value)).into_owned()
         }
@@ -98,7 +98,7 @@ pub fn run(ctx: &Ctx, args: &VersionArgs) -> Result<Output> {
     if args.check_compat && report.compat.status != Status::Compatible {
         // Like the official tool: the report as usual, the reason as one bare line.
         let reason = CliError::new(ErrorCode::CompatCheckFailed, report.compat.detail).plain();
-        return Ok(Output::RawThenError(text.into_bytes(), Box::new(reason)));
+        return Ok(Output::Raw(text.into_bytes()).then_error(reason));
     }
     Ok(Output::Raw(text.into_bytes()))
 }

@@ -62,11 +62,14 @@ const INTERRUPTED_EXIT: u8 = ErrorCode::Interrupted.exit_status();
 /// async-signal-safe calls: it runs in the signal handler.
 #[cfg(unix)]
 fn die(sig: std::ffi::c_int) -> ! {
-    super::noecho::restore_on_signal();
+    let cleared = super::termmode::restore();
     unsafe {
         if sig == sys::SIGINT {
-            // End the line that was interrupted (a prompt, the spinner).
-            sys::write(2, b"\n".as_ptr(), 1);
+            // End the line that was interrupted (a prompt), unless it was a
+            // spinner's, which is gone.
+            if !cleared {
+                sys::write(2, b"\n".as_ptr(), 1);
+            }
             sys::_exit(INTERRUPTED_EXIT.into());
         }
         sys::signal(sig, sys::SIG_DFL);
@@ -115,6 +118,13 @@ pub fn install() {
             sys::signal(sig, handler);
         }
     }
+    // A panic (which aborts in release builds, running no destructor)
+    // leaves the terminal as it found it too.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        super::termmode::restore();
+        report(info);
+    }));
 }
 
 /// The error of work stopped by a signal: exit 130, and nothing more to say

@@ -4,10 +4,11 @@
 
 pub mod browser;
 pub mod interrupt;
-pub mod noecho;
+pub mod picker;
 pub mod spinner;
 pub mod table;
 pub mod term;
+pub mod termmode;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -33,10 +34,11 @@ pub enum Output {
     /// Bytes for scripts, written exactly as given and never sanitised (a
     /// response body of `api`, the token of `auth token`).
     Raw(Vec<u8>),
-    /// Bytes for stdout as with [`Output::Raw`], and then an error that goes
-    /// to stderr and decides the exit status: `api` on a non-2xx response
-    /// still hands the server's body to the script.
-    RawThenError(Vec<u8>, Box<CliError>),
+    /// Output for stdout, and then an error that goes to stderr and decides
+    /// the exit status: `api` on a non-2xx response still hands the server's
+    /// body to the script; `auth status --all` shows every context and fails
+    /// when one is not valid.
+    ThenError(Box<Output>, Box<CliError>),
     /// Data for stdout, and then the exit status of the code, with nothing
     /// on stderr: an outcome that is neither a success nor a failure (`auth
     /// login --resume` while the sign-in waits for its approval).
@@ -54,6 +56,10 @@ impl Output {
     pub fn success(line: impl Into<String>) -> Output {
         Output::Success(line.into(), Vec::new())
     }
+
+    pub fn then_error(self, err: CliError) -> Output {
+        Output::ThenError(Box::new(self), Box::new(err))
+    }
 }
 
 /// How errors are rendered.
@@ -67,9 +73,9 @@ pub struct ErrorStyle {
 /// a failure: `difyctl auth list | head -1` exits 0.
 pub fn finish(result: Result<Output>, ui: &Ui, style: ErrorStyle) -> ExitCode {
     let err = match result {
-        Ok(Output::RawThenError(bytes, err)) => {
+        Ok(Output::ThenError(output, err)) => {
             // The error decides the status whatever happened to stdout.
-            let _ = write_bytes(&bytes);
+            let _ = write_stdout(&output, ui.stdout_style());
             *err
         }
         Ok(Output::Incomplete(data, code)) => {
@@ -91,8 +97,10 @@ pub fn finish(result: Result<Output>, ui: &Ui, style: ErrorStyle) -> ExitCode {
 fn write_stdout(output: &Output, style: Style) -> io::Result<()> {
     let text = match output {
         Output::Nothing => return Ok(()),
-        Output::Raw(bytes) | Output::RawThenError(bytes, _) => return write_bytes(bytes),
-        Output::Incomplete(data, _) => return write_stdout(data, style),
+        Output::Raw(bytes) => return write_bytes(bytes),
+        Output::ThenError(output, _) | Output::Incomplete(output, _) => {
+            return write_stdout(output, style);
+        }
         Output::Text(text) => return write_bytes(sanitize(text).as_bytes()),
         Output::Json { value, pretty } => json_text(value, *pretty).map_err(io::Error::other)?,
         Output::Success(first, rest) => {

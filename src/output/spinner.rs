@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::term::{Ui, sanitize_line};
+use super::termmode::SPINNING;
 
 const FRAMES: [&str; 6] = ["Dify", "dIfy", "diFy", "difY", "diFy", "dIfy"];
 
@@ -26,6 +27,7 @@ impl Spinner {
         let text = sanitize_line(text);
         let flag = stop.clone();
         let style = ui.stderr_style();
+        SPINNING.store(true, Ordering::SeqCst);
         let thread = std::thread::spawn(move || {
             let mut err = io::stderr();
             for frame in FRAMES.iter().cycle() {
@@ -36,8 +38,11 @@ impl Spinner {
                 let _ = err.flush();
                 std::thread::park_timeout(Duration::from_millis(140));
             }
-            let _ = write!(err, "\r\x1b[2K");
-            let _ = err.flush();
+            // Unless a signal or a panic cleared the line already.
+            if SPINNING.swap(false, Ordering::SeqCst) {
+                let _ = write!(err, "\r\x1b[2K");
+                let _ = err.flush();
+            }
         });
         Spinner {
             stop,

@@ -44,6 +44,10 @@ impl Style {
     pub fn dim(&self, t: &str) -> String {
         self.paint("2", t)
     }
+
+    pub fn cyan(&self, t: &str) -> String {
+        self.paint("36", t)
+    }
 }
 
 /// Makes text from a server or a file safe and unambiguous on a terminal:
@@ -138,6 +142,51 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// The width to lay text out in: `COLUMNS` when it is a positive number,
+/// else the width of the terminal on standard output, else 80.
+pub fn columns(env: &Env) -> usize {
+    env.text("COLUMNS")
+        .ok()
+        .flatten()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .or_else(|| size(1).map(|(cols, _)| cols))
+        .unwrap_or(80)
+}
+
+/// The columns and rows of the terminal open on `fd`, if it is one.
+#[cfg(unix)]
+pub fn size(fd: std::ffi::c_int) -> Option<(usize, usize)> {
+    #[repr(C)]
+    struct WinSize {
+        rows: u16,
+        cols: u16,
+        x: u16,
+        y: u16,
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const TIOCGWINSZ: std::ffi::c_ulong = 0x5413;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const TIOCGWINSZ: std::ffi::c_ulong = 0x4008_7468;
+    unsafe extern "C" {
+        fn ioctl(fd: std::ffi::c_int, request: std::ffi::c_ulong, ...) -> std::ffi::c_int;
+    }
+    let mut ws = WinSize {
+        rows: 0,
+        cols: 0,
+        x: 0,
+        y: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one struct winsize, which WinSize lays out.
+    let ok = unsafe { ioctl(fd, TIOCGWINSZ, &mut ws as *mut WinSize) } == 0;
+    (ok && ws.cols > 0).then(|| (usize::from(ws.cols), usize::from(ws.rows)))
+}
+
+#[cfg(not(unix))]
+pub fn size(_fd: i32) -> Option<(usize, usize)> {
+    None
+}
+
 /// Columns a string takes on a terminal: East-Asian wide and fullwidth
 /// characters count 2, combining marks 0.
 pub fn width(s: &str) -> usize {
@@ -181,6 +230,11 @@ pub struct Ui {
     /// A spinner may be shown on a terminal: neither `DIFY_NO_PROGRESS` nor
     /// `DIFY_PLAIN` is truthy.
     pub progress: bool,
+    /// The terminal can draw a picker moved through with keys: `TERM` is set
+    /// and not `dumb`, and `DIFY_PLAIN` is not truthy.
+    pub keys: bool,
+    /// The width to lay text out in (see [`columns`]).
+    pub columns: usize,
 }
 
 impl Ui {
@@ -193,6 +247,9 @@ impl Ui {
                 && !env.is_set("DIFYCTL_NO_COLOR")
                 && !env.truthy("DIFY_PLAIN"),
             progress: !env.truthy("DIFY_NO_PROGRESS") && !env.truthy("DIFY_PLAIN"),
+            keys: env.os("TERM").is_some_and(|t| !t.is_empty() && t != "dumb")
+                && !env.truthy("DIFY_PLAIN"),
+            columns: columns(env),
         }
     }
 
@@ -204,6 +261,8 @@ impl Ui {
             stderr_tty: false,
             colour: false,
             progress: false,
+            keys: false,
+            columns: 80,
         }
     }
 
@@ -234,6 +293,23 @@ impl Ui {
         let _ = writeln!(io::stderr(), "{}", sanitize(line));
     }
 
+    /// A line on stderr as given: its own colours kept, so whatever in it
+    /// came from elsewhere must be sanitised already.
+    pub fn say_styled(&self, line: &str) {
+        let _ = writeln!(io::stderr(), "{line}");
+    }
+
+    /// One of `rows` (cells aligned in columns), chosen on the terminal; see
+    /// [`super::picker`].
+    pub fn choose(
+        &self,
+        title: &str,
+        rows: &[Vec<String>],
+        current: Option<usize>,
+    ) -> Result<usize> {
+        super::picker::choose(self, title, rows, current)
+    }
+
     /// `! <message>` on stderr, the `!` in yellow on a terminal.
     pub fn warn(&self, message: &str) {
         let style = self.stderr_style();
@@ -252,32 +328,6 @@ impl Ui {
             Err(e) => Err(CliError::client(format!(
                 "cannot read from the terminal: {e}"
             ))),
-        }
-    }
-
-    /// A numbered picker on stderr; returns the chosen index.
-    pub fn pick(&self, title: &str, items: &[String]) -> Result<usize> {
-        let style = self.stderr_style();
-        self.say(&format!("? {title}"));
-        for (i, item) in items.iter().enumerate() {
-            self.say(&format!("  {}) {}", i + 1, sanitize_line(item)));
-        }
-        loop {
-            let answer = self
-                .ask(&format!("Enter a number [1-{}]: ", items.len()))?
-                .ok_or_else(input_closed)?;
-            match answer.parse::<usize>() {
-                Ok(n) if (1..=items.len()).contains(&n) => return Ok(n - 1),
-                // Not through `say`: sanitising would strip the colour of our own ✗.
-                _ => {
-                    let _ = writeln!(
-                        io::stderr(),
-                        "  {} enter a number from 1 to {}",
-                        style.red("✗"),
-                        items.len()
-                    );
-                }
-            }
         }
     }
 }

@@ -1,12 +1,14 @@
 //! `difyctl completion bash|zsh|fish`: each script is loaded into the real
 //! shell and asked to complete command lines, through that shell's own
-//! completion machinery. A shell that is not installed is skipped with a
-//! message (CI installs all three).
+//! completion machinery, which asks the binary (`difyctl __complete`) for the
+//! commands and flags of the table and the stored hosts and accounts. A shell
+//! that is not installed is skipped with a message (CI installs all three).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::runner::{TempDir, Test};
+use crate::common::team;
+use crate::support::runner::{BIN, TempDir, Test};
 use crate::support::tools::{self, available as installed};
 
 fn script(shell: &str) -> String {
@@ -18,11 +20,27 @@ fn script(shell: &str) -> String {
         .into_stdout()
 }
 
-/// A hermetic environment for a shell: fresh HOME, no user configuration.
+/// A hermetic environment for a shell: fresh HOME, no user configuration,
+/// difyctl first on PATH, and a configuration directory holding [`team`]
+/// (hosts cloud.dify.ai, the active one, and localhost:5001).
 fn shell_command(program: &str, dir: &Path) -> Command {
+    let config = dir.join("difyctl-config");
+    if !config.exists() {
+        write(&config, "hosts.yml", &team());
+        for path in [config.clone(), config.join("hosts.yml")] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = if path == config { 0o700 } else { 0o600 };
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+    }
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let mut path = std::ffi::OsString::from(bin_dir);
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
     let mut cmd = Command::new(program);
     cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PATH", path)
+        .env("DIFY_CONFIG_DIR", &config)
         .env("HOME", dir)
         .env("XDG_CONFIG_HOME", dir.join("config"))
         .env("XDG_DATA_HOME", dir.join("data"))
@@ -54,7 +72,10 @@ const CASES: &[(&str, &[&str])] = &[
     ("difyctl auth list -o ", &["json", "yaml", "name"]),
     ("difyctl auth list --output=", &["json", "yaml", "name"]),
     ("difyctl auth login --token-storage k", &["keychain"]),
-    ("difyctl auth list --", &["--output", "--verbose", "--help"]),
+    (
+        "difyctl auth list --",
+        &["--output", "--json", "--verbose", "--help"],
+    ),
     (
         "difyctl auth devices revoke -",
         &[
@@ -78,6 +99,33 @@ const CASES: &[(&str, &[&str])] = &[
     ("difyctl help auth d", &["devices"]),
     // Nothing fits after a word that is no command of the group.
     ("difyctl auth bogus ", &[]),
+    // -v may come before the command.
+    ("difyctl -v use h", &["host"]),
+    ("difyctl help ex", &["exit-codes"]),
+    // Stored hosts and accounts, read from hosts.yml.
+    (
+        "difyctl use host --domain ",
+        &["cloud.dify.ai", "localhost:5001"],
+    ),
+    ("difyctl auth devices list --host=cl", &["cloud.dify.ai"]),
+    (
+        "difyctl auth login --host ",
+        &["cloud.dify.ai", "http://localhost:5001"],
+    ),
+    // Accounts of the active host, or of the host given on the line.
+    (
+        "difyctl use account --email ",
+        &["alice@example.com", "bob@example.com", "sam@corp.example"],
+    ),
+    ("difyctl auth status --account=b", &["bob@example.com"]),
+    (
+        "difyctl use account --host localhost:5001 --email ",
+        &["dev@example.com"],
+    ),
+    (
+        "difyctl use host --domain cloud.dify.ai --email s",
+        &["sam@corp.example"],
+    ),
 ];
 
 fn sorted(v: &[impl AsRef<str>]) -> Vec<String> {
@@ -87,18 +135,23 @@ fn sorted(v: &[impl AsRef<str>]) -> Vec<String> {
 }
 
 /// Split a line into words the way readline does for COMP_WORDS: on blanks,
-/// with '=' (in COMP_WORDBREAKS) a word of its own.
+/// with '=' and ':' (in COMP_WORDBREAKS) words of their own.
 fn comp_words(line: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     for token in line.split(' ').filter(|t| !t.is_empty()) {
-        let mut parts = token.split('=').peekable();
-        while let Some(part) = parts.next() {
-            if !part.is_empty() {
-                words.push(part.to_string());
+        let mut part = String::new();
+        for c in token.chars() {
+            if c == '=' || c == ':' {
+                if !part.is_empty() {
+                    words.push(std::mem::take(&mut part));
+                }
+                words.push(c.to_string());
+            } else {
+                part.push(c);
             }
-            if parts.peek().is_some() {
-                words.push("=".to_string());
-            }
+        }
+        if !part.is_empty() {
+            words.push(part);
         }
     }
     if line.ends_with(' ') {
@@ -171,6 +224,16 @@ fn bash_completes_from_the_table() {
         assert_eq!(
             bash_complete(dir.path(), &path, with_bc, "difyctl api --input bo"),
             ["body.json"]
+        );
+        // readline's word after a ':' is what the candidate replaces.
+        assert_eq!(
+            bash_complete(
+                dir.path(),
+                &path,
+                with_bc,
+                "difyctl use host --domain localhost:5"
+            ),
+            ["5001"]
         );
     }
 }

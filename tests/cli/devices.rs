@@ -851,3 +851,71 @@ fn the_revoke_prompt_shows_invisible_characters_too() {
         "{shown}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Choosing the session on a terminal
+// ---------------------------------------------------------------------------
+
+#[test]
+fn without_a_target_the_session_is_chosen_on_a_terminal() {
+    let mock = MockDify::start();
+    let (t, own) = signed_in(&mock);
+    let other = mock.add_session("difyctl on other");
+    // The numbered prompt (no TERM), then the confirmation. The server
+    // lists the newest session first.
+    let Some((code, shown)) = on_a_terminal(&t, &["auth", "devices", "revoke"], "1\ny\n") else {
+        return;
+    };
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("? Select a session to revoke\n"), "{shown}");
+    assert!(
+        shown.contains(&format!("  1)   difyctl on other  {}", other.id)),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("  2) * difyctl on me     {}", own.id)),
+        "the own session is marked: {shown}"
+    );
+    assert!(
+        shown.contains("Enter a number [1-2]: "),
+        "nothing pre-selected: {shown}"
+    );
+    assert!(shown.ends_with("✓ Revoked 1 session(s)\n"), "{shown}");
+    assert_eq!(mock.revoked_ids(), std::slice::from_ref(&other.id));
+
+    // Without a terminal the official error stands.
+    t.run_args(["auth", "devices", "revoke"]).code(2).stderr(
+        "usage_missing_arg: specify a device label / id, or pass --all\n\
+             hint: see 'difyctl auth devices list'\n",
+    );
+}
+
+#[test]
+fn an_ambiguous_target_is_chosen_with_keys_on_a_terminal() {
+    let mock = MockDify::start();
+    let (t, _) = signed_in(&mock);
+    // Listed newest first: build-2, then build-1.
+    let first = mock.add_session("build-1");
+    mock.add_session("build-2");
+    let line = crate::support::pty::command_line(&["auth", "devices", "revoke", "build"]);
+    let Some(mut pty) =
+        crate::support::pty::Pty::shell_env(&t, &line, &[("TERM", "xterm"), ("NO_COLOR", "1")])
+    else {
+        return;
+    };
+    let footer = "↑/↓ or j/k move · Enter selects · Esc or q cancels";
+    pty.wait_for(footer);
+    pty.type_in("j");
+    pty.wait_for_nth(footer, 2);
+    pty.type_in("\r");
+    pty.wait_for("Revoke 1 session(s)? [y/N] ");
+    pty.type_in("y\n");
+    let (code, shown) = pty.finish();
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains("? \"build\" matches several sessions: revoke which?\n"),
+        "{shown}"
+    );
+    assert!(shown.ends_with("✓ Revoked 1 session(s)\n"), "{shown}");
+    assert_eq!(mock.revoked_ids(), [first.id]);
+}

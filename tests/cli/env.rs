@@ -26,11 +26,13 @@ fn env_list_hides_sensitive_values() {
     let token = rows.iter().find(|r| r["name"] == "DIFY_TOKEN").unwrap();
     assert_eq!(token["value"], "<set>");
     assert_eq!(token["sensitive"], true);
-    let dir = rows
+    let unset = rows
         .iter()
-        .find(|r| r["name"] == "DIFY_WORKSPACE_ID")
+        .find(|r| r["name"] == "DIFYCTL_LOCK_TIMEOUT")
         .unwrap();
-    assert_eq!(dir["value"], serde_json::Value::Null);
+    assert_eq!(unset["value"], serde_json::Value::Null);
+    // Only variables that take effect are listed.
+    assert!(!rows.iter().any(|r| r["name"] == "DIFY_WORKSPACE_ID"));
 }
 
 #[test]

@@ -407,8 +407,11 @@ fn the_workspace_picker_follows_the_pages() {
             return;
         };
         assert_eq!(code, 0, "{shown}");
+        // The numbers are right-aligned, so the rows stay in columns.
         assert!(
-            shown.contains("150)   Team 150  (normal)"),
+            shown.contains("\n    1) * Acme Team  (owner)\n")
+                && shown.contains("\n   10)   Team 10    (normal)\n")
+                && shown.contains("\n  150)   Team 150   (normal)\n"),
             "{name}: {shown}"
         );
         let last = "9e4d3c2b-1a0f-4e8d-b7c6-000000000096";

@@ -17,6 +17,7 @@ mod completion;
 mod context;
 mod devices;
 mod env;
+mod formats;
 mod generations;
 mod help;
 mod label;

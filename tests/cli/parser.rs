@@ -15,11 +15,66 @@ fn unknown_command_suggests() {
 
 #[test]
 fn flags_before_the_command_are_an_unknown_command() {
+    // The official first line, then the command line that works.
     Test::new()
         .args(["-o", "json", "auth", "list"])
         .run()
         .code(1)
-        .stderr("unknown command: -o json auth list\n");
+        .stdout("")
+        .stderr(
+            "unknown command: -o json auth list\n\n\
+             Flags come after the command: difyctl auth list -o json\n",
+        );
+    Test::new()
+        .args(["--host", "a.example", "auth", "devices", "--account=b", "list"])
+        .run()
+        .code(1)
+        .stderr(
+            "unknown command: --host a.example auth devices --account=b list\n\n\
+             Flags come after the command: difyctl auth devices list --host a.example --account=b\n",
+        );
+}
+
+#[test]
+fn the_global_verbose_flag_may_come_before_the_command() {
+    let t = Test::new();
+    for args in [["-v", "auth", "whoami"], ["auth", "whoami", "-v"]] {
+        t.run_args(args)
+            .code(4)
+            .stdout("")
+            .stderr("not_logged_in: not logged in\nhint: run 'difyctl auth login'\n");
+    }
+    t.run_args(["--verbose", "--version"]).stderr("");
+}
+
+#[test]
+fn unknown_flags_suggest_close_ones() {
+    let t = Test::new();
+    t.run_args(["auth", "login", "--hots", "x"])
+        .code(1)
+        .stdout("")
+        .stderr("unknown flag: --hots\n\nDid you mean:\n  --host\n");
+    t.run_args(["--verison"])
+        .code(1)
+        .stdout("")
+        .stderr("unknown flag: --verison\n\nDid you mean:\n  --version\n");
+    t.run_args(["auth", "devices", "list", "--limt=5"])
+        .code(1)
+        .stderr("unknown flag: --limt\n\nDid you mean:\n  --limit\n");
+    // Nothing close: the official line alone.
+    t.run_args(["auth", "whoami", "--bogus"])
+        .code(1)
+        .stderr("unknown flag: --bogus\n");
+}
+
+#[test]
+fn a_missing_argument_shows_the_usage_line() {
+    Test::new()
+        .args(["api"])
+        .run()
+        .code(1)
+        .stdout("")
+        .stderr("missing required argument: path\n\nUsage: difyctl api PATH [flags]\n");
 }
 
 #[test]

@@ -278,3 +278,102 @@ fn verbose_lines_show_server_text_like_everything_else() {
         out.stderr
     );
 }
+
+/// `auth status --all` on [`two_hosts`]: three contexts on two hosts.
+fn all_rows(two: &crate::common::Two, valid: [&str; 3]) -> String {
+    let (a, b) = (two.a.host(), two.b.host());
+    let host = a.len().max(b.len()).max(4) + 2;
+    let row = |h: &str, e: &str, v: &str| format!("{h:host$}{e:<16}file   unknown  {v}\n");
+    format!("{:host$}{:<16}STORE  EXPIRES  VALID\n", "HOST", "ACCOUNT")
+        + &row(&a, "tester@dify.ai", valid[0])
+        + &row(&a, "other@dify.ai", valid[1])
+        + &row(&b, "tester@dify.ai", valid[2])
+}
+
+#[test]
+fn status_all_checks_every_stored_context() {
+    let two = crate::common::two_hosts();
+    let before = two.t.snapshot();
+    run(&two.t, &[], &["auth", "status", "--all"], b"")
+        .stdout(&all_rows(&two, ["yes", "yes", "yes"]));
+    // One revoked: the table still shows all, and the exit status says
+    // to sign in again.
+    two.a.revoke_session(&two.a2.id);
+    run(&two.t, &[], &["auth", "status", "--all"], b"")
+        .code(4)
+        .stdout(&all_rows(&two, ["yes", "no (auth_expired)", "yes"]))
+        .stderr(
+            "auth_expired: 1 of 3 context(s) not valid\n\
+             hint: sign in again with 'difyctl auth login --host <host>'\n",
+        );
+    let out = run(&two.t, &[], &["auth", "status", "--all", "-o", "json"], b"")
+        .code(4)
+        .stderr(
+            "{\"error\":{\"code\":\"auth_expired\",\"message\":\"1 of 3 context(s) not valid\",\
+             \"hint\":\"sign in again with 'difyctl auth login --host <host>'\"}}\n",
+        );
+    let json = out.json();
+    let contexts = json["contexts"].as_array().unwrap();
+    assert_eq!(contexts.len(), 3);
+    assert_eq!(
+        contexts[1],
+        serde_json::json!({
+            "host": two.a.host(),
+            "account": "other@dify.ai",
+            "store": "file",
+            "expires_at": null,
+            "valid": false,
+            "error": {"code": "auth_expired", "message": "invalid bearer"},
+        })
+    );
+    assert_eq!(contexts[0]["valid"], true);
+    // --json and DIFY_FORMAT=json print the same.
+    let again = run(&two.t, &[], &["auth", "status", "--all", "--json"], b"")
+        .code(4)
+        .stderr_has("\"code\":\"auth_expired\"")
+        .into_stdout();
+    assert_eq!(again, out.stdout);
+    let env = run(
+        &two.t,
+        &[("DIFY_FORMAT", "json")],
+        &["auth", "status", "--all"],
+        b"",
+    )
+    .code(4)
+    .stderr_has("\"code\":\"auth_expired\"")
+    .into_stdout();
+    assert_eq!(env, out.stdout);
+    assert_eq!(two.t.snapshot(), before, "status writes nothing");
+}
+
+#[test]
+fn status_all_is_exit_1_when_a_server_cannot_be_reached() {
+    let two = crate::common::two_hosts();
+    two.a.revoke_session(&two.a2.id);
+    drop(two.b);
+    // No retries: their waits would be announced on stderr.
+    let no_retry = [("DIFYCTL_HTTP_RETRY", "0")];
+    run(&two.t, &no_retry, &["auth", "status", "--all"], b"")
+        .code(1)
+        .stdout_has("no (auth_expired)")
+        .stdout_has("unknown (network_connection)")
+        .stderr("network_connection: 1 of 3 context(s) could not be checked\n");
+}
+
+#[test]
+fn status_all_takes_no_context_selection() {
+    let t = empty_config();
+    run(&t, &[], &["auth", "status", "--all"], b"")
+        .code(4)
+        .stderr("not_logged_in: not logged in\nhint: run 'difyctl auth login'\n");
+    run(
+        &t,
+        &[],
+        &["auth", "status", "--all", "--host", "x.example"],
+        b"",
+    )
+    .code(2)
+    .stderr(
+        "usage_invalid_flag: --all checks every stored context: it takes no --host or --account\n",
+    );
+}

@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod guides;
 mod install;
 mod man;
 mod release;

@@ -71,16 +71,26 @@ impl Pty {
         let mut out = child.stdout.take().unwrap();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
+            // A character split between two reads waits for its end here.
+            let mut pending: Vec<u8> = Vec::new();
             loop {
                 let n = out.read(&mut buf).unwrap_or(0);
                 let (text, cv) = &*sink;
                 let mut text = text.lock().unwrap();
                 if n == 0 {
+                    text.push_str(&String::from_utf8_lossy(&pending));
                     text.push(END);
                     cv.notify_all();
                     return;
                 }
-                text.push_str(&String::from_utf8_lossy(&buf[..n]));
+                pending.extend_from_slice(&buf[..n]);
+                let whole = match std::str::from_utf8(&pending) {
+                    Ok(_) => pending.len(),
+                    Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                    Err(_) => pending.len(),
+                };
+                text.push_str(&String::from_utf8_lossy(&pending[..whole]));
+                pending.drain(..whole);
                 cv.notify_all();
             }
         });
@@ -138,14 +148,23 @@ impl Pty {
 
     /// Waits for the end: the exit code and the whole screen as the terminal
     /// showed it (`\r\n` line ends).
+    /// A program still running after 30 s is killed, and that is a failure.
     pub fn finish_raw(mut self) -> (Option<i32>, String) {
+        let screen = {
+            let (text, cv) = &*self.screen;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut guard = text.lock().unwrap();
+            while !guard.ends_with(END) {
+                let now = Instant::now();
+                if now >= deadline {
+                    let _ = self.child.kill();
+                    panic!("the program never ended:\n{guard}");
+                }
+                guard = cv.wait_timeout(guard, deadline - now).unwrap().0;
+            }
+            guard.trim_end_matches(END).to_string()
+        };
         let status = self.child.wait().unwrap();
-        let (text, cv) = &*self.screen;
-        let mut guard = text.lock().unwrap();
-        while !guard.ends_with(END) {
-            guard = cv.wait(guard).unwrap();
-        }
-        let screen = guard.trim_end_matches(END).to_string();
         let mut err = String::new();
         self.child
             .stderr
@@ -163,6 +182,16 @@ impl Pty {
     pub fn finish(self) -> (i32, String) {
         let (code, screen) = self.finish_raw();
         (code.unwrap_or(-1), screen.replace("\r\n", "\n"))
+    }
+}
+
+/// A test that failed half-way leaves no program waiting for keys.
+impl Drop for Pty {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

@@ -1,8 +1,10 @@
 //! `auth devices list` and `auth devices revoke`: the server-side sessions of
 //! the active account (`GET account/sessions`, `DELETE account/sessions/<id>`).
 
-use crate::cli::{MAX_PAGE_SIZE, Selection, page_size};
+use crate::cli::{Format, MAX_PAGE_SIZE, Selection, page_size};
 use crate::commands::context::{Forgot, SignedIn};
+use crate::commands::data;
+use crate::commands::use_::marked;
 use crate::ctx::Ctx;
 use crate::dify::Client;
 use crate::dify::account::{self, Session as Device};
@@ -19,10 +21,10 @@ const MAX_PAGES: u32 = 100;
 /// Sessions named one by one in a prompt or a failure report; the rest are counted.
 const SHOW_AT_MOST: usize = 10;
 
-/// `auth devices list [--json] [--page N] [--limit N]`.
+/// `auth devices list [-o json|yaml|name] [--json] [--page N] [--limit N]`.
 pub fn list(
     ctx: &Ctx,
-    json: bool,
+    format: Format,
     page: Option<i64>,
     limit: Option<Result<u32>>,
     http_retry: Option<u32>,
@@ -34,14 +36,24 @@ pub fn list(
         None => env_limit(ctx.env.text("DIFY_LIMIT")?)?,
     };
     let page = page.unwrap_or(1).clamp(1, i64::from(u32::MAX)) as u32;
-    let client = signed.talking_client(ctx, http_retry, json)?;
+    let client = signed.talking_client(ctx, http_retry, format != Format::Text)?;
     let result = account::list_sessions(&client, &signed.token, page, limit)
         .map_err(|e| signed.explain(e))?;
-    if json {
-        return Ok(Output::Json {
-            value: result.raw,
-            pretty: false,
-        });
+    let label = |d: &Device| {
+        if d.device_label.is_empty() {
+            d.id.clone()
+        } else {
+            d.device_label.clone()
+        }
+    };
+    match format {
+        // The server's envelope as it came, as the official tool prints it.
+        Format::Json | Format::Yaml => return Ok(data::output(&result.raw, format, false)),
+        Format::Name => {
+            let names: String = result.data.iter().map(|d| label(d) + "\n").collect();
+            return Ok(Output::Text(names));
+        }
+        Format::Text => {}
     }
     let current = signed.context.token_id();
     let mut rows = vec![vec![
@@ -52,11 +64,7 @@ pub fn list(
     ]];
     rows.extend(result.data.iter().map(|d| {
         vec![
-            if d.device_label.is_empty() {
-                d.id.clone()
-            } else {
-                d.device_label.clone()
-            },
+            label(d),
             d.created_at.clone(),
             d.last_used_at.clone().unwrap_or_default(),
             if current == Some(d.id.as_str()) {
@@ -92,7 +100,8 @@ pub fn revoke(
     let target = target.filter(|t| !t.is_empty());
     let current = signed.context.token_id();
     match (&target, all) {
-        (None, false) => {
+        // On a terminal the session is chosen from the list.
+        (None, false) if !ctx.ui.interactive() => {
             return Err(
                 CliError::usage_missing("specify a device label / id, or pass --all")
                     .with_hint("see 'difyctl auth devices list'"),
@@ -118,7 +127,23 @@ pub fn revoke(
     let client = signed.talking_client(ctx, http_retry, false)?;
     let sessions = fetch_all(ctx, &client, &signed.token).map_err(|e| signed.explain(e))?;
     let mut chosen: Vec<&Device> = match &target {
-        Some(t) => vec![select(&sessions, t)?],
+        Some(t) => match candidates(&sessions, t)? {
+            several if several.len() > 1 && ctx.ui.interactive() => {
+                let title = format!(
+                    "\"{}\" matches several sessions: revoke which?",
+                    sanitize_line(t)
+                );
+                vec![pick(ctx, &title, &several, current)?]
+            }
+            several => vec![single(several, t)?],
+        },
+        None if !all => {
+            let listed: Vec<&Device> = sessions.iter().collect();
+            if listed.is_empty() {
+                return Ok(Output::Text("no sessions to revoke\n".to_string()));
+            }
+            vec![pick(ctx, "Select a session to revoke", &listed, current)?]
+        }
         // Every listed session but this context's own. When its own is not
         // listed (an external-SSO session among an account's), nothing listed
         // is the current one, and every listed session goes.
@@ -244,16 +269,24 @@ fn fetch_all(ctx: &Ctx, client: &Client, token: &Secret) -> Result<Vec<Device>> 
 
 /// The session a target names: exact label, then exact id, then a
 /// case-insensitive label substring. Several matches are an error.
+#[cfg(test)]
 fn select<'a>(sessions: &'a [Device], target: &str) -> Result<&'a Device> {
+    single(candidates(sessions, target)?, target)
+}
+
+/// The sessions a target may name: those with that exact label, else the
+/// one with that id, else those whose label holds it (any case); none is an
+/// error.
+fn candidates<'a>(sessions: &'a [Device], target: &str) -> Result<Vec<&'a Device>> {
     let exact: Vec<&Device> = sessions
         .iter()
         .filter(|d| d.device_label == target)
         .collect();
     if !exact.is_empty() {
-        return single(exact, target);
+        return Ok(exact);
     }
     if let Some(d) = sessions.iter().find(|d| d.id == target) {
-        return Ok(d);
+        return Ok(vec![d]);
     }
     let needle = target.to_lowercase();
     let partial: Vec<&Device> = sessions
@@ -266,7 +299,33 @@ fn select<'a>(sessions: &'a [Device], target: &str) -> Result<&'a Device> {
             sanitize_line(target)
         )));
     }
-    single(partial, target)
+    Ok(partial)
+}
+
+/// One of `devices`, chosen on the terminal (this context's own marked `*`).
+fn pick<'a>(
+    ctx: &Ctx,
+    title: &str,
+    devices: &[&'a Device],
+    current: Option<&str>,
+) -> Result<&'a Device> {
+    let rows: Vec<Vec<String>> = devices
+        .iter()
+        .map(|d| {
+            let label = if d.device_label.is_empty() {
+                &d.id
+            } else {
+                &d.device_label
+            };
+            vec![
+                marked(current == Some(d.id.as_str()), label),
+                d.id.clone(),
+                d.last_used_at.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    // Nothing pre-selected: revoking is not a choice to make by default.
+    Ok(devices[ctx.ui.choose(title, &rows, None)?])
 }
 
 fn single<'a>(matches: Vec<&'a Device>, target: &str) -> Result<&'a Device> {

@@ -1,10 +1,10 @@
-//! `auth list [-o json|yaml|name]`: every stored context, local only
+//! `auth list [-o json|yaml|name] [--json]`: every stored context, local only
 //! (difyctl-auth(1)).
 
 use serde::Serialize;
 
-use crate::cli::ListFormat;
-use crate::commands::context;
+use crate::cli::Format;
+use crate::commands::{context, data};
 use crate::ctx::Ctx;
 use crate::error::Result;
 use crate::output::{Output, table};
@@ -23,7 +23,7 @@ struct Contexts<'a> {
     contexts: Vec<Row<'a>>,
 }
 
-pub fn run(ctx: &Ctx, format: ListFormat) -> Result<Output> {
+pub fn run(ctx: &Ctx, format: Format) -> Result<Output> {
     let registry = context::registry(ctx)?;
     // A damaged entry costs only its own contexts: they are left out, said so.
     for damage in registry.damaged() {
@@ -36,7 +36,7 @@ pub fn run(ctx: &Ctx, format: ListFormat) -> Result<Output> {
     Ok(output)
 }
 
-fn render(registry: &state::Registry, format: ListFormat) -> Output {
+fn render(registry: &state::Registry, format: Format) -> Output {
     let active = registry.active().map(|(h, e, _)| (h, e));
     let rows: Vec<Row> = registry
         .contexts()
@@ -49,19 +49,15 @@ fn render(registry: &state::Registry, format: ListFormat) -> Output {
         .collect();
 
     match format {
-        ListFormat::Json => Output::json(&Contexts { contexts: rows }, true),
-        ListFormat::Yaml => {
-            let value = serde_yaml::to_value(Contexts { contexts: rows }).unwrap_or_default();
-            Output::Text(state::dump_yaml(&value))
-        }
-        ListFormat::Name => {
+        Format::Json | Format::Yaml => data::output(&Contexts { contexts: rows }, format, true),
+        Format::Name => {
             let mut text: String = rows.iter().map(|r| format!("{}\n", r.account)).collect();
             if text.is_empty() {
                 text.push('\n');
             }
             Output::Text(text)
         }
-        ListFormat::Table => {
+        Format::Text => {
             // The ACCOUNT cells in one buffer, not one allocation each.
             let mut accounts = String::new();
             let ends: Vec<usize> = rows

@@ -1,6 +1,7 @@
-//! `auth status [--json]`: ask the server whether the session still works
-//! (`GET /openapi/v1/account`), and show who it is, the default workspace,
-//! where the token is kept and when it expires.
+//! `auth status [-o json|yaml] [--json] [--all]`: ask the server whether
+//! the session still works (`GET /openapi/v1/account`), and show who it is,
+//! the default workspace, where the token is kept and when it expires.
+//! `--all` does that for every stored context, one after the other.
 //!
 //! Exit 0 when the server accepts the token; a refused token is the usual
 //! `auth_expired` error (exit 4, the re-login hint), an unreachable server
@@ -10,14 +11,15 @@
 
 use serde::Serialize;
 
-use crate::cli::Selection;
-use crate::commands::context::{SignedIn, describe};
+use crate::cli::{Format, Selection};
+use crate::commands::context::{self, SignedIn, describe};
+use crate::commands::data;
 use crate::ctx::Ctx;
 use crate::dify::Client;
 use crate::dify::account::{self, AccountInfo, STALE_SESSION_HINT};
-use crate::error::{CliError, Result};
-use crate::output::Output;
+use crate::error::{CliError, ErrorCode, Result};
 use crate::output::term::sanitize_line;
+use crate::output::{Output, table};
 
 /// How many pages of 200 sessions are searched for this session's expiry.
 const EXPIRY_PAGES: u32 = 5;
@@ -54,9 +56,23 @@ struct WorkspaceInfo {
     role: String,
 }
 
-pub fn run(ctx: &Ctx, json: bool, select: &Selection) -> Result<Output> {
+pub fn run(ctx: &Ctx, format: Format, select: &Selection, all: bool) -> Result<Output> {
+    if all {
+        return every_context(ctx, format, select);
+    }
     let signed = SignedIn::resolve(ctx, select)?;
-    let client = signed.talking_client(ctx, None, json)?;
+    let status = check(ctx, &signed, format.structured())?;
+    if format.structured() {
+        return Ok(data::output(&status, format, false));
+    }
+    Ok(Output::Text(render(&status, ctx.clock.unix_secs())))
+}
+
+/// What the server says about `signed`: who it is, its workspace and
+/// expiry; an error when the token is refused or the server unreachable.
+/// `quiet`: no compatibility banner (structured output, or many contexts).
+fn check(ctx: &Ctx, signed: &SignedIn, quiet: bool) -> Result<Status> {
+    let client = signed.talking_client(ctx, None, quiet)?;
     let (account, workspace, sso) = match account::get_account(&client, &signed.token) {
         Ok(info) => {
             let (account, workspace) = from_server(&info);
@@ -64,7 +80,7 @@ pub fn run(ctx: &Ctx, json: bool, select: &Selection) -> Result<Output> {
         }
         // The server resolved the token (a bad one is a 401) and then refused
         // the route: an external-SSO token, valid but not for account routes.
-        Err(e) if unsupported_token_type(&e) => (sso_identity(&signed), None, true),
+        Err(e) if unsupported_token_type(&e) => (sso_identity(signed), None, true),
         Err(mut e) => {
             if e.hint.as_deref() == Some(STALE_SESSION_HINT) {
                 e.hint = Some(OLD_SERVER_HINT.to_string());
@@ -72,12 +88,12 @@ pub fn run(ctx: &Ctx, json: bool, select: &Selection) -> Result<Output> {
             return Err(signed.explain(e));
         }
     };
-    let expires_at = match stored_expiry(&signed) {
+    let expires_at = match stored_expiry(signed) {
         Some(at) => Some(at),
-        None if !sso => lookup_expiry(&client, &signed),
+        None if !sso => lookup_expiry(&client, signed),
         None => None,
     };
-    let status = Status {
+    Ok(Status {
         host: signed.context.host.clone(),
         scheme: signed.context.url.scheme.clone(),
         account,
@@ -85,11 +101,141 @@ pub fn run(ctx: &Ctx, json: bool, select: &Selection) -> Result<Output> {
         token_source: signed.context.source.as_str(),
         expires_at,
         valid: true,
-    };
-    if json {
-        return Ok(Output::json(&status, false));
+    })
+}
+
+/// One context of `auth status --all`. Field names and order are stable
+/// (difyctl-auth(1)).
+#[derive(Debug, Serialize)]
+struct Checked {
+    host: String,
+    account: String,
+    /// `keychain` or `file`.
+    store: &'static str,
+    expires_at: Option<String>,
+    /// `true`, `false` (sign in again), or `null` when the server could not say.
+    valid: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<CheckError>,
+}
+
+/// The `auth status --all -o json` document.
+#[derive(Serialize)]
+struct AllContexts<'a> {
+    contexts: &'a [Checked],
+}
+
+#[derive(Debug, Serialize)]
+struct CheckError {
+    code: ErrorCode,
+    message: String,
+}
+
+/// `auth status --all`: every stored context, checked with the server one
+/// after the other. Exit 0 when all are valid; else 1 when some server could
+/// not say (network, server error), else 4.
+fn every_context(ctx: &Ctx, format: Format, select: &Selection) -> Result<Output> {
+    if select.host.is_some() || select.account.is_some() {
+        return Err(CliError::usage_invalid(
+            "--all checks every stored context: it takes no --host or --account",
+        ));
     }
-    Ok(Output::Text(render(&status, ctx.clock.unix_secs())))
+    let (dir, registry) = context::stored(ctx)?;
+    if registry.is_empty() {
+        return Err(CliError::not_logged_in());
+    }
+    let mut rows = Vec::new();
+    for (host, email, stored) in registry.contexts() {
+        // Only the stored context, whatever DIFY_TOKEN, DIFY_HOST say.
+        let chosen =
+            context::stored_context(dir.clone(), &registry, host.into(), email.into(), true);
+        let checked = SignedIn::with_token_of(ctx, chosen).and_then(|s| check(ctx, &s, true));
+        let (valid, error) = match checked {
+            Ok(_) => (Some(true), None),
+            Err(e) => {
+                // Exit 4 says "sign in again"; anything else is a failure to know.
+                let refused = e.exit_code() == ErrorCode::NotLoggedIn.exit_status();
+                let error = CheckError {
+                    code: e.code,
+                    message: e.message,
+                };
+                (refused.then_some(false), Some(error))
+            }
+        };
+        rows.push(Checked {
+            host: host.to_string(),
+            account: email.to_string(),
+            store: registry.storage_of(stored).as_str(),
+            expires_at: stored
+                .token_expires_at
+                .clone()
+                .filter(|at| !at.trim().is_empty()),
+            valid,
+            error,
+        });
+    }
+    let output = match format {
+        Format::Json | Format::Yaml => data::output(&AllContexts { contexts: &rows }, format, true),
+        _ => Output::Text(all_table(&rows, ctx.clock.unix_secs())),
+    };
+    let unknown = rows.iter().filter(|r| r.valid.is_none()).count();
+    let refused = rows.iter().filter(|r| r.valid == Some(false)).count();
+    let n = rows.len();
+    Ok(if unknown > 0 {
+        output.then_error(CliError::new(
+            ErrorCode::NetworkConnection,
+            format!("{unknown} of {n} context(s) could not be checked"),
+        ))
+    } else if refused > 0 {
+        output.then_error(
+            CliError::new(
+                ErrorCode::AuthExpired,
+                format!("{refused} of {n} context(s) not valid"),
+            )
+            .with_hint("sign in again with 'difyctl auth login --host <host>'"),
+        )
+    } else {
+        output
+    })
+}
+
+/// `HOST  ACCOUNT  STORE  EXPIRES  VALID`, then why each invalid one is.
+fn all_table(rows: &[Checked], now: i64) -> String {
+    let mut cells = vec![
+        ["HOST", "ACCOUNT", "STORE", "EXPIRES", "VALID"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for r in rows {
+        let expires = match r.expires_at.as_deref() {
+            Some(at) => match crate::time::parse_iso(at) {
+                Some(t) => relative(t - now),
+                None => at.to_string(),
+            },
+            None => "unknown".to_string(),
+        };
+        let valid = match (r.valid, &r.error) {
+            (Some(true), _) => "yes".to_string(),
+            (_, Some(e)) => format!(
+                "{} ({})",
+                if r.valid == Some(false) {
+                    "no"
+                } else {
+                    "unknown"
+                },
+                e.code
+            ),
+            _ => "no".to_string(),
+        };
+        cells.push(vec![
+            r.host.clone(),
+            r.account.clone(),
+            r.store.to_string(),
+            expires,
+            valid,
+        ]);
+    }
+    table::render(&cells, true)
 }
 
 fn from_server(info: &AccountInfo) -> (Identity, Option<WorkspaceInfo>) {
@@ -345,7 +491,7 @@ mod tests {
         let now = crate::time::parse_iso("2026-12-04T08:30:00Z").unwrap();
         let ctx = Ctx::for_tests(tmp.path(), &[], now as u64);
 
-        let out = run(&ctx, false, &Selection::default()).unwrap();
+        let out = run(&ctx, Format::Text, &Selection::default(), false).unwrap();
         assert_eq!(
             out,
             Output::Text(format!(

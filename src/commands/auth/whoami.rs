@@ -1,22 +1,23 @@
-//! `auth whoami [--json]`: the active identity, from hosts.yml only
+//! `auth whoami [-o json|yaml] [--json]`: the active identity, from hosts.yml only
 //! (difyctl-auth(1)); never contacts the server or the keychain. With
 //! `DIFY_TOKEN` nothing is stored about the token, so the server is asked
 //! (`GET /openapi/v1/account`).
 
 use serde_json::json;
 
-use crate::cli::Selection;
+use crate::cli::{Format, Selection};
 use crate::commands::auth::status;
 use crate::commands::context::{self, ContextEnv, SignedIn};
+use crate::commands::data;
 use crate::ctx::Ctx;
 use crate::dify::account;
 use crate::error::Result;
 use crate::output::Output;
 use crate::output::term::sanitize_line;
 
-pub fn run(ctx: &Ctx, json: bool) -> Result<Output> {
+pub fn run(ctx: &Ctx, format: Format) -> Result<Output> {
     if ContextEnv::from_env(&ctx.env)?.token.is_some() {
-        return from_server(ctx, json);
+        return from_server(ctx, format);
     }
     let registry = context::registry(ctx)?;
     let (_, email, entry) = registry.active().ok_or_else(|| {
@@ -32,10 +33,10 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<Output> {
         } else {
             &subject.email
         };
-        if json {
+        if format.structured() {
             let value =
                 json!({"subject_type": "external_sso", "email": email, "issuer": subject.issuer});
-            return Ok(Output::json(&value, false));
+            return Ok(data::output(&value, format, false));
         }
         let text = if subject.issuer.is_empty() {
             format!("{email} (external SSO)\n")
@@ -51,10 +52,11 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<Output> {
     } else {
         &account.email
     };
-    if json {
+    if format.structured() {
         let id = account.id.as_deref().unwrap_or("");
-        return Ok(Output::json(
+        return Ok(data::output(
             &json!({"id": id, "email": email, "name": account.name}),
+            format,
             false,
         ));
     }
@@ -64,15 +66,16 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<Output> {
 /// The identity of `DIFY_TOKEN`, as the server tells it. An external-SSO
 /// token, which the account route refuses, is reported as such: the server
 /// has no route that says whose it is.
-fn from_server(ctx: &Ctx, json: bool) -> Result<Output> {
+fn from_server(ctx: &Ctx, format: Format) -> Result<Output> {
     let signed = SignedIn::resolve(ctx, &Selection::default())?;
     let client = signed.context.client(ctx, None)?;
     let info = match account::get_account(&client, &signed.token) {
         Ok(info) => info,
         Err(e) if status::unsupported_token_type(&e) => {
-            if json {
-                return Ok(Output::json(
+            if format.structured() {
+                return Ok(data::output(
                     &json!({"subject_type": "external_sso", "email": "", "issuer": ""}),
+                    format,
                     false,
                 ));
             }
@@ -87,9 +90,9 @@ fn from_server(ctx: &Ctx, json: bool) -> Result<Output> {
         && let Some(email) = info.subject_email.as_deref().filter(|e| !e.is_empty())
     {
         let issuer = info.subject_issuer.clone().unwrap_or_default();
-        if json {
+        if format.structured() {
             let value = json!({"subject_type": "external_sso", "email": email, "issuer": issuer});
-            return Ok(Output::json(&value, false));
+            return Ok(data::output(&value, format, false));
         }
         let text = match issuer.as_str() {
             "" => format!("{} (external SSO)\n", sanitize_line(email)),
@@ -101,9 +104,10 @@ fn from_server(ctx: &Ctx, json: bool) -> Result<Output> {
         };
         return Ok(Output::Text(text));
     }
-    if json {
-        return Ok(Output::json(
+    if format.structured() {
+        return Ok(data::output(
             &json!({"id": a.id, "email": a.email, "name": a.name}),
+            format,
             false,
         ));
     }
@@ -128,17 +132,17 @@ mod tests {
     fn the_active_identity_from_hosts_yml() {
         let tmp = TempDir::new();
         let ctx = Ctx::for_tests(tmp.path(), &[], 0);
-        let e = run(&ctx, false).unwrap_err();
+        let e = run(&ctx, Format::Text).unwrap_err();
         assert_eq!(e.code, ErrorCode::NotLoggedIn);
 
         std::fs::create_dir_all(tmp.path().join("config")).unwrap();
         std::fs::write(tmp.path().join("config/hosts.yml"), HOSTS).unwrap();
         assert_eq!(
-            run(&ctx, false).unwrap(),
+            run(&ctx, Format::Text).unwrap(),
             Output::Text("a@x.test (Ann)\n".into())
         );
         assert_eq!(
-            run(&ctx, true).unwrap(),
+            run(&ctx, Format::Json).unwrap(),
             Output::json(
                 &json!({"id": "acc-1", "email": "a@x.test", "name": "Ann"}),
                 false

@@ -200,14 +200,30 @@ pub fn choose_with(
             None => return Err(nothing_active(&registry)),
         },
     };
-    let context = entry.accounts.get(&email).cloned().unwrap_or_default();
+    Ok(stored_context(dir, &registry, host, email, explicit))
+}
+
+/// The stored context of `email` on `host` (both in `registry`) as chosen;
+/// `explicit`: named by flags or variables rather than being the active one.
+pub fn stored_context(
+    dir: ConfigDir,
+    registry: &Registry,
+    host: String,
+    email: String,
+    explicit: bool,
+) -> Chosen {
+    let entry = registry.hosts.get(&host);
+    let context = entry
+        .and_then(|e| e.accounts.get(&email))
+        .cloned()
+        .unwrap_or_default();
     let storage = registry.storage_of(&context);
     let key = (host.clone(), email.clone());
     let shares_item_with =
         credentials::collision(registry.contexts().map(|(h, e, _)| (h, e)), &key)
             .map(|(h, e)| (h.to_owned(), e.to_owned()));
-    Ok(Chosen {
-        url: HostUrl::new(entry.scheme(), &host),
+    Chosen {
+        url: HostUrl::new(entry.map_or("https", |e| e.scheme()), &host),
         host,
         source: TokenSource::of(storage),
         stored: Some(Stored {
@@ -219,7 +235,7 @@ pub fn choose_with(
         }),
         env_token: None,
         explicit,
-    })
+    }
 }
 
 /// ` (from DIFY_HOST)` for values that came from the environment.

@@ -36,7 +36,8 @@ mod signed_in;
 mod tests;
 
 pub use choose::{
-    ContextEnv, INSECURE_ENV, choose, choose_with, nothing_active, registry, stored, stored_list,
+    ContextEnv, INSECURE_ENV, choose, choose_with, nothing_active, registry, stored,
+    stored_context, stored_list,
 };
 pub use chosen::{
     Chosen, Forgot, Stored, TokenSource, describe, describe_into, login_command, warn_if_exposed,

@@ -8,3 +8,4 @@ mod headless;
 mod pending;
 mod safety;
 mod signals;
+mod terminal;

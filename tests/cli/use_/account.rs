@@ -181,3 +181,77 @@ fn use_account_with_an_sso_context() {
         .stderr("usage_invalid_flag: unknown account \"alice@example.com\" on sso.example.com; known: sam@corp.example\n");
     assert_eq!(t.read("hosts.yml").as_deref(), Some(sso().as_str()));
 }
+
+/// `use host --domain H --email E` and `use account --host H --email E`:
+/// host and account in one step, checked as each command checks them.
+#[test]
+fn host_and_account_switch_in_one_step() {
+    let t = Test::new().hosts(team()).tokens(team_tokens());
+    t.run_args([
+        "use",
+        "account",
+        "--host",
+        "localhost:5001",
+        "--email",
+        "dev@example.com",
+    ])
+    .stdout("✓ Active host is now localhost:5001, with account dev@example.com\n");
+    let on_local = team()
+        .replace(
+            "current_host: cloud.dify.ai",
+            "current_host: localhost:5001",
+        )
+        .replace(
+            "    scheme: http\n    accounts:",
+            "    scheme: http\n    current_account: dev@example.com\n    accounts:",
+        );
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(on_local.as_str()));
+    t.run_args(["auth", "whoami"])
+        .stdout("dev@example.com (Dev)\n");
+
+    t.run_args([
+        "use",
+        "host",
+        "--domain",
+        "cloud.dify.ai",
+        "--email",
+        "sam@corp.example",
+    ])
+    .stdout("✓ Active host is now cloud.dify.ai, with account sam@corp.example\n");
+    let on_cloud = on_local
+        .replace(
+            "current_host: localhost:5001",
+            "current_host: cloud.dify.ai",
+        )
+        .replace(
+            "current_account: alice@example.com",
+            "current_account: sam@corp.example",
+        );
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(on_cloud.as_str()));
+
+    // Nothing changes when either half is wrong.
+    t.run_args(["use", "host", "--domain", "localhost:5001", "--email", "alice@example.com"])
+        .code(2)
+        .stderr("usage_invalid_flag: unknown account \"alice@example.com\" on localhost:5001; known: dev@example.com\n");
+    t.run_args(["use", "account", "--host", "nowhere.example", "--email", "dev@example.com"])
+        .code(2)
+        .stderr("usage_invalid_flag: unknown host \"nowhere.example\"; known hosts: cloud.dify.ai, localhost:5001\n");
+    t.run_args([
+        "use",
+        "host",
+        "--domain",
+        "cloud.dify.ai",
+        "--email",
+        "bob@example.com",
+    ])
+    .code(4)
+    .stderr(
+        "not_logged_in: no credential stored for bob@example.com on cloud.dify.ai\n\
+             hint: run 'difyctl auth login --host cloud.dify.ai'\n",
+    );
+    // Without a terminal the account must be named.
+    t.run_args(["use", "account", "--host", "localhost:5001"])
+        .code(2)
+        .stderr("usage_missing_arg: --email is required (no TTY); known accounts on localhost:5001: dev@example.com\n");
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(on_cloud.as_str()));
+}

@@ -3,5 +3,6 @@
 
 mod account;
 mod host;
+mod keys;
 mod picker;
 mod workspace;

@@ -1,6 +1,9 @@
 //! The `use host` and `use account` pickers on a real pseudo-terminal
-//! (util-linux `script` gives the binary a pty): drawn on stderr, both stdin
-//! and stderr terminals needed, retries and colours, end of input and Ctrl-C.
+//! (util-linux `script` gives the binary a pty) without `TERM`, as on a dumb
+//! terminal: the numbered prompt. Drawn on stderr, both stdin and stderr
+//! terminals needed, columns aligned, Enter keeps the current entry, retries
+//! and colours, end of input and Ctrl-C. The picker moved with keys is in
+//! `keys.rs`.
 
 use std::fs;
 
@@ -64,9 +67,9 @@ fn use_host_picker_on_a_terminal() {
     assert_eq!(
         out,
         "? Select a host\r\n\
-         \x20 1)   cloud.dify.ai  (1 account)\r\n\
+         \x20 1)   cloud.dify.ai   (1 account)\r\n\
          \x20 2) * localhost:5001  (1 account)\r\n\
-         Enter a number [1-2]: 1\r\n\
+         Enter a number [1-2, Enter keeps 2]: 1\r\n\
          ✓ Active host is now cloud.dify.ai\r\n"
     );
     let after = EXAMPLE.replace(
@@ -78,6 +81,16 @@ fn use_host_picker_on_a_terminal() {
     let (code, out) = on_pty(&t, &["use", "host", "--domain", "localhost:5001"], &[]);
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(out, "✓ Active host is now localhost:5001\r\n");
+    assert_eq!(t.read("hosts.yml").as_deref(), Some(EXAMPLE));
+    // An empty answer keeps the current entry.
+    let (code, out) = on_pty(&t, &["use", "host"], &["\n"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.ends_with(
+            "Enter a number [1-2, Enter keeps 2]: \r\n✓ Active host is now localhost:5001\r\n"
+        ),
+        "{out}"
+    );
     assert_eq!(t.read("hosts.yml").as_deref(), Some(EXAMPLE));
 }
 
@@ -98,9 +111,9 @@ fn pickers_are_drawn_on_stderr_and_need_both_stdin_and_stderr_terminals() {
     assert_eq!(
         out,
         "? Select a host\r\n\
-         \x20 1) * cloud.dify.ai  (3 accounts)\r\n\
+         \x20 1) * cloud.dify.ai   (3 accounts)\r\n\
          \x20 2)   localhost:5001  (1 account)\r\n\
-         Enter a number [1-2]: 2\r\n"
+         Enter a number [1-2, Enter keeps 1]: 2\r\n"
     );
     assert_eq!(
         fs::read_to_string(&file).unwrap(),
@@ -133,16 +146,17 @@ fn use_account_picker_retries_and_colours_on_a_terminal() {
     let (code, out) = on_pty(&t, &["use", "account"], &["x\n", "4\n", "3\n"]);
     assert_eq!(code, Some(0), "{out}");
     let wrong = "  \x1b[31m✗\x1b[0m enter a number from 1 to 3\r\n";
+    // The second column aligned (the issue's misaligned `(SSO)`).
     assert_eq!(
         out,
         format!(
             "? Select an account on cloud.dify.ai\r\n\
              \x20 1) * alice@example.com  (Alice)\r\n\
              \x20 2)   bob@example.com\r\n\
-             \x20 3)   sam@corp.example  (SSO)\r\n\
-             Enter a number [1-3]: x\r\n{wrong}\
-             Enter a number [1-3]: 4\r\n{wrong}\
-             Enter a number [1-3]: 3\r\n\
+             \x20 3)   sam@corp.example   (SSO)\r\n\
+             Enter a number [1-3, Enter keeps 1]: x\r\n{wrong}\
+             Enter a number [1-3, Enter keeps 1]: 4\r\n{wrong}\
+             Enter a number [1-3, Enter keeps 1]: 3\r\n\
              \x1b[32m✓\x1b[0m Active account on cloud.dify.ai is now sam@corp.example\r\n"
         )
     );
@@ -164,7 +178,7 @@ fn use_account_picker_choice_without_a_credential() {
     assert_eq!(code, Some(4), "{out}");
     assert!(
         out.ends_with(
-            "Enter a number [1-3]: 2\r\n\
+            "Enter a number [1-3, Enter keeps 1]: 2\r\n\
              not_logged_in: no credential stored for bob@example.com on cloud.dify.ai\r\n\
              hint: run 'difyctl auth login --host cloud.dify.ai'\r\n"
         ),
@@ -182,7 +196,7 @@ fn picker_end_of_input_and_ctrl_c_change_nothing() {
     assert_eq!(code, Some(2), "{out}");
     assert!(
         out.ends_with(
-            "Enter a number [1-2]: usage_missing_arg: input closed before a valid value was provided\r\n"
+            "Enter a number [1-2, Enter keeps 2]: usage_missing_arg: input closed before a valid value was provided\r\n"
         ),
         "{out}"
     );

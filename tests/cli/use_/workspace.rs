@@ -127,8 +127,8 @@ fn use_workspace_picker_on_a_terminal() {
     assert_eq!(code, 0, "{shown}");
     assert!(
         shown.contains(
-            "? Select a workspace\n  1) * Acme Team  (owner)\n  2)   Beta  (normal)\nEnter a \
-             number [1-2]: "
+            "? Select a workspace\n  1) * Acme Team  (owner)\n  2)   Beta       (normal)\nEnter a \
+             number [1-2, Enter keeps 1]: "
         ),
         "{shown}"
     );

@@ -39,7 +39,7 @@ pub fn start(ctx: &Ctx, client: &Client, args: &LoginArgs, label: &str) -> Resul
 pub fn show_code(ctx: &Ctx, user_code: &str, verification_uri: &str) {
     // Both come from the server: one line each, whatever they hold.
     let style = ctx.ui.stderr_style();
-    ctx.ui.say(&format!(
+    ctx.ui.say_styled(&format!(
         "{} Copy this one-time code: {}",
         style.yellow("!"),
         style.bold(&sanitize_line(user_code))

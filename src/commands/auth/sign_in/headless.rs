@@ -12,7 +12,7 @@ use crate::dify::device::{self, TokenPayload};
 use crate::error::{CliError, ErrorCode, Result};
 use crate::output::spinner::Spinner;
 use crate::output::term::input_closed;
-use crate::output::{interrupt, noecho};
+use crate::output::{interrupt, termmode};
 use crate::secret::Secret;
 
 use super::device_flow::wait_for_token;
@@ -150,7 +150,7 @@ fn read_password(ctx: &Ctx, args: &LoginArgs) -> Result<Secret> {
     let mut bytes = if args.password_stdin && !ctx.ui.stdin_tty {
         read_stdin_all("password")?
     } else {
-        noecho::ask_hidden("Password: ")?.ok_or_else(input_closed)?
+        termmode::ask_hidden("Password: ")?.ok_or_else(input_closed)?
     };
     while bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
         bytes.pop();
@@ -314,7 +314,7 @@ fn secret_input(ctx: &Ctx, question: &str, what: &str, hint: &str) -> Result<Str
     // Stdin is a terminal even when stderr is not: the secret is typed or
     // pasted there, and must not be echoed on the screen.
     let bytes = if ctx.ui.stdin_tty {
-        noecho::ask_hidden(question)?.unwrap_or_default()
+        termmode::ask_hidden(question)?.unwrap_or_default()
     } else {
         read_stdin_all(what)?
     };
