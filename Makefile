@@ -165,14 +165,14 @@ uninstall:
 		"$(DESTDIR)$(BASHCOMPDIR)/difyctl" "$(DESTDIR)$(ZSHCOMPDIR)/_difyctl" \
 		"$(DESTDIR)$(FISHCOMPDIR)/difyctl.fish"
 
-# The committed completion scripts, from the dev build's command table (via
-# a temporary file, so a failure leaves no truncated script).
 # The sections of difyctl(1) that are the guides of `difyctl help <guide>`
 # (ENVIRONMENT, EXIT STATUS, AGENTS AND AUTOMATION), rewritten from
 # src/cli/topics after a guide changed; tests/packaging/guides.rs checks them.
 man-topics:
 	DIFYCTL_UPDATE_MAN=1 $(CARGO) test --quiet --locked --test packaging guides
 
+# The committed completion scripts, from the dev build's command table (via
+# a temporary file, so a failure leaves no truncated script).
 completions:
 	$(CARGO) build --quiet --locked --bin difyctl
 	@set -e; for c in $(COMPLETIONS); do \
